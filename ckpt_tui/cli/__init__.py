@@ -1,0 +1,87 @@
+"""The ``ckpt-tui`` command line: the TUI by default, plus ``list``, ``show``, ``validate``,
+``convert`` and ``demo`` for scripts.
+
+Each subcommand lives in its own module exposing ``add_arguments(parser)`` and ``run(args)``; only
+the module of the command being run is imported, so ``ckpt-tui --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Protocol, cast
+
+from ckpt_tui import __version__
+
+EXIT_OK = 0
+EXIT_PROBLEMS = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+#: name → (module, one-line help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "list": ("ckpt_tui.cli.list_cmd", "list the checkpoints under ROOT (table, JSON or CSV)"),
+    "show": ("ckpt_tui.cli.show_cmd", "everything known about one checkpoint"),
+    "validate": ("ckpt_tui.cli.validate_cmd", "check every sidecar under ROOT"),
+    "convert": ("ckpt_tui.cli.convert_cmd", "write sidecars for checkpoints that have none"),
+    "demo": ("ckpt_tui.cli.demo_cmd", "write a realistic demo outputs/ tree"),
+}
+
+
+class CommandModule(Protocol):
+    """What a subcommand module provides."""
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None: ...
+
+    def run(self, args: argparse.Namespace) -> int: ...
+
+
+def _epilog() -> str:
+    lines = ["commands:"]
+    lines += [f"  {name:<10} {help_text}" for name, (_, help_text) in COMMANDS.items()]
+    lines.append("\nrun 'ckpt-tui COMMAND --help' for a command's options")
+    return "\n".join(lines)
+
+
+def _tui_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ckpt-tui",
+        description="Browse a folder of PyTorch / Lightning checkpoints.",
+        epilog=_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("root", nargs="?", default=".", type=Path, help="folder to open (default: .)")
+    parser.add_argument("--no-cache", action="store_true", help="bypass the persistent cache")
+    parser.add_argument("--version", action="version", version=f"ckpt-tui {__version__}")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code (see DESIGN.md)."""
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if args_list and args_list[0] in COMMANDS:
+            name = args_list[0]
+            module = cast(CommandModule, importlib.import_module(COMMANDS[name][0]))
+            parser = argparse.ArgumentParser(
+                prog=f"ckpt-tui {name}", description=COMMANDS[name][1]
+            )
+            module.add_arguments(parser)
+            return module.run(parser.parse_args(args_list[1:]))
+        args = _tui_parser().parse_args(args_list)
+        if not args.root.is_dir():
+            print(f"ckpt-tui: not a folder: {args.root}", file=sys.stderr)
+            return EXIT_USAGE
+        from ckpt_tui.tui.app import run_app
+
+        return run_app(args.root, use_cache=not args.no_cache)
+    except KeyboardInterrupt:
+        print("ckpt-tui: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # `ckpt-tui list ... | head`: the reader went away; that is not an error of ours.
+        sys.stderr.close()
+        return EXIT_OK

@@ -1,0 +1,123 @@
+"""Safe, bounded YAML and JSON reading for sidecars and configs.
+
+Only PyYAML's safe loaders are used (libyaml's ``CSafeLoader`` when present), so a
+``!!python/object`` tag is an error, never code. Files over a size limit are refused unread, and
+the parsed data is walked under a node budget so alias bombs ("billion laughs"), cycles and deep
+nesting are refused before anything expands them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+try:
+    _SafeLoader: type[Any] = yaml.CSafeLoader
+    _SafeDumper: type[Any] = yaml.CSafeDumper
+except AttributeError:  # libyaml missing: the pure-Python safe loader is just as safe, only slower
+    _SafeLoader = yaml.SafeLoader
+    _SafeDumper = yaml.SafeDumper
+
+MAX_SIDECAR_BYTES = 1024 * 1024
+"""Sidecars over 1 MiB are refused unread (a real one is 2-5 KB)."""
+MAX_CONFIG_BYTES = 4 * 1024 * 1024
+"""Configs over 4 MiB are refused unread."""
+MAX_NODES = 100_000
+"""Most scalars and containers a document may expand to."""
+MAX_DEPTH = 64
+"""Deepest nesting a document may have."""
+
+
+class UnsafeDocumentError(ValueError):
+    """The file cannot be read safely or is not a document we accept; the message says why."""
+
+
+def read_bounded_text(path: Path, limit: int) -> str:
+    """Read ``path`` as UTF-8, refusing it unread when larger than ``limit`` bytes."""
+    with open(path, "rb") as handle:
+        size = os.fstat(handle.fileno()).st_size
+        if size > limit:
+            raise UnsafeDocumentError(f"file is {size:,} bytes, over the {limit:,}-byte limit")
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise UnsafeDocumentError(f"file grew over the {limit:,}-byte limit while being read")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UnsafeDocumentError(f"not valid UTF-8 (byte {exc.start})") from exc
+
+
+def parse_yaml(text: str) -> Any:
+    """Parse one YAML document with a safe loader and check it stays within the budgets."""
+    try:
+        data = yaml.load(text, Loader=_SafeLoader)  # noqa: S506 - this is the safe loader
+    except yaml.YAMLError as exc:
+        raise UnsafeDocumentError(f"invalid YAML: {_one_line(exc)}") from exc
+    except RecursionError as exc:
+        raise UnsafeDocumentError("YAML nested too deeply") from exc
+    check_bounded(data)
+    return data
+
+
+def parse_json(text: str) -> Any:
+    """Parse JSON and check it stays within the budgets."""
+    try:
+        data = json.loads(text)
+    except (json.JSONDecodeError, RecursionError) as exc:
+        raise UnsafeDocumentError(f"invalid JSON: {_one_line(exc)}") from exc
+    check_bounded(data)
+    return data
+
+
+def load_document(path: Path, limit: int) -> Any:
+    """Read and parse a YAML or JSON file (by suffix) safely."""
+    text = read_bounded_text(path, limit)
+    return parse_json(text) if path.suffix == ".json" else parse_yaml(text)
+
+
+def dump_yaml(data: Any) -> str:
+    """Serialise plain data as block-style YAML in the given key order."""
+    text: str = yaml.dump(
+        data, Dumper=_SafeDumper, sort_keys=False, allow_unicode=True, default_flow_style=False
+    )
+    return text
+
+
+def check_bounded(data: Any) -> None:
+    """Walk ``data`` as a tree; refuse cycles, more than MAX_NODES nodes or MAX_DEPTH levels.
+
+    YAML aliases make a DAG whose tree expansion can be exponential; walking the expansion under
+    a budget refuses such documents after at most MAX_NODES steps.
+    """
+    budget = MAX_NODES
+    open_ids: set[int] = set()
+    stack: list[tuple[Any, int, bool]] = [(data, 0, False)]  # (node, depth, leaving?)
+    while stack:
+        node, depth, leaving = stack.pop()
+        if leaving:
+            open_ids.discard(id(node))
+            continue
+        budget -= 1
+        if budget < 0:
+            raise UnsafeDocumentError(f"document expands to over {MAX_NODES:,} nodes (alias bomb?)")
+        if depth > MAX_DEPTH:
+            raise UnsafeDocumentError(f"document nested deeper than {MAX_DEPTH} levels")
+        if isinstance(node, dict):
+            children: list[Any] = [*node.keys(), *node.values()]
+        elif isinstance(node, (list, tuple, set)):
+            children = list(node)
+        else:
+            continue
+        if id(node) in open_ids:
+            raise UnsafeDocumentError("document refers to itself (recursive alias)")
+        open_ids.add(id(node))
+        stack.append((node, depth, True))
+        stack.extend((child, depth + 1, False) for child in children)
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:300]
