@@ -53,7 +53,9 @@ def _tui_parser() -> argparse.ArgumentParser:
         epilog=_epilog(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("root", nargs="?", default=".", type=Path, help="folder to open (default: .)")
+    parser.add_argument(
+        "root", nargs="?", default=".", type=Path, help="folder to open (default: .)"
+    )
     parser.add_argument("--no-cache", action="store_true", help="bypass the persistent cache")
     parser.add_argument("--version", action="version", version=f"ckpt-tui {__version__}")
     return parser
@@ -66,9 +68,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args_list and args_list[0] in COMMANDS:
             name = args_list[0]
             module = cast(CommandModule, importlib.import_module(COMMANDS[name][0]))
-            parser = argparse.ArgumentParser(
-                prog=f"ckpt-tui {name}", description=COMMANDS[name][1]
-            )
+            parser = argparse.ArgumentParser(prog=f"ckpt-tui {name}", description=COMMANDS[name][1])
             module.add_arguments(parser)
             return module.run(parser.parse_args(args_list[1:]))
         args = _tui_parser().parse_args(args_list)

@@ -143,7 +143,10 @@ class CheckpointCatalogEntry(BaseModel):
         return any(issue.severity == "error" for issue in self.issues)
 
     def to_display_option(self) -> str:
-        """``dbnet · resnet50 · exp_name (ep10 • hmean 0.843 • prec 0.854 • rec 0.832 • 20251018_1432)``.
+        """The one-line label of the reference, e.g.
+
+    ``dbnet · resnet50 · exp_name (ep10 • hmean 0.843 • prec 0.854 • rec 0.832 • 20251018_1432)``
+
 
         Unknown parts are left out; so is the experiment name when it only repeats the
         architecture or encoder. Names over 23 characters become their first 20 + "...".

@@ -24,7 +24,11 @@ def business_rule_issues(metadata: CheckpointMetadataV1, *, source: str) -> list
     issues: list[Issue] = []
     if metadata.metrics.hmean is None:
         issues.append(
-            Issue(severity="error", code="metrics.required", message=f"{source}: metrics.hmean: required")
+            Issue(
+                severity="error",
+                code="metrics.required",
+                message=f"{source}: metrics.hmean: required",
+            )
         )
     for name in ("precision", "recall"):
         if getattr(metadata.metrics, name) is None:

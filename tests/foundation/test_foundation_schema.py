@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from foundation_reference import REFERENCE_YAML
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -12,8 +13,6 @@ from ckpt_tui.core.entry import CheckpointCatalog, CheckpointCatalogEntry
 from ckpt_tui.core.models import CheckpointMetadataV1, known
 from ckpt_tui.core.safe_yaml import parse_yaml
 from ckpt_tui.core.sidecars import parse_metadata
-
-from foundation_reference import REFERENCE_YAML
 
 
 def reference_data() -> dict[str, Any]:
@@ -47,7 +46,9 @@ def test_reference_example_validates_with_every_field() -> None:
         (("model", "encoder"), "resnet50", "model.encoder"),
     ],
 )
-def test_constraint_violations_name_the_field(path: tuple[str, ...], value: Any, field: str) -> None:
+def test_constraint_violations_name_the_field(
+    path: tuple[str, ...], value: Any, field: str
+) -> None:
     data = reference_data()
     target = data
     for key in path[:-1]:
@@ -98,14 +99,17 @@ def test_display_option_matches_the_reference() -> None:
         recall=0.832,
         created_at="2025-10-18T14:32:15",
     ).to_display_option()
-    assert text == "dbnet · resnet50 · exp_name (ep10 • hmean 0.843 • prec 0.854 • rec 0.832 • 20251018_1432)"
+    expected = "dbnet · resnet50 · exp_name (ep10 • hmean 0.843 • prec 0.854 • rec 0.832 • "
+    assert text == expected + "20251018_1432)"
 
 
 def test_display_option_truncates_long_names_and_skips_repeats_and_unknowns() -> None:
     long_name = "dbnet-resnet50-pan-20251018-long"
     assert entry(exp_name=long_name).to_display_option() == long_name[:20] + "..."
     assert entry(exp_name="x" * 23).to_display_option() == "x" * 23
-    assert entry(architecture="dbnet", exp_name="dbnet", epoch=0).to_display_option() == "dbnet (ep0)"
+    assert (
+        entry(architecture="dbnet", exp_name="dbnet", epoch=0).to_display_option() == "dbnet (ep0)"
+    )
     assert entry(backbone="resnet18", exp_name="ResNet18").to_display_option() == "resnet18"
 
 

@@ -1,0 +1,216 @@
+"""Conversion: write sidecars for checkpoints that have none, from everything the catalog knows.
+
+``plan_conversion`` works out exactly what would be written (a valid ``CheckpointMetadataV1`` per
+checkpoint, plus the fields no source knew); ``execute_plan`` writes the sidecars atomically, one
+result per item. Checkpoints are never opened for writing, moved or modified.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Literal
+
+from pydantic import ValidationError
+
+from ckpt_tui.core.entry import CheckpointCatalogEntry
+from ckpt_tui.core.models import UNKNOWN, CheckpointMetadataV1
+from ckpt_tui.core.safe_yaml import dump_yaml
+from ckpt_tui.core.sidecars import find_sidecar, save_metadata, sidecar_path_for
+
+Action = Literal["write", "replace", "skip", "impossible"]
+Outcome = Literal["written", "skipped", "failed"]
+
+
+@dataclass
+class ConversionItem:
+    """What the conversion would do for one checkpoint."""
+
+    entry: CheckpointCatalogEntry
+    """The merged catalog entry the metadata is built from."""
+    checkpoint: Path
+    """The checkpoint file (never modified)."""
+    target: Path
+    """The sidecar that would be written (``<stem>.metadata.yaml``)."""
+    action: Action
+    """``write`` (no sidecar yet), ``replace`` (``--force``), ``skip`` or ``impossible``."""
+    metadata: CheckpointMetadataV1 | None = None
+    """The metadata to write; ``None`` when it cannot be built."""
+    unknown_fields: list[str] = field(default_factory=list)
+    """Fields that no source knew, written as the reference did ("unknown") or as a default."""
+    reason: str = ""
+    """Why the item is skipped or impossible."""
+
+    def preview_yaml(self) -> str:
+        """The exact YAML that would be written (empty when nothing would be)."""
+        return dump_yaml(self.metadata.to_yaml_dict()) if self.metadata else ""
+
+
+@dataclass
+class ConversionPlan:
+    """Every item of one conversion."""
+
+    items: list[ConversionItem]
+    """One item per candidate checkpoint."""
+
+    @property
+    def to_write(self) -> list[ConversionItem]:
+        """Items that would write or replace a sidecar."""
+        return [item for item in self.items if item.action in ("write", "replace")]
+
+
+@dataclass
+class ConversionResult:
+    """What happened to one item."""
+
+    checkpoint: Path
+    """The checkpoint."""
+    outcome: Outcome
+    """``written``, ``skipped`` or ``failed``."""
+    sidecar: Path | None = None
+    """The sidecar written."""
+    reason: str = ""
+    """Why it was skipped or failed."""
+
+
+def metadata_from_entry(entry: CheckpointCatalogEntry) -> tuple[CheckpointMetadataV1, list[str]]:
+    """Build the sidecar metadata for ``entry``; returns it with the fields no source knew.
+
+    Raises ``ValueError`` when no valid metadata can be built (epoch or step unknown).
+    """
+    unknown: list[str] = []
+
+    def name(value: str | None, field_name: str) -> str:
+        if value:
+            return value
+        unknown.append(field_name)
+        return UNKNOWN
+
+    if entry.epoch is None or entry.global_step is None:
+        missing = "epoch" if entry.epoch is None else "global_step"
+        raise ValueError(f"no source knows the {missing}; a sidecar needs it")
+    mode = entry.monitor_mode
+    if mode is None:
+        unknown.append("checkpointing.mode")
+        mode = "min" if entry.monitor and "loss" in entry.monitor.lower() else "max"
+    if entry.save_top_k is None:
+        unknown.append("checkpointing.save_top_k")
+    created = entry.mtime if entry.mtime is not None else Path(entry.abs_path).stat().st_mtime
+    data = {
+        "checkpoint_path": entry.checkpoint_path,
+        "exp_name": name(entry.exp_name, "exp_name"),
+        "created_at": datetime.fromtimestamp(created, tz=timezone.utc).isoformat(
+            timespec="seconds"
+        ),
+        "training": {
+            "epoch": entry.epoch,
+            "global_step": entry.global_step,
+            "max_epochs": entry.max_epochs if entry.max_epochs and entry.max_epochs >= 1 else None,
+        },
+        "model": {
+            "architecture": name(entry.architecture, "model.architecture"),
+            "encoder": {"model_name": name(entry.backbone, "model.encoder.model_name")},
+            "decoder": {"name": entry.decoder},
+            "head": {"name": entry.head},
+            "loss": {"name": entry.loss},
+        },
+        "metrics": {
+            "hmean": entry.hmean,
+            "precision": entry.precision,
+            "recall": entry.recall,
+            "validation_loss": entry.validation_loss,
+            "additional_metrics": dict(entry.additional_metrics),
+        },
+        "checkpointing": {
+            "monitor": entry.monitor,
+            "mode": mode,
+            "save_top_k": entry.save_top_k if entry.save_top_k is not None else 1,
+            "save_last": entry.save_last,
+        },
+        "hydra_config_path": entry.hydra_config_path,
+        "wandb_run_id": entry.wandb_run_id,
+    }
+    for metric in ("hmean", "precision", "recall"):
+        if getattr(entry, metric) is None:
+            unknown.append(f"metrics.{metric}")
+    try:
+        return CheckpointMetadataV1.model_validate(data), unknown
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise ValueError(f"{where}: {first['msg']}") from exc
+
+
+def plan_item(entry: CheckpointCatalogEntry, *, force: bool = False) -> ConversionItem:
+    """Work out what converting one entry would write."""
+    checkpoint = Path(entry.abs_path)
+    item = ConversionItem(entry, checkpoint, sidecar_path_for(checkpoint), "write")
+    existing, _ = find_sidecar(checkpoint)
+    if existing is not None and not force:
+        item.action, item.reason = "skip", f"sidecar exists: {existing.name}"
+        return item
+    if entry.has_errors and entry.source != "sidecar":
+        item.action = "impossible"
+        item.reason = next(issue.message for issue in entry.issues if issue.severity == "error")
+        return item
+    try:
+        item.metadata, item.unknown_fields = metadata_from_entry(entry)
+    except (ValueError, OSError) as exc:
+        item.action, item.reason = "impossible", str(exc)
+        return item
+    if existing is not None:
+        item.action = "replace"
+    return item
+
+
+def plan_conversion(
+    entries: Iterable[CheckpointCatalogEntry], *, force: bool = False
+) -> ConversionPlan:
+    """Plan converting ``entries``; checkpoints with a sidecar are skipped unless ``force``."""
+    return ConversionPlan([plan_item(entry, force=force) for entry in entries])
+
+
+def execute_item(item: ConversionItem, *, force: bool = False) -> ConversionResult:
+    """Carry out one planned item. Never raises for a failed write: it becomes a result."""
+    if item.action == "skip":
+        return ConversionResult(item.checkpoint, "skipped", reason=item.reason)
+    if item.action == "impossible" or item.metadata is None:
+        return ConversionResult(item.checkpoint, "failed", reason=item.reason)
+    existing, _ = find_sidecar(item.checkpoint)
+    if existing is not None and not force:
+        # Another converter got there between plan and execute: theirs is complete; keep it.
+        return ConversionResult(
+            item.checkpoint, "skipped", reason=f"sidecar exists: {existing.name}"
+        )
+    try:
+        written = save_metadata(item.metadata, item.checkpoint)
+    except OSError as exc:
+        reason = f"cannot write {item.target.name}: {exc.strerror or exc}"
+        return ConversionResult(item.checkpoint, "failed", reason=reason)
+    return ConversionResult(item.checkpoint, "written", sidecar=written)
+
+
+def execute_plan(
+    plan: ConversionPlan,
+    *,
+    force: bool = False,
+    cancel: threading.Event | None = None,
+    on_result: Callable[[ConversionItem, ConversionResult], None] | None = None,
+) -> list[ConversionResult]:
+    """Write the planned sidecars in order; stops between items when ``cancel`` is set.
+
+    The item being written when a cancel arrives finishes (writes are atomic), and the rest are
+    left untouched and absent from the results.
+    """
+    results: list[ConversionResult] = []
+    for item in plan.items:
+        if cancel is not None and cancel.is_set():
+            break
+        result = execute_item(item, force=force)
+        results.append(result)
+        if on_result is not None:
+            on_result(item, result)
+    return results
