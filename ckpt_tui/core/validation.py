@@ -169,3 +169,29 @@ def _relative(path: Path, root: Path | None) -> str:
         except ValueError:
             return str(path)
     return str(path)
+
+
+def validate_tree(root: Path) -> ValidationReport:
+    """Walk ``root`` and validate the sidecar of every checkpoint; orphan sidecars are warned of."""
+    from ckpt_tui.core.discovery import walk
+    from ckpt_tui.core.sidecars import SIDECAR_SUFFIX, sidecar_candidates
+
+    scan_issues: list[Issue] = []
+    checkpoints: list[Path] = []
+    for folder, files in walk(str(root.resolve()), scan_issues):
+        claimed: set[str] = set()
+        for found in files:
+            path = Path(found.path)
+            checkpoints.append(path)
+            claimed.update(candidate.name for candidate in sidecar_candidates(path))
+        for name in sorted(folder.aux):
+            if name.endswith(SIDECAR_SUFFIX) and name not in claimed:
+                where = f"{folder.rel}/{name}" if folder.rel else name
+                scan_issues.append(
+                    Issue(
+                        severity="warning",
+                        code="sidecar.orphan",
+                        message=f"{where}: no checkpoint next to this sidecar",
+                    )
+                )
+    return validate_checkpoints(root.resolve(), checkpoints, scan_issues)

@@ -1,0 +1,328 @@
+"""The metadata callback's logic, free of any Lightning import.
+
+``ckpt_tui.callbacks.MetadataCallback`` is this class mixed with Lightning's ``Callback`` (from
+``lightning.pytorch`` and/or ``pytorch_lightning``); keeping the logic here means importing and
+type-checking it never needs Lightning.
+
+Flow: ``setup`` wraps every ModelCheckpoint of the trainer (see :mod:`ckpt_tui.callbacks.hooks`).
+After a ModelCheckpoint wrote a file, the sidecar is built from the trainer's state *at that
+moment* (the same epoch, step and ``callback_metrics`` that went into the file) and written next to
+it. If the file is not on disk yet (an asynchronous CheckpointIO), the sidecar waits and is
+written from a later hook. Links get a copy of their target's sidecar; removed checkpoints lose
+theirs. Only global rank 0 writes, and a failure is one warning, never an exception.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import warnings
+from collections import deque
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from ckpt_tui.callbacks import hooks
+from ckpt_tui.callbacks.metrics import MetricKeys, build_metrics, scalar_metrics
+from ckpt_tui.callbacks.model_info import ModelKeys, model_info_for
+from ckpt_tui.callbacks.run_info import (
+    exp_name_of,
+    hydra_config_path,
+    max_epochs_of,
+    wandb_run_id,
+)
+from ckpt_tui.core.models import (
+    CheckpointingConfig,
+    CheckpointMetadataV1,
+    ModelInfo,
+    TrainingInfo,
+)
+from ckpt_tui.core.sidecars import read_sidecar, save_metadata, sidecar_candidates
+
+#: How many (save, sidecar) timings are kept for diagnostics and the benchmark.
+TIMINGS_KEPT = 10_000
+
+
+class MetadataCallbackWarning(UserWarning):
+    """A sidecar could not be written or removed; training goes on."""
+
+
+@dataclass
+class _Pending:
+    path: Path
+    metadata: CheckpointMetadataV1
+
+
+def _is_local(filepath: str) -> bool:
+    return "://" not in filepath or filepath.startswith("file://")
+
+
+def _local_path(filepath: str) -> Path:
+    return Path(filepath.removeprefix("file://"))
+
+
+def _is_global_zero(trainer: Any) -> bool:
+    return bool(getattr(trainer, "is_global_zero", True))
+
+
+class MetadataCallbackCore:
+    """Write a ``<stem>.metadata.yaml`` sidecar for every checkpoint a ModelCheckpoint writes.
+
+    Add it to the Trainer's callbacks, next to your ModelCheckpoint(s)::
+
+        trainer = Trainer(callbacks=[ModelCheckpoint(...), MetadataCallback()])
+
+    Each sidecar holds its own checkpoint's epoch, step and metrics (from
+    ``trainer.callback_metrics`` when the file was written), the ModelCheckpoint's monitor/mode,
+    and the model's names from ``pl_module.hparams`` (else inferred from the state dict).
+
+    Args:
+        hmean_key: logged name of the hmean metric (exact match).
+        precision_key: logged name of precision.
+        recall_key: logged name of recall.
+        validation_loss_key: logged name of the validation loss.
+        architecture_key: dotted path of the architecture name in ``pl_module.hparams``.
+        encoder_key: dotted path of the encoder name.
+        decoder_key: dotted path of the decoder name.
+        head_key: dotted path of the head name.
+        loss_key: dotted path of the loss name.
+        exp_name: the experiment name; by default the hparams' ``exp_name_key``, else the
+            logger's name, else the run folder's.
+        exp_name_key: dotted path of the experiment name in ``pl_module.hparams``.
+        training_phase: recorded as ``training.training_phase``.
+    """
+
+    def __init__(
+        self,
+        *,
+        hmean_key: str = "val/hmean",
+        precision_key: str = "val/precision",
+        recall_key: str = "val/recall",
+        validation_loss_key: str = "val/loss",
+        architecture_key: str = "model.architecture",
+        encoder_key: str = "model.encoder.model_name",
+        decoder_key: str = "model.decoder.name",
+        head_key: str = "model.head.name",
+        loss_key: str = "model.loss.name",
+        exp_name: str | None = None,
+        exp_name_key: str = "exp_name",
+        training_phase: Literal["training", "validation", "finetuning"] = "training",
+    ) -> None:
+        super().__init__()
+        self.metric_keys = MetricKeys(hmean_key, precision_key, recall_key, validation_loss_key)
+        self.model_keys = ModelKeys(architecture_key, encoder_key, decoder_key, head_key, loss_key)
+        self.exp_name = exp_name
+        self.exp_name_key = exp_name_key
+        self.training_phase = training_phase
+        self.timings: deque[tuple[float, float]] = deque(maxlen=TIMINGS_KEPT)
+        """``(checkpoint save seconds, sidecar seconds)`` per sidecar written (diagnostics)."""
+        self._reset()
+
+    def _reset(self) -> None:
+        self._watched: list[Any] = []
+        self._model: ModelInfo | None = None
+        self._exp_names: dict[Path, str] = {}
+        self._hydra_paths: dict[Path, str | None] = {}
+        self._last_written: dict[int, tuple[str, CheckpointMetadataV1]] = {}
+        self._pending: list[_Pending] = []
+        self._noted: set[str] = set()
+
+    # ----------------------------------------------------------------- Lightning hooks
+
+    def setup(self, trainer: Any, pl_module: Any, stage: str) -> None:
+        """Start watching every ModelCheckpoint of ``trainer`` (fit only: nothing else saves)."""
+        if stage != "fit":
+            return
+        self._reset()
+        for checkpoint_cb in getattr(trainer, "checkpoint_callbacks", None) or ():
+            missing = hooks.missing_methods(checkpoint_cb)
+            if missing:
+                self._warn_once(
+                    f"unsupported:{id(checkpoint_cb)}",
+                    f"ckpt-tui: cannot follow {type(checkpoint_cb).__name__} (no "
+                    f"{', '.join(missing)}); its checkpoints get no sidecars",
+                )
+                continue
+            hooks.patch(checkpoint_cb, self)
+            self._watched.append(checkpoint_cb)
+
+    def teardown(self, trainer: Any, pl_module: Any, stage: str) -> None:
+        """Write what is still pending, then put the ModelCheckpoints back as they were."""
+        self._flush(final=True)
+        for checkpoint_cb in self._watched:
+            if hooks.patched_by(checkpoint_cb) is self:
+                hooks.unpatch(checkpoint_cb)
+        self._watched = []
+
+    def on_train_batch_end(self, trainer: Any, *args: Any, **kwargs: Any) -> None:
+        """Write sidecars whose checkpoint appeared since (asynchronous CheckpointIO)."""
+        if self._pending:
+            self._flush()
+
+    def on_validation_end(self, trainer: Any, pl_module: Any) -> None:
+        """Same as :meth:`on_train_batch_end`."""
+        if self._pending:
+            self._flush()
+
+    def on_train_epoch_end(self, trainer: Any, pl_module: Any) -> None:
+        """Same as :meth:`on_train_batch_end`."""
+        if self._pending:
+            self._flush()
+
+    def on_fit_end(self, trainer: Any, pl_module: Any) -> None:
+        """Same as :meth:`on_train_batch_end`; the strategy has waited for async saves by now."""
+        if self._pending:
+            self._flush()
+
+    # ----------------------------------------------------------------- observer (hooks.py)
+
+    def checkpoint_saved(
+        self, checkpoint_cb: Any, trainer: Any, filepath: str, save_seconds: float
+    ) -> None:
+        """Build the sidecar of the file ``checkpoint_cb`` just wrote, and write it."""
+        if not self._active(checkpoint_cb, trainer):
+            return
+        try:
+            started = time.perf_counter()
+            path = _local_path(filepath)
+            # A file saved again (last.ckpt, a reused name) supersedes any sidecar still waiting.
+            self._pending = [item for item in self._pending if item.path != path]
+            metadata = self._build(checkpoint_cb, trainer, path)
+            self._last_written[id(checkpoint_cb)] = (os.path.abspath(path), metadata)
+            if os.path.lexists(path):
+                save_metadata(metadata, path)
+                self.timings.append((save_seconds, time.perf_counter() - started))
+            else:
+                self._pending.append(_Pending(path, metadata))
+        except Exception as exc:  # whatever failed, training must go on
+            self._warn(f"ckpt-tui: no sidecar for {filepath}: {_reason(exc)}")
+
+    def checkpoint_linked(
+        self, checkpoint_cb: Any, trainer: Any, target: str, linkpath: str
+    ) -> None:
+        """Give the link ``linkpath`` a sidecar with its target's values."""
+        if not self._active(checkpoint_cb, trainer):
+            return
+        try:
+            link = _local_path(linkpath)
+            if os.path.abspath(link) == os.path.abspath(_local_path(target)):
+                return  # Lightning links nothing when both are the same file
+            source = self._metadata_of(checkpoint_cb, trainer, _local_path(target))
+            metadata = source.model_copy(update={"checkpoint_path": str(link)})
+            save_metadata(metadata, link)
+        except Exception as exc:
+            self._warn(f"ckpt-tui: no sidecar for link {linkpath}: {_reason(exc)}")
+
+    def checkpoint_removed(self, checkpoint_cb: Any, trainer: Any, filepath: str) -> None:
+        """Remove the sidecar(s) of a checkpoint that ModelCheckpoint deleted."""
+        if not self._attached(trainer) or not _is_local(filepath):
+            return
+        path = _local_path(filepath)
+        if os.path.lexists(path):
+            return  # not actually gone (or already replaced): its sidecar still describes it
+        self._pending = [item for item in self._pending if item.path != path]
+        for sidecar in dict.fromkeys(sidecar_candidates(path)):
+            try:
+                sidecar.unlink(missing_ok=True)
+            except OSError as exc:
+                self._warn(f"ckpt-tui: could not remove {sidecar}: {_reason(exc)}")
+
+    # ----------------------------------------------------------------- building
+
+    def _attached(self, trainer: Any) -> bool:
+        # Only rank 0 writes. Wrappers outlive a fit that crashed before teardown, so also check
+        # that this callback is still one of the trainer's.
+        callbacks = getattr(trainer, "callbacks", None) or ()
+        return _is_global_zero(trainer) and any(callback is self for callback in callbacks)
+
+    def _active(self, checkpoint_cb: Any, trainer: Any) -> bool:
+        if not self._attached(trainer):
+            return False
+        dirpath = str(getattr(checkpoint_cb, "dirpath", "") or "")
+        if dirpath and not _is_local(dirpath):
+            self._warn_once(
+                f"remote:{id(checkpoint_cb)}",
+                f"ckpt-tui: sidecars are written for local folders only, not {dirpath}",
+            )
+            return False
+        return True
+
+    def _build(self, checkpoint_cb: Any, trainer: Any, path: Path) -> CheckpointMetadataV1:
+        pl_module = getattr(trainer, "lightning_module", None)
+        monitor = getattr(checkpoint_cb, "monitor", None)
+        scalars = scalar_metrics(getattr(trainer, "callback_metrics", None) or {})
+        metrics, notes = build_metrics(scalars, self.metric_keys, monitor)
+        for note in notes:
+            self._warn_once(f"range:{note.split('=')[0]}", f"ckpt-tui: {note}")
+        if self._model is None:  # names don't change during a run: work them out once
+            self._model = model_info_for(pl_module, self.model_keys)
+        folder = path.parent
+        if folder not in self._exp_names:
+            self._exp_names[folder] = exp_name_of(
+                trainer, pl_module, folder, explicit=self.exp_name, hparams_key=self.exp_name_key
+            )
+        if folder not in self._hydra_paths:
+            self._hydra_paths[folder] = hydra_config_path(folder)
+        return CheckpointMetadataV1(
+            checkpoint_path=str(path),
+            exp_name=self._exp_names[folder],
+            created_at=datetime.now().astimezone().isoformat(timespec="seconds"),
+            training=TrainingInfo(
+                epoch=int(trainer.current_epoch),
+                global_step=int(trainer.global_step),
+                training_phase=self.training_phase,
+                max_epochs=max_epochs_of(trainer),
+            ),
+            model=self._model,
+            metrics=metrics,
+            checkpointing=CheckpointingConfig(
+                monitor=monitor,
+                mode=getattr(checkpoint_cb, "mode", "max"),
+                save_top_k=getattr(checkpoint_cb, "save_top_k", 1),
+                save_last=getattr(checkpoint_cb, "save_last", None),
+            ),
+            hydra_config_path=self._hydra_paths[folder],
+            wandb_run_id=wandb_run_id(trainer),
+        )
+
+    def _metadata_of(self, checkpoint_cb: Any, trainer: Any, target: Path) -> CheckpointMetadataV1:
+        # The link target is ModelCheckpoint's last saved file, whose metadata we just built; it
+        # may be from an earlier epoch than now, so never rebuild it from the current state.
+        last = self._last_written.get(id(checkpoint_cb))
+        if last is not None and last[0] == os.path.abspath(target):
+            return last[1]
+        on_disk = read_sidecar(target).metadata
+        if on_disk is not None:
+            return on_disk
+        return self._build(checkpoint_cb, trainer, target)
+
+    def _flush(self, *, final: bool = False) -> None:
+        still: list[_Pending] = []
+        for item in self._pending:
+            if os.path.lexists(item.path):
+                try:
+                    save_metadata(item.metadata, item.path)
+                except Exception as exc:
+                    self._warn(f"ckpt-tui: no sidecar for {item.path}: {_reason(exc)}")
+            elif final:
+                self._warn(f"ckpt-tui: no sidecar for {item.path}: the checkpoint never appeared")
+            else:
+                still.append(item)
+        self._pending = still
+
+    # ----------------------------------------------------------------- warnings
+
+    def _warn(self, message: str) -> None:
+        warnings.warn(message, MetadataCallbackWarning, stacklevel=3)
+
+    def _warn_once(self, key: str, message: str) -> None:
+        if key not in self._noted:
+            self._noted.add(key)
+            self._warn(message)
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"{exc.strerror} ({type(exc).__name__})"
+    return f"{type(exc).__name__}: {exc}"

@@ -1,0 +1,110 @@
+"""Run-level facts for a sidecar: experiment name, planned epochs, Hydra config, W&B run id.
+
+All of it is read without side effects: Hydra is consulted only when the program already imported
+it, and a W&B run id only when the WandbLogger already started its run (reading
+``WandbLogger.experiment`` would start one).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+from ckpt_tui.callbacks.model_info import lookup
+
+#: Checkpoint folder names that are not the run's name; the run is their parent.
+CHECKPOINT_FOLDER_NAMES = frozenset({"checkpoints", "checkpoint", "ckpts", "ckpt"})
+#: How many folders above the checkpoint's a ``.hydra/config.yaml`` is looked for.
+HYDRA_LOOKUP_LEVELS = 4
+
+
+def max_epochs_of(trainer: Any) -> int | None:
+    """The planned number of epochs, ``None`` when unlimited (``-1``/``None``) or unknown."""
+    value = getattr(trainer, "max_epochs", None)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        return None
+    return value
+
+
+def hydra_output_dir() -> Path | None:
+    """Hydra's runtime output folder when a Hydra app is running in this process, else ``None``."""
+    module = sys.modules.get("hydra.core.hydra_config")
+    if module is None:  # Hydra not imported, so certainly not running: don't import it
+        return None
+    hydra_config = getattr(module, "HydraConfig", None)
+    try:
+        if hydra_config is None or not hydra_config.initialized():
+            return None
+        output_dir = hydra_config.get().runtime.output_dir
+    except Exception:  # a half-initialised or foreign Hydra: treat as not running
+        return None
+    return Path(output_dir) if output_dir else None
+
+
+def _hydra_runtime_config() -> Path | None:
+    module = sys.modules.get("hydra.core.hydra_config")
+    output_dir = hydra_output_dir()
+    if module is None or output_dir is None:
+        return None
+    try:
+        subdir = module.HydraConfig.get().output_subdir
+    except Exception:
+        return None
+    if not subdir:  # hydra.output_subdir=null: Hydra wrote no config
+        return None
+    candidate = output_dir / str(subdir) / "config.yaml"
+    return candidate if candidate.is_file() else None
+
+
+def hydra_config_path(checkpoint_dir: Path) -> str | None:
+    """The run's Hydra ``config.yaml``: Hydra's output folder, else a ``.hydra`` upward lookup."""
+    runtime = _hydra_runtime_config()
+    if runtime is not None:
+        return str(runtime.absolute())
+    folder = checkpoint_dir.absolute()
+    for candidate_dir in [folder, *folder.parents][: HYDRA_LOOKUP_LEVELS + 1]:
+        candidate = candidate_dir / ".hydra" / "config.yaml"
+        if candidate.is_file():
+            return str(candidate)
+    return None
+
+
+def wandb_run_id(trainer: Any) -> str | None:
+    """The id of a WandbLogger's run, only when that run was already started."""
+    for logger in getattr(trainer, "loggers", None) or ():
+        if type(logger).__name__ != "WandbLogger":
+            continue
+        # ``logger.experiment`` would call wandb.init(); ``_experiment`` is set only once it ran.
+        run = getattr(logger, "_experiment", None)
+        run_id = getattr(run, "id", None) if run is not None else None
+        if isinstance(run_id, str) and run_id:
+            return run_id
+    return None
+
+
+def run_folder_name(checkpoint_dir: Path) -> str | None:
+    """The run's folder name: Hydra's output folder, else the checkpoint folder (or its parent)."""
+    output_dir = hydra_output_dir()
+    if output_dir is not None and output_dir.name:
+        return output_dir.name
+    folder = checkpoint_dir.absolute()
+    if folder.name.lower() in CHECKPOINT_FOLDER_NAMES:
+        folder = folder.parent
+    return folder.name or None
+
+
+def exp_name_of(
+    trainer: Any, pl_module: Any, checkpoint_dir: Path, *, explicit: str | None, hparams_key: str
+) -> str:
+    """The experiment name: explicit, else hparams, else the logger's name, else the run folder."""
+    if explicit:
+        return explicit
+    value = lookup(getattr(pl_module, "hparams", None), hparams_key) if hparams_key else None
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    for logger in getattr(trainer, "loggers", None) or ():
+        name = getattr(logger, "name", None)
+        if isinstance(name, str) and name.strip():
+            return name.strip()
+    return run_folder_name(checkpoint_dir) or "unnamed"

@@ -1,0 +1,242 @@
+"""``ckpt-tui list ROOT [--json|--csv] [--sort FIELD] [--desc] [--filter EXPR] [--no-cache]``.
+
+On a terminal: a table (and a progress bar on stderr while a long build runs). With ``--json``:
+the array of entries (DESIGN.md) and nothing else on stdout; ``--csv``: one row per entry.
+Names are shown escaped, never raw: a file name can hold terminal escape sequences.
+Exit codes: 0 done, 2 usage error (bad root, bad filter, unknown sort field).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import sys
+import time
+from typing import Any, TextIO
+
+from ckpt_tui.core.entry import JSON_FIELDS, CheckpointCatalogEntry, Issue
+from ckpt_tui.core.text import escape_for_terminal, escape_surrogates_json
+
+EXIT_OK = 0
+EXIT_USAGE = 2
+PROGRESS_AFTER_SECONDS = 0.5
+"""A progress bar appears only when a build takes longer than this."""
+
+Entry = CheckpointCatalogEntry
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``ckpt-tui list``."""
+    parser.add_argument("root", help="folder to scan for checkpoints")
+    output = parser.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true", help="print the entries as a JSON array")
+    output.add_argument("--csv", action="store_true", help="print the entries as CSV")
+    parser.add_argument("--sort", metavar="FIELD", help="sort by FIELD (unknown values last)")
+    parser.add_argument("--desc", action="store_true", help="sort in descending order")
+    parser.add_argument("--filter", metavar="EXPR", help="keep entries matching EXPR")
+    parser.add_argument("--no-cache", action="store_true", help="bypass the catalog cache")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Build, filter, sort and print the catalog of ``args.root``."""
+    from ckpt_tui.core.catalog import iter_catalog, resolve_root
+    from ckpt_tui.core.filtering import FilterError, parse_filter
+    from ckpt_tui.core.sorting import resolve_sort_field, sort_entries
+
+    try:
+        root = resolve_root(args.root)
+    except OSError as exc:
+        return _usage(str(exc))
+    entry_filter = None
+    if args.filter:
+        try:
+            entry_filter = parse_filter(args.filter)
+        except FilterError as exc:
+            return _usage(f"bad filter {args.filter!r}: {exc}")
+    sort_field = None
+    if args.sort:
+        try:
+            sort_field = resolve_sort_field(args.sort)
+        except KeyError as exc:
+            return _usage(str(exc.args[0]) if exc.args else str(exc))
+
+    entries: dict[str, Entry] = {}
+    issues: list[Issue] = []
+    with _Progress() as progress:
+        for update in iter_catalog(root, use_cache=not args.no_cache):
+            for entry in update.entries:
+                entries[entry.checkpoint_path] = entry
+            issues.extend(update.scan_issues)
+            progress.show(len(entries), update.done, update.total)
+    selected = list(entries.values())
+    if entry_filter is not None:
+        selected = entry_filter.select(selected)
+    if sort_field is not None:
+        selected = sort_entries(selected, sort_field, descending=args.desc)
+    for issue in issues:
+        print(f"ckpt-tui: {escape_for_terminal(str(issue))}", file=sys.stderr)
+    if args.json:
+        _write_json(selected, sys.stdout)
+    elif args.csv:
+        _write_csv(selected, sys.stdout)
+    else:
+        _write_table(selected, len(entries))
+    return EXIT_OK
+
+
+def _usage(message: str) -> int:
+    print(f"ckpt-tui list: {escape_for_terminal(message)}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def _write_json(entries: list[Entry], out: TextIO) -> None:
+    # Non-ASCII names stay readable (UTF-8); control characters are JSON escapes, and bytes that
+    # are not UTF-8 (lone surrogates) become \udcXX escapes instead of failing to encode.
+    text = json.dumps([entry.to_json() for entry in entries], indent=2, ensure_ascii=False)
+    _write_utf8(escape_surrogates_json(text) + "\n", out)
+
+
+def csv_row(entry: Entry) -> list[str]:
+    """One CSV row: the JSON fields; provenance as JSON, issues as ``severity: message [code]``."""
+    data = entry.to_json()
+    row: list[str] = []
+    for name in JSON_FIELDS:
+        value: Any = data[name]
+        if name == "provenance":
+            text = json.dumps(value, ensure_ascii=False)
+        elif name == "issues":
+            text = "; ".join(f"{i['severity']}: {i['message']} [{i['code']}]" for i in value)
+        elif value is None:
+            text = ""
+        else:
+            text = str(value)
+        row.append(escape_for_terminal(text))
+    return row
+
+
+def _write_csv(entries: list[Entry], out: TextIO) -> None:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(JSON_FIELDS)
+    for entry in entries:
+        writer.writerow(csv_row(entry))
+    _write_utf8(buffer.getvalue(), out)
+
+
+def _write_utf8(text: str, out: TextIO) -> None:
+    binary = getattr(out, "buffer", None)
+    if binary is not None:
+        out.flush()
+        binary.write(text.encode("utf-8", "backslashreplace"))
+        binary.flush()
+    else:
+        out.write(text.encode("utf-8", "backslashreplace").decode("utf-8"))
+
+
+def _write_table(entries: list[Entry], found: int) -> None:
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    def cell(value: object, *, digits: int | None = None) -> Text:
+        if value is None:
+            return Text("—", style="dim")
+        if digits is not None and isinstance(value, float):
+            return Text(f"{value:.{digits}f}")
+        # Text objects are never parsed as markup; escaping keeps control characters out.
+        return Text(escape_for_terminal(str(value)))
+
+    table = Table(show_lines=False, header_style="bold", pad_edge=False)
+    for title, justify in (
+        ("checkpoint", "left"),
+        ("experiment", "left"),
+        ("arch", "left"),
+        ("encoder", "left"),
+        ("epoch", "right"),
+        ("step", "right"),
+        ("hmean", "right"),
+        ("prec", "right"),
+        ("rec", "right"),
+        ("source", "left"),
+        ("issues", "left"),
+    ):
+        table.add_column(title, justify=justify, overflow="fold")  # type: ignore[arg-type]
+    for entry in entries:
+        table.add_row(
+            cell(entry.checkpoint_path),
+            cell(entry.exp_name or None),
+            cell(entry.architecture),
+            cell(entry.backbone),
+            cell(entry.epoch),
+            cell(entry.global_step),
+            cell(entry.hmean, digits=3),
+            cell(entry.precision, digits=3),
+            cell(entry.recall, digits=3),
+            cell(entry.source),
+            _issues_cell(entry),
+        )
+    console = Console(highlight=False)
+    console.print(table)
+    shown = f"{len(entries)} of {found}" if len(entries) != found else str(found)
+    console.print(Text(f"{shown} checkpoints", style="dim"))
+
+
+def _issues_cell(entry: Entry) -> Any:
+    from rich.text import Text
+
+    errors = sum(1 for i in entry.issues if i.severity == "error")
+    warnings = sum(1 for i in entry.issues if i.severity == "warning")
+    parts = []
+    if errors:
+        parts.append((f"{errors} error{'s' if errors > 1 else ''}", "red"))
+    if warnings:
+        parts.append((f"{warnings} warning{'s' if warnings > 1 else ''}", "yellow"))
+    if not parts:
+        return Text("")
+    text = Text()
+    for index, (label, style) in enumerate(parts):
+        if index:
+            text.append(", ")
+        text.append(label, style=style)
+    return text
+
+
+class _Progress:
+    """A progress bar on stderr, shown only on a terminal and only once a build runs long."""
+
+    def __init__(self) -> None:
+        self._enabled = sys.stderr.isatty()
+        self._started = time.monotonic()
+        self._bar: Any = None
+        self._task: Any = None
+
+    def __enter__(self) -> _Progress:
+        return self
+
+    def show(self, found: int, done: int, total: int) -> None:
+        """Report ``found`` entries so far and the slow tier's ``done`` of ``total``."""
+        if not self._enabled:
+            return
+        if self._bar is None:
+            if time.monotonic() - self._started < PROGRESS_AFTER_SECONDS:
+                return
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+            self._bar = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                console=Console(stderr=True),
+                transient=True,
+            )
+            self._bar.start()
+            self._task = self._bar.add_task("scanning", total=None)
+        description = f"{found} found · reading checkpoints"
+        self._bar.update(self._task, description=description, completed=done, total=total or None)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.stop()

@@ -1,0 +1,334 @@
+"""torch's zip checkpoint format: read the zip directory and ``data.pkl``, never the tensors.
+
+A zip-format checkpoint (torch >= 1.6) holds ``<prefix>/data.pkl`` (a pickle that describes every
+object and refers to storages by key), ``<prefix>/data/<key>`` (the raw bytes of each storage),
+``<prefix>/byteorder`` and ``<prefix>/version``. The zip directory is parsed here by hand so that
+every size is checked against the file before anything is read: a lying size, a truncated file,
+a deflated ``data.pkl`` that expands without end, or absurd member counts give a
+:class:`~ckpt_tui.core.reader.source.FormatError`, never a large read. Member names are only
+looked up, never used as paths, so names like ``../../x`` are harmless (and reported).
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ckpt_tui.core.entry import Issue
+from ckpt_tui.core.reader.objects import DTYPE_ITEMSIZE, StorageRef, StorageType, TensorRef
+from ckpt_tui.core.reader.resolve import PickleDataError, Resolver
+from ckpt_tui.core.reader.source import (
+    CheckpointFile,
+    FormatError,
+    ParsedFile,
+    PickleFailure,
+    decode_scalar,
+)
+from ckpt_tui.core.reader.unpickler import Limits, TruncatedPickle, UnpicklingError, unpickle
+
+ZIP_MAGIC = b"PK\x03\x04"
+_EOCD = struct.Struct("<4s4H2LH")
+_LOCATOR = struct.Struct("<4sLQL")
+_EOCD64 = struct.Struct("<4sQ2H2L4Q")
+_CENTRAL = struct.Struct("<4s6H3L5H2L")
+_LOCAL = struct.Struct("<4s5H3L2H")
+_TAIL = 64 * 1024 + _EOCD.size + _LOCATOR.size + _EOCD64.size
+_MAX_SCALAR_READS = 1024
+
+
+@dataclass(frozen=True)
+class ZipLimits:
+    """Bounds on the zip container."""
+
+    max_directory_bytes: int = 64 * 1024 * 1024
+    max_members: int = 1_000_000
+    max_pickle_bytes: int = Limits().max_bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    """One entry of the zip directory."""
+
+    name: str
+    header_offset: int
+    compressed_size: int
+    size: int
+    method: int
+    crc: int
+
+
+def _zip64(extra: bytes, usize: int, csize: int, offset: int) -> tuple[int, int, int]:
+    pos = 0
+    while pos + 4 <= len(extra):
+        tag, length = struct.unpack_from("<HH", extra, pos)
+        if tag == 1:
+            fields = extra[pos + 4 : pos + 4 + length]
+            values = [struct.unpack_from("<Q", fields, i)[0] for i in range(0, len(fields) - 7, 8)]
+            if usize == 0xFFFFFFFF and values:
+                usize = values.pop(0)
+            if csize == 0xFFFFFFFF and values:
+                csize = values.pop(0)
+            if offset == 0xFFFFFFFF and values:
+                offset = values.pop(0)
+            break
+        pos += 4 + length
+    return usize, csize, offset
+
+
+def read_directory(f: CheckpointFile, limits: ZipLimits) -> tuple[dict[str, Member], list[Issue]]:
+    """Parse the central directory; every size and offset is checked against the file size."""
+    tail_start = max(0, f.size - _TAIL)
+    tail = f.read(tail_start, f.size - tail_start)
+    eocd = tail.rfind(b"PK\x05\x06")
+    while eocd >= 0 and eocd + _EOCD.size > len(tail):
+        eocd = tail.rfind(b"PK\x05\x06", 0, eocd)
+    if eocd < 0:
+        raise FormatError("checkpoint.truncated", "zip end-of-directory record not found")
+    _sig, _disk, _cd_disk, _n_here, count, cd_size, cd_offset, _comment = _EOCD.unpack_from(
+        tail, eocd
+    )
+    eocd_at = tail_start + eocd
+    locator = eocd - _LOCATOR.size
+    if locator >= 0 and tail[locator : locator + 4] == b"PK\x06\x07":
+        _s, _d, record_at, _disks = _LOCATOR.unpack_from(tail, locator)
+        if record_at + _EOCD64.size > eocd_at:
+            raise FormatError("checkpoint.zip-invalid", "zip64 record points past the directory")
+        raw = tail[record_at - tail_start :] if record_at >= tail_start else b""
+        if len(raw) < _EOCD64.size:
+            raw = f.read_exact(record_at, _EOCD64.size, "the zip64 record")
+        fields = _EOCD64.unpack_from(raw)
+        if fields[0] != b"PK\x06\x06":
+            raise FormatError("checkpoint.zip-invalid", "zip64 end-of-directory record is corrupt")
+        count, cd_size, cd_offset = fields[7], fields[8], fields[9]
+        eocd_at = record_at
+    if count > limits.max_members or cd_size > limits.max_directory_bytes:
+        raise FormatError(
+            "checkpoint.too-large", f"zip directory of {count} members / {cd_size} bytes"
+        )
+    if cd_offset + cd_size > eocd_at:
+        raise FormatError("checkpoint.truncated", "zip directory extends past the end record")
+    if cd_offset >= tail_start:
+        directory = tail[cd_offset - tail_start : cd_offset - tail_start + cd_size]
+    else:
+        directory = f.read_exact(cd_offset, cd_size, "the zip directory")
+    return _parse_entries(directory, count, eocd_at)
+
+
+def _parse_entries(
+    directory: bytes, count: int, end: int
+) -> tuple[dict[str, Member], list[Issue]]:
+    members: dict[str, Member] = {}
+    issues: list[Issue] = []
+    pos = 0
+    unpack = _CENTRAL.unpack_from
+    for _ in range(count):
+        if pos + _CENTRAL.size > len(directory):
+            raise FormatError("checkpoint.zip-invalid", "zip directory is shorter than declared")
+        (sig, _v1, _v2, flags, method, _t, _d, crc, csize, usize, nlen, elen, clen, _ds, _ia, _ea,
+         offset) = unpack(directory, pos)  # fmt: skip
+        if sig != b"PK\x01\x02":
+            raise FormatError("checkpoint.zip-invalid", "zip directory entry is corrupt")
+        start = pos + _CENTRAL.size
+        raw_name = directory[start : start + nlen]
+        if 0xFFFFFFFF in (csize, usize, offset):
+            usize, csize, offset = _zip64(
+                directory[start + nlen : start + nlen + elen], usize, csize, offset
+            )
+        pos = start + nlen + elen + clen
+        name = raw_name.decode("utf-8" if flags & 0x800 else "cp437", "replace")
+        if offset + _LOCAL.size + csize > end:
+            raise FormatError(
+                "checkpoint.truncated", f"zip member {name!r:.80} extends past the end of the file"
+            )
+        if name.startswith(("/", "\\")) or ".." in name.split("/") or "\x00" in name:
+            issues.append(
+                Issue(
+                    severity="warning",
+                    code="checkpoint.suspicious-name",
+                    message=f"zip member name {name!r:.80} points outside the archive (ignored)",
+                )
+            )
+            continue
+        members.setdefault(name, Member(name, offset, csize, usize, method, crc))
+    return members, issues
+
+
+def read_member(f: CheckpointFile, member: Member, limit: int) -> bytes:
+    """The member's bytes (stored or deflated), refusing anything over ``limit`` bytes."""
+    if member.size > limit or member.compressed_size > 2 * limit + 1024:
+        raise FormatError(
+            "checkpoint.too-large",
+            f"{member.name} declares {member.size} bytes (limit {limit})",
+        )
+    if member.method not in (0, 8):
+        raise FormatError("checkpoint.zip-invalid", f"{member.name}: compression {member.method}")
+    start = _data_start(f, member)
+    raw = f.read_exact(start, member.compressed_size, member.name)
+    if member.method == 0:
+        if member.compressed_size != member.size:
+            raise FormatError("checkpoint.zip-invalid", f"{member.name}: sizes disagree")
+        data = raw
+    else:
+        inflater = zlib.decompressobj(-15)
+        try:
+            data = inflater.decompress(raw, limit + 1)
+        except zlib.error as exc:
+            raise FormatError("checkpoint.zip-invalid", f"{member.name}: {exc}") from None
+        if len(data) > limit or inflater.unconsumed_tail:
+            raise FormatError(
+                "checkpoint.zip-bomb", f"{member.name} inflates past its declared size"
+            )
+        if len(data) != member.size:
+            raise FormatError("checkpoint.zip-invalid", f"{member.name}: size mismatch")
+    if zlib.crc32(data) != member.crc:
+        raise FormatError("checkpoint.corrupt", f"{member.name}: checksum mismatch")
+    return data
+
+
+def _data_start(f: CheckpointFile, member: Member) -> int:
+    header = f.read_exact(member.header_offset, _LOCAL.size, f"{member.name} header")
+    fields = _LOCAL.unpack(header)
+    if fields[0] != ZIP_MAGIC:
+        raise FormatError("checkpoint.zip-invalid", f"{member.name}: local header is corrupt")
+    start = member.header_offset + _LOCAL.size + fields[9] + fields[10]
+    if start + member.compressed_size > f.size:
+        raise FormatError("checkpoint.truncated", f"{member.name} extends past the end of file")
+    return start
+
+
+def find_pickle(members: dict[str, Member]) -> Member | None:
+    """``<prefix>/data.pkl`` (torch always writes one folder level), else a bare ``data.pkl``."""
+    candidates = [m for n, m in members.items() if n.endswith("data.pkl") and n.count("/") <= 1]
+    candidates.sort(key=lambda m: (m.name.count("/") != 1, m.header_offset))
+    return candidates[0] if candidates else None
+
+
+def parse_zip(f: CheckpointFile, limits: ZipLimits | None = None) -> ParsedFile:
+    """Read the directory and ``data.pkl`` of a zip checkpoint; tensors stay on disk."""
+    limits = limits or ZipLimits()
+    members, issues = read_directory(f, limits)
+    pickle_member = find_pickle(members)
+    if pickle_member is None:
+        raise FormatError("checkpoint.not-a-checkpoint", "zip file without a data.pkl")
+    prefix = pickle_member.name[: -len("data.pkl")]
+    data = read_member(f, pickle_member, limits.max_pickle_bytes)
+    resolver = Resolver()
+    parsed = ParsedFile("zip", issues=issues)
+    try:
+        parsed.root, _end = unpickle(data, resolver, _storage_loader(resolver))
+    except (UnpicklingError, TruncatedPickle, PickleDataError) as exc:
+        parsed.dangerous = resolver.dangerous
+        parsed.extra["danger_calls"] = resolver.danger_calls
+        raise PickleFailure(parsed, str(exc)) from None
+    parsed.dangerous = resolver.dangerous
+    parsed.extra["danger_calls"] = resolver.danger_calls
+    parsed.extra["unknown_globals"] = sorted(resolver.unknown)
+    check_tensors(resolver, lambda key: _storage_size(members, prefix, key), parsed.issues)
+    parsed.scalar = _ScalarReader(f, members, prefix)
+    return parsed
+
+
+def _storage_loader(resolver: Resolver) -> Callable[[Any], StorageRef]:
+    storages = resolver.storages
+
+    def persistent_load(pid: Any) -> StorageRef:
+        if type(pid) is not tuple or len(pid) != 5 or pid[0] != "storage":
+            raise PickleDataError("persistent id is not a storage reference")
+        _kind, storage_type, key, location, numel = pid
+        if not isinstance(storage_type, StorageType):
+            raise PickleDataError("persistent id names an unknown storage type")
+        if type(key) is not str or len(key) > 128 or type(numel) is not int or numel < 0:
+            raise PickleDataError("persistent id has a malformed key or size")
+        known = storages.get(key)
+        if known is None:
+            itemsize = DTYPE_ITEMSIZE[storage_type.dtype]
+            location = location if type(location) is str else "?"
+            known = storages[key] = StorageRef(key, storage_type.dtype, itemsize, location, numel)
+        return known
+
+    return persistent_load
+
+
+def _storage_size(members: dict[str, Member], prefix: str, key: str) -> int | None:
+    member = members.get(f"{prefix}data/{key}")
+    return None if member is None else member.size
+
+
+def check_tensors(
+    resolver: Resolver, stored_bytes: Callable[[str], int | None], issues: list[Issue]
+) -> None:
+    """Each storage exists with the size the pickle claims; each tensor lies inside its storage."""
+    problems: list[str] = []
+    for key, storage in resolver.storages.items():
+        size = stored_bytes(key)
+        if size is None:
+            problems.append(f"storage {key!r:.40} is missing")
+        elif size != storage.nbytes:
+            problems.append(f"storage {key!r:.40} holds {size} bytes, the pickle says {storage.nbytes}")
+    for tensor in resolver.tensors:
+        storage = tensor.storage
+        if storage is None or tensor.itemsize == 0:
+            continue
+        if not tensor.shape or 0 not in tensor.shape:
+            extent = tensor.offset + 1
+            for size, stride in zip(tensor.shape, tensor.stride):
+                extent += (size - 1) * stride
+            if extent * tensor.itemsize > storage.nbytes:
+                problems.append(
+                    f"a {tensor.dtype} tensor of shape {list(tensor.shape)!s:.80} "
+                    f"extends past its {storage.nbytes}-byte storage {storage.key!r:.40}"
+                )
+    if problems:
+        more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
+        issues.append(
+            Issue(severity="error", code="checkpoint.corrupt", message="; ".join(problems[:3]) + more)
+        )
+
+
+class _ScalarReader:
+    """Reads the value of a one-element tensor from its ``data/<key>`` member, on demand."""
+
+    def __init__(self, f: CheckpointFile, members: dict[str, Member], prefix: str) -> None:
+        self._f = f
+        self._members = members
+        self._prefix = prefix
+        self._little: bool | None = None
+        self._reads = 0
+        self._cache: dict[tuple[str, int], Any] = {}
+
+    def __call__(self, tensor: TensorRef) -> float | int | bool | None:
+        storage = tensor.storage
+        if storage is None or tensor.numel != 1 or tensor.itemsize == 0:
+            return None
+        key = (storage.key, tensor.offset)
+        if key in self._cache:
+            return self._cache[key]
+        member = self._members.get(f"{self._prefix}data/{storage.key}")
+        start = tensor.offset * tensor.itemsize
+        if member is None or member.method != 0 or start + tensor.itemsize > member.size:
+            return None
+        if self._reads >= _MAX_SCALAR_READS:
+            return None
+        self._reads += 1
+        try:
+            raw = self._f.read_exact(_data_start(self._f, member) + start, tensor.itemsize, "scalar")
+        except FormatError:
+            return None
+        value = decode_scalar(raw, tensor.dtype, self._little_endian())
+        self._cache[key] = value
+        return value
+
+    def _little_endian(self) -> bool:
+        if self._little is None:
+            member = self._members.get(f"{self._prefix}byteorder")
+            order = b"little"
+            if member is not None and member.size <= 16:
+                try:
+                    order = read_member(self._f, member, 16).strip()
+                except FormatError:
+                    order = b"little"
+            self._little = order != b"big"
+        return self._little

@@ -1,0 +1,141 @@
+"""The sidecar tier, read on the catalog's hot path.
+
+Same rules as :func:`ckpt_tui.core.sidecars.read_sidecar` (both names, the newer wins with a
+warning, 1 MiB limit, safe YAML only, schema problems as issues naming the field), but faster for
+whole trees: the folder listing the walk already made says which sidecars exist, so no stat is
+spent on absent ones, and the plain YAML sidecars are written in is read by
+:mod:`ckpt_tui.core.yaml_fast` (anything unusual falls back to the safe loader).
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ckpt_tui.core.discovery import Folder
+from ckpt_tui.core.entry import Issue
+from ckpt_tui.core.merge import TierResult
+from ckpt_tui.core.models import CheckpointMetadataV1, known
+from ckpt_tui.core.safe_yaml import (
+    MAX_SIDECAR_BYTES,
+    UnsafeDocumentError,
+    parse_yaml,
+    read_bounded_text,
+)
+from ckpt_tui.core.sidecars import SIDECAR_SUFFIX, checkpoint_stem, parse_metadata
+from ckpt_tui.core.validation import business_rule_issues
+from ckpt_tui.core.yaml_fast import FALLBACK, parse_simple_yaml
+
+
+@dataclass
+class SidecarFound:
+    """Which sidecar files exist for one checkpoint, from the folder listing."""
+
+    present: list[tuple[str, os.stat_result]] = field(default_factory=list)
+    """``(name, stat)`` of each existing sidecar, in candidate order."""
+    issues: list[Issue] = field(default_factory=list)
+    """Problems met while looking (a sidecar that is not a regular file)."""
+
+    @property
+    def signature(self) -> str:
+        """Changes whenever a sidecar appears, disappears or changes."""
+        return "|".join(f"{n}:{s.st_size}:{s.st_mtime_ns}" for n, s in self.present)
+
+    def chosen(self) -> tuple[str | None, list[Issue]]:
+        """The sidecar to read (the newer when both names exist) and a warning when both do."""
+        if not self.present:
+            return None, []
+        if len(self.present) == 1:
+            return self.present[0][0], []
+        newest = max(self.present, key=lambda item: item[1].st_mtime_ns)[0]
+        other = next(name for name, _ in self.present if name != newest)
+        warning = Issue(
+            severity="warning",
+            code="sidecar.duplicate",
+            message=f"two sidecars: using the newer {newest}, ignoring {other}",
+        )
+        return newest, [warning]
+
+
+def find_sidecars(folder: Folder, ckpt_name: str) -> SidecarFound:
+    """The sidecars of ``ckpt_name`` in ``folder`` (``<stem>`` and ``<name>`` + .metadata.yaml)."""
+    found = SidecarFound()
+    for name in (checkpoint_stem(Path(ckpt_name)) + SIDECAR_SUFFIX, ckpt_name + SIDECAR_SUFFIX):
+        entry = folder.aux.get(name)
+        if entry is None or any(name == have for have, _ in found.present):
+            continue
+        try:
+            info = entry.stat()
+        except OSError:
+            continue  # a dangling link: no sidecar
+        if not stat.S_ISREG(info.st_mode):
+            found.issues.append(
+                Issue(
+                    severity="error",
+                    code="sidecar.unreadable",
+                    message=f"{name}: not a regular file",
+                )
+            )
+            continue
+        found.present.append((name, info))
+    return found
+
+
+def read_sidecar_file(path: str, name: str) -> tuple[CheckpointMetadataV1 | None, list[Issue]]:
+    """Read and validate one sidecar; never raises for a bad or hostile file."""
+    try:
+        text = read_bounded_text(Path(path), MAX_SIDECAR_BYTES)
+        data = parse_simple_yaml(text)
+        if data is FALLBACK:
+            data = parse_yaml(text)
+    except (UnsafeDocumentError, OSError) as exc:
+        reason = (exc.strerror or str(exc)) if isinstance(exc, OSError) else str(exc)
+        return None, [Issue(severity="error", code="sidecar.unreadable", message=f"{name}: {reason}")]
+    metadata, issues = parse_metadata(data, source=name)
+    if metadata is not None:
+        issues.extend(business_rule_issues(metadata, source=name))
+    return metadata, issues
+
+
+def sidecar_tier(metadata: CheckpointMetadataV1) -> TierResult:
+    """The fields a valid sidecar gives, with ``sidecar <key path>`` provenance."""
+    tier = TierResult(kind="sidecar")
+    put = tier.put
+    put("exp_name", known(metadata.exp_name), "sidecar exp_name")
+    put("created_at", metadata.created_at, "sidecar created_at")
+    training = metadata.training
+    put("epoch", training.epoch, "sidecar training.epoch")
+    put("global_step", training.global_step, "sidecar training.global_step")
+    put("max_epochs", training.max_epochs, "sidecar training.max_epochs")
+    model = metadata.model
+    put("architecture", known(model.architecture), "sidecar model.architecture")
+    put("backbone", known(model.encoder.model_name), "sidecar model.encoder.model_name")
+    put("decoder", known(model.decoder.name), "sidecar model.decoder.name")
+    put("head", known(model.head.name), "sidecar model.head.name")
+    put("loss", known(model.loss.name), "sidecar model.loss.name")
+    metrics = metadata.metrics
+    put("hmean", metrics.hmean, "sidecar metrics.hmean")
+    put("precision", metrics.precision, "sidecar metrics.precision")
+    put("recall", metrics.recall, "sidecar metrics.recall")
+    put("validation_loss", metrics.validation_loss, "sidecar metrics.validation_loss")
+    if metrics.additional_metrics:
+        put(
+            "additional_metrics",
+            dict(metrics.additional_metrics),
+            "sidecar metrics.additional_metrics",
+        )
+    checkpointing = metadata.checkpointing
+    monitor = known(checkpointing.monitor)
+    put("monitor", monitor, "sidecar checkpointing.monitor")
+    # The schema defaults mode to "max" and save_top_k to 1: only what the file says is known.
+    given = checkpointing.model_fields_set
+    if "mode" in given or monitor is not None:
+        put("monitor_mode", checkpointing.mode, "sidecar checkpointing.mode")
+    if "save_top_k" in given:
+        put("save_top_k", checkpointing.save_top_k, "sidecar checkpointing.save_top_k")
+    put("save_last", checkpointing.save_last, "sidecar checkpointing.save_last")
+    put("hydra_config_path", known(metadata.hydra_config_path), "sidecar hydra_config_path")
+    put("wandb_run_id", known(metadata.wandb_run_id), "sidecar wandb_run_id")
+    return tier

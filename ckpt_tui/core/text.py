@@ -1,0 +1,57 @@
+"""Text that is safe to show on a terminal.
+
+File names are chosen by whoever wrote the files: they can hold escape sequences that move the
+cursor or retitle the window, bidi overrides that reorder what is shown, or bytes that are not
+UTF-8 (kept by ``os`` as lone surrogates). None of that may reach a terminal raw.
+"""
+
+from __future__ import annotations
+
+import re
+
+# C0 and C1 controls, DEL, lone surrogates (undecodable bytes), bidi embeddings/overrides/isolates,
+# line/paragraph separators and the BOM. Everything else prints as itself.
+_UNSAFE = re.compile(
+    r"[\x00-\x1f\x7f-\x9f\ud800-\udfff\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029\ufeff]"
+)
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escape_char(char: str) -> str:
+    code = ord(char)
+    if char in _NAMED:
+        return _NAMED[char]
+    if 0xDC80 <= code <= 0xDCFF:
+        # os.fsdecode's surrogateescape: U+DC80..U+DCFF stand for the raw bytes 0x80..0xFF.
+        return f"\\x{code - 0xDC00:02x}"
+    if code <= 0xFF:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}"
+
+
+def escape_for_terminal(text: str) -> str:
+    """``text`` with every control, bidi and undecodable character shown as a backslash escape.
+
+    ``"a\\x1b[31mb"`` becomes ``"a\\\\x1b[31mb"``; a name holding the undecodable byte 0xff shows
+    as ``\\xff``. Printable text, including non-ASCII letters, is unchanged.
+    """
+    if not _UNSAFE.search(text):
+        return text
+    return _UNSAFE.sub(lambda match: _escape_char(match.group()), text)
+
+
+def has_surrogates(text: str) -> bool:
+    """Whether ``text`` holds lone surrogates (a path with bytes that are not UTF-8)."""
+    return any(0xD800 <= ord(char) <= 0xDFFF for char in text)
+
+
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def escape_surrogates_json(text: str) -> str:
+    """JSON text with each lone surrogate written as a ``\\uXXXX`` escape, so it encodes as UTF-8.
+
+    ``json.dumps(..., ensure_ascii=False)`` leaves lone surrogates (undecodable path bytes) raw,
+    which no UTF-8 writer accepts; the escape is valid JSON and reads back as the same string.
+    """
+    return _SURROGATE.sub(lambda match: f"\\u{ord(match.group()):04x}", text)

@@ -1,0 +1,40 @@
+"""The keys of DESIGN.md, in one place: the help screen renders this table."""
+
+from __future__ import annotations
+
+#: (keys, what they do) — exactly DESIGN.md's "TUI keys" table.
+KEYS: tuple[tuple[str, str], ...] = (
+    ("↑ ↓ PgUp PgDn Home End, j k", "move"),
+    ("enter", "focus the detail pane on the highlighted checkpoint"),
+    (
+        "/",
+        "focus the filter box; enter applies it and returns to the table; "
+        "escape clears it and returns to the table",
+    ),
+    ("s / S", "sort by the next column / reverse the order (a header click sorts by that column)"),
+    ("space", "mark or unmark the row"),
+    ("c", "open the conversion screen (marked rows, else all without a sidecar)"),
+    ("y", "copy the checkpoint path to the clipboard (OSC 52, works over SSH)"),
+    ("ctrl+r", "rescan"),
+    ("?", "help: this table"),
+    ("q", "quit"),
+)
+
+#: Extra keys beyond the contract, listed under the table.
+EXTRA_KEYS: tuple[tuple[str, str], ...] = (
+    ("← →", "scroll the columns sideways"),
+    ("escape", "detail pane: back to the table"),
+    ("ctrl+p", "command palette: sort by a column, filter presets, rescan, conversion"),
+)
+
+#: Filter language reminders for the help screen.
+FILTER_EXAMPLES: tuple[tuple[str, str], ...] = (
+    ("dbnet", "word in experiment, architecture, encoder or path"),
+    ("arch:dbnet", "text within one field (=, != for exact)"),
+    ("hmean>0.8", "numbers: > >= < <= = != on hmean precision recall epoch step size"),
+    ("size<200MB", "sizes take kB/MB/GB (and KiB/MiB/GiB)"),
+    ("-last", "a leading - negates a term"),
+    ('exp:"my run"', "quotes keep spaces together"),
+    ("has:issues", "presence: sidecar config issues errors warnings, or any field"),
+    ("is:best", "the best checkpoint of each experiment"),
+)

@@ -1,0 +1,115 @@
+"""Streaming the catalog into the UI: the body of the loading worker and the messages it posts.
+
+The worker thread iterates :func:`ckpt_tui.core.catalog.iter_catalog` and coalesces its updates:
+entries are posted in batches at most every :data:`BATCH_INTERVAL` seconds (the first batch at
+once, so sidecar rows paint early), never one message per row. Progress in between is posted as
+a replaceable message, so a slow UI only ever sees the latest count. Nothing here touches a
+widget; the screen applies the messages on the UI thread.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from textual.message import Message
+
+from ckpt_tui.core.entry import CheckpointCatalogEntry, Issue
+
+#: Seconds between two batches of entries.
+BATCH_INTERVAL = 0.1
+
+
+class CatalogBatch(Message):
+    """New or replaced entries (keyed by checkpoint path) from scan number ``generation``."""
+
+    def __init__(
+        self,
+        generation: int,
+        entries: list[CheckpointCatalogEntry],
+        scan_issues: list[Issue],
+        done: int,
+        total: int,
+        *,
+        final: bool,
+        seen: frozenset[str] | None = None,
+    ) -> None:
+        super().__init__()
+        self.generation = generation
+        self.entries = entries
+        self.scan_issues = scan_issues
+        self.done = done
+        self.total = total
+        self.final = final
+        self.seen = seen
+        """On the final batch: every checkpoint path the scan found (others were removed)."""
+
+
+class CatalogProgress(Message):
+    """How far scan ``generation`` has got; a newer one replaces an unread older one."""
+
+    def __init__(self, generation: int, done: int, total: int) -> None:
+        super().__init__()
+        self.generation = generation
+        self.done = done
+        self.total = total
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, CatalogProgress)
+
+
+def stream_catalog(
+    root: Path,
+    *,
+    generation: int,
+    post: Callable[[Message], object],
+    cancel: threading.Event,
+    use_cache: bool = True,
+    progress: bool = True,
+    workers: int = 2,
+) -> None:
+    """Scan ``root`` and post :class:`CatalogBatch` / :class:`CatalogProgress` messages.
+
+    Stops early (without a final batch) once ``cancel`` is set. ``progress=False`` is for the
+    quiet background poll: batches only.
+    """
+    # Imported here: the catalog pulls in the readers, which the app's start-up must not pay for.
+    from ckpt_tui.core.catalog import iter_catalog
+
+    pending: dict[str, CheckpointCatalogEntry] = {}
+    issues: list[Issue] = []
+    seen: set[str] = set()
+    last_post = float("-inf")
+    done = total = 0
+    updates = iter_catalog(root, use_cache=use_cache, inspect=True, cancel=cancel, workers=workers)
+    for update in updates:
+        if cancel.is_set():
+            return
+        done, total = update.done, update.total
+        for entry in update.entries:
+            pending[entry.checkpoint_path] = entry
+            seen.add(entry.checkpoint_path)
+        issues.extend(update.scan_issues)
+        now = time.monotonic()
+        if update.final:
+            break
+        if pending and now - last_post >= BATCH_INTERVAL:
+            post(CatalogBatch(generation, list(pending.values()), issues, done, total, final=False))
+            pending, issues, last_post = {}, [], now
+        elif progress:
+            post(CatalogProgress(generation, done, total))
+    if cancel.is_set():
+        return
+    post(
+        CatalogBatch(
+            generation,
+            list(pending.values()),
+            issues,
+            done,
+            total,
+            final=True,
+            seen=frozenset(seen),
+        )
+    )

@@ -1,0 +1,1 @@
+"""Screens of the TUI: the main browser and the help screen."""

@@ -1,0 +1,372 @@
+"""The main screen: the catalog table, the detail pane, the filter box and the status line.
+
+It owns the view state (entries, filter, sort, marks) and the catalog workers; the filtering,
+sorting and scanning themselves are core functions. Keys (DESIGN.md):
+
+| key | action |
+|---|---|
+| / | focus the filter box |
+| s / S | sort by the next column / reverse the order |
+| space | mark or unmark the row |
+| c | open the conversion screen (marked rows, else all without a sidecar) |
+| y | copy the checkpoint path (OSC 52) |
+| ctrl+r | rescan |
+"""
+
+from __future__ import annotations
+
+import importlib
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Container
+from textual.events import Resize
+from textual.screen import Screen
+from textual.widgets import Footer, Header
+from textual.worker import Worker, WorkerState
+
+from ckpt_tui.core.entry import CheckpointCatalogEntry
+from ckpt_tui.core.filtering import EntryFilter
+from ckpt_tui.core.sorting import DESCENDING_FIRST, sort_entries
+from ckpt_tui.tui.commands import PaletteCommand
+from ckpt_tui.tui.formatting import safe
+from ckpt_tui.tui.loading import CatalogBatch, CatalogProgress, stream_catalog
+from ckpt_tui.tui.widgets.catalog_table import COLUMNS, CatalogTable
+from ckpt_tui.tui.widgets.detail_pane import DetailPane
+from ckpt_tui.tui.widgets.filter_box import FilterBox
+from ckpt_tui.tui.widgets.status_line import Status, StatusLine
+
+Entry = CheckpointCatalogEntry
+#: Below this width the detail pane moves under the table.
+NARROW = 100
+CONVERSION_MODULE = "ckpt_tui.tui.screens.conversion"
+PRESETS: tuple[tuple[str, str], ...] = (
+    ("no sidecar", "-has:sidecar"),
+    ("has issues", "has:issues"),
+    ("best per experiment", "is:best"),
+)
+
+
+class MainScreen(Screen[None]):
+    """Browse, sort, filter and inspect the checkpoints under one root."""
+
+    AUTO_FOCUS = "#catalog"
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("slash", "focus_filter", "Filter", id="main.filter"),
+        Binding("s", "sort_next", "Sort", id="main.sort_next"),
+        Binding("S", "sort_reverse", "Reverse", id="main.sort_reverse"),
+        Binding("space", "toggle_mark", "Mark", id="main.mark"),
+        Binding("y", "copy_path", "Copy", id="main.copy"),
+        Binding("c", "convert", "Convert", id="main.convert"),
+        Binding("ctrl+r", "rescan", "Rescan", id="main.rescan"),
+    ]
+
+    def __init__(
+        self,
+        root: Path,
+        *,
+        now: Callable[[], datetime],
+        use_cache: bool = True,
+        poll_interval: float | None = 3.0,
+    ) -> None:
+        super().__init__()
+        self.root = root
+        """The folder shown (as given: it is displayed)."""
+        self._now = now
+        self._use_cache = use_cache
+        self._poll_interval = poll_interval
+        self.entries: dict[str, Entry] = {}
+        """Every entry, by checkpoint path."""
+        self.marks: set[str] = set()
+        """Checkpoint paths of the marked rows."""
+        self.entry_filter = EntryFilter()
+        """The applied filter."""
+        self.sort: tuple[str, bool] = ("path", False)
+        """(field, descending)."""
+        self.scans_completed = 0
+        """Finished scans, polls included (tests wait on it)."""
+        self.is_loading = False
+        """Whether a visible scan (start-up or rescan) is running."""
+        self._ordered: list[Entry] = []
+        self._generation = 0
+        self._cancel = threading.Event()
+        self._scanning = False
+        self._last_scan_seconds = 0.0
+        self._last_scan_end = 0.0
+        self._scan_started = 0.0
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        narrow = "-narrow" if self.app.size.width < NARROW else ""
+        with Container(id="body", classes=narrow):
+            yield CatalogTable(now=self._now, id="catalog")
+            yield DetailPane(now=self._now, id="detail")
+        yield FilterBox(id="filter")
+        yield StatusLine(id="status")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.title = "ckpt-tui"
+        self.query_one(CatalogTable).marks = self.marks
+        self.query_one(CatalogTable).focus()
+        self._show_counts()
+        self.scan(progress=True)
+        if self._poll_interval:
+            self.set_interval(self._poll_interval, self._poll)
+
+    def on_unmount(self) -> None:
+        self.cancel_scans()
+
+    def cancel_scans(self) -> None:
+        """Ask the scan in flight to stop (quit, rescan)."""
+        self._cancel.set()
+
+    def on_resize(self, event: Resize) -> None:
+        self.query_one("#body").set_class(event.size.width < NARROW, "-narrow")
+
+    # -- scanning ---------------------------------------------------------------------------
+
+    def scan(self, *, progress: bool) -> None:
+        """Start a scan of the root, cancelling any scan in flight."""
+        self._cancel.set()
+        self._cancel = threading.Event()
+        self._generation += 1
+        self._scanning = True
+        self._scan_started = time.monotonic()
+        self.is_loading = progress
+        if progress:
+            self.query_one(StatusLine).progress(0, 0, loading=True)
+        self._scan_worker(self._generation, self._cancel, progress)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="catalog")
+    def _scan_worker(self, generation: int, cancel: threading.Event, progress: bool) -> None:
+        stream_catalog(
+            self.root,
+            generation=generation,
+            post=self.post_message,
+            cancel=cancel,
+            use_cache=self._use_cache,
+            progress=progress,
+        )
+
+    def _poll(self) -> None:
+        # Live updates: rerun the cheap cached scan; back off when a scan is slow (huge trees).
+        if self._scanning:
+            return
+        if time.monotonic() - self._last_scan_end < 2 * self._last_scan_seconds:
+            return
+        self.scan(progress=False)
+
+    @on(CatalogProgress)
+    def _progress(self, message: CatalogProgress) -> None:
+        if message.generation == self._generation and self.is_loading:
+            self.query_one(StatusLine).progress(message.done, message.total, loading=True)
+
+    @on(CatalogBatch)
+    def _batch(self, message: CatalogBatch) -> None:
+        if message.generation != self._generation:
+            return  # a cancelled scan's late batch
+        changed = False
+        for entry in message.entries:
+            old = self.entries.get(entry.checkpoint_path)
+            if old is None or old != entry:
+                self.entries[entry.checkpoint_path] = entry
+                changed = True
+        if message.final and message.seen is not None:
+            for path in [p for p in self.entries if p not in message.seen]:
+                del self.entries[path]
+                changed = True
+        if self.is_loading:
+            self.query_one(StatusLine).progress(message.done, message.total, loading=True)
+        if changed:
+            self._ordered = sorted(self.entries.values(), key=lambda e: e.checkpoint_path)
+            self.refresh_view()
+        if message.scan_issues:
+            first = safe(message.scan_issues[0].message, 120)
+            self.notify(f"{len(message.scan_issues)} scan problem(s): {first}", severity="warning")
+        if message.final:
+            self._finish_scan(message.generation)
+
+    def _finish_scan(self, generation: int) -> None:
+        if generation != self._generation:
+            return
+        if self.is_loading and not self.entries:
+            self.notify(f"no checkpoints under {safe(self.root)}", severity="warning")
+        self.is_loading = False
+        self._scanning = False
+        self._last_scan_end = time.monotonic()
+        self._last_scan_seconds = self._last_scan_end - self._scan_started
+        self.query_one(StatusLine).progress(0, 0, loading=False)
+        self.scans_completed += 1
+
+    @on(Worker.StateChanged)
+    def _worker_state(self, event: Worker.StateChanged) -> None:
+        # The one place worker failures surface: a scan that crashed is shown, not swallowed.
+        if event.worker.group != "catalog":
+            return
+        if event.state == WorkerState.ERROR:
+            self.notify(f"scan failed: {safe(event.worker.error, 200)}", severity="error")
+            self._finish_scan(self._generation)
+
+    # -- the view ---------------------------------------------------------------------------
+
+    def refresh_view(self, *, follow: bool = True) -> None:
+        """Re-apply the filter and the sort to all entries and show the result.
+
+        ``follow=False`` (a new sort or filter) puts the cursor on the first row.
+        """
+        rows = self.entry_filter.select(self._ordered)
+        field, descending = self.sort
+        if field != "path" or descending:
+            rows = sort_entries(rows, field, descending)
+        table = self.query_one(CatalogTable)
+        table.set_sort(field, descending)
+        table.set_rows(rows, follow=follow)
+        self._show_counts()
+
+    def _show_counts(self) -> None:
+        entries = self.entries.values()
+        sidecar = sum(1 for e in entries if e.source == "sidecar")
+        field, descending = self.sort
+        status = Status(
+            shown=len(self.query_one(CatalogTable).rows),
+            total=len(self.entries),
+            sidecar=sidecar,
+            inferred=len(self.entries) - sidecar,
+            issues=sum(1 for e in entries if e.issues),
+            marked=len(self.marks & self.entries.keys()),
+            sort=f"{field} {'↓' if descending else '↑'}",
+            filter=self.entry_filter.expression,
+        )
+        self.query_one(StatusLine).show(status)
+        self.sub_title = f"{safe(self.root, 120)} · {len(self.entries)} checkpoints"
+
+    @on(FilterBox.Applied)
+    def _filter_applied(self, message: FilterBox.Applied) -> None:
+        changed = message.entry_filter.expression != self.entry_filter.expression
+        self.entry_filter = message.entry_filter
+        self.refresh_view(follow=not changed)
+        if message.leave:
+            self.action_focus_table()
+
+    @on(CatalogTable.Highlighted)
+    def _highlighted(self, message: CatalogTable.Highlighted) -> None:
+        self.query_one(DetailPane).show(message.entry)
+
+    @on(CatalogTable.Selected)
+    def _selected(self, message: CatalogTable.Selected) -> None:
+        self.query_one(DetailPane).focus()
+
+    @on(CatalogTable.HeaderClicked)
+    def _header_clicked(self, message: CatalogTable.HeaderClicked) -> None:
+        field, descending = self.sort
+        if message.field == field:
+            self.sort_by(field, not descending)
+        else:
+            self.sort_by(message.field)
+
+    # -- actions ----------------------------------------------------------------------------
+
+    def sort_by(self, field: str, descending: bool | None = None) -> None:
+        """Sort by ``field``; by default in its natural order (metrics and dates descending)."""
+        if descending is None:
+            descending = field in DESCENDING_FIRST
+        self.sort = (field, descending)
+        self.refresh_view(follow=False)
+
+    def action_sort_next(self) -> None:
+        """Sort by the next column (after the last, back to the first)."""
+        keys = [column.key for column in COLUMNS]
+        field = self.sort[0]
+        following = keys[(keys.index(field) + 1) % len(keys)] if field in keys else keys[0]
+        self.sort_by(following)
+
+    def action_sort_reverse(self) -> None:
+        """Reverse the sort order (unknown values stay last)."""
+        field, descending = self.sort
+        self.sort_by(field, not descending)
+
+    def action_focus_filter(self) -> None:
+        """Focus the filter box."""
+        self.query_one(FilterBox).focus()
+
+    def action_focus_table(self) -> None:
+        """Focus the table."""
+        self.query_one(CatalogTable).focus()
+
+    def apply_filter(self, expression: str) -> None:
+        """Type ``expression`` into the filter box and apply it (palette presets)."""
+        self.query_one(FilterBox).set_expression(expression)
+
+    def action_toggle_mark(self) -> None:
+        """Mark or unmark the highlighted row."""
+        entry = self.query_one(CatalogTable).cursor_entry
+        if entry is None:
+            return
+        self.marks.symmetric_difference_update({entry.checkpoint_path})
+        self.query_one(CatalogTable).refresh_marks()
+        self._show_counts()
+
+    def action_copy_path(self) -> None:
+        """Copy the highlighted checkpoint's absolute path (OSC 52) and say so."""
+        entry = self.query_one(CatalogTable).cursor_entry
+        if entry is None:
+            self.notify("nothing to copy", severity="warning")
+            return
+        path = entry.abs_path or str((self.root / entry.checkpoint_path).resolve())
+        self.app.copy_to_clipboard(path)
+        self.notify(f"copied {safe(path, 200)}", title="Clipboard")
+
+    def action_rescan(self) -> None:
+        """Scan the root again; the rows stay until the new scan replaces them."""
+        self.scan(progress=True)
+        self.notify("rescanning…")
+
+    def conversion_targets(self) -> list[Entry]:
+        """The marked entries, or else every entry without a sidecar, in path order."""
+        marked = [e for e in self._ordered if e.checkpoint_path in self.marks]
+        return marked or [e for e in self._ordered if e.sidecar_path is None]
+
+    def action_convert(self) -> None:
+        """Open the conversion screen for :meth:`conversion_targets`."""
+        try:
+            module = importlib.import_module(CONVERSION_MODULE)
+        except ModuleNotFoundError as exc:
+            if exc.name != CONVERSION_MODULE:
+                raise
+            self.notify("conversion: coming soon")
+            return
+        # Contract for the conversion issue: ConversionScreen(root, entries); a rescan follows.
+        screen = module.ConversionScreen(self.root, self.conversion_targets())
+        self.app.push_screen(screen, callback=lambda _result: self.action_rescan())
+
+    def palette_commands(self) -> list[PaletteCommand]:
+        """The command palette entries of this screen."""
+        commands: list[PaletteCommand] = [
+            (f"Sort by {column.label}", f"sort the rows by {column.key}", _bind(self.sort_by, c))
+            for column in COLUMNS
+            for c in (column.key,)
+        ]
+        commands += [
+            (f"Filter: {name}", f"filter with '{expr}'", _bind(self.apply_filter, expr))
+            for name, expr in PRESETS
+        ]
+        commands += [
+            ("Clear filter", "show every checkpoint", _bind(self.apply_filter, "")),
+            ("Rescan", "scan the folder again", self.action_rescan),
+            ("Open conversion", "write sidecars for checkpoints", self.action_convert),
+            ("Copy path", "copy the highlighted checkpoint's path", self.action_copy_path),
+        ]
+        return commands
+
+
+def _bind(function: Callable[[str], object], value: str) -> Callable[[], object]:
+    return lambda: function(value)

@@ -1,0 +1,264 @@
+"""The detail pane: everything known about the highlighted checkpoint, and where it came from.
+
+Sections: Training, Model, Metrics, Checkpointing, Files, Source (with each field's provenance),
+Issues (errors red, warnings yellow, security warnings reversed), the state-dict summary, and the
+hyper-parameters in a collapsible. Every value from a file goes through ``formatting.safe``.
+
+| key | action |
+|---|---|
+| ↑ ↓ PgUp PgDn Home End | scroll |
+| escape | back to the table |
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from datetime import datetime, timezone
+from typing import Any, ClassVar
+
+from rich.console import Group
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.widgets import Collapsible, Static
+
+from ckpt_tui.core.entry import CheckpointCatalogEntry, Issue
+from ckpt_tui.tui import formatting as fmt
+
+Entry = CheckpointCatalogEntry
+Row = tuple[str, object]
+#: Hyper-parameter lines shown at most (a config can hold thousands).
+MAX_HPARAM_LINES = 200
+LABEL_WIDTH = 13
+
+
+class DetailPane(VerticalScroll, can_focus=True):
+    """Shows one entry; :meth:`show` swaps the entry without rebuilding the widgets."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "screen.focus_table", "Back to table", id="detail.leave"),
+    ]
+
+    def __init__(
+        self,
+        *,
+        now: Callable[[], datetime],
+        id: str | None = None,  # noqa: A002 - Textual's own parameter name
+        classes: str | None = None,
+    ) -> None:
+        super().__init__(id=id, classes=classes)
+        self._now = now
+        self.entry: Entry | None = None
+        """The entry shown."""
+        self._plain = ""
+        self._hparams_plain = ""
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="detail-body")
+        with Collapsible(title="Hyper-parameters", collapsed=True, id="detail-hparams"):
+            yield Static(id="detail-hparams-body")
+
+    def on_mount(self) -> None:
+        self.border_title = "Details"
+        self.show(self.entry)
+
+    def show(self, entry: Entry | None) -> None:
+        """Display ``entry`` (``None``: a hint instead)."""
+        self.entry = entry
+        if not self.is_mounted:
+            return
+        body = self.query_one("#detail-body", Static)
+        hparams = self.query_one("#detail-hparams", Collapsible)
+        if entry is None:
+            body.update(Text("No checkpoint selected.", style="dim"))
+            self._plain = "No checkpoint selected."
+            hparams.display = False
+            return
+        sections = render_sections(entry, self._now())
+        self._plain = "\n".join(section.plain for section in sections)
+        body.update(Group(*sections))
+        params = entry.details.get("hyper_parameters")
+        hparams.display = bool(params)
+        if params:
+            lines = list(_flatten(params))
+            hparams.title = f"Hyper-parameters ({len(lines)})"
+            text = _hparam_text(lines)
+            self._hparams_plain = text.plain
+            self.query_one("#detail-hparams-body", Static).update(text)
+
+    def text(self) -> str:
+        """The pane's content as plain text (what the user reads), for tests."""
+        parts = [self._plain]
+        collapsible = self.query_one("#detail-hparams", Collapsible)
+        if collapsible.display:
+            parts.append(collapsible.title)
+            if not collapsible.collapsed:
+                parts.append(self._hparams_plain)
+        return "\n".join(parts)
+
+
+def render_sections(entry: Entry, now: datetime) -> list[Text]:
+    """The pane's sections for ``entry`` as Rich renderables."""
+    title = Text(fmt.safe(entry.display_name, 200), style="bold")
+    modified = datetime.fromtimestamp(entry.mtime, tz=timezone.utc) if entry.mtime else None
+    created = fmt.parse_time(entry.created_at)
+    sections: list[Text] = [title]
+    sections += _section(
+        "Training",
+        [
+            ("epoch", entry.epoch),
+            ("global step", entry.global_step),
+            ("max epochs", entry.max_epochs),
+            ("created", _when(created, now)),
+        ],
+    )
+    sections += _section(
+        "Model",
+        [
+            ("architecture", entry.architecture),
+            ("encoder", entry.backbone),
+            ("decoder", entry.decoder),
+            ("head", entry.head),
+            ("loss", entry.loss),
+        ],
+    )
+    metrics: list[Row] = [
+        ("hmean", fmt.metric(entry.hmean)),
+        ("precision", fmt.metric(entry.precision)),
+        ("recall", fmt.metric(entry.recall)),
+        ("val loss", fmt.metric(entry.validation_loss)),
+    ]
+    metrics += [
+        (fmt.safe(name, 40), fmt.metric(value))
+        for name, value in list(entry.additional_metrics.items())[:30]
+    ]
+    sections += _section("Metrics", metrics)
+    sections += _section(
+        "Checkpointing",
+        [
+            ("monitor", entry.monitor),
+            ("mode", entry.monitor_mode),
+            ("value", fmt.metric(entry.monitor_value)),
+            ("save_top_k", entry.save_top_k),
+            ("save_last", entry.save_last),
+        ],
+    )
+    sections += _section(
+        "Files",
+        [
+            ("checkpoint", entry.checkpoint_path),
+            ("size", fmt.human_size(entry.size_bytes)),
+            ("modified", _when(modified, now)),
+            ("sidecar", entry.sidecar_path),
+            ("config", entry.config_path or entry.hydra_config_path),
+            ("wandb run", entry.wandb_run_id),
+        ],
+    )
+    sections += _section("Source", _provenance_rows(entry))
+    sections += _issues_section(entry.issues)
+    state = entry.details.get("state_dict")
+    if isinstance(state, Mapping):
+        sections += _section("State dict", list(_state_rows(state)))
+    return sections
+
+
+def _when(when: datetime | None, now: datetime) -> str | None:
+    if when is None:
+        return None
+    return f"{fmt.timestamp(when)} ({fmt.relative_time(when, now)})"
+
+
+def _section(name: str, rows: Iterable[Row]) -> list[Text]:
+    text = Text()
+    for label, value in rows:
+        text.append(f"{label:<{LABEL_WIDTH}}", style="dim")
+        if value is None:
+            text.append("—", style="dim")
+        else:
+            text.append(fmt.safe(value, 200))
+        text.append("\n")
+    text.rstrip()
+    return [Text(""), Text(name, style="bold underline"), text]
+
+
+def _provenance_rows(entry: Entry) -> list[Row]:
+    rows: list[Row] = [("tier", entry.source)]
+    for field, where in list(entry.provenance.items())[:60]:
+        rows.append((fmt.safe(field, LABEL_WIDTH - 1), fmt.safe(where, 160)))
+    return rows
+
+
+def _issues_section(issues: list[Issue]) -> list[Text]:
+    heading = Text(f"Issues ({len(issues)})", style="bold underline")
+    if not issues:
+        return [Text(""), heading, Text("none", style="dim")]
+    text = Text()
+    for issue in issues[:50]:
+        if issue.code.startswith("security"):
+            text.append(" SECURITY ", style="bold reverse red")
+            text.append(" ")
+            style = "bold red"
+        elif issue.severity == "error":
+            text.append("✗ error ", style="bold red")
+            style = "red"
+        elif issue.severity == "warning":
+            text.append("! warning ", style="bold yellow")
+            style = "yellow"
+        else:
+            text.append("· info ", style="dim")
+            style = ""
+        text.append(fmt.safe(issue.message, 300), style=style)
+        text.append(f" [{fmt.safe(issue.code, 60)}]\n", style="dim")
+    if len(issues) > 50:
+        text.append(f"… and {len(issues) - 50} more\n", style="dim")
+    text.rstrip()
+    return [Text(""), heading, text]
+
+
+def _state_rows(state: Mapping[str, Any]) -> Iterator[Row]:
+    count = state.get("parameter_count")
+    yield "parameters", f"{count:,}" if isinstance(count, int) else count
+    yield "dtypes", _summary(state.get("dtypes"))
+    yield "modules", _summary(state.get("top_level_modules"))
+
+
+def _summary(value: object) -> str | None:
+    """A dict or list as one short line (``float32: 120, int64: 2``)."""
+    if value is None:
+        return None
+    if isinstance(value, Mapping):
+        items = list(value.items())
+        shown = ", ".join(f"{k}: {v}" for k, v in items[:20])
+        return shown + (f", … (+{len(items) - 20})" if len(items) > 20 else "")
+    if isinstance(value, list | tuple | set):
+        items_list = [str(v) for v in value]
+        shown = ", ".join(items_list[:20])
+        return shown + (f", … (+{len(items_list) - 20})" if len(items_list) > 20 else "")
+    return str(value)
+
+
+def _flatten(value: object, prefix: str = "") -> Iterator[tuple[str, object]]:
+    """Nested mappings as ``a.b.c: value`` pairs (lists stay whole, shown truncated)."""
+    if isinstance(value, Mapping):
+        for key, inner in value.items():
+            name = f"{prefix}.{key}" if prefix else str(key)
+            if isinstance(inner, Mapping) and inner:
+                yield from _flatten(inner, name)
+            else:
+                yield name, inner
+    else:
+        yield prefix or "value", value
+
+
+def _hparam_text(lines: list[tuple[str, object]]) -> Text:
+    text = Text()
+    for name, value in lines[:MAX_HPARAM_LINES]:
+        text.append(fmt.safe(name, 60), style="dim")
+        text.append(" = ")
+        text.append(fmt.safe(value, 160))
+        text.append("\n")
+    if len(lines) > MAX_HPARAM_LINES:
+        text.append(f"… and {len(lines) - MAX_HPARAM_LINES} more", style="dim")
+    text.rstrip()
+    return text

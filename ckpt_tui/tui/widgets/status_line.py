@@ -1,0 +1,74 @@
+"""The status line: shown/total, sidecar/inferred, issues, marks, the sort, the filter, progress."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.widgets import ProgressBar, Static
+
+from ckpt_tui.tui.formatting import ellipsize, safe
+
+
+@dataclass(frozen=True)
+class Status:
+    """What the status line reports."""
+
+    shown: int = 0
+    """Rows after the filter."""
+    total: int = 0
+    """All entries."""
+    sidecar: int = 0
+    """Entries answered by a sidecar."""
+    inferred: int = 0
+    """Entries inferred from configs, paths or the checkpoint."""
+    issues: int = 0
+    """Entries with at least one issue."""
+    marked: int = 0
+    """Marked rows."""
+    sort: str = "path ↑"
+    """The sort, e.g. ``hmean ↓``."""
+    filter: str = ""
+    """The applied filter expression."""
+
+
+class StatusLine(Horizontal):
+    """One line of counts plus a progress bar while checkpoints are being inspected."""
+
+    DEFAULT_CSS = """
+    StatusLine { height: 1; background: $panel; }
+    StatusLine > #status-text { width: 1fr; height: 1; }
+    StatusLine > ProgressBar { width: 28; height: 1; display: none; }
+    StatusLine.-loading > ProgressBar { display: block; }
+    StatusLine ProgressBar > Bar { width: 16; }
+    """
+
+    plain: str = ""
+    """The text shown, without styles (for tests)."""
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="status-text")
+        yield ProgressBar(show_eta=False, id="status-progress")
+
+    def show(self, status: Status) -> None:
+        """Display ``status``."""
+        text = Text()
+        text.append(f"{status.shown}/{status.total} shown", style="bold")
+        text.append(f" │ {status.sidecar} sidecar · {status.inferred} inferred")
+        if status.issues:
+            text.append(f" │ {status.issues} with issues", style="yellow")
+        if status.marked:
+            text.append(f" │ {status.marked} marked", style="bold")
+        text.append(f" │ sort {status.sort}")
+        if status.filter:
+            text.append(f" │ filter {ellipsize(safe(status.filter, 120), 40)}")
+        self.plain = text.plain
+        self.query_one("#status-text", Static).update(text)
+
+    def progress(self, done: int, total: int, *, loading: bool) -> None:
+        """Show the inspection progress bar while ``loading``; hide it afterwards."""
+        self.set_class(loading, "-loading")
+        bar = self.query_one(ProgressBar)
+        bar.update(total=max(total, 1), progress=done)
