@@ -177,7 +177,8 @@ def _write_table(entries: list[Entry], found: int) -> None:
             cell(entry.source),
             _issues_cell(entry),
         )
-    console = Console(highlight=False)
+    # Piped output has no width to fit: give long paths room instead of folding them.
+    console = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
     console.print(table)
     shown = f"{len(entries)} of {found}" if len(entries) != found else str(found)
     console.print(Text(f"{shown} checkpoints", style="dim"))

@@ -109,7 +109,7 @@ class Assembler:
             config.file = chosen.path
             result.config_rel = self.relative(chosen.path)
             if chosen.label == HYDRA_LABEL:
-                config.put("hydra_config_path", result.config_rel, "hydra config found")
+                config.put("hydra_config_path", result.config_rel, "hydra config file")
         config.issues.extend(issues)
         result.tiers = [sidecar, config, path_tier(found.rel, found.path)]
 

@@ -32,7 +32,7 @@ from ckpt_tui.core.entry import CheckpointCatalogEntry, Issue
 
 CACHE_DIR_ENV = "CKPT_TUI_CACHE_DIR"
 CACHE_FILE = "catalog.sqlite3"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 """Bumped when the table layout changes; an older file is emptied."""
 BUSY_TIMEOUT_SECONDS = 2.0
 """How long to wait for another process's lock before going on without the cache."""
@@ -140,7 +140,7 @@ class CatalogCache:
                     "INSERT OR REPLACE INTO entries(root, rel, sig, inspected, data) "
                     "VALUES (?, ?, ?, ?, ?)",
                     (
-                        (_key(self.root), _key(rel), row.sig, int(row.inspected), _dump(row))
+                        (_key(self.root), _key(rel), _key(row.sig), int(row.inspected), _dump(row))
                         for rel, row in self._writes.items()
                     ),
                 )
@@ -148,7 +148,7 @@ class CatalogCache:
                     "DELETE FROM entries WHERE root = ? AND rel = ?",
                     ((_key(self.root), _key(rel)) for rel in gone),
                 )
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, ValueError) as exc:
             self.issues.append(_warning("cache.write-failed", f"cache not updated: {exc}"))
 
     def close(self) -> None:
@@ -198,7 +198,7 @@ class CatalogCache:
                     db.execute("DROP TABLE IF EXISTS entries")
                     db.execute(
                         "CREATE TABLE entries (root BLOB NOT NULL, rel BLOB NOT NULL, "
-                        "sig TEXT NOT NULL, inspected INTEGER NOT NULL, data TEXT NOT NULL, "
+                        "sig BLOB NOT NULL, inspected INTEGER NOT NULL, data TEXT NOT NULL, "
                         "PRIMARY KEY (root, rel)) WITHOUT ROWID"
                     )
                     db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
@@ -215,15 +215,17 @@ class CatalogCache:
         )
         for rel_bytes, sig, inspected, data in cursor:
             rel = os.fsdecode(rel_bytes)
+            sig = os.fsdecode(sig)
             remembered = self._rows.get(rel)
             if remembered is not None and remembered.sig == sig:
                 continue  # the in-process copy is already parsed
             self._rows[rel] = _Row(sig, bool(inspected), None, data)
 
 
-def _key(path: str) -> bytes:
-    # Paths may hold undecodable bytes (lone surrogates): store the real bytes.
-    return os.fsencode(path)
+def _key(text: str) -> bytes:
+    # Paths may hold undecodable bytes (lone surrogates), which SQLite's UTF-8 text refuses:
+    # store the real bytes.
+    return os.fsencode(text)
 
 
 def _dump(row: _Row) -> str:

@@ -174,7 +174,8 @@ class _Build:
     def _fast(self, result: FastResult) -> None:
         found = result.found
         rel = found.rel
-        can_inspect = self.inspect and found.error is None
+        # Nothing to read in a dangling link or an empty file (both are already errors).
+        can_inspect = self.inspect and found.error is None and found.size > 0
         if self.cache is not None:
             cached = self.cache.lookup(rel, result.sig, need_inspected=can_inspect)
             if cached is not None:
@@ -189,7 +190,7 @@ class _Build:
             self._submit(rel, result)
         elif self.cache is not None:
             # Complete as it is: a sidecar answered, or inspection was not asked for.
-            done = result.sidecar_backed or found.error is not None
+            done = result.sidecar_backed or found.error is not None or found.size == 0
             self.cache.store(rel, result.sig, entry, inspected=done)
 
     def _submit(self, rel: str, result: FastResult) -> None:

@@ -251,7 +251,7 @@ def replay(run: Run, seed: int) -> dict[str, Saved]:
 
 @dataclass
 class _EarlyStopping:
-    """Lightning's EarlyStopping state (patience 10, never triggered in the demo)."""
+    """Lightning's EarlyStopping state (patience 20, never triggered in the demo)."""
 
     mode: str
     best: float = 0.0
@@ -267,7 +267,7 @@ class _EarlyStopping:
             "wait_count": self.wait,
             "stopped_epoch": 0,
             "best_score": self.best,
-            "patience": 10,
+            "patience": 20,
             "stopping_reason": 0,
             "stopping_reason_message": None,
         }

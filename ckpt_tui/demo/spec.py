@@ -59,7 +59,7 @@ class Attempt:
     """Epochs trained (0 .. epochs-1)."""
     start: datetime
     keep: tuple[int, ...] = ()
-    """Epochs that end in the top-k: their scores are made the best of the attempt."""
+    """Epochs that end in the top-k (per-epoch runs): their scores are made the attempt's best."""
     scores: tuple[float, ...] = ()
     """Exact monitor values for ``keep`` (same order), when a file name shows them."""
 
@@ -101,6 +101,13 @@ class Run:
     val_check_interval: int | None = None
     training_phase: Literal["training", "finetuning"] = "training"
     datamodule_hparams: bool = False
+    max_epochs: int | None = None
+    """``trainer.max_epochs`` when it differs from the epochs trained (a crashed run)."""
+
+    @property
+    def planned_epochs(self) -> int:
+        """``trainer.max_epochs`` of the run's config."""
+        return self.max_epochs or max(attempt.epochs for attempt in self.attempts)
 
 
 def _t(text: str) -> datetime:
@@ -225,6 +232,7 @@ RUNS: tuple[Run, ...] = (
         steps_per_epoch=103, epoch_minutes=8,
         sidecars={"epoch=3-step=412.ckpt": "stem"},
         truncated=("epoch=5-step=618.ckpt",), zero_byte=(("epoch=7-step=824.ckpt", 7),),
+        max_epochs=20,
     ),
     Run(
         "L", "outputs/dbnetpp_efficientnet_b0_finetune", "checkpoints",

@@ -129,6 +129,8 @@ class StorageRef:
     itemsize: int
     location: str
     numel: int
+    base: int = 0
+    """Element offset of this storage inside the key's data (legacy-format storage views)."""
 
     @property
     def nbytes(self) -> int:

@@ -1,0 +1,136 @@
+"""Fixtures for the catalog tests: real torch checkpoints, real sidecars, real folder trees.
+
+Every test gets its own cache folder (``CKPT_TUI_CACHE_DIR``) and an empty in-process cache.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ckpt_tui.core import cache
+from ckpt_tui.core.models import (
+    CheckpointingConfig,
+    CheckpointMetadataV1,
+    EncoderInfo,
+    MetricsInfo,
+    ModelInfo,
+    TrainingInfo,
+)
+from ckpt_tui.core.sidecars import save_metadata
+
+WriteCheckpoint = Callable[..., Path]
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    folder = tmp_path_factory.mktemp("cache")
+    monkeypatch.setenv("CKPT_TUI_CACHE_DIR", str(folder))
+    cache.clear_memory()
+    yield folder
+    cache.clear_memory()
+
+
+@pytest.fixture
+def cache_folder(_isolated_cache: Path) -> Path:
+    """This test's persistent cache folder."""
+    return _isolated_cache
+
+
+@pytest.fixture(scope="session")
+def checkpoint_bytes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
+    """Real checkpoints written by ``torch.save``: a Lightning-style one and a bare state dict."""
+    import torch
+
+    folder = tmp_path_factory.mktemp("torch")
+    lightning = folder / "lightning.ckpt"
+    torch.save(
+        {
+            "epoch": 4,
+            "global_step": 120,
+            "pytorch-lightning_version": "2.6.0",
+            "state_dict": {
+                "model.encoder.conv1.weight": torch.zeros(4, 3, 3, 3),
+                "model.head.weight": torch.zeros(2, 4),
+            },
+            "hyper_parameters": {"lr": 0.001},
+        },
+        lightning,
+    )
+    bare = folder / "bare.pt"
+    torch.save({"fc.weight": torch.zeros(2, 2)}, bare)
+    return {"lightning": lightning.read_bytes(), "bare": bare.read_bytes()}
+
+
+@pytest.fixture
+def write_checkpoint(checkpoint_bytes: dict[str, bytes]) -> WriteCheckpoint:
+    """``write_checkpoint(path, kind="lightning")`` writes a copy of a real checkpoint."""
+
+    def write(path: Path, kind: str = "lightning") -> Path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(checkpoint_bytes[kind])
+        return path
+
+    return write
+
+
+def metadata(**changes: Any) -> CheckpointMetadataV1:
+    """A valid sidecar's metadata; keyword arguments replace top-level parts."""
+    data: dict[str, Any] = {
+        "checkpoint_path": "x.ckpt",
+        "exp_name": "sidecar-exp",
+        "created_at": "2025-10-18T14:32:15",
+        "training": TrainingInfo(epoch=10, global_step=5420, max_epochs=50),
+        "model": ModelInfo(architecture="dbnet", encoder=EncoderInfo(model_name="resnet50")),
+        "metrics": MetricsInfo(precision=0.85, recall=0.83, hmean=0.84),
+        "checkpointing": CheckpointingConfig(monitor="val/hmean", mode="max", save_top_k=3),
+    }
+    data.update(changes)
+    return CheckpointMetadataV1(**data)
+
+
+@pytest.fixture
+def write_sidecar() -> Callable[..., Path]:
+    """``write_sidecar(ckpt_path, **changes)`` writes a real sidecar with ``save_metadata``."""
+
+    def write(ckpt: Path, **changes: Any) -> Path:
+        return save_metadata(metadata(**changes), ckpt)
+
+    return write
+
+
+def write_text(path: Path, text: str) -> Path:
+    """Write ``text`` at ``path``, creating folders."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+HYDRA_CONFIG = """\
+exp_name: hydra-exp
+model:
+  _target_: ocr.models.OCRModel
+  architecture: dbnetpp
+  encoder:
+    model_name: mobilenetv3_small_050
+  decoder:
+    name: unet_decoder
+  head:
+    name: db_head
+  loss:
+    name: db_loss
+trainer:
+  max_epochs: 30
+callbacks:
+  model_checkpoint:
+    monitor: val/hmean
+    mode: max
+    save_top_k: 2
+    save_last: true
+logger:
+  wandb:
+    id: abc123
+"""

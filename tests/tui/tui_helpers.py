@@ -1,0 +1,264 @@
+"""Helpers for the TUI tests: the test tree, a fixed clock, and running the app under Pilot.
+
+The tree holds sidecar-backed checkpoints, checkpoints known only from a Hydra config or the file
+itself, a truncated file and a hostile pickle whose ``__reduce__`` would create ``PWNED`` if it
+ever ran. Every file gets a fixed mtime so snapshots are deterministic.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from ckpt_tui.core.models import (
+    CheckpointingConfig,
+    CheckpointMetadataV1,
+    DecoderInfo,
+    EncoderInfo,
+    HeadInfo,
+    LossInfo,
+    MetricsInfo,
+    ModelInfo,
+    TrainingInfo,
+)
+from ckpt_tui.core.sidecars import save_metadata
+from ckpt_tui.tui.app import CheckpointBrowserApp, make_app
+from ckpt_tui.tui.screens.main import MainScreen
+from ckpt_tui.tui.widgets.catalog_table import CatalogTable
+from ckpt_tui.tui.widgets.detail_pane import DetailPane
+from ckpt_tui.tui.widgets.filter_box import FilterBox
+from ckpt_tui.tui.widgets.status_line import StatusLine
+
+FIXED_NOW = datetime(2025, 11, 1, 12, 0, tzinfo=timezone.utc)
+FIXED_MTIME = datetime(2025, 10, 30, 9, 30, tzinfo=timezone.utc).timestamp()
+MARKER = "PWNED"
+
+
+def fixed_clock() -> datetime:
+    """The tests' "now"."""
+    return FIXED_NOW
+
+
+def _sidecar(
+    ckpt: Path,
+    *,
+    exp: str,
+    arch: str,
+    encoder: str,
+    epoch: int,
+    step: int,
+    hmean: float | None,
+    precision: float | None,
+    recall: float | None,
+    created: str,
+) -> None:
+    metadata = CheckpointMetadataV1(
+        checkpoint_path=str(ckpt),
+        exp_name=exp,
+        created_at=created,
+        training=TrainingInfo(epoch=epoch, global_step=step, max_epochs=10),
+        model=ModelInfo(
+            architecture=arch,
+            encoder=EncoderInfo(model_name=encoder),
+            decoder=DecoderInfo(name="pan_decoder", inner_channels=64),
+            head=HeadInfo(name="db_head"),
+            loss=LossInfo(name="db_loss"),
+        ),
+        metrics=MetricsInfo(hmean=hmean, precision=precision, recall=recall, validation_loss=0.4),
+        checkpointing=CheckpointingConfig(monitor="val/hmean", mode="max", save_top_k=3),
+    )
+    save_metadata(metadata, ckpt)
+
+
+def _lightning_like(torch: Any, epoch: int, step: int, width: int) -> dict[str, Any]:
+    generator = torch.Generator().manual_seed(epoch * 100 + step)
+    return {
+        "epoch": epoch,
+        "global_step": step,
+        "pytorch-lightning_version": "2.4.0",
+        "state_dict": {
+            "model.encoder.conv.weight": torch.randn(width, 3, 3, 3, generator=generator),
+            "model.encoder.bn.num_batches_tracked": torch.tensor(step),
+            "model.head.weight": torch.randn(1, width, generator=generator),
+        },
+        "hyper_parameters": {"lr": 0.001, "batch_size": 8, "model": {"architecture": "craft"}},
+    }
+
+
+HYDRA_CONFIG = """\
+exp_name: craft_vgg
+model:
+  architecture: craft
+  encoder:
+    model_name: vgg16_bn
+  decoder:
+    name: craft_decoder
+  head:
+    name: craft_head
+  loss:
+    name: craft_loss
+callbacks:
+  model_checkpoint:
+    monitor: val/hmean
+    mode: max
+"""
+
+
+class Evil:
+    """Pickles as a call to ``open(marker, "w")``: it must never be called."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (open, (str(self.marker), "w"))
+
+
+def write_tree(root: Path, marker: Path) -> Path:
+    """The TUI tests' tree under ``root/outputs``; returns that folder."""
+    import torch
+
+    out = root / "outputs"
+    sidecar_runs = [
+        ("dbnet_r18", "dbnet", "resnet18", [(0, 10, 0.612, 0.7, 0.544), (4, 50, 0.835, 0.86, 0.812)]),
+        (
+            "dbnetpp_r50",
+            "dbnetpp",
+            "resnet50",
+            [(2, 30, 0.781, 0.8, 0.763), (9, 100, 0.871, 0.88, None)],
+        ),
+    ]
+    for exp, arch, encoder, points in sidecar_runs:
+        folder = out / exp / "checkpoints"
+        folder.mkdir(parents=True)
+        for epoch, step, hmean, precision, recall in points:
+            ckpt = folder / f"epoch={epoch}-step={step}.ckpt"
+            torch.save(_lightning_like(torch, epoch, step, 4), ckpt)
+            _sidecar(
+                ckpt,
+                exp=exp,
+                arch=arch,
+                encoder=encoder,
+                epoch=epoch,
+                step=step,
+                hmean=hmean,
+                precision=precision,
+                recall=recall,
+                created=f"2025-10-{10 + epoch:02d}T14:32:00+00:00",
+            )
+    # An invalid sidecar (hmean out of range): the file is still listed, with an error.
+    bad = out / "dbnet_r18" / "checkpoints" / "epoch=7-step=80.ckpt"
+    torch.save(_lightning_like(torch, 7, 80, 4), bad)
+    (bad.parent / "epoch=7-step=80.metadata.yaml").write_text(
+        "schema_version: '1.0'\ncheckpoint_path: x\nexp_name: dbnet_r18\n"
+        "created_at: '2025-10-20T10:00:00+00:00'\n"
+        "training: {epoch: 7, global_step: 80}\n"
+        "model: {architecture: dbnet, encoder: {model_name: resnet18}}\n"
+        "metrics: {hmean: 2.5}\n"
+    )
+    # Known from a Hydra config and the checkpoint only.
+    craft = out / "craft_vgg"
+    (craft / ".hydra").mkdir(parents=True)
+    (craft / ".hydra" / "config.yaml").write_text(HYDRA_CONFIG)
+    (craft / "checkpoints").mkdir()
+    torch.save(_lightning_like(torch, 1, 20, 8), craft / "checkpoints" / "epoch=1-step=20.ckpt")
+    torch.save(_lightning_like(torch, 3, 40, 8), craft / "checkpoints" / "last.ckpt")
+    # Known from nothing but its bytes.
+    legacy = out / "legacy"
+    legacy.mkdir()
+    torch.save({"weight": torch.zeros(2, 2)}, legacy / "model.pt")
+    # Broken: truncated bytes.
+    broken = out / "broken"
+    broken.mkdir()
+    (broken / "truncated.ckpt").write_bytes(random.Random(5).randbytes(300))
+    # Hostile: a real torch zip whose pickle would open(marker, "w").
+    evil = out / "evil"
+    evil.mkdir()
+    torch.save({"epoch": 1, "state_dict": {}, "payload": Evil(marker)}, evil / "evil.ckpt")
+    for path in out.rglob("*"):
+        os.utime(path, (FIXED_MTIME, FIXED_MTIME))
+    return out
+
+
+def screen_text(app: Any) -> str:
+    """What the terminal shows right now, as plain text (one line per row)."""
+    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+
+
+async def wait_for(
+    pilot: Any, condition: Callable[[], bool], *, timeout: float = 20.0, what: str = ""
+) -> None:
+    """Let the app run until ``condition()`` holds; fail (not hang) after ``timeout`` seconds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out waiting for {what or condition}")
+        await pilot.pause(0.05)
+    await pilot.pause()
+
+
+def build(root: Path, **options: Any) -> CheckpointBrowserApp:
+    """The app as tests run it: fixed clock, no blinking, no background polling."""
+    options.setdefault("clock", fixed_clock)
+    options.setdefault("poll_interval", None)
+    options.setdefault("cursor_blink", False)
+    return make_app(root, **options)
+
+
+@asynccontextmanager
+async def running(
+    root: Path, size: tuple[int, int] = (120, 36), **options: Any
+) -> AsyncIterator[tuple[CheckpointBrowserApp, Any]]:
+    """Run the app headless until its first scan is complete."""
+    app = build(root, **options)
+    async with app.run_test(size=size) as pilot:
+        await wait_for(pilot, lambda: main(app).scans_completed >= 1, what="the first scan")
+        yield app, pilot
+
+
+def main(app: CheckpointBrowserApp) -> MainScreen:
+    """The main screen (the bottom of the stack)."""
+    screen = app.screen_stack[0]
+    assert isinstance(screen, MainScreen)
+    return screen
+
+
+def table(app: CheckpointBrowserApp) -> CatalogTable:
+    return main(app).query_one(CatalogTable)
+
+
+def detail(app: CheckpointBrowserApp) -> DetailPane:
+    return main(app).query_one(DetailPane)
+
+
+def filter_box(app: CheckpointBrowserApp) -> FilterBox:
+    return main(app).query_one(FilterBox)
+
+
+def status(app: CheckpointBrowserApp) -> str:
+    return main(app).query_one(StatusLine).plain
+
+
+def shown_paths(app: CheckpointBrowserApp) -> list[str]:
+    """The checkpoint paths of the table's rows, in display order."""
+    return [entry.checkpoint_path for entry in table(app).rows]
+
+
+def table_lines(app: CheckpointBrowserApp) -> list[str]:
+    """The table's lines as displayed (header first)."""
+    widget = table(app)
+    region = widget.region
+    lines = screen_text(app).splitlines()
+    return [line[region.x : region.right] for line in lines[region.y : region.bottom]]
+
+
+async def type_text(pilot: Any, text: str) -> None:
+    """Type ``text`` key by key, as a user would."""
+    await pilot.press(*text)
