@@ -131,14 +131,21 @@ def _summary(
 
 def run(args: argparse.Namespace) -> int:
     """Plan, then write (unless ``--dry-run``), then report."""
+    cancel = threading.Event()
+    with _cancel_on_sigterm(cancel):
+        return _run(args, cancel)
+
+
+def _run(args: argparse.Namespace, cancel: threading.Event) -> int:
     selected = _select(args)
+    if cancel.is_set():
+        return EXIT_INTERRUPTED
     if isinstance(selected, str):
         print(f"ckpt-tui convert: {escape_for_terminal(selected)}", file=sys.stderr)
         return 2
     _, entries = selected
     plan = plan_conversion(entries, force=args.force)
     results: dict[int, ConversionResult] = {}
-    cancel = threading.Event()
     interrupted = False
     if not args.dry_run:
         interrupted = _execute(plan, args, cancel, results)
@@ -180,12 +187,11 @@ def _execute(
             progress_context.advance(task)
 
     try:
-        with _cancel_on_sigterm(cancel):
-            if progress_context is not None:
-                with progress_context:
-                    execute_plan(plan, force=args.force, cancel=cancel, on_result=on_result)
-            else:
+        if progress_context is not None:
+            with progress_context:
                 execute_plan(plan, force=args.force, cancel=cancel, on_result=on_result)
+        else:
+            execute_plan(plan, force=args.force, cancel=cancel, on_result=on_result)
     except KeyboardInterrupt:
         return True
     return cancel.is_set()

@@ -138,15 +138,18 @@ class _Build:
                 self.cache = CatalogCache(os.path.realpath(self.root))
                 self.issues.extend(self.cache.issues)
                 cache_issues = len(self.cache.issues)
-            for folder, files in walk(self.root, self.issues, patterns=patterns):
+            for _folder, files in walk(self.root, self.issues, patterns=patterns):
                 if self.cancel.is_set():
                     return self._stop()
-                for count, found in enumerate(files, 1):
-                    if count % 256 == 0 and self.cancel.is_set():
-                        return self._stop()
+                for found in files:
                     self._fast(self.assembler.prepare(found))
+                    if len(self.batch) >= BATCH_SIZE:
+                        if self.cancel.is_set():
+                            return self._stop()
+                        self._drain()
+                        yield self._update()
                 self._drain()
-                if len(self.batch) >= BATCH_SIZE or self._due():
+                if self._due():
                     yield self._update()
             if self.batch or self._new_issues():
                 yield self._update()

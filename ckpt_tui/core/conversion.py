@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
@@ -102,9 +102,7 @@ def metadata_from_entry(entry: CheckpointCatalogEntry) -> tuple[CheckpointMetada
     data = {
         "checkpoint_path": entry.checkpoint_path,
         "exp_name": name(entry.exp_name, "exp_name"),
-        "created_at": datetime.fromtimestamp(created, tz=timezone.utc).isoformat(
-            timespec="seconds"
-        ),
+        "created_at": datetime.fromtimestamp(created).astimezone().isoformat(timespec="seconds"),
         "training": {
             "epoch": entry.epoch,
             "global_step": entry.global_step,

@@ -9,7 +9,8 @@ Space-separated terms, all must hold::
                           step, size (size takes 100MB / 1.5GiB / 2k suffixes)
     -last                 any term prefixed by - is negated
     "my run"  exp:"a b"   quotes keep spaces together
-    has:sidecar           presence: sidecar, config, issues, errors, warnings, or any field
+    has:sidecar           presence: sidecar, config, issues (errors or warnings), errors,
+                          warnings, security, notes (info), or any field
     is:best               the best checkpoint of each experiment among the other matches
 
 A null value never satisfies a comparison (``hmean>0.5`` and ``hmean!=0.5`` are both false for an
@@ -117,7 +118,8 @@ ALIASES: dict[str, str] = {
 _PRESENCE: dict[str, Predicate] = {
     "sidecar": lambda e: e.sidecar_path is not None,
     "config": lambda e: e.config_path is not None,
-    "issues": lambda e: bool(e.issues),
+    "issues": lambda e: any(i.severity in ("error", "warning") for i in e.issues),
+    "notes": lambda e: any(i.severity == "info" for i in e.issues),
     "errors": lambda e: any(i.severity == "error" for i in e.issues),
     "warnings": lambda e: any(i.severity == "warning" for i in e.issues),
     "security": lambda e: any(i.code.startswith("security") for i in e.issues),

@@ -88,7 +88,13 @@ def flatten(tiers: Iterable[TierResult]) -> list[TierResult]:
 def merge_tiers(tiers: Sequence[TierResult]) -> Merged:
     """Merge ``tiers`` field by field (see the module docstring). Order breaks ties within a rank."""
     flat = flatten(tiers)
-    ranked = sorted(flat, key=lambda tier: TIER_RANK[tier.kind])  # stable
+    # Rank by kind; within a kind, results produced by a better tier first (a config file beats
+    # the checkpoint's hyper_parameters), then in the given order (sorted() is stable).
+    parent_rank: dict[int, int] = {}
+    for tier in tiers:
+        for produced in flatten([tier]):
+            parent_rank[id(produced)] = TIER_RANK[tier.kind]
+    ranked = sorted(flat, key=lambda tier: (TIER_RANK[tier.kind], parent_rank[id(tier)]))
     values: dict[str, Any] = {}
     provenance: dict[str, str] = {}
     for tier in ranked:

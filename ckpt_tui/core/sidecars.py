@@ -8,6 +8,7 @@ Reading never raises for a bad file: the failure comes back as issues on a :clas
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,9 +71,11 @@ def find_sidecar(ckpt_path: Path) -> tuple[Path | None, list[Issue]]:
     present: list[tuple[int, Path]] = []
     for candidate in sidecar_candidates(ckpt_path):
         try:
-            present.append((candidate.stat().st_mtime_ns, candidate))
+            info = candidate.stat()
         except OSError:
-            continue
+            continue  # no such sidecar: the usual case
+        if stat.S_ISREG(info.st_mode):  # a folder or FIFO under that name is not a sidecar
+            present.append((info.st_mtime_ns, candidate))
     if not present:
         return None, []
     if len(present) == 1:

@@ -16,9 +16,9 @@ BN_WEIGHT, BN_BIAS, BN_MEAN, BN_VAR, BN_COUNT = "bn_weight", "bn_bias", "bn_mean
 TRAINABLE = frozenset({WEIGHT, BIAS, BN_WEIGHT, BN_BIAS})
 """Kinds that are ``nn.Parameter`` (the optimizer holds state for them); the rest are buffers."""
 
-RESNET_DIV = 32
-"""ResNet widths are divided by this (64 → 2 channels in the stem)."""
-BLOCK_DIV = 8
+RESNET_DIV = 64
+"""ResNet widths are divided by this (at least 2 channels)."""
+BLOCK_DIV = 32
 """MobileNetV3 / EfficientNet block widths are divided by this (their stems keep timm's width)."""
 
 
@@ -82,12 +82,12 @@ def resnet(depth: int, prefix: str) -> Encoder:
     bottleneck, blocks = _RESNETS[depth]
     expansion = 4 if bottleneck else 1
     out = Layout(prefix)
-    inplanes = 64 // RESNET_DIV
+    inplanes = max(2, 64 // RESNET_DIV)
     out.conv("conv1", inplanes, 3, 7)
     out.bn("bn1", inplanes)
     features: list[int] = []
     for stage, (count, planes) in enumerate(zip(blocks, (64, 128, 256, 512), strict=True), 1):
-        width = planes // RESNET_DIV
+        width = max(2, planes // RESNET_DIV)
         for index in range(count):
             name = f"layer{stage}.{index}"
             if bottleneck:

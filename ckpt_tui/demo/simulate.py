@@ -235,15 +235,20 @@ def points(run: Run, attempt: Attempt, rng: random.Random) -> list[Point]:
     return out
 
 
-def replay(run: Run, seed: int) -> dict[str, Saved]:
-    """The files a run leaves in its checkpoint folder, by name, in the order they were saved."""
+def run_points(run: Run, seed: int) -> list[list[Point]]:
+    """The save points of every attempt of a run (the same for the same seed)."""
     rng = random.Random(f"{seed}:{run.key}")
+    return [points(run, attempt, rng) for attempt in run.attempts]
+
+
+def replay(run: Run, seed: int) -> dict[str, Saved]:
+    """The files a run leaves in its checkpoint folder, by name."""
     dirpath = f"{TRAIN_ROOT}/{run.folder}/{run.ckpt_dir}"
     files: dict[str, Saved] = {}
-    for index, attempt in enumerate(run.attempts):
+    for index, attempt_points in enumerate(run_points(run, seed)):
         checkpoint = _Checkpoint(run, dirpath, files)
         stopper = _EarlyStopping(run.checkpointing.mode) if run.early_stopping else None
-        for point in points(run, attempt, rng):
+        for point in attempt_points:
             es = stopper.update(point.metrics["val/hmean"]) if stopper else None
             checkpoint.on_validation_end(index, point, es)
     return files

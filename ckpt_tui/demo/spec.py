@@ -49,6 +49,8 @@ class Checkpointing:
     every_n_train_steps: int | None = None
     equals_char: str = "="
     """Lightning's ``CHECKPOINT_EQUALS_CHAR``; one project patched it to ``_``."""
+    save_weights_only: bool = False
+    """Weights-only files hold no callbacks, optimizer or scheduler state."""
 
 
 @dataclass(frozen=True)
@@ -96,7 +98,8 @@ class Run:
     early_stopping: bool = False
     wandb_id: str | None = None
     wandb_folder: bool = False
-    optimizer: Literal["Adam", "AdamW"] = "Adam"
+    optimizer: Literal["Adam", "AdamW", "SGD"] = "SGD"
+    """DBNet-style recipes train with SGD (one momentum buffer per parameter)."""
     lr: float = 1e-3
     val_check_interval: int | None = None
     training_phase: Literal["training", "finetuning"] = "training"
@@ -108,6 +111,13 @@ class Run:
     def planned_epochs(self) -> int:
         """``trainer.max_epochs`` of the run's config."""
         return self.max_epochs or max(attempt.epochs for attempt in self.attempts)
+
+
+def optimizer_kwargs(optimizer: str) -> dict[str, float]:
+    """The optimizer arguments besides the learning rate (configs and real optimizers)."""
+    if optimizer == "SGD":
+        return {"momentum": 0.9, "weight_decay": 0.0001}
+    return {"weight_decay": 0.01 if optimizer == "AdamW" else 0.0001}
 
 
 def _t(text: str) -> datetime:
@@ -130,7 +140,7 @@ RUNS: tuple[Run, ...] = (
         Model("dbnet", "resnet18", "unet", *DB),
         Checkpointing(save_top_k=5, save_last=True),
         (Attempt(10, _t("2025-10-02T09:14:07"), keep=(4, 6, 7, 8, 9)),),
-        steps_per_epoch=52, epoch_minutes=9, cleval=True, early_stopping=True,
+        steps_per_epoch=52, epoch_minutes=9, cleval=True, early_stopping=True, lr=0.007,
         wandb_id="1x7fq2ke",
         sidecars={
             "epoch=4-step=260.ckpt": "stem", "epoch=6-step=364.ckpt": "stem",
@@ -143,7 +153,7 @@ RUNS: tuple[Run, ...] = (
         Model("dbnetpp", "resnet50", "fpn_decoder", *DB),
         Checkpointing(save_top_k=3, save_last="link"),
         (Attempt(68, _t("2025-10-03T14:22:51"), keep=(54, 61, 67)),),
-        steps_per_epoch=273, epoch_minutes=6, arch_key="architectures",
+        steps_per_epoch=273, epoch_minutes=6, arch_key="architectures", lr=0.007,
         wandb_id="3kq8z1ab", wandb_folder=True,
     ),
     Run(
@@ -154,7 +164,7 @@ RUNS: tuple[Run, ...] = (
             auto_insert_metric_name=False,
         ),
         (Attempt(10, _t("2025-10-05T08:03:44"), keep=(7, 9)),),
-        steps_per_epoch=103, epoch_minutes=4, arch_key="component_overrides",
+        steps_per_epoch=103, epoch_minutes=4, arch_key="component_overrides", optimizer="Adam",
         sidecars={"epoch-7-step-824.ckpt": "name", "epoch-9-step-1030.ckpt": "name"},
     ),
     Run(
@@ -177,7 +187,7 @@ RUNS: tuple[Run, ...] = (
             filename="epoch_{epoch:02d}_step_{step:06d}_20251009_015037", equals_char="_",
         ),
         (Attempt(28, _t("2025-10-09T01:50:37"), keep=(18, 22, 25, 27)),),
-        steps_per_epoch=84, epoch_minutes=5, cleval=True, datamodule_hparams=True,
+        steps_per_epoch=84, epoch_minutes=5, cleval=True, datamodule_hparams=True, lr=0.007,
         wandb_id="p0c9xw2r",
         sidecars={
             "epoch_epoch_18_step_step_001596_20251009_015037.ckpt": "stem",
@@ -213,7 +223,7 @@ RUNS: tuple[Run, ...] = (
             auto_insert_metric_name=False,
         ),
         (Attempt(20, _t("2025-10-14T02:10:00"), keep=(15, 18), scores=(0.8811, 0.8920)),),
-        steps_per_epoch=96, epoch_minutes=5, config="none",
+        steps_per_epoch=96, epoch_minutes=5, config="none", optimizer="Adam",
         sidecars={"best-hmean-0.8920.ckpt": "name"},
     ),
     Run(
@@ -229,7 +239,7 @@ RUNS: tuple[Run, ...] = (
         Model("craft", "resnet34", "craft_decoder", "craft_head", "craft_loss"),
         Checkpointing(save_top_k=-1, save_last=True, every_n_epochs=2),
         (Attempt(7, _t("2025-10-15T22:10:58")),),
-        steps_per_epoch=103, epoch_minutes=8,
+        steps_per_epoch=103, epoch_minutes=8, optimizer="Adam",
         sidecars={"epoch=3-step=412.ckpt": "stem"},
         truncated=("epoch=5-step=618.ckpt",), zero_byte=(("epoch=7-step=824.ckpt", 7),),
         max_epochs=20,
@@ -267,9 +277,9 @@ RUNS: tuple[Run, ...] = (
     Run(
         "N", "outputs/2025-10-27/13-55-40", "checkpoints", "pan_effb0_aug",
         Model("pan", "efficientnet_b0", "pan_decoder", "pan_head", "pan_loss"),
-        Checkpointing(save_top_k=4, save_last=True),
+        Checkpointing(save_top_k=4, save_last=True, save_weights_only=True),
         (Attempt(16, _t("2025-10-27T13:55:40"), keep=(9, 12, 14, 15)),),
-        steps_per_epoch=75, epoch_minutes=5, optimizer="AdamW", lr=5e-4,
+        steps_per_epoch=75, epoch_minutes=5, lr=0.005,
     ),
 )
 

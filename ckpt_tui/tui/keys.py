@@ -35,6 +35,6 @@ FILTER_EXAMPLES: tuple[tuple[str, str], ...] = (
     ("size<200MB", "sizes take kB/MB/GB (and KiB/MiB/GiB)"),
     ("-last", "a leading - negates a term"),
     ('exp:"my run"', "quotes keep spaces together"),
-    ("has:issues", "presence: sidecar config issues errors warnings, or any field"),
+    ("has:issues", "presence: sidecar config issues errors warnings security, or any field"),
     ("is:best", "the best checkpoint of each experiment"),
 )

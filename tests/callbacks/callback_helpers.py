@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import lightning.pytorch
 import torch
 
 from ckpt_tui.core.sidecars import SIDECAR_SUFFIX, checkpoint_stem
@@ -47,12 +48,12 @@ def val_metrics(epoch: int) -> dict[str, float]:
     """What the tiny module logs at the end of validation in ``epoch``."""
     hmean = HMEANS[epoch % len(HMEANS)]
     return {
+        # Logged first, and its name contains "val/hmean": a substring search would pick it.
+        "val/hmean_batch": 0.99,
         "val/hmean": hmean,
         "val/precision": round(hmean + 0.05, 2),
         "val/recall": round(hmean - 0.05, 2),
         "val/loss": round(1.0 - hmean, 2),
-        # A name that contains "val/hmean": a substring search would pick it.
-        "val/hmean_batch": 0.99,
         "val/aux": epoch + 0.25,
     }
 
@@ -62,52 +63,86 @@ def flavour(name: str) -> Any:
     return importlib.import_module(name)
 
 
+class _TinyLogic:
+    """A linear layer on random data that logs ``val_metrics(epoch)`` and records what it logs."""
+
+    def __init__(self, hparams: dict[str, Any] | None = None) -> None:
+        super().__init__()
+        if hparams is not None:
+            self.save_hyperparameters(hparams)  # type: ignore[attr-defined]
+        self.layer = torch.nn.Linear(4, 1)
+        self.history: dict[int, dict[str, float]] = {}
+        """epoch -> logged name -> last value logged in that epoch."""
+        self.step_loss: dict[int, float] = {}
+        """global step after the optimizer step -> train/loss logged in that step."""
+
+    def _record(self, name: str, value: float) -> None:
+        epoch: int = self.current_epoch  # type: ignore[attr-defined]
+        self.history.setdefault(epoch, {})[name] = value
+
+    def training_step(self, batch: Any, batch_idx: int) -> Any:
+        loss = self.layer(batch[0]).pow(2).mean()
+        self.log("train/loss", loss)  # type: ignore[attr-defined]
+        value = float(loss.detach())
+        self._record("train/loss", value)
+        self.step_loss[self.global_step + 1] = value  # type: ignore[attr-defined]
+        return loss
+
+    def validation_step(self, batch: Any, batch_idx: int) -> None:
+        return None
+
+    def on_validation_epoch_end(self) -> None:
+        for name, value in val_metrics(self.current_epoch).items():  # type: ignore[attr-defined]
+            self.log(name, value)  # type: ignore[attr-defined]
+            self._record(name, value)
+
+    def configure_optimizers(self) -> Any:
+        return torch.optim.SGD(self.layer.parameters(), lr=0.01)
+
+    def train_dataloader(self) -> Any:
+        data = torch.randn(2 * TRAIN_BATCHES, 4, generator=torch.Generator().manual_seed(0))
+        return torch.utils.data.DataLoader(torch.utils.data.TensorDataset(data), batch_size=2)
+
+    def val_dataloader(self) -> Any:
+        data = torch.randn(2, 4, generator=torch.Generator().manual_seed(1))
+        return torch.utils.data.DataLoader(torch.utils.data.TensorDataset(data), batch_size=2)
+
+
+# Module-level classes (not built in a function) so ddp_spawn can pickle them.
+class TinyModule(_TinyLogic, lightning.pytorch.LightningModule):
+    """The tiny module for ``lightning.pytorch``."""
+
+
+class RankNamedModule(TinyModule):
+    """Names its experiment after its process's rank, so a sidecar shows which rank wrote it."""
+
+    def setup(self, stage: str) -> None:
+        self.hparams["exp_name"] = f"rank{self.global_rank}"
+
+
+try:
+    import pytorch_lightning
+
+    class TinyPLModule(_TinyLogic, pytorch_lightning.LightningModule):
+        """The tiny module for ``pytorch_lightning``."""
+
+    MODULES: dict[str, type[Any]] = {
+        "lightning.pytorch": TinyModule,
+        "lightning.pytorch/rank-named": RankNamedModule,
+        "pytorch_lightning": TinyPLModule,
+    }
+except ImportError:  # only the unified package installed
+    MODULES = {"lightning.pytorch": TinyModule, "lightning.pytorch/rank-named": RankNamedModule}
+
+
 def make_module(package: str = "lightning.pytorch", hparams: dict[str, Any] | None = None) -> Any:
     """A tiny LightningModule of ``package`` that records what it logs."""
-    base = flavour(package).LightningModule
+    return MODULES[package](hparams)
 
-    class TinyModule(base):  # type: ignore[misc, valid-type]
-        def __init__(self, hparams: dict[str, Any] | None = None) -> None:
-            super().__init__()
-            if hparams is not None:
-                self.save_hyperparameters(hparams)
-            self.layer = torch.nn.Linear(4, 1)
-            self.history: dict[int, dict[str, float]] = {}
-            """epoch -> logged name -> last value logged in that epoch."""
-            self.step_loss: dict[int, float] = {}
-            """global step after the optimizer step -> train/loss logged in that step."""
 
-        def _record(self, name: str, value: float) -> None:
-            self.history.setdefault(self.current_epoch, {})[name] = value
-
-        def training_step(self, batch: Any, batch_idx: int) -> Any:
-            loss = self.layer(batch[0]).pow(2).mean()
-            self.log("train/loss", loss)
-            value = float(loss.detach())
-            self._record("train/loss", value)
-            self.step_loss[self.global_step + 1] = value
-            return loss
-
-        def validation_step(self, batch: Any, batch_idx: int) -> None:
-            return None
-
-        def on_validation_epoch_end(self) -> None:
-            for name, value in val_metrics(self.current_epoch).items():
-                self.log(name, value)
-                self._record(name, value)
-
-        def configure_optimizers(self) -> Any:
-            return torch.optim.SGD(self.parameters(), lr=0.01)
-
-        def train_dataloader(self) -> Any:
-            data = torch.randn(2 * TRAIN_BATCHES, 4, generator=torch.Generator().manual_seed(0))
-            return torch.utils.data.DataLoader(torch.utils.data.TensorDataset(data), batch_size=2)
-
-        def val_dataloader(self) -> Any:
-            data = torch.randn(2, 4, generator=torch.Generator().manual_seed(1))
-            return torch.utils.data.DataLoader(torch.utils.data.TensorDataset(data), batch_size=2)
-
-    return TinyModule(hparams)
+def package_of(module_kind: str) -> str:
+    """The Lightning package a ``MODULES`` key belongs to."""
+    return module_kind.split("/")[0]
 
 
 def fit(
@@ -133,7 +168,7 @@ def fit(
         "default_root_dir": str(root),
     }
     options.update(trainer_kwargs)
-    trainer = flavour(package).Trainer(callbacks=callbacks, **options)
+    trainer = flavour(package_of(package)).Trainer(callbacks=callbacks, **options)
     trainer.fit(module)
     return trainer, module
 

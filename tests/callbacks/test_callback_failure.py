@@ -54,7 +54,7 @@ def chattr_immutable_works(folder: Path) -> bool:
 
 
 class ReadOnlyAfterSaveIO(TorchCheckpointIO):
-    """Saves normally, then makes the checkpoint folder read-only (immutable) until the next save."""
+    """Saves normally, then makes the checkpoint folder immutable until the next save."""
 
     def save_checkpoint(
         self, checkpoint: dict[str, Any], path: Any, storage_options: Any = None

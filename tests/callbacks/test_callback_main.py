@@ -6,13 +6,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from lightning.pytorch.callbacks import ModelCheckpoint
-
-from ckpt_tui.callbacks import MetadataCallback
-from ckpt_tui.core.models import CheckpointMetadataV1
-from ckpt_tui.core.sidecars import read_sidecar
-from ckpt_tui.core.validation import validate_checkpoint
-
 from callback_helpers import (
     HMEANS,
     TRAIN_BATCHES,
@@ -23,6 +16,12 @@ from callback_helpers import (
     same_float32,
     val_metrics,
 )
+from lightning.pytorch.callbacks import ModelCheckpoint
+
+from ckpt_tui.callbacks import MetadataCallback
+from ckpt_tui.core.models import CheckpointMetadataV1
+from ckpt_tui.core.sidecars import read_sidecar
+from ckpt_tui.core.validation import validate_checkpoint
 
 
 class MainRun:

@@ -97,11 +97,7 @@ def _parse(f: CheckpointFile, buffer: bytes, limits: Limits) -> ParsedFile:
     if type(keys) is not list or not all(type(k) is str for k in keys):
         raise FormatError("checkpoint.corrupt", "the storage key list is malformed")
     offsets = _layout(f, resolver, keys, pos, parsed.issues)
-    check_tensors(
-        resolver,
-        lambda key: resolver.storages[key].nbytes if key in offsets else None,
-        parsed.issues,
-    )
+    check_tensors(resolver, {key: resolver.storages[key].nbytes for key in offsets}, parsed.issues)
     parsed.scalar = _ScalarReader(f, offsets, little)
     return parsed
 

@@ -8,7 +8,7 @@ become :class:`TensorRef` descriptions that hold no tensor data.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 #: Bytes per element of each torch dtype, by its short name (``torch.float32`` → ``float32``).
@@ -153,7 +153,8 @@ class TensorRef:
     dtype: str
     requires_grad: bool = False
     is_parameter: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] | None = None
+    """Rare details: the tensor subclass name, the quantization scheme."""
 
     @property
     def numel(self) -> int:

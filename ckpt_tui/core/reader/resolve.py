@@ -61,14 +61,16 @@ def _int(value: Any, what: str) -> int:
 
 
 def _dims(value: Any, what: str) -> tuple[int, ...]:
-    if type(value) not in (tuple, list):
-        raise PickleDataError(f"{what} is not a tuple")
+    if type(value) is not tuple:
+        if type(value) is not list:
+            raise PickleDataError(f"{what} is not a tuple")
+        value = tuple(value)
     if len(value) > MAX_DIMS:
         raise PickleDataError(f"{what} has {len(value)} dimensions")
     for item in value:
         if type(item) is not int or item < 0:
             raise PickleDataError(f"{what} holds {type(item).__name__} {item!r:.40}")
-    return tuple(value)
+    return value
 
 
 def check_hashable(value: Any) -> None:
@@ -146,16 +148,15 @@ class Resolver:
         self, storage: Any, offset: Any, size: Any, stride: Any, *rest: Any
     ) -> TensorRef:
         """``torch._utils._rebuild_tensor[_v2]``: a description, no data."""
-        if not isinstance(storage, StorageRef):
+        if type(storage) is not StorageRef:
             raise PickleDataError("tensor storage is not a storage reference")
+        if type(offset) is not int or offset < 0:
+            raise PickleDataError("tensor storage offset is not an int")
         shape = _dims(size, "tensor size")
         strides = _dims(stride, "tensor stride")
         if len(strides) != len(shape):
             raise PickleDataError("tensor stride and size differ in length")
-        requires_grad = bool(rest[0]) if rest and type(rest[0]) is bool else False
-        tensor = TensorRef(
-            storage, _int(offset, "storage offset"), shape, strides, storage.dtype, requires_grad
-        )
+        tensor = TensorRef(storage, offset, shape, strides, storage.dtype, rest[:1] == (True,))
         self.tensors.append(tensor)
         return tensor
 
@@ -181,7 +182,7 @@ class Resolver:
         """``_rebuild_qtensor``: quantized tensors keep their storage dtype (qint8, ...)."""
         tensor = self.rebuild_tensor(storage, offset, size, stride, *rest)
         if type(qparams) is tuple and qparams and isinstance(qparams[0], str):
-            tensor.extra["qscheme"] = qparams[0]
+            tensor.extra = {**(tensor.extra or {}), "qscheme": qparams[0]}
         return tensor
 
     def rebuild_meta(self, dtype: Any, size: Any, stride: Any, *rest: Any) -> TensorRef:
@@ -207,7 +208,7 @@ class Resolver:
             return self.make_call(GlobalRef("torch._tensor", "_rebuild_from_type_v2"), (func,))
         result = func.fn(*args)
         if isinstance(result, TensorRef) and isinstance(new_type, GlobalRef):
-            result.extra["type"] = new_type.qualname
+            result.extra = {**(result.extra or {}), "type": new_type.qualname}
             result.is_parameter = result.is_parameter or new_type.name == "Parameter"
         return result
 

@@ -48,7 +48,7 @@ class ZipLimits:
     max_pickle_bytes: int = Limits().max_bytes
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Member:
     """One entry of the zip directory."""
 
@@ -117,9 +117,7 @@ def read_directory(f: CheckpointFile, limits: ZipLimits) -> tuple[dict[str, Memb
     return _parse_entries(directory, count, eocd_at)
 
 
-def _parse_entries(
-    directory: bytes, count: int, end: int
-) -> tuple[dict[str, Member], list[Issue]]:
+def _parse_entries(directory: bytes, count: int, end: int) -> tuple[dict[str, Member], list[Issue]]:
     members: dict[str, Member] = {}
     issues: list[Issue] = []
     pos = 0
@@ -143,7 +141,11 @@ def _parse_entries(
             raise FormatError(
                 "checkpoint.truncated", f"zip member {name!r:.80} extends past the end of the file"
             )
-        if name.startswith(("/", "\\")) or ".." in name.split("/") or "\x00" in name:
+        if (
+            name.startswith(("/", "\\"))
+            or "\x00" in name
+            or (".." in name and ".." in name.split("/"))
+        ):
             issues.append(
                 Issue(
                     severity="warning",
@@ -226,7 +228,7 @@ def parse_zip(f: CheckpointFile, limits: ZipLimits | None = None) -> ParsedFile:
     parsed.dangerous = resolver.dangerous
     parsed.extra["danger_calls"] = resolver.danger_calls
     parsed.extra["unknown_globals"] = sorted(resolver.unknown)
-    check_tensors(resolver, lambda key: _storage_size(members, prefix, key), parsed.issues)
+    check_tensors(resolver, _storage_sizes(members, prefix), parsed.issues)
     parsed.scalar = _ScalarReader(f, members, prefix)
     return parsed
 
@@ -252,39 +254,42 @@ def _storage_loader(resolver: Resolver) -> Callable[[Any], StorageRef]:
     return persistent_load
 
 
-def _storage_size(members: dict[str, Member], prefix: str, key: str) -> int | None:
-    member = members.get(f"{prefix}data/{key}")
-    return None if member is None else member.size
+def _storage_sizes(members: dict[str, Member], prefix: str) -> dict[str, int]:
+    folder = f"{prefix}data/"
+    cut = len(folder)
+    return {name[cut:]: m.size for name, m in members.items() if name.startswith(folder)}
 
 
-def check_tensors(
-    resolver: Resolver, stored_bytes: Callable[[str], int | None], issues: list[Issue]
-) -> None:
+def check_tensors(resolver: Resolver, stored: dict[str, int], issues: list[Issue]) -> None:
     """Each storage exists with the size the pickle claims; each tensor lies inside its storage."""
     problems: list[str] = []
     for key, storage in resolver.storages.items():
-        size = stored_bytes(key)
-        if size is None:
-            problems.append(f"storage {key!r:.40} is missing")
-        elif size != storage.nbytes:
-            problems.append(f"storage {key!r:.40} holds {size} bytes, the pickle says {storage.nbytes}")
+        size = stored.get(key)
+        if size != storage.numel * storage.itemsize:
+            problems.append(
+                f"storage {key!r:.40} is missing"
+                if size is None
+                else f"storage {key!r:.40} holds {size} bytes, the pickle says {storage.nbytes}"
+            )
     for tensor in resolver.tensors:
         storage = tensor.storage
-        if storage is None or tensor.itemsize == 0:
+        itemsize = DTYPE_ITEMSIZE.get(tensor.dtype, 0)
+        if storage is None or not itemsize or 0 in tensor.shape:
             continue
-        if not tensor.shape or 0 not in tensor.shape:
-            extent = tensor.offset + 1
-            for size, stride in zip(tensor.shape, tensor.stride):
-                extent += (size - 1) * stride
-            if extent * tensor.itemsize > storage.nbytes:
-                problems.append(
-                    f"a {tensor.dtype} tensor of shape {list(tensor.shape)!s:.80} "
-                    f"extends past its {storage.nbytes}-byte storage {storage.key!r:.40}"
-                )
+        extent = tensor.offset + 1
+        for size, stride in zip(tensor.shape, tensor.stride):
+            extent += (size - 1) * stride
+        if extent * itemsize > storage.numel * storage.itemsize:
+            problems.append(
+                f"a {tensor.dtype} tensor of shape {list(tensor.shape)!s:.80} "
+                f"extends past its {storage.nbytes}-byte storage {storage.key!r:.40}"
+            )
     if problems:
         more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
         issues.append(
-            Issue(severity="error", code="checkpoint.corrupt", message="; ".join(problems[:3]) + more)
+            Issue(
+                severity="error", code="checkpoint.corrupt", message="; ".join(problems[:3]) + more
+            )
         )
 
 
@@ -314,7 +319,9 @@ class _ScalarReader:
             return None
         self._reads += 1
         try:
-            raw = self._f.read_exact(_data_start(self._f, member) + start, tensor.itemsize, "scalar")
+            raw = self._f.read_exact(
+                _data_start(self._f, member) + start, tensor.itemsize, "scalar"
+            )
         except FormatError:
             return None
         value = decode_scalar(raw, tensor.dtype, self._little_endian())

@@ -241,7 +241,7 @@ class MainScreen(Screen[None]):
             total=len(self.entries),
             sidecar=sidecar,
             inferred=len(self.entries) - sidecar,
-            issues=sum(1 for e in entries if e.issues),
+            issues=sum(1 for e in entries if _has_problem(e)),
             marked=len(self.marks & self.entries.keys()),
             sort=f"{field} {'↓' if descending else '↑'}",
             filter=self.entry_filter.expression,
@@ -370,3 +370,8 @@ class MainScreen(Screen[None]):
 
 def _bind(function: Callable[[str], object], value: str) -> Callable[[], object]:
     return lambda: function(value)
+
+
+def _has_problem(entry: Entry) -> bool:
+    # Info notes ("not inspected") are not problems; errors and warnings are.
+    return any(issue.severity != "info" for issue in entry.issues)
