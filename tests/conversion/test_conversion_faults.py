@@ -1,4 +1,4 @@
-"""Faults during conversion: SIGKILL mid-way and two converters at once leave only whole sidecars."""
+"""Faults during conversion: SIGKILL, SIGTERM and two converters at once leave whole sidecars."""
 
 from __future__ import annotations
 
