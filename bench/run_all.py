@@ -11,7 +11,14 @@ import sys
 import time
 from pathlib import Path
 
-ORDER = ["bench_catalog", "bench_reader", "bench_tui", "bench_convert", "bench_callback", "bench_scale"]
+ORDER = [
+    "bench_catalog",
+    "bench_reader",
+    "bench_tui",
+    "bench_convert",
+    "bench_callback",
+    "bench_scale",
+]
 
 
 def main() -> int:

@@ -6,10 +6,12 @@ type-checking it never needs Lightning.
 
 Flow: ``setup`` wraps every ModelCheckpoint of the trainer (see :mod:`ckpt_tui.callbacks.hooks`).
 After a ModelCheckpoint wrote a file, the sidecar is built from the trainer's state *at that
-moment* (the same epoch, step and ``callback_metrics`` that went into the file) and written next to
-it. If the file is not on disk yet (an asynchronous CheckpointIO), the sidecar waits and is
-written from a later hook. Links get a copy of their target's sidecar; removed checkpoints lose
-theirs. Only global rank 0 writes, and a failure is one warning, never an exception.
+moment* (the same epoch, step and ``callback_metrics`` that went into the file) and handed to a
+background writer (:mod:`ckpt_tui.callbacks.writer`), so the fsyncs never stall training. If the
+file is not on disk yet (an asynchronous CheckpointIO), the sidecar waits and is queued from a
+later hook. Links get a copy of their target's sidecar; removed checkpoints lose theirs. Only
+global rank 0 writes; ``teardown`` waits for every write; a failure is one warning, never an
+exception.
 """
 
 from __future__ import annotations
@@ -21,24 +23,30 @@ from collections import deque
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from ckpt_tui.callbacks import hooks
 from ckpt_tui.callbacks.metrics import MetricKeys, build_metrics, scalar_metrics
-from ckpt_tui.callbacks.model_info import ModelKeys, model_info_for
+from ckpt_tui.callbacks.model_info import (
+    ModelKeys,
+    build_model_info,
+    model_info_for,
+    names_from_hparams,
+)
 from ckpt_tui.callbacks.run_info import (
     exp_name_of,
     hydra_config_path,
     max_epochs_of,
     wandb_run_id,
 )
+from ckpt_tui.callbacks.writer import SidecarWriter
 from ckpt_tui.core.models import (
     CheckpointingConfig,
     CheckpointMetadataV1,
     ModelInfo,
     TrainingInfo,
 )
-from ckpt_tui.core.sidecars import read_sidecar, save_metadata, sidecar_candidates
+from ckpt_tui.core.sidecars import read_sidecar, sidecar_candidates
 
 #: How many (save, sidecar) timings are kept for diagnostics and the benchmark.
 TIMINGS_KEPT = 10_000
@@ -46,6 +54,15 @@ TIMINGS_KEPT = 10_000
 
 class MetadataCallbackWarning(UserWarning):
     """A sidecar could not be written or removed; training goes on."""
+
+
+class SaveTiming(NamedTuple):
+    """What one checkpoint save cost, as seen from the training loop."""
+
+    save: float
+    """Seconds ModelCheckpoint spent writing the checkpoint."""
+    sidecar: float
+    """Seconds the training loop spent on its sidecar (build + queue; the write is off-loop)."""
 
 
 @dataclass
@@ -91,6 +108,8 @@ class MetadataCallbackCore:
             logger's name, else the run folder's.
         exp_name_key: dotted path of the experiment name in ``pl_module.hparams``.
         training_phase: recorded as ``training.training_phase``.
+        background_writes: write sidecars from a background thread (default) so their fsyncs
+            never stall training; ``False`` writes them inline.
     """
 
     def __init__(
@@ -108,6 +127,7 @@ class MetadataCallbackCore:
         exp_name: str | None = None,
         exp_name_key: str = "exp_name",
         training_phase: Literal["training", "validation", "finetuning"] = "training",
+        background_writes: bool = True,
     ) -> None:
         super().__init__()
         self.metric_keys = MetricKeys(hmean_key, precision_key, recall_key, validation_loss_key)
@@ -115,9 +135,18 @@ class MetadataCallbackCore:
         self.exp_name = exp_name
         self.exp_name_key = exp_name_key
         self.training_phase = training_phase
-        self.timings: deque[tuple[float, float]] = deque(maxlen=TIMINGS_KEPT)
-        """``(checkpoint save seconds, sidecar seconds)`` per sidecar written (diagnostics)."""
+        self.background_writes = background_writes
+        self.timings: deque[SaveTiming] = deque(maxlen=TIMINGS_KEPT)
+        """Per checkpoint saved: save time and the sidecar's cost to the training loop."""
+        self.writer = SidecarWriter(background=background_writes)
+        """Does the file work; its ``write_seconds`` holds each sidecar write's duration."""
         self._reset()
+
+    def __getstate__(self) -> dict[str, Any]:
+        # ddp_spawn pickles callbacks; a thread pool cannot be pickled, and a fresh one is made.
+        state = self.__dict__.copy()
+        state["writer"] = SidecarWriter(background=self.background_writes)
+        return state
 
     def _reset(self) -> None:
         self._watched: list[Any] = []
@@ -148,32 +177,34 @@ class MetadataCallbackCore:
             self._watched.append(checkpoint_cb)
 
     def teardown(self, trainer: Any, pl_module: Any, stage: str) -> None:
-        """Write what is still pending, then put the ModelCheckpoints back as they were."""
+        """Finish every sidecar, then put the ModelCheckpoints back as they were."""
         self._flush(final=True)
+        self._report(self.writer.close())
         for checkpoint_cb in self._watched:
             if hooks.patched_by(checkpoint_cb) is self:
                 hooks.unpatch(checkpoint_cb)
         self._watched = []
 
     def on_train_batch_end(self, trainer: Any, *args: Any, **kwargs: Any) -> None:
-        """Write sidecars whose checkpoint appeared since (asynchronous CheckpointIO)."""
-        if self._pending:
-            self._flush()
+        """Queue sidecars whose checkpoint appeared since (asynchronous CheckpointIO) and report
+        failed writes."""
+        self._flush()
 
     def on_validation_end(self, trainer: Any, pl_module: Any) -> None:
         """Same as :meth:`on_train_batch_end`."""
-        if self._pending:
-            self._flush()
+        self._flush()
 
     def on_train_epoch_end(self, trainer: Any, pl_module: Any) -> None:
         """Same as :meth:`on_train_batch_end`."""
-        if self._pending:
-            self._flush()
+        self._flush()
 
     def on_fit_end(self, trainer: Any, pl_module: Any) -> None:
         """Same as :meth:`on_train_batch_end`; the strategy has waited for async saves by now."""
-        if self._pending:
-            self._flush()
+        self._flush()
+
+    def on_exception(self, trainer: Any, pl_module: Any, exception: BaseException) -> None:
+        """Training failed: finish the sidecars already queued (teardown will not run)."""
+        self._report(self.writer.drain())
 
     # ----------------------------------------------------------------- observer (hooks.py)
 
@@ -191,8 +222,8 @@ class MetadataCallbackCore:
             metadata = self._build(checkpoint_cb, trainer, path)
             self._last_written[id(checkpoint_cb)] = (os.path.abspath(path), metadata)
             if os.path.lexists(path):
-                save_metadata(metadata, path)
-                self.timings.append((save_seconds, time.perf_counter() - started))
+                self.writer.write(metadata, path)
+                self.timings.append(SaveTiming(save_seconds, time.perf_counter() - started))
             else:
                 self._pending.append(_Pending(path, metadata))
         except Exception as exc:  # whatever failed, training must go on
@@ -210,7 +241,7 @@ class MetadataCallbackCore:
                 return  # Lightning links nothing when both are the same file
             source = self._metadata_of(checkpoint_cb, trainer, _local_path(target))
             metadata = source.model_copy(update={"checkpoint_path": str(link)})
-            save_metadata(metadata, link)
+            self.writer.write(metadata, link)
         except Exception as exc:
             self._warn(f"ckpt-tui: no sidecar for link {linkpath}: {_reason(exc)}")
 
@@ -222,11 +253,8 @@ class MetadataCallbackCore:
         if os.path.lexists(path):
             return  # not actually gone (or already replaced): its sidecar still describes it
         self._pending = [item for item in self._pending if item.path != path]
-        for sidecar in dict.fromkeys(sidecar_candidates(path)):
-            try:
-                sidecar.unlink(missing_ok=True)
-            except OSError as exc:
-                self._warn(f"ckpt-tui: could not remove {sidecar}: {_reason(exc)}")
+        # Queued behind any write of the same sidecar, so the removal always comes last.
+        self.writer.remove(dict.fromkeys(sidecar_candidates(path)))
 
     # ----------------------------------------------------------------- building
 
@@ -256,7 +284,7 @@ class MetadataCallbackCore:
         for note in notes:
             self._warn_once(f"range:{note.split('=')[0]}", f"ckpt-tui: {note}")
         if self._model is None:  # names don't change during a run: work them out once
-            self._model = model_info_for(pl_module, self.model_keys)
+            self._model = self._model_info(pl_module)
         folder = path.parent
         if folder not in self._exp_names:
             self._exp_names[folder] = exp_name_of(
@@ -286,30 +314,44 @@ class MetadataCallbackCore:
             wandb_run_id=wandb_run_id(trainer),
         )
 
+    def _model_info(self, pl_module: Any) -> ModelInfo:
+        try:
+            return model_info_for(pl_module, self.model_keys)
+        except Exception as exc:  # state-dict inference is a best effort: fall back to hparams
+            self._warn_once("model-info", f"ckpt-tui: model inference failed: {_reason(exc)}")
+            hparams = getattr(pl_module, "hparams", None)
+            return build_model_info(names_from_hparams(hparams, self.model_keys))
+
     def _metadata_of(self, checkpoint_cb: Any, trainer: Any, target: Path) -> CheckpointMetadataV1:
         # The link target is ModelCheckpoint's last saved file, whose metadata we just built; it
         # may be from an earlier epoch than now, so never rebuild it from the current state.
         last = self._last_written.get(id(checkpoint_cb))
         if last is not None and last[0] == os.path.abspath(target):
             return last[1]
+        self._report(self.writer.drain())  # rare path: read what is on disk once it is there
         on_disk = read_sidecar(target).metadata
         if on_disk is not None:
             return on_disk
         return self._build(checkpoint_cb, trainer, target)
 
     def _flush(self, *, final: bool = False) -> None:
-        still: list[_Pending] = []
-        for item in self._pending:
-            if os.path.lexists(item.path):
-                try:
-                    save_metadata(item.metadata, item.path)
-                except Exception as exc:
-                    self._warn(f"ckpt-tui: no sidecar for {item.path}: {_reason(exc)}")
-            elif final:
-                self._warn(f"ckpt-tui: no sidecar for {item.path}: the checkpoint never appeared")
-            else:
-                still.append(item)
-        self._pending = still
+        if self._pending:
+            still: list[_Pending] = []
+            for item in self._pending:
+                if os.path.lexists(item.path):
+                    self.writer.write(item.metadata, item.path)
+                elif final:
+                    self._warn(
+                        f"ckpt-tui: no sidecar for {item.path}: the checkpoint never appeared"
+                    )
+                else:
+                    still.append(item)
+            self._pending = still
+        self._report(self.writer.take_errors())
+
+    def _report(self, errors: list[str]) -> None:
+        for message in errors:
+            self._warn(message)
 
     # ----------------------------------------------------------------- warnings
 

@@ -122,7 +122,7 @@ def build_metrics(
     used: set[str] = set()
     notes: list[str] = []
     for field, name in keys.fields():
-        value = next((v for k, v in scalars.items() if name in k), None)
+        value = scalars.get(name)
         if value is None:
             continue
         if _in_range(field, value):

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 
 from pydantic import ValidationError
 
@@ -33,8 +32,8 @@ from ckpt_tui.core.sidecar_tier import (
     find_sidecars,
     read_sidecar_file,
     sidecar_tier,
+    stem_of,
 )
-from ckpt_tui.core.sidecars import checkpoint_stem
 
 
 @dataclass
@@ -66,6 +65,7 @@ class Assembler:
         self.root = root
         self.configs = ConfigStore(root)
         self._folder_configs: dict[str, tuple[list[ConfigCandidate], str]] = {}
+        self._config_tiers: dict[tuple[str, ...], tuple[TierResult, str | None]] = {}
         self._version = code_version()
 
     def prepare(self, found: FoundFile) -> FastResult:
@@ -73,12 +73,15 @@ class Assembler:
         folder = found.folder
         sidecars = find_sidecars(folder, found.name)
         candidates, folder_sig = self._folder_config(folder)
-        own = [
-            ConfigCandidate(os.path.join(folder.path, name), SIDECAR_CONFIG_LABEL)
-            for name in sidecar_config_names(checkpoint_stem(Path(found.name)))
-            if name in folder.aux
-        ]
-        own_sig = self.configs.signature([c.path for c in own]) if own else ""
+        own: list[ConfigCandidate] = []
+        own_sig = ""
+        if folder.own_configs:
+            own = [
+                ConfigCandidate(os.path.join(folder.path, name), SIDECAR_CONFIG_LABEL)
+                for name in sidecar_config_names(stem_of(found.name))
+                if name in folder.aux
+            ]
+            own_sig = self.configs.signature([c.path for c in own])
         state = "dangling" if found.error else f"{found.size}:{found.mtime_ns}"
         real = found.real_path()
         sig = f"{self._version}|{real}|{state}|{sidecars.signature}|{own_sig}|{folder_sig}"
@@ -102,15 +105,7 @@ class Assembler:
                 result.sidecar_backed = True
             else:
                 sidecar.issues.extend(issues)
-        config = TierResult(kind="config")
-        chosen, data, issues = find_config(result.candidates, self.configs)
-        if chosen is not None and data is not None:
-            config = read_config_fields(data, chosen.label)
-            config.file = chosen.path
-            result.config_rel = self.relative(chosen.path)
-            if chosen.label == HYDRA_LABEL:
-                config.put("hydra_config_path", result.config_rel, "hydra config file")
-        config.issues.extend(issues)
+        config, result.config_rel = self._config_tier(result.candidates)
         result.tiers = [sidecar, config, path_tier(found.rel, found.path)]
 
     def entry(self, result: FastResult, slow: TierResult | None = None) -> CheckpointCatalogEntry:
@@ -156,6 +151,26 @@ class Assembler:
                 size_bytes=found.size,
                 issues=[problem, *issues],
             )
+
+    def _config_tier(self, candidates: list[ConfigCandidate]) -> tuple[TierResult, str | None]:
+        # Every checkpoint of a run reads the same config: read and interpret it once per build.
+        # The result is shared, so it is never changed after this point.
+        key = tuple(candidate.path for candidate in candidates)
+        known = self._config_tiers.get(key)
+        if known is None:
+            config = TierResult(kind="config")
+            config_rel = None
+            chosen, data, issues = find_config(candidates, self.configs)
+            if chosen is not None and data is not None:
+                config = read_config_fields(data, chosen.label)
+                config.file = chosen.path
+                config_rel = self.relative(chosen.path)
+                if chosen.label == HYDRA_LABEL:
+                    config.put("hydra_config_path", config_rel, "hydra config file")
+            config.issues.extend(issues)
+            known = (config, config_rel)
+            self._config_tiers[key] = known
+        return known
 
     def relative(self, path: str) -> str:
         """``path`` relative to the root, "/"-separated (``..`` when above it)."""

@@ -230,7 +230,9 @@ def _key(text: str) -> bytes:
 
 def _dump(row: _Row) -> str:
     assert row.entry is not None
-    data: dict[str, Any] = row.entry.model_dump(mode="json", exclude={"display_name"})
+    data: dict[str, Any] = row.entry.model_dump(
+        mode="json", exclude={"display_name"}, exclude_defaults=True
+    )
     data["details"] = row.entry.details
     # ensure_ascii escapes lone surrogates, which SQLite's UTF-8 text would refuse.
     return json.dumps(data, ensure_ascii=True, default=repr)

@@ -36,6 +36,7 @@ ALLOWED_HIDDEN_DIRS: frozenset[str] = frozenset({".hydra"})
 # Names kept from each folder's listing so sidecars and configs are found without a stat each.
 _AUX_SUFFIXES = (".metadata.yaml", ".config.json", ".config.yaml", ".config.yml")
 _AUX_NAMES = frozenset({"config.yaml", "hparams.yaml"})
+_CONFIG_SUFFIXES = (".config.json", ".config.yaml", ".config.yml")
 
 
 @dataclass(eq=False)
@@ -50,6 +51,13 @@ class Folder:
     """The folder's real path (links resolved), used for cache keys."""
     aux: dict[str, os.DirEntry[str]] = field(default_factory=dict)
     """Sidecar and config files in the folder, by name."""
+    own_configs: bool = False
+    """Whether the folder holds any ``<stem>.config.*`` file (checkpoints' own configs)."""
+    real_prefix: str = field(init=False)
+    """``real`` with a trailing separator, to join names cheaply."""
+
+    def __post_init__(self) -> None:
+        self.real_prefix = self.real if self.real.endswith(os.sep) else self.real + os.sep
 
 
 @dataclass(eq=False)
@@ -85,7 +93,7 @@ class FoundFile:
         """The real path of the file (resolving a link to its target)."""
         if self.is_link:
             return os.path.realpath(self.path)
-        return os.path.join(self.folder.real, self.name)
+        return self.folder.real_prefix + self.name
 
 
 def compile_patterns(patterns: Iterable[str]) -> re.Pattern[str]:
@@ -156,6 +164,8 @@ def walk(
                 continue
             if name.endswith(_AUX_SUFFIXES) or name in _AUX_NAMES:
                 folder.aux[name] = entry
+                if name.endswith(_CONFIG_SUFFIXES):
+                    folder.own_configs = True
             if matcher(name):
                 found = _found_file(folder, entry, issues)
                 if found is not None:

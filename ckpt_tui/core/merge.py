@@ -48,7 +48,10 @@ class TierResult:
     config-kind result (they count as a config)."""
 
     def put(self, name: str, value: Any, where: str) -> None:
-        """Record ``value`` for field ``name`` unless it is ``None`` or already known here."""
+        """Record ``value`` for field ``name`` unless it is ``None`` or already known here.
+
+        Always record through here: ``values`` and ``provenance`` must hold the same fields.
+        """
         if value is None or name in self.values:
             return
         self.values[name] = value
@@ -87,21 +90,23 @@ def flatten(tiers: Iterable[TierResult]) -> list[TierResult]:
 
 def merge_tiers(tiers: Sequence[TierResult]) -> Merged:
     """Merge ``tiers`` field by field (see the module docstring). Order breaks ties within a rank."""
-    flat = flatten(tiers)
-    # Rank by kind; within a kind, results produced by a better tier first (a config file beats
-    # the checkpoint's hyper_parameters), then in the given order (sorted() is stable).
-    parent_rank: dict[int, int] = {}
+    # Rank by kind; within a kind, results produced by a better tier come first (a config file
+    # beats the checkpoint's hyper_parameters), then the given order.
+    keyed: list[tuple[int, int, int, TierResult]] = []
     for tier in tiers:
-        for produced in flatten([tier]):
-            parent_rank[id(produced)] = TIER_RANK[tier.kind]
-    ranked = sorted(flat, key=lambda tier: (TIER_RANK[tier.kind], parent_rank[id(tier)]))
+        parent = TIER_RANK[tier.kind]
+        produced = flatten(tier.extra) if tier.extra else []
+        for one in (tier, *produced):
+            keyed.append((TIER_RANK[one.kind], parent, len(keyed), one))
+    keyed.sort(key=lambda item: item[:3])
+    ranked = [item[3] for item in keyed]
     values: dict[str, Any] = {}
     provenance: dict[str, str] = {}
-    for tier in ranked:
-        for name, value in tier.values.items():
-            if name not in values and name not in FIELD_TIER_ORDER:
-                values[name] = value
-                provenance[name] = tier.provenance.get(name, tier.kind)
+    details: dict[str, Any] = {}
+    for tier in reversed(ranked):  # better tiers overwrite worse ones
+        values.update(tier.values)
+        provenance.update(tier.provenance)
+        details.update(tier.details)
     for name, order in FIELD_TIER_ORDER.items():
         for kind in order:
             tier = next((t for t in ranked if t.kind == kind and name in t.values), None)
@@ -110,14 +115,12 @@ def merge_tiers(tiers: Sequence[TierResult]) -> Merged:
                 provenance[name] = tier.provenance.get(name, tier.kind)
                 break
     _derive_monitor_value(values, provenance)
-    answered = [tier.kind for tier in ranked if tier.answered]
-    source: Source = answered[0] if answered else "path"
-    issues = [issue for tier in flat for issue in tier.issues]
-    issues.sort(key=lambda issue: SEVERITY_RANK.get(issue.severity, 3))
-    details: dict[str, Any] = {}
-    for tier in reversed(ranked):
-        details.update(tier.details)
-    return Merged(values, provenance, source, _dedupe(issues), details)
+    source: Source = next((tier.kind for tier in ranked if tier.values), "path")
+    issues = [issue for tier in tiers for one in (tier, *flatten(tier.extra)) for issue in one.issues]
+    if len(issues) > 1:
+        issues.sort(key=lambda issue: SEVERITY_RANK.get(issue.severity, 3))
+        issues = _dedupe(issues)
+    return Merged(values, provenance, source, issues, details)
 
 
 def canonical_metric(name: str) -> str | None:

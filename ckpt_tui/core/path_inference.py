@@ -15,6 +15,7 @@ Architecture and encoder come from whole words of the path (``pan`` is not found
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from dataclasses import dataclass
@@ -122,29 +123,48 @@ _ARCH_WORDS = [(name, tuple(words(name))) for name in ARCHITECTURES]
 _ENCODER_WORDS = sorted(
     ((name, tuple(words(name))) for name in ENCODERS), key=lambda item: -len(item[1])
 )
+_DECODER_WORDS = frozenset({"decoder", "neck", "fpn", "head"})
+
+
+def _index(known: list[tuple[str, tuple[str, ...]]]) -> dict[str, list[tuple[str, tuple[str, ...]]]]:
+    # first word → names starting with it, longer names first
+    out: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
+    for name, seq in sorted(known, key=lambda item: -len(item[1])):
+        out.setdefault(seq[0], []).append((name, seq))
+    return out
+
+
+_ARCH_INDEX = _index(_ARCH_WORDS)
+_ENCODER_INDEX = _index(_ENCODER_WORDS)
 
 
 def find_name(parts: list[str], known: list[tuple[str, tuple[str, ...]]]) -> tuple[str, str] | None:
     """The first known name found as whole words in ``parts``: ``(name, the part holding it)``.
 
     Parts are searched in order; within a part, the earliest match wins, longer names first.
-    ``pan`` directly before ``decoder``/``neck``/``fpn`` names a decoder, not the architecture.
+    ``pan`` directly before ``decoder``/``neck``/``fpn``/``head`` names a decoder, not the
+    architecture.
     """
     for part in parts:
-        tokens = words(part)
-        best: tuple[int, str] | None = None
-        for name, seq in known:
-            for start in range(len(tokens) - len(seq) + 1):
-                if tuple(tokens[start : start + len(seq)]) != seq:
-                    continue
-                after = tokens[start + len(seq)] if start + len(seq) < len(tokens) else ""
-                if name == "pan" and after in ("decoder", "neck", "fpn", "head"):
-                    continue
-                if best is None or start < best[0]:
-                    best = (start, name)
-                break
-        if best is not None:
-            return best[1], part
+        name = _find_in_part(part, known is _ARCH_WORDS)
+        if name is not None:
+            return name, part
+    return None
+
+
+@functools.lru_cache(maxsize=8192)
+def _find_in_part(part: str, architectures: bool) -> str | None:
+    # Folder names repeat for every checkpoint in a run: remembered per (part, list).
+    index = _ARCH_INDEX if architectures else _ENCODER_INDEX
+    tokens = words(part)
+    for start, token in enumerate(tokens):
+        for name, seq in index.get(token, ()):
+            end = start + len(seq)
+            if tuple(tokens[start:end]) != seq:
+                continue
+            if name == "pan" and end < len(tokens) and tokens[end] in _DECODER_WORDS:
+                continue
+            return name
     return None
 
 
@@ -162,9 +182,8 @@ def exp_name_from_path(abs_parts: list[str]) -> tuple[str, str] | None:
 def path_tier(rel_path: str, abs_path: str) -> TierResult:
     """The path tier for one checkpoint: ``rel_path`` is "/"-separated from the root."""
     tier = TierResult(kind="path")
-    rel_parts = rel_path.split("/")
-    abs_parts = abs_path.split(os.sep)
-    facts = parse_name(checkpoint_name(rel_parts))
+    rel_dir, _, file_name = rel_path.rpartition("/")
+    facts = _name_facts(rel_path)
     where = f"path {facts.name}"
     tier.put("epoch", facts.epoch, where)
     tier.put("global_step", facts.step, where)
@@ -179,16 +198,36 @@ def path_tier(rel_path: str, abs_path: str) -> TierResult:
             extra[key] = value
     if extra:
         tier.put("additional_metrics", extra, where)
-    exp = exp_name_from_path(abs_parts)
+    exp, arch, backbone = _folder_facts(rel_dir, os.path.dirname(abs_path))
     if exp is not None:
         tier.put("exp_name", exp[0], exp[1])
-    # Words of the experiment folder (which may sit above the root) and of the relative path.
-    search = ([exp[0]] if exp else []) + rel_parts[:-1] + [_stem(rel_parts[-1])]
-    for field_name, known in (("architecture", _ARCH_WORDS), ("backbone", _ENCODER_WORDS)):
-        found = find_name(search, known)
+    # Folder words first (the experiment folder, which may sit above the root, then the relative
+    # folders), then the file name.
+    stem = [_stem(file_name)]
+    for field_name, found, known in (
+        ("architecture", arch, _ARCH_WORDS),
+        ("backbone", backbone, _ENCODER_WORDS),
+    ):
+        if found is None:
+            found = find_name(stem, known)
         if found is not None:
             tier.put(field_name, found[0], f"path {found[1]}")
     return tier
+
+
+def _name_facts(rel_path: str) -> NameFacts:
+    return parse_name(checkpoint_name(rel_path.split("/")))
+
+
+_Found = tuple[str, str] | None
+
+
+@functools.lru_cache(maxsize=4096)
+def _folder_facts(rel_dir: str, abs_dir: str) -> tuple[_Found, _Found, _Found]:
+    # Shared by every checkpoint of a folder: experiment name, architecture, encoder.
+    exp = exp_name_from_path([*abs_dir.split(os.sep), ""])
+    search = ([exp[0]] if exp else []) + (rel_dir.split("/") if rel_dir else [])
+    return exp, find_name(search, _ARCH_WORDS), find_name(search, _ENCODER_WORDS)
 
 
 def _stem(name: str) -> str:

@@ -33,8 +33,8 @@ _RESNET_BLOCK = re.compile(r"^(?P<prefix>(?:.*\.)?)layer(?P<layer>[1-4])\.(?P<bl
 _TIMM_STEM = re.compile(r"^(?P<prefix>(?:.*\.)?)conv_stem\.weight$")
 _TIMM_BLOCK = re.compile(r"^blocks\.(?P<stage>\d+)\.(?P<block>\d+)\.")
 
-_BASIC_DEPTHS = {(1, 1, 1, 1): 10, (2, 2, 2, 2): 18, (3, 4, 6, 3): 34}
-_BOTTLENECK_DEPTHS = {
+_BASIC_DEPTHS: dict[tuple[int, ...], int] = {(1, 1, 1, 1): 10, (2, 2, 2, 2): 18, (3, 4, 6, 3): 34}
+_BOTTLENECK_DEPTHS: dict[tuple[int, ...], int] = {
     (2, 2, 2, 2): 26,
     (3, 4, 6, 3): 50,
     (3, 4, 23, 3): 101,
@@ -60,13 +60,21 @@ _TIMM_FAMILIES: dict[tuple[int, ...], tuple[str, str, dict[tuple[int, int], str]
             (16, 288): "mobilenetv3_small_050",
         },
     ),
-    (1, 2, 2, 3, 3, 4, 1): ("efficientnet", "blocks.6.0.conv_pwl.weight", {(32, 320): "efficientnet_b0"}),
+    (1, 2, 2, 3, 3, 4, 1): (
+        "efficientnet",
+        "blocks.6.0.conv_pwl.weight",
+        {(32, 320): "efficientnet_b0"},
+    ),
     (2, 3, 3, 4, 4, 5, 2): (
         "efficientnet",
         "blocks.6.1.conv_pwl.weight",
         {(32, 320): "efficientnet_b1", (32, 352): "efficientnet_b2"},
     ),
-    (2, 3, 3, 5, 5, 6, 2): ("efficientnet", "blocks.6.1.conv_pwl.weight", {(40, 384): "efficientnet_b3"}),
+    (2, 3, 3, 5, 5, 6, 2): (
+        "efficientnet",
+        "blocks.6.1.conv_pwl.weight",
+        {(40, 384): "efficientnet_b3"},
+    ),
 }
 
 # Submodule names of the reference OCR project's decoders and heads.
@@ -184,17 +192,25 @@ def _timm_efficient(shapes: Mapping[str, Sequence[int]]) -> tuple[str | None, st
 
 
 def _vgg(shapes: Mapping[str, Sequence[int]]) -> tuple[str | None, str] | None:
-    convs = [k for k, s in shapes.items() if re.match(r"^(?:.*\.)?features\.\d+\.weight$", k) and len(s) == 4]
+    convs = [
+        k
+        for k, s in shapes.items()
+        if re.match(r"^(?:.*\.)?features\.\d+\.weight$", k) and len(s) == 4
+    ]
     if not convs:
         return None
     prefix = convs[0][: convs[0].index("features.")]
     convs = [k for k in convs if k.startswith(prefix)]
-    batchnorm = any(k.startswith(f"{prefix}features.") and k.endswith("running_mean") for k in shapes)
+    batchnorm = any(
+        k.startswith(f"{prefix}features.") and k.endswith("running_mean") for k in shapes
+    )
     depth = {8: 11, 10: 13, 13: 16, 16: 19}.get(len(convs))
     evidence = f"state dict: {len(convs)} convolutions in features.*{_prefixed(prefix)}"
     if depth is None:
         return None, evidence + ": not a standard VGG"
-    return f"vgg{depth}{'_bn' if batchnorm else ''}", evidence + (" with batch norm" if batchnorm else "")
+    return f"vgg{depth}{'_bn' if batchnorm else ''}", evidence + (
+        " with batch norm" if batchnorm else ""
+    )
 
 
 def _families(keys: Sequence[str], part: str) -> set[str]:

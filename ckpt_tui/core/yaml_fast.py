@@ -48,6 +48,9 @@ _NULL_WORDS = frozenset(("null", "Null", "NULL"))
 _STR_TAG = "tag:yaml.org,2002:str"
 _NULL_TAG = "tag:yaml.org,2002:null"
 _RESOLVER = yaml.resolver.Resolver()
+_MEMO_LIMIT = 4096
+_SCALARS: dict[str, Any] = {}
+_STR_KEYS: set[str] = set()
 
 
 class _OutsideSubset(Exception):
@@ -58,86 +61,100 @@ class _OutsideSubset(Exception):
 _LINE = re.compile(
     r"^( *)(?:(-)(?: +|$))?(?:([A-Za-z0-9_][A-Za-z0-9_./@+=-]*):(?: +|$))?(.*?) *$", re.MULTILINE
 )
-# (indent, is_entry, key or "", rest or "")
-_Line = tuple[int, bool, str, str]
 
 
 def parse_simple_yaml(text: str) -> Any:
     """The value of ``text``, or :data:`FALLBACK` when it is outside the simple subset."""
     if _ODD_CHARS.search(text):
         return FALLBACK
-    lines: list[_Line] = []
-    for indent, dash, key, rest in _LINE.findall(text):
+    try:
+        return _parse(_LINE.findall(text))
+    except _OutsideSubset:
+        return FALLBACK
+
+
+def _parse(lines: list[tuple[str, str, str, str]]) -> Any:
+    # One pass with a stack of open blocks: (indent, container, is_sequence).
+    if 3 * len(lines) > MAX_NODES:
+        raise _OutsideSubset  # each line makes at most three nodes; the real loader says why
+    root: Any = None
+    stack: list[tuple[int, Any, bool]] = []
+    pending: tuple[Any, Any, int, bool] | None = None  # (container, key, indent, is_sequence)
+    scalar_indent = -1  # a line deeper than a scalar's would continue it (multi-line scalar)
+    for indent_text, dash, key, rest in lines:
         if not dash and not key and (not rest or rest[0] == "#"):
             continue  # blank or comment line
-        lines.append((len(indent), bool(dash), key, rest))
-    if not lines:
-        return None
-    if 3 * len(lines) > MAX_NODES:
-        return FALLBACK  # each line makes at most three nodes; the real loader enforces the budget
-    try:
-        value, end = _block(lines, 0, lines[0][0], 0)
-    except (_OutsideSubset, RecursionError):
-        return FALLBACK
-    return value if end == len(lines) else FALLBACK
-
-
-def _block(lines: list[_Line], i: int, indent: int, depth: int) -> tuple[Any, int]:
-    if depth > MAX_DEPTH:
-        raise _OutsideSubset
-    if lines[i][1]:
-        return _sequence(lines, i, indent, depth)
-    return _mapping(lines, i, indent, depth)
-
-
-def _mapping(lines: list[_Line], i: int, indent: int, depth: int) -> tuple[dict[str, Any], int]:
-    n = len(lines)
-    result: dict[str, Any] = {}
-    while i < n:
-        line_indent, entry, key, rest = lines[i]
-        if line_indent != indent:
-            if line_indent > indent:
-                raise _OutsideSubset
-            break
-        if entry or not key or not isinstance(_resolve_plain(key), str):
+        indent = len(indent_text)
+        if indent <= scalar_indent:
+            scalar_indent = -1
+        elif scalar_indent >= 0:
             raise _OutsideSubset
-        i += 1
-        if rest:
-            result[key] = _scalar(rest)
-            if i < n and lines[i][0] > indent:
-                raise _OutsideSubset  # a continued (multi-line) scalar
-        elif i < n and (lines[i][0] > indent or (lines[i][0] == indent and lines[i][1])):
-            result[key], i = _block(lines, i, lines[i][0], depth + 1)
+        if pending is not None:
+            parent, slot, parent_indent, in_sequence = pending
+            pending = None
+            if indent > parent_indent or (indent == parent_indent and dash and not in_sequence):
+                block: Any = [] if dash else {}
+                parent[slot] = block
+                stack.append((indent, block, bool(dash)))
+                if len(stack) > MAX_DEPTH:
+                    raise _OutsideSubset
+        if not stack:
+            if root is not None:
+                raise _OutsideSubset  # a second top-level block
+            root = [] if dash else {}
+            stack.append((indent, root, bool(dash)))
+        while stack and (indent < stack[-1][0] or (
+            indent == stack[-1][0] and stack[-1][2] and not dash and len(stack) > 1
+        )):
+            stack.pop()
+        if not stack or indent != stack[-1][0]:
+            raise _OutsideSubset
+        container, is_sequence = stack[-1][1], stack[-1][2]
+        if is_sequence:
+            if not dash or key:
+                raise _OutsideSubset  # a mapping inside an entry's line, or a key in a list
+            if rest:
+                container.append(_scalar(rest))
+                scalar_indent = indent
+            else:
+                container.append(None)
+                pending = (container, len(container) - 1, indent, True)
         else:
-            result[key] = None
-    return result, i
+            if dash or not key or (key not in _STR_KEYS and not _str_key(key)):
+                raise _OutsideSubset
+            if rest:
+                container[key] = _scalar(rest)
+                scalar_indent = indent
+            else:
+                container[key] = None
+                pending = (container, key, indent, False)
+    return root
 
 
-def _sequence(lines: list[_Line], i: int, indent: int, depth: int) -> tuple[list[Any], int]:
-    n = len(lines)
-    items: list[Any] = []
-    while i < n:
-        line_indent, entry, key, rest = lines[i]
-        if line_indent != indent or not entry:
-            if line_indent > indent:
-                raise _OutsideSubset
-            break
-        if key:
-            raise _OutsideSubset  # a mapping started on the entry's line
-        i += 1
-        if rest:
-            items.append(_scalar(rest))
-            if i < n and lines[i][0] > indent:
-                raise _OutsideSubset
-        elif i < n and lines[i][0] > indent:
-            value, i = _block(lines, i, lines[i][0], depth + 1)
-            items.append(value)
-        else:
-            items.append(None)
-    return items, i
+def _str_key(key: str) -> bool:
+    if not isinstance(_resolve_plain(key), str):
+        return False
+    if len(_STR_KEYS) > _MEMO_LIMIT:
+        _STR_KEYS.clear()
+    _STR_KEYS.add(key)
+    return True
 
 
 def _scalar(text: str) -> Any:
+    # Sidecars repeat the same names, flags and small numbers: remember immutable results.
+    try:
+        return _SCALARS[text]
+    except KeyError:
+        pass
+    value = _read_scalar(text)
+    if not isinstance(value, (dict, list)):
+        if len(_SCALARS) > _MEMO_LIMIT:
+            _SCALARS.clear()
+        _SCALARS[text] = value
+    return value
+
+
+def _read_scalar(text: str) -> Any:
     first = text[0]
     if first == "'":
         inner = text[1:-1]

@@ -134,7 +134,11 @@ def run_config(run: Run, *, resolved: bool) -> dict[str, Any]:
         "_target_": "lightning.pytorch.callbacks.LearningRateMonitor",
         "logging_interval": "step",
     }
-    if run.config == "hydra" and set(run.sidecars.values()) == {"stem"} and "last.ckpt" in run.sidecars:
+    if (
+        run.config == "hydra"
+        and set(run.sidecars.values()) == {"stem"}
+        and "last.ckpt" in run.sidecars
+    ):
         # This run trained with the metadata callback, which wrote a sidecar for every file.
         callbacks["metadata"] = {
             "_target_": "ocr.lightning_modules.callbacks.metadata_callback.MetadataCallback"
@@ -187,7 +191,10 @@ def hydra_yaml(run: Run) -> dict[str, Any]:
     return {
         "hydra": {
             "run": {"dir": run_dir},
-            "sweep": {"dir": "multirun/${now:%Y-%m-%d}/${now:%H-%M-%S}", "subdir": "${hydra.job.num}"},
+            "sweep": {
+                "dir": "multirun/${now:%Y-%m-%d}/${now:%H-%M-%S}",
+                "subdir": "${hydra.job.num}",
+            },
             "mode": "RUN",
             "searchpath": [],
             "output_subdir": ".hydra",

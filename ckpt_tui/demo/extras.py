@@ -25,14 +25,16 @@ TextFiles = dict[str, tuple[str, datetime]]
 """Path relative to the run folder → (content, mtime)."""
 
 
-def sidecar(run: Run, point: Point, checkpoint_path: str) -> CheckpointMetadataV1:
-    """The sidecar a metadata callback would have written for the checkpoint saved at ``point``:
-    the same epoch, step and scores the checkpoint holds."""
+def sidecar(
+    run: Run, point: Point, checkpoint_path: str, created: datetime
+) -> CheckpointMetadataV1:
+    """The sidecar a metadata callback would have written for the checkpoint saved at ``point``
+    (at ``created``, its mtime): the same epoch, step and scores the checkpoint holds."""
     m, cfg, metrics = run.model, run.checkpointing, point.metrics
     return CheckpointMetadataV1(
         checkpoint_path=checkpoint_path,
         exp_name=run.exp_name,
-        created_at=point.when.isoformat(),
+        created_at=created.isoformat(),
         training=TrainingInfo(
             epoch=point.epoch,
             global_step=point.step,
@@ -121,7 +123,9 @@ def _wandb(run: Run, points: list[Point]) -> TextFiles:
     start, end = run.attempts[0].start + timedelta(seconds=10), points[-1].when
     last = points[-1]
     config = {
-        "_wandb": {"value": {"python_version": "3.11.9", "cli_version": "0.18.5", "framework": "lightning"}},
+        "_wandb": {
+            "value": {"python_version": "3.11.9", "cli_version": "0.18.5", "framework": "lightning"}
+        },
         "exp_name": {"value": run.exp_name},
         "model": {"value": run_config(run, resolved=True)["model"]},
     }
@@ -135,8 +139,14 @@ def _wandb(run: Run, points: list[Point]) -> TextFiles:
     return {
         f"{folder}/files/config.yaml": (dump_yaml(config), start),
         f"{folder}/files/wandb-summary.json": (json.dumps(summary, indent=1) + "\n", end),
-        f"{folder}/files/requirements.txt": ("lightning==2.6.6\ntorch==2.5.1\ntimm==1.0.11\n", start),
-        f"{folder}/files/output.log": (f"Epoch {last.epoch}: val/hmean {last.metrics['val/hmean']}\n", end),
+        f"{folder}/files/requirements.txt": (
+            "lightning==2.6.6\ntorch==2.5.1\ntimm==1.0.11\n",
+            start,
+        ),
+        f"{folder}/files/output.log": (
+            f"Epoch {last.epoch}: val/hmean {last.metrics['val/hmean']}\n",
+            end,
+        ),
         f"{folder}/logs/debug.log": (f"wandb run {run.wandb_id} started\n", start),
         "wandb/debug.log": (f"wandb run {run.wandb_id} started\n", start),
     }

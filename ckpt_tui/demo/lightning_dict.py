@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict
+from dataclasses import dataclass
 from typing import Any
 
 from ckpt_tui.demo import networks
@@ -61,13 +62,21 @@ def loops(saved: Saved, run: Run, scheduler_steps: int) -> dict[str, Any]:
     point, spe = saved.point, run.steps_per_epoch
     in_epoch = point.step - point.epoch * spe
     opt = {
-        "step": {"total": _progress(point.step, started=False, processed=False),
-                 "current": _progress(in_epoch, started=False, processed=False)},
-        "zero_grad": {"total": _progress(point.step, processed=False),
-                      "current": _progress(in_epoch, processed=False)},
+        "step": {
+            "total": _progress(point.step, started=False, processed=False),
+            "current": _progress(in_epoch, started=False, processed=False),
+        },
+        "zero_grad": {
+            "total": _progress(point.step, processed=False),
+            "current": _progress(in_epoch, processed=False),
+        },
     }
-    epochs = {"ready": point.epoch + 1, "completed": point.epoch, "started": point.epoch + 1,
-              "processed": point.epoch + 1 if point.end_of_epoch else point.epoch}
+    epochs = {
+        "ready": point.epoch + 1,
+        "completed": point.epoch,
+        "started": point.epoch + 1,
+        "processed": point.epoch + 1 if point.end_of_epoch else point.epoch,
+    }
     idle = _batch_progress(0, 0, False)
     return {
         "fit_loop": {
@@ -76,7 +85,9 @@ def loops(saved: Saved, run: Run, scheduler_steps: int) -> dict[str, Any]:
             "epoch_loop.batch_progress": _batch_progress(point.step, in_epoch, point.end_of_epoch),
             "epoch_loop.scheduler_progress": {
                 "total": _progress(scheduler_steps, started=False, processed=False),
-                "current": _progress(1 if point.end_of_epoch else 0, started=False, processed=False),
+                "current": _progress(
+                    1 if point.end_of_epoch else 0, started=False, processed=False
+                ),
             },
             "epoch_loop.automatic_optimization.state_dict": {},
             "epoch_loop.automatic_optimization.optim_progress": {"optimizer": opt},
@@ -109,13 +120,29 @@ def _optimizer_and_scheduler(
     kwargs = optimizer_kwargs(optimizer)
     group: dict[str, Any] = {"lr": current}
     if optimizer == "SGD":
-        group.update(momentum=kwargs["momentum"], dampening=0, weight_decay=kwargs["weight_decay"],
-                     nesterov=False, maximize=False, foreach=None, differentiable=False, fused=None)
+        group.update(
+            momentum=kwargs["momentum"],
+            dampening=0,
+            weight_decay=kwargs["weight_decay"],
+            nesterov=False,
+            maximize=False,
+            foreach=None,
+            differentiable=False,
+            fused=None,
+        )
     else:
-        group.update(betas=(0.9, 0.999), eps=1e-08, weight_decay=kwargs["weight_decay"],
-                     amsgrad=False, maximize=False, foreach=None, capturable=False,
-                     differentiable=False, fused=None,
-                     decoupled_weight_decay=optimizer == "AdamW")
+        group.update(
+            betas=(0.9, 0.999),
+            eps=1e-08,
+            weight_decay=kwargs["weight_decay"],
+            amsgrad=False,
+            maximize=False,
+            foreach=None,
+            capturable=False,
+            differentiable=False,
+            fused=None,
+            decoupled_weight_decay=optimizer == "AdamW",
+        )
     group["initial_lr"] = lr
     scheduler = {
         "T_max": t_max,
@@ -130,67 +157,84 @@ def _optimizer_and_scheduler(
     return group, scheduler
 
 
-def _tensor_values(tensors: list[networks.Tensor], step: int, generator: Any) -> list[Any]:
+# (scale, offset, absolute?) of the noise each kind of tensor is drawn from
+_DRAW = {
+    networks.WEIGHT: (0.05, 0.0, False),
+    networks.BIAS: (0.01, 0.0, False),
+    networks.BN_WEIGHT: (0.05, 1.0, False),
+    networks.BN_BIAS: (0.01, 0.0, False),
+    networks.BN_MEAN: (0.1, 0.0, False),
+    networks.BN_VAR: (0.2, 1.0, True),
+}
+
+
+@dataclass
+class Weights:
+    """The tensors of a model and its optimizer at one moment of training."""
+
+    state_dict: OrderedDict[str, Any]
+    optimizer_state: dict[int, dict[str, Any]]
+    params: int
+    """How many parameters the optimizer holds (the frozen encoder's are not among them)."""
+
+
+def weights(run: Run, step: int, seed: int) -> Weights:
+    """Random but plausible weights for the run's model after ``step`` steps (same seed, same
+    values). Every tensor owns its storage, as a trained module's tensors do (views of one
+    buffer would be saved as one storage)."""
     import torch
 
-    sizes = [math.prod(t.shape) for t in tensors]
-    noise = torch.randn(sum(sizes), generator=generator)
-    out: list[Any] = []
-    offset = 0
-    for spec, size in zip(tensors, sizes, strict=True):
-        chunk = noise[offset : offset + size].reshape(spec.shape)
-        offset += size
+    generator = torch.Generator().manual_seed(seed)
+    tensors, encoder_count = networks.detector(run.model.encoder, run.model.decoder, run.model.head)
+    drawn = [t for t in tensors if t.kind != networks.BN_COUNT]
+    sizes = [math.prod(t.shape) for t in drawn]
+    chunks = iter(torch.split(torch.randn(sum(sizes), generator=generator), sizes))
+    count = torch.tensor(step, dtype=torch.int64)
+    state_dict: OrderedDict[str, Any] = OrderedDict()
+    for spec in tensors:
         if spec.kind == networks.BN_COUNT:
-            out.append(torch.tensor(step, dtype=torch.int64))
-        elif spec.kind == networks.BN_WEIGHT:
-            out.append(1.0 + 0.05 * chunk)
-        elif spec.kind == networks.BN_VAR:
-            out.append(1.0 + 0.2 * chunk.abs())
-        elif spec.kind == networks.BN_MEAN:
-            out.append(0.1 * chunk)
-        elif spec.kind == networks.WEIGHT:
-            out.append(0.05 * chunk)
-        else:
-            out.append(0.01 * chunk)
-    return out  # each value owns its storage, as a trained module's tensors do
+            state_dict[spec.key] = count.clone()
+            continue
+        scale, offset, absolute = _DRAW[spec.kind]
+        noise = next(chunks).reshape(spec.shape)
+        value = (noise.abs() if absolute else noise) * scale  # a new tensor with its own storage
+        state_dict[spec.key] = value.add_(offset) if offset else value
+    first = encoder_count if run.model.frozen_encoder else 0  # frozen: not in the optimizer
+    params = [
+        state_dict[spec.key]
+        for i, spec in enumerate(tensors)
+        if i >= first and spec.kind in networks.TRAINABLE
+    ]
+    state = _optimizer_state(run.optimizer, params, step, generator)
+    return Weights(state_dict, state, len(params))
 
 
 def checkpoint_dict(
     run: Run,
     saved: Saved,
+    trained: Weights,
     *,
-    seed: int,
     hyper_parameters: Any,
     datamodule_hyper_parameters: Any = None,
 ) -> dict[str, Any]:
-    """The full Lightning checkpoint dict for one saved file."""
-    import torch
-
+    """The full Lightning checkpoint dict for one saved file holding the ``trained`` weights."""
     point = saved.point
-    generator = torch.Generator().manual_seed(seed)
-    tensors, encoder_count = networks.detector(run.model.encoder, run.model.decoder, run.model.head)
-    values = _tensor_values(tensors, point.step, generator)
-    state_dict = OrderedDict((spec.key, value) for spec, value in zip(tensors, values, strict=True))
-
-    first = encoder_count if run.model.frozen_encoder else 0  # a frozen encoder has no optimizer state
-    params = [v for i, (s, v) in enumerate(zip(tensors, values, strict=True))
-              if i >= first and s.kind in networks.TRAINABLE]
     scheduler_steps = point.epoch + 1 if point.end_of_epoch else point.epoch
     checkpoint: dict[str, Any] = {
         "epoch": point.epoch,
         "global_step": point.step,
         "pytorch-lightning_version": run.lightning_version,
-        "state_dict": state_dict,
+        "state_dict": trained.state_dict,
         "loops": loops(saved, run, scheduler_steps),
     }
     if not run.checkpointing.save_weights_only:
         group, scheduler = _optimizer_and_scheduler(
             run.optimizer, run.lr, run.planned_epochs, scheduler_steps
         )
-        state = {i: _param_state(run.optimizer, p, point.step, generator) for i, p in enumerate(params)}
         checkpoint["callbacks"] = _callbacks(run, saved)
+        group = {**group, "params": list(range(trained.params))}
         checkpoint["optimizer_states"] = [
-            {"state": state, "param_groups": [{**group, "params": list(range(len(params)))}]}
+            {"state": trained.optimizer_state, "param_groups": [group]}
         ]
         checkpoint["lr_schedulers"] = [dict(scheduler)]
     checkpoint["hparams_name"] = "config"
@@ -212,16 +256,28 @@ def checkpoint_dict(
     return checkpoint
 
 
-def _param_state(optimizer: str, param: Any, step: int, generator: Any) -> dict[str, Any]:
-    """One parameter's optimizer state, with the keys the real optimizer uses."""
+def _optimizer_state(
+    optimizer: str, params: list[Any], step: int, generator: Any
+) -> dict[int, dict[str, Any]]:
+    """Each parameter's optimizer state, with the keys the real optimizer uses."""
     import torch
 
+    sizes = [p.numel() for p in params]
+
+    def draw(scale: float, absolute: bool = False) -> list[Any]:
+        noise = torch.randn(sum(sizes), generator=generator)
+        noise = (noise.abs() if absolute else noise) * scale
+        return [
+            c.reshape(p.shape).clone()
+            for c, p in zip(torch.split(noise, sizes), params, strict=True)
+        ]
+
     if optimizer == "SGD":
-        return {"momentum_buffer": 1e-3 * torch.randn(param.shape, generator=generator)}
+        return {i: {"momentum_buffer": m} for i, m in enumerate(draw(1e-3))}
+    steps = torch.tensor(float(step))
     return {
-        "step": torch.tensor(float(step)),
-        "exp_avg": 1e-3 * torch.randn(param.shape, generator=generator),
-        "exp_avg_sq": 1e-6 * torch.rand(param.shape, generator=generator),
+        i: {"step": steps.clone(), "exp_avg": m, "exp_avg_sq": v}
+        for i, (m, v) in enumerate(zip(draw(1e-3), draw(1e-6, absolute=True), strict=True))
     }
 
 

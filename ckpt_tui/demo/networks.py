@@ -10,9 +10,16 @@ few MB. Pure Python: no torch here.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 WEIGHT, BIAS = "weight", "bias"
-BN_WEIGHT, BN_BIAS, BN_MEAN, BN_VAR, BN_COUNT = "bn_weight", "bn_bias", "bn_mean", "bn_var", "bn_count"
+BN_WEIGHT, BN_BIAS, BN_MEAN, BN_VAR, BN_COUNT = (
+    "bn_weight",
+    "bn_bias",
+    "bn_mean",
+    "bn_var",
+    "bn_count",
+)
 TRAINABLE = frozenset({WEIGHT, BIAS, BN_WEIGHT, BN_BIAS})
 """Kinds that are ``nn.Parameter`` (the optimizer holds state for them); the rest are buffers."""
 
@@ -38,9 +45,13 @@ class Layout:
     prefix: str
     tensors: list[Tensor] = field(default_factory=list)
 
-    def conv(self, name: str, out: int, inp: int, k: int, *, groups: int = 1, bias: bool = False) -> None:
+    def conv(
+        self, name: str, out: int, inp: int, k: int, *, groups: int = 1, bias: bool = False
+    ) -> None:
         """A ``Conv2d`` (weight ``[out, in/groups, k, k]``)."""
-        self.tensors.append(Tensor(f"{self.prefix}{name}.weight", (out, inp // groups, k, k), WEIGHT))
+        self.tensors.append(
+            Tensor(f"{self.prefix}{name}.weight", (out, inp // groups, k, k), WEIGHT)
+        )
         if bias:
             self.tensors.append(Tensor(f"{self.prefix}{name}.bias", (out,), BIAS))
 
@@ -162,8 +173,16 @@ def efficient(name: str, prefix: str) -> Encoder:
         index = 0
         for kind, repeats, kernel, expansion, channels, se in blocks:
             for _ in range(repeats):
-                _block(out, f"blocks.{stage}.{index}", kind, inp, kernel, expansion, se,
-                       _scaled(channels * multiplier))
+                _block(
+                    out,
+                    f"blocks.{stage}.{index}",
+                    kind,
+                    inp,
+                    kernel,
+                    expansion,
+                    se,
+                    _scaled(channels * multiplier),
+                )
                 inp = _scaled(channels * multiplier)
                 index += 1
         outputs.append(inp)
@@ -207,7 +226,9 @@ INNER = 8
 """Working width of the demo decoders (the real ones use 256)."""
 
 
-def decoder(name: str, inputs: tuple[int, ...], prefix: str = "model.decoder.") -> tuple[Layout, int]:
+def decoder(
+    name: str, inputs: tuple[int, ...], prefix: str = "model.decoder."
+) -> tuple[Layout, int]:
     """A decoder's layout and its output channels. Families differ by key: ``inners`` (unet),
     ``fusion`` (fpn_decoder), ``bottom_up`` (pan_decoder), ``upconv`` (craft_decoder)."""
     out = Layout(prefix)
@@ -282,9 +303,12 @@ def head(name: str, inp: int, prefix: str = "model.head.") -> Layout:
     return out
 
 
-def detector(encoder_name: str, decoder_name: str, head_name: str) -> tuple[list[Tensor], int]:
+@lru_cache(maxsize=32)
+def detector(
+    encoder_name: str, decoder_name: str, head_name: str
+) -> tuple[tuple[Tensor, ...], int]:
     """The whole ``model.`` state dict of a detector, and how many tensors the encoder owns."""
     enc = encoder(encoder_name)
     dec, channels = decoder(decoder_name, enc.feature_channels)
-    tensors = [*enc.layout.tensors, *dec.tensors, *head(head_name, channels).tensors]
+    tensors = (*enc.layout.tensors, *dec.tensors, *head(head_name, channels).tensors)
     return tensors, len(enc.layout.tensors)

@@ -26,7 +26,7 @@ class Point:
     step: int
     when: datetime
     metrics: dict[str, float]
-    """Logged values: ``val/hmean``, ``val/precision``, ``val/recall``, ``val/loss``, ``train/loss``."""
+    """Logged values by name: ``val/hmean``, ``val/precision``, ``val/recall``, ``val/loss``..."""
     end_of_epoch: bool = True
     topk: bool = True
     """Whether the ModelCheckpoint's top-k trigger fires here."""
@@ -45,6 +45,8 @@ class Saved:
     early_stopping: dict[str, object] | None = None
     link_to: str | None = None
     """For a ``save_last="link"`` file: the name it links to."""
+    delay: int = 0
+    """Seconds after ``point.when`` the file was written (``last`` comes after the top-k file)."""
 
 
 @dataclass
@@ -133,8 +135,10 @@ class _Checkpoint:
         current = point.metrics[cfg.monitor]
         better = (lambda a, b: a > b) if cfg.mode == "max" else (lambda a, b: a < b)
         k = len(self.best_k) + 1 if cfg.save_top_k == -1 else cfg.save_top_k
-        if cfg.save_top_k != -1 and len(self.best_k) >= k and not better(
-            current, self.best_k[self.kth_path]
+        if (
+            cfg.save_top_k != -1
+            and len(self.best_k) >= k
+            and not better(current, self.best_k[self.kth_path])
         ):
             return
         delete = None
@@ -163,10 +167,11 @@ class _Checkpoint:
         if self.run.checkpointing.save_last == "link" and self.last_saved:
             target = self.name(self.last_saved)
             self.files[self.name(path)] = Saved(
-                self.name(path), attempt, point, self.state(), es, link_to=target
+                self.name(path), attempt, point, self.state(), es, link_to=target, delay=1
             )
         else:
             self.save(path, attempt, point, es)
+            self.files[self.name(path)].delay = 3
         if previous and previous != path:
             self.files.pop(self.name(previous), None)
 
@@ -183,27 +188,42 @@ def hmean(precision: float, recall: float) -> float:
     return 2 * precision * recall / (precision + recall)
 
 
-def trajectory(run: Run, attempt: Attempt, count: int, rng: random.Random) -> list[float]:
-    """Validation hmean at each of ``count`` save points: a noisy learning curve, with the
-    attempt's ``keep`` points made its best (so the top-k, and the names, do not depend on luck)."""
+def trajectory(attempt: Attempt, count: int, rng: random.Random) -> list[float]:
+    """Validation hmean at each of ``count`` save points: a noisy learning curve.
+
+    When the attempt names ``keep`` points, the curve's values are shuffled so that those points
+    hold its best values (or the exact ``scores``), keeping the rest in their natural order. The
+    top-k, and so the file names, then never depend on the seed.
+    """
     start, end, tau = rng.uniform(0.25, 0.45), rng.uniform(0.80, 0.90), max(1.0, count / 4)
+    if attempt.scores:  # a curve that plateaus just under the scores the file names show
+        end = min(attempt.scores) - rng.uniform(0.004, 0.012)
     values = [
-        start + (end - start) * (1 - math.exp(-(i + 1) / tau)) + rng.gauss(0, 0.006)
+        round(
+            min(0.97, start + (end - start) * (1 - math.exp(-(i + 1) / tau)) + rng.gauss(0, 0.006)),
+            4,
+        )
         for i in range(count)
     ]
     if not attempt.keep:
-        return [round(min(v, 0.97), 4) for v in values]
-    if attempt.scores:
-        top = sorted(attempt.scores)
-    else:
-        top = sorted(values)[-len(attempt.keep) :]
-        top = [top[-1] - 0.0021 * (len(top) - 1 - i) if i < len(top) - 1 else top[-1]
-               for i in range(len(top))]
-    floor = min(top) - 0.0015
-    kept = dict(zip(sorted(attempt.keep), top, strict=True))
-    if attempt.scores:
-        kept = dict(zip(attempt.keep, attempt.scores, strict=True))
-    return [round(kept.get(i, min(v, floor - 0.0002 * (i % 3))), 4) for i, v in enumerate(values)]
+        return values
+    k = len(attempt.keep)
+    ranked = sorted(values)
+    top = sorted(attempt.scores) if attempt.scores else ranked[-k:]
+    rest = ranked[:-k]
+    ceiling = min(top) - 0.0005  # the rest must stay strictly below every kept value
+    rest = [min(v, round(ceiling - 0.0001 * (len(rest) - i), 4)) for i, v in enumerate(rest)]
+    for i in range(1, k):  # kept values strictly increasing, so the top-k order is fixed
+        top[i] = max(top[i], round(top[i - 1] + 0.0001, 4))
+    out = list(values)
+    keep = sorted(attempt.keep) if not attempt.scores else list(attempt.keep)
+    kept_values = top if not attempt.scores else list(attempt.scores)
+    for index, value in zip(keep, kept_values, strict=True):
+        out[index] = value
+    others = sorted((i for i in range(count) if i not in attempt.keep), key=lambda i: values[i])
+    for index, value in zip(others, rest, strict=True):
+        out[index] = value
+    return out
 
 
 def points(run: Run, attempt: Attempt, rng: random.Random) -> list[Point]:
@@ -212,12 +232,14 @@ def points(run: Run, attempt: Attempt, rng: random.Random) -> list[Point]:
     slots: list[tuple[int, int, bool, bool]] = []  # (epoch, step, end_of_epoch, topk)
     if cfg.every_n_train_steps:
         interval = cfg.every_n_train_steps
-        slots = [((s - 1) // spe, s, False, True)
-                 for s in range(interval, attempt.epochs * spe + 1, interval)]
+        slots = [
+            ((s - 1) // spe, s, False, True)
+            for s in range(interval, attempt.epochs * spe + 1, interval)
+        ]
     else:
         every = cfg.every_n_epochs or 1
         slots = [(e, (e + 1) * spe, True, (e + 1) % every == 0) for e in range(attempt.epochs)]
-    hmeans = trajectory(run, attempt, len(slots), rng)
+    hmeans = trajectory(attempt, len(slots), rng)
     out: list[Point] = []
     minutes_per_step = run.epoch_minutes / spe
     for (epoch, step, end, topk), h in zip(slots, hmeans, strict=True):
@@ -231,7 +253,9 @@ def points(run: Run, attempt: Attempt, rng: random.Random) -> list[Point]:
             "train/loss": round(max(0.01, 1.2 - h + rng.uniform(-0.05, 0.05)), 4),
         }
         seconds = round(step * minutes_per_step * 60 + rng.uniform(20, 50))
-        out.append(Point(epoch, step, attempt.start + timedelta(seconds=seconds), metrics, end, topk))
+        out.append(
+            Point(epoch, step, attempt.start + timedelta(seconds=seconds), metrics, end, topk)
+        )
     return out
 
 

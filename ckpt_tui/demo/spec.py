@@ -1,15 +1,15 @@
-"""What the demo tree holds: fourteen training runs of an OCR text-detection project.
+"""How a demo run is described: :class:`Run` and its parts, and the constants they share.
 
 Each :class:`Run` says where the run lives, what model it trained, how its ``ModelCheckpoint`` was
 configured (which decides the file names, exactly as Lightning formats them), which epochs ended
 in the top-k, and which files got sidecars, were damaged, or were written in the legacy format.
-Pure data; :mod:`ckpt_tui.demo.simulate` turns it into files.
+The runs themselves are in :mod:`ckpt_tui.demo.runs`. Pure data, no torch.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Literal
 
 TRAIN_ROOT = "/workspace/ocr-text-detection"
@@ -119,169 +119,6 @@ def optimizer_kwargs(optimizer: str) -> dict[str, float]:
         return {"momentum": 0.9, "weight_decay": 0.0001}
     return {"weight_decay": 0.01 if optimizer == "AdamW" else 0.0001}
 
-
-def _t(text: str) -> datetime:
-    return datetime.fromisoformat(text).replace(tzinfo=timezone.utc)
-
-
-DB = ("db_head", "db_loss")
-
-RUNS: tuple[Run, ...] = (
-    Run(
-        "K", "outputs/archive/run_1001", "checkpoints", "dbnet_baseline_v0",
-        Model("dbnet", "resnet18", "unet", *DB),
-        Checkpointing(save_top_k=2),
-        (Attempt(15, _t("2025-10-01T06:12:40"), keep=(11, 14)),),
-        steps_per_epoch=103, epoch_minutes=11, config="none", omegaconf=False,
-        lightning_version="2.1.3", legacy=("epoch=14-step=1545.ckpt",),
-    ),
-    Run(
-        "A", "outputs/2025-10-02/09-14-07", "checkpoints", "dbnet_r18_baseline",
-        Model("dbnet", "resnet18", "unet", *DB),
-        Checkpointing(save_top_k=5, save_last=True),
-        (Attempt(10, _t("2025-10-02T09:14:07"), keep=(4, 6, 7, 8, 9)),),
-        steps_per_epoch=52, epoch_minutes=9, cleval=True, early_stopping=True, lr=0.007,
-        wandb_id="1x7fq2ke",
-        sidecars={
-            "epoch=4-step=260.ckpt": "stem", "epoch=6-step=364.ckpt": "stem",
-            "epoch=7-step=416.ckpt": "stem", "epoch=8-step=468.ckpt": "stem",
-            "epoch=9-step=520.ckpt": "stem", "last.ckpt": "stem",
-        },
-    ),
-    Run(
-        "B", "outputs/2025-10-03/14-22-51", "checkpoints", "dbnetpp_r50_long",
-        Model("dbnetpp", "resnet50", "fpn_decoder", *DB),
-        Checkpointing(save_top_k=3, save_last="link"),
-        (Attempt(68, _t("2025-10-03T14:22:51"), keep=(54, 61, 67)),),
-        steps_per_epoch=273, epoch_minutes=6, arch_key="architectures", lr=0.007,
-        wandb_id="3kq8z1ab", wandb_folder=True,
-    ),
-    Run(
-        "C", "outputs/2025-10-05/08-03-44", "checkpoints", "craft_mbv3_small",
-        Model("craft", "mobilenetv3_small_050", "craft_decoder", "craft_head", "craft_loss"),
-        Checkpointing(
-            save_top_k=2, save_last=True, filename="epoch-{epoch}-step-{step}",
-            auto_insert_metric_name=False,
-        ),
-        (Attempt(10, _t("2025-10-05T08:03:44"), keep=(7, 9)),),
-        steps_per_epoch=103, epoch_minutes=4, arch_key="component_overrides", optimizer="Adam",
-        sidecars={"epoch-7-step-824.ckpt": "name", "epoch-9-step-1030.ckpt": "name"},
-    ),
-    Run(
-        "D", "outputs/2025-10-06/19-47-30", "checkpoints", "pan_r34_steps",
-        Model("pan", "resnet34", "pan_decoder", "pan_head", "pan_loss"),
-        Checkpointing(
-            save_top_k=-1, filename="epoch-{epoch:02d}_step-{step:06d}",
-            auto_insert_metric_name=False, every_n_train_steps=103,
-        ),
-        (Attempt(18, _t("2025-10-06T19:47:30")),),
-        steps_per_epoch=30, epoch_minutes=2, val_check_interval=103,
-        sidecars={"epoch-03_step-000103.ckpt": "stem", "epoch-13_step-000412.ckpt": "stem"},
-    ),
-    Run(
-        "E", "outputs/ocr_training_dbnetpp_resnet50_20251009", "checkpoints",
-        "ocr_training_dbnetpp_resnet50",
-        Model("dbnetpp", "resnet50", "fpn_decoder", *DB),
-        Checkpointing(
-            save_top_k=4, save_last=True,
-            filename="epoch_{epoch:02d}_step_{step:06d}_20251009_015037", equals_char="_",
-        ),
-        (Attempt(28, _t("2025-10-09T01:50:37"), keep=(18, 22, 25, 27)),),
-        steps_per_epoch=84, epoch_minutes=5, cleval=True, datamodule_hparams=True, lr=0.007,
-        wandb_id="p0c9xw2r",
-        sidecars={
-            "epoch_epoch_18_step_step_001596_20251009_015037.ckpt": "stem",
-            "epoch_epoch_22_step_step_001932_20251009_015037.ckpt": "stem",
-            "epoch_epoch_25_step_step_002184_20251009_015037.ckpt": "stem",
-            "epoch_epoch_27_step_step_002352_20251009_015037.ckpt": "stem",
-            "last.ckpt": "stem",
-        },
-    ),
-    Run(
-        "F", "outputs/2025-10-12/11-40-09",
-        "checkpoints/psenet_mobilenetv3_large_100_icdar15/checkpoints",
-        "psenet_mobilenetv3_large_100_icdar15",
-        Model("psenet", "mobilenetv3_large_100", "fpn_decoder", "pse_head", "pse_loss"),
-        Checkpointing(save_top_k=3, save_last=True),
-        (Attempt(12, _t("2025-10-12T11:40:09"), keep=(8, 10, 11)),),
-        steps_per_epoch=125, epoch_minutes=7,
-        sidecars={"epoch=10-step=1375.ckpt": "stem", "epoch=11-step=1500.ckpt": "stem"},
-    ),
-    Run(
-        "G", "lightning_logs/version_0", "checkpoints", "version_0",
-        Model("psenet", "efficientnet_b0", "fpn_decoder", "pse_head", "pse_loss"),
-        Checkpointing(monitor=None, mode="min"),
-        (Attempt(1, _t("2025-10-13T15:02:11")),),
-        steps_per_epoch=40, epoch_minutes=3, config="lightning_logs", omegaconf=False,
-        cleval=True,
-    ),
-    Run(
-        "H", "outputs/pan_resnet34_canonical", "checkpoints", "pan_resnet34_canonical",
-        Model("pan", "resnet34", "pan_decoder", "pan_head", "pan_loss"),
-        Checkpointing(
-            save_top_k=2, save_last=True, filename="best-hmean-{val/hmean:.4f}",
-            auto_insert_metric_name=False,
-        ),
-        (Attempt(20, _t("2025-10-14T02:10:00"), keep=(15, 18), scores=(0.8811, 0.8920)),),
-        steps_per_epoch=96, epoch_minutes=5, config="none", optimizer="Adam",
-        sidecars={"best-hmean-0.8920.ckpt": "name"},
-    ),
-    Run(
-        "I", "outputs/2025-10-14/16-05-33", "checkpoints", "dbnet_mbv3_large_metricnames",
-        Model("dbnet", "mobilenetv3_large_100", "unet", *DB),
-        Checkpointing(save_top_k=2, save_last=True, filename="{val/hmean:.4f}"),
-        (Attempt(12, _t("2025-10-14T16:05:33"), keep=(6, 10), scores=(0.8123, 0.8347)),),
-        steps_per_epoch=64, epoch_minutes=4,
-        sidecars={"val/hmean=0.8123.ckpt": "stem", "val/hmean=0.8347.ckpt": "stem"},
-    ),
-    Run(
-        "J", "outputs/2025-10-15/22-10-58", "checkpoints", "craft_r34_crashed",
-        Model("craft", "resnet34", "craft_decoder", "craft_head", "craft_loss"),
-        Checkpointing(save_top_k=-1, save_last=True, every_n_epochs=2),
-        (Attempt(7, _t("2025-10-15T22:10:58")),),
-        steps_per_epoch=103, epoch_minutes=8, optimizer="Adam",
-        sidecars={"epoch=3-step=412.ckpt": "stem"},
-        truncated=("epoch=5-step=618.ckpt",), zero_byte=(("epoch=7-step=824.ckpt", 7),),
-        max_epochs=20,
-    ),
-    Run(
-        "L", "outputs/dbnetpp_efficientnet_b0_finetune", "checkpoints",
-        "dbnetpp_efficientnet_b0_finetune",
-        Model("dbnetpp", "efficientnet_b0", "fpn_decoder", *DB, frozen_encoder=True),
-        Checkpointing(save_top_k=1, save_last=True, filename="best"),
-        (
-            Attempt(5, _t("2025-10-17T10:00:00"), keep=(3,)),
-            Attempt(8, _t("2025-10-18T09:30:00"), keep=(6,)),
-            Attempt(12, _t("2025-10-19T20:15:00"), keep=(10,)),
-        ),
-        steps_per_epoch=60, epoch_minutes=6, config="plain", training_phase="finetuning",
-        lr=2e-4, optimizer="AdamW",
-        sidecars={"best.ckpt": "both", "best-v1.ckpt": "stem", "best-v2.ckpt": "name"},
-    ),
-    Run(
-        "M", "outputs/2025-10-20/07-31-12", "checkpoints", "dbnet_mbv3_small_long",
-        Model("dbnet", "mobilenetv3_small_050", "unet", *DB),
-        Checkpointing(
-            save_top_k=-1, save_last=True, every_n_epochs=5,
-            filename="epoch_{epoch:02d}_step_{step:06d}", auto_insert_metric_name=False,
-        ),
-        (Attempt(25, _t("2025-10-20T07:31:12")),),
-        steps_per_epoch=273, epoch_minutes=3, cleval=True, early_stopping=True,
-        wandb_id="m3b5v7q1",
-        sidecars={
-            "epoch_04_step_001365.ckpt": "stem", "epoch_09_step_002730.ckpt": "stem",
-            "epoch_14_step_004095.ckpt": "stem", "epoch_19_step_005460.ckpt": "stem",
-            "epoch_24_step_006825.ckpt": "stem", "last.ckpt": "stem",
-        },
-    ),
-    Run(
-        "N", "outputs/2025-10-27/13-55-40", "checkpoints", "pan_effb0_aug",
-        Model("pan", "efficientnet_b0", "pan_decoder", "pan_head", "pan_loss"),
-        Checkpointing(save_top_k=4, save_last=True, save_weights_only=True),
-        (Attempt(16, _t("2025-10-27T13:55:40"), keep=(9, 12, 14, 15)),),
-        steps_per_epoch=75, epoch_minutes=5, lr=0.005,
-    ),
-)
 
 DECODER_IN_CHANNELS: dict[str, list[int]] = {
     "resnet18": [64, 128, 256, 512],

@@ -14,10 +14,11 @@ from ckpt_tui.core.atomic import atomic_write_bytes, atomic_write_text
 from ckpt_tui.core.safe_yaml import dump_yaml
 from ckpt_tui.core.sidecars import SIDECAR_SUFFIX, save_metadata
 from ckpt_tui.demo import configs, extras
-from ckpt_tui.demo.lightning_dict import checkpoint_dict
+from ckpt_tui.demo.lightning_dict import Weights, checkpoint_dict, weights
+from ckpt_tui.demo.runs import RUNS
 from ckpt_tui.demo.serialize import legacy_bytes, zip_bytes
 from ckpt_tui.demo.simulate import Saved, replay, run_points
-from ckpt_tui.demo.spec import RUNS, Run
+from ckpt_tui.demo.spec import Run
 
 
 @dataclass
@@ -40,7 +41,7 @@ class DemoSummary:
     total_bytes: int = 0
     """Bytes written in checkpoint files."""
     elapsed: float = 0.0
-    """Seconds the write took (including importing torch)."""
+    """Seconds the write took (including importing torch, when not imported before)."""
 
 
 def write_demo_tree(dest: Path, *, seed: int = 0) -> DemoSummary:
@@ -85,6 +86,7 @@ def _write_run(root: Path, run: Run, seed: int, omegaconf: Any, summary: DemoSum
         hparams = omegaconf.create(hparams)
         dm_hparams = omegaconf.create(dm_hparams) if dm_hparams is not None else None
 
+    trained: dict[tuple[int, int], Weights] = {}  # a top-k file and last.ckpt share weights
     for saved in replay(run, seed).values():
         path = ckpt_dir / saved.name
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -93,9 +95,15 @@ def _write_run(root: Path, run: Run, seed: int, omegaconf: Any, summary: DemoSum
             _symlink(os.path.relpath(ckpt_dir / saved.link_to, path.parent), path)
             summary.links.append(path)
         else:
-            file_seed = zlib.crc32(f"{seed}:{run.key}:{saved.name}".encode())
+            moment = (saved.attempt, saved.point.step)
+            if moment not in trained:
+                point_seed = zlib.crc32(f"{seed}:{run.key}:{moment}".encode())
+                trained[moment] = weights(run, saved.point.step, point_seed)
             data = checkpoint_dict(
-                run, saved, seed=file_seed, hyper_parameters=hparams,
+                run,
+                saved,
+                trained[moment],
+                hyper_parameters=hparams,
                 datamodule_hyper_parameters=dm_hparams,
             )
             raw = legacy_bytes(data) if saved.name in run.legacy else zip_bytes(data)
@@ -106,7 +114,7 @@ def _write_run(root: Path, run: Run, seed: int, omegaconf: Any, summary: DemoSum
                 summary.broken.append(path)
             atomic_write_bytes(path, raw)
             summary.total_bytes += len(raw)
-        _touch(path, saved.point.when)
+        _touch(path, saved.point.when + timedelta(seconds=saved.delay))
         if saved.name in run.sidecars:
             _write_sidecars(root, run, saved, path)
             summary.with_sidecar.append(path)
@@ -132,9 +140,9 @@ def _write_run(root: Path, run: Run, seed: int, omegaconf: Any, summary: DemoSum
 
 
 def _write_sidecars(root: Path, run: Run, saved: Saved, path: Path) -> None:
-    metadata = extras.sidecar(run, saved.point, path.relative_to(root).as_posix())
+    when = saved.point.when + timedelta(seconds=saved.delay)
+    metadata = extras.sidecar(run, saved.point, path.relative_to(root).as_posix(), when)
     which = run.sidecars[saved.name]
-    when = saved.point.when
     if which in ("name", "both"):
         # The other tool's name, ``<name>.metadata.yaml``; with both, it is the older one.
         named = path.parent / (path.name + SIDECAR_SUFFIX)

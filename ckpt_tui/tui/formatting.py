@@ -67,7 +67,8 @@ def parse_time(stamp: str | None) -> datetime | None:
 
 
 def relative_time(when: datetime | None, now: datetime) -> str | None:
-    """``when`` relative to ``now``: ``just now``, ``5m ago``, ``3h ago``, ``2d ago``, ``4mo ago``."""
+    """``when`` relative to ``now``: ``just now``, ``5m ago``, ``3h ago``, ``2d ago``, ``4mo ago``,
+    ``2y ago``."""
     if when is None:
         return None
     seconds = (now - when).total_seconds()

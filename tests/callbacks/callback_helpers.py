@@ -213,23 +213,37 @@ for line in sys.stdin:
 
 
 class CheckpointTruth:
-    """What checkpoints say about themselves, read by torch in a separate, trusted process.
+    """What checkpoints say about themselves: epoch and step as stored in the file.
 
-    The package never unpickles a checkpoint; this differential check may, on files the test
-    itself just wrote. One process serves the whole session (torch is imported once).
+    Read with the project's safe reader (``ckpt_tui.core.reader.inspect_checkpoint``) when it is
+    there; otherwise by torch in a separate, trusted process (the package itself never unpickles
+    a checkpoint; this check may, on files the test just wrote), one process per session.
     """
 
     def __init__(self) -> None:
-        self._proc = subprocess.Popen(
-            [sys.executable, "-c", _READER],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
+        self._proc: subprocess.Popen[str] | None = None
+        try:
+            from ckpt_tui.core.reader import inspect_checkpoint
+        except ImportError:
+            self._inspect: Any = None
+            self._proc = subprocess.Popen(
+                [sys.executable, "-c", _READER],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+        else:
+            self._inspect = inspect_checkpoint
 
     def position(self, ckpt: Path) -> tuple[int, int]:
         """``(epoch, global_step)`` stored in ``ckpt``."""
-        assert self._proc.stdin is not None and self._proc.stdout is not None
+        if self._inspect is not None:
+            inspection = self._inspect(ckpt)
+            assert inspection.epoch is not None and inspection.global_step is not None, (
+                inspection.issues
+            )
+            return int(inspection.epoch), int(inspection.global_step)
+        assert self._proc is not None and self._proc.stdin and self._proc.stdout
         self._proc.stdin.write(f"{ckpt}\n")
         self._proc.stdin.flush()
         answer = json.loads(self._proc.stdout.readline())
@@ -238,6 +252,6 @@ class CheckpointTruth:
 
     def close(self) -> None:
         """Stop the reader process."""
-        if self._proc.stdin is not None:
+        if self._proc is not None and self._proc.stdin is not None:
             self._proc.stdin.close()
-        self._proc.wait(timeout=30)
+            self._proc.wait(timeout=30)

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from callback_helpers import checkpoints_in, fit, sidecars_in
+from callback_helpers import TinyModule, checkpoints_in, fit, sidecars_in
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
@@ -113,8 +113,10 @@ def test_read_only_folder_one_warning_per_checkpoint(
     assert not [p for p in folder.iterdir() if p.name.endswith(".tmp")]
 
 
-@pytest.fixture(scope="module")
-def blocked_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Any, list[str]]:
+@pytest.fixture(scope="module", params=[True, False], ids=["background", "inline"])
+def blocked_run(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, Any, list[str]]:
     root = tmp_path_factory.mktemp("blocked-run")
     folder = root / "checkpoints"
     blocker = folder / "ep1.metadata.yaml"
@@ -123,7 +125,8 @@ def blocked_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Any, li
     checkpoint = ModelCheckpoint(
         dirpath=folder, filename="ep{epoch}", auto_insert_metric_name=False, save_top_k=-1
     )
-    trainer, messages = fit_recording_warnings(root, [checkpoint, MetadataCallback()])
+    callback = MetadataCallback(background_writes=request.param)
+    trainer, messages = fit_recording_warnings(root, [checkpoint, callback])
     return folder, trainer, messages
 
 
@@ -142,3 +145,32 @@ def test_blocked_sidecar_is_one_warning_and_training_completes(
         assert read_sidecar(folder / name).metadata is not None
     assert (folder / "ep1.metadata.yaml" / "keep").exists()
     assert not [p for p in folder.iterdir() if p.name.endswith(".tmp")]
+
+
+class CrashAtStep6(TinyModule):
+    """Fails in the middle of epoch 1."""
+
+    def training_step(self, batch: Any, batch_idx: int) -> Any:
+        if self.global_step == 6:
+            raise RuntimeError("boom")
+        return super().training_step(batch, batch_idx)
+
+
+def test_a_crash_keeps_the_sidecars_already_due(tmp_path: Path) -> None:
+    import lightning.pytorch as L
+
+    folder = tmp_path / "checkpoints"
+    checkpoint = ModelCheckpoint(dirpath=folder, save_top_k=-1)
+    trainer = L.Trainer(
+        max_epochs=3,
+        logger=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        num_sanity_val_steps=0,
+        callbacks=[checkpoint, MetadataCallback()],
+    )
+    with pytest.raises(RuntimeError, match="boom"):
+        trainer.fit(CrashAtStep6(None))
+    assert [ckpt.name for ckpt in checkpoints_in(folder)] == ["epoch=0-step=4.ckpt"]
+    metadata = read_sidecar(folder / "epoch=0-step=4.ckpt").metadata
+    assert metadata is not None and metadata.training.global_step == 4

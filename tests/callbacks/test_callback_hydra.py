@@ -159,3 +159,10 @@ def test_hydra_app_sidecars(hydra_app_run: tuple[Path, Path]) -> None:
         assert metadata.model.loss.name == "craft_loss"
         assert metadata.training.max_epochs == 2
         assert metadata.checkpointing.monitor == "val/hmean"
+
+
+def test_docs_snippet_is_the_tested_config() -> None:
+    doc = (REPO / "docs" / "hydra-callback.md").read_text()
+    after_marker = doc.split("<!-- hydra-snippet:", 1)[1]
+    snippet = after_marker.split("```yaml\n", 1)[1].split("```", 1)[0]
+    assert snippet == CONFIG.read_text()

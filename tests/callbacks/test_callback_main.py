@@ -152,3 +152,4 @@ def test_module_is_left_as_it_was(run: MainRun) -> None:
     )
     # One sidecar per file written: top-k at epochs 0-3, each followed by last.ckpt.
     assert len(run.callback.timings) == 8
+    assert len(run.callback.writer.write_seconds) == 8  # all written before fit returned

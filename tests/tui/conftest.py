@@ -39,3 +39,18 @@ def in_tree_parent(tui_tree: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return Path("outputs")
 
 
+@pytest.fixture(scope="session")
+def demo_tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The project's demo tree (``ckpt_tui.demo``), written once: ``.../outputs``."""
+    from ckpt_tui.demo import write_demo_tree
+
+    dest = tmp_path_factory.mktemp("tui-demo") / "outputs"
+    write_demo_tree(dest)
+    return dest
+
+
+@pytest.fixture
+def in_demo_parent(demo_tree: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Work from the demo tree's parent so the app shows the root as ``outputs``."""
+    monkeypatch.chdir(demo_tree.parent)
+    return Path("outputs")

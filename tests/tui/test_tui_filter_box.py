@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from textual import events
-
 from tui_helpers import (
     filter_box,
     main,
@@ -26,21 +25,36 @@ DBNET_R18 = [
 
 
 FORMS: list[tuple[str, list[str]]] = [
-        ("r18", DBNET_R18),
-        ("arch:dbnetpp", ["dbnetpp_r50/checkpoints/epoch=2-step=30.ckpt",
-                          "dbnetpp_r50/checkpoints/epoch=9-step=100.ckpt"]),
-        ("hmean>0.8", ["dbnet_r18/checkpoints/epoch=4-step=50.ckpt",
-                       "dbnetpp_r50/checkpoints/epoch=9-step=100.ckpt"]),
-        ("hmean<=0.612", ["dbnet_r18/checkpoints/epoch=0-step=10.ckpt"]),
-        ("epoch=0", ["dbnet_r18/checkpoints/epoch=0-step=10.ckpt"]),
-        ("r18 -epoch>=4", ["dbnet_r18/checkpoints/epoch=0-step=10.ckpt"]),
-        ("craft -last", ["craft_vgg/checkpoints/epoch=1-step=20.ckpt"]),
-        ('exp:"dbnet_r18" step!=10', DBNET_R18[1:]),
-        ("size<1kB", ["broken/truncated.ckpt"]),
-        ("has:errors r18", ["dbnet_r18/checkpoints/epoch=7-step=80.ckpt"]),
-        ("arch:dbnet is:best", ["dbnet_r18/checkpoints/epoch=4-step=50.ckpt",
-                                "dbnetpp_r50/checkpoints/epoch=9-step=100.ckpt"]),
-    ]
+    ("r18", DBNET_R18),
+    (
+        "arch:dbnetpp",
+        [
+            "dbnetpp_r50/checkpoints/epoch=2-step=30.ckpt",
+            "dbnetpp_r50/checkpoints/epoch=9-step=100.ckpt",
+        ],
+    ),
+    (
+        "hmean>0.8",
+        [
+            "dbnet_r18/checkpoints/epoch=4-step=50.ckpt",
+            "dbnetpp_r50/checkpoints/epoch=9-step=100.ckpt",
+        ],
+    ),
+    ("hmean<=0.612", ["dbnet_r18/checkpoints/epoch=0-step=10.ckpt"]),
+    ("epoch=0", ["dbnet_r18/checkpoints/epoch=0-step=10.ckpt"]),
+    ("r18 -epoch>=4", ["dbnet_r18/checkpoints/epoch=0-step=10.ckpt"]),
+    ("craft -last", ["craft_vgg/checkpoints/epoch=1-step=20.ckpt"]),
+    ('exp:"dbnet_r18" step!=10', DBNET_R18[1:]),
+    ("size<1kB", ["broken/truncated.ckpt"]),
+    ("has:errors r18", ["dbnet_r18/checkpoints/epoch=7-step=80.ckpt"]),
+    (
+        "arch:dbnet is:best",
+        [
+            "dbnet_r18/checkpoints/epoch=4-step=50.ckpt",
+            "dbnetpp_r50/checkpoints/epoch=9-step=100.ckpt",
+        ],
+    ),
+]
 
 
 async def test_each_filter_form_applies_as_you_type(tui_tree: Path) -> None:

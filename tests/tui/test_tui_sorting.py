@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -74,6 +76,6 @@ def test_nulls_last_and_order_property(values: list[float | None], descending: b
     assert all(e.hmean is None for e in result[len(known) :])
     assert known == sorted(known, reverse=descending)
     # Stability: among equal values, input order is kept.
-    for a, b in zip(result, result[1:]):
+    for a, b in itertools.pairwise(result):
         if a.hmean == b.hmean:
             assert a.checkpoint_path < b.checkpoint_path

@@ -126,7 +126,12 @@ def write_tree(root: Path, marker: Path) -> Path:
 
     out = root / "outputs"
     sidecar_runs = [
-        ("dbnet_r18", "dbnet", "resnet18", [(0, 10, 0.612, 0.7, 0.544), (4, 50, 0.835, 0.86, 0.812)]),
+        (
+            "dbnet_r18",
+            "dbnet",
+            "resnet18",
+            [(0, 10, 0.612, 0.7, 0.544), (4, 50, 0.835, 0.86, 0.812)],
+        ),
         (
             "dbnetpp_r50",
             "dbnetpp",
@@ -218,7 +223,7 @@ async def running(
 ) -> AsyncIterator[tuple[CheckpointBrowserApp, Any]]:
     """Run the app headless until its first scan is complete."""
     app = build(root, **options)
-    async with app.run_test(size=size) as pilot:
+    async with app.run_test(size=size, notifications=True) as pilot:
         await wait_for(pilot, lambda: main(app).scans_completed >= 1, what="the first scan")
         yield app, pilot
 

@@ -59,7 +59,7 @@ def inspect_checkpoint(path: Path) -> CheckpointInspection:
     except PickleFailure as exc:
         _record_dangers(result, exc.parsed)
         _error(result, "checkpoint.pickle-invalid", f"the checkpoint's pickle is unreadable: {exc}")
-    except Exception as exc:  # noqa: BLE001 -- one bad file must never stop a catalog build
+    except Exception as exc:
         _error(
             result, "checkpoint.unreadable", f"reader failed: {type(exc).__name__}: {exc!s:.200}"
         )

@@ -116,7 +116,6 @@ _DANGEROUS_NAMES = frozenset(
         "operator.itemgetter",
         "functools.partial",
         "functools.reduce",
-        "copyreg._reconstructor",
         "torch.load",
         "torch.storage._load_from_bytes",
         "torch._C._load_for_lite_interpreter",

@@ -19,8 +19,13 @@ from collections.abc import Callable
 from typing import Any
 
 from ckpt_tui.core.entry import Issue
-from ckpt_tui.core.reader.objects import DTYPE_ITEMSIZE, GlobalRef, StorageRef, StorageType
-from ckpt_tui.core.reader.objects import TensorRef
+from ckpt_tui.core.reader.objects import (
+    DTYPE_ITEMSIZE,
+    GlobalRef,
+    StorageRef,
+    StorageType,
+    TensorRef,
+)
 from ckpt_tui.core.reader.resolve import PickleDataError, Resolver
 from ckpt_tui.core.reader.source import (
     CheckpointFile,
@@ -40,12 +45,10 @@ _MAX_SCALAR_READS = 1024
 
 def looks_like_pickle(head: bytes) -> bool:
     """Whether ``head`` starts like a binary pickle (``PROTO n``) or a protocol-0/1 one."""
-    return (len(head) >= 2 and head[0] == 0x80 and 2 <= head[1] <= 5) or head[:1] in (
-        b"(",
-        b"}",
-        b"]",
-        b"c",
-    )
+    if len(head) >= 2 and head[0] == 0x80:
+        return 2 <= head[1] <= 5
+    # Protocols 0/1 have no PROTO opcode; torch's magic number is then a text LONG ("L...L").
+    return head[:1] in (b"L", b"I", b"(", b"}", b"]", b"c")
 
 
 def parse_legacy(f: CheckpointFile, limits: Limits | None = None) -> ParsedFile:

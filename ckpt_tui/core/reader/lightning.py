@@ -144,7 +144,7 @@ def checkpoint_states(
 
 
 def _suffix_match(recorded: str, here: Path) -> int:
-    """How many trailing path parts ``recorded`` (from the training machine) shares with ``here``."""
+    """How many trailing path parts ``recorded`` (training machine) shares with ``here``."""
     theirs = recorded.replace("\\", "/").rstrip("/").split("/")
     ours = list(here.parts)
     count = 0

@@ -67,7 +67,7 @@ class _Walker:
         self.nodes = max_nodes
         self.active: set[int] = set()
 
-    def walk(self, value: Any, depth: int) -> Any:  # noqa: PLR0911 -- one case per kind
+    def walk(self, value: Any, depth: int) -> Any:
         self.nodes -= 1
         if self.nodes < 0:
             raise TooComplex("more values than the reader walks")

@@ -202,6 +202,21 @@ class Resolver:
         data.requires_grad = requires_grad is True
         return data
 
+    def reconstruct(self, cls: Any, base: Any = None, state: Any = None, *rest: Any) -> Call:
+        """``copyreg._reconstructor`` (protocols 0/1): a record of instantiating ``cls``.
+
+        For a dict or list subclass, ``state`` is the initial content.
+        """
+        call = self.make_call(cls, ())
+        base_name = base.qualname if isinstance(base, GlobalRef) else None
+        if base_name == "builtins.dict" and isinstance(state, dict):
+            call.dictitems = list(state.items())
+        elif base_name == "builtins.list" and isinstance(state, list):
+            call.listitems = list(state)
+        elif state is not None:
+            call.args = (state,)
+        return call
+
     def rebuild_from_type(self, func: Any, new_type: Any, args: Any, state: Any) -> Any:
         """``torch._tensor._rebuild_from_type_v2``: rebuild with ``func``; keep the type's name."""
         if not isinstance(func, SafeFn) or type(args) is not tuple:
@@ -348,6 +363,7 @@ def _build_table(resolver: Resolver) -> dict[str, Any]:
         "torch._utils._rebuild_parameter_with_state": parameter,
         "torch._tensor._rebuild_from_type_v2": SafeFn("from_type", resolver.rebuild_from_type),
         "torch.Size": SafeFn("torch.Size", _torch_size),
+        "copyreg._reconstructor": SafeFn("copyreg._reconstructor", resolver.reconstruct),
         "torch.device": SafeFn("torch.device", _torch_device),
         "collections.OrderedDict": SafeFn("collections.OrderedDict", _ordered_dict),
         "collections.defaultdict": SafeFn("collections.defaultdict", _defaultdict),

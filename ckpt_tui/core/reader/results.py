@@ -33,7 +33,7 @@ class ModelCheckpointState:
     """The state Lightning's ``ModelCheckpoint`` callback saved into the file."""
 
     state_key: str
-    """The callback's key in ``checkpoint["callbacks"]``, e.g. ``ModelCheckpoint{'monitor': ...}``."""
+    """Its key in ``checkpoint["callbacks"]``, e.g. ``ModelCheckpoint{'monitor': ...}``."""
     monitor: str | None
     """Metric it monitored, e.g. ``val/hmean``."""
     mode: Mode | None

@@ -102,7 +102,7 @@ def _need(data: bytes, end: int) -> None:
 
 
 def _text_string(raw: bytes) -> str | bytes:
-    # Protocol 0 STRING: a Python 2 repr-quoted byte string; decoded like torch.load(encoding=utf-8).
+    # Protocol 0 STRING: a Python 2 repr-quoted byte string, decoded as torch.load does (utf-8).
     if len(raw) < 2 or raw[0] != raw[-1] or raw[:1] not in (b'"', b"'"):
         raise UnpicklingError("STRING argument is not quoted")
     value = codecs.escape_decode(raw[1:-1])[0]
@@ -116,7 +116,7 @@ def _py2_str(value: bytes) -> str | bytes:
         return value
 
 
-def _run(  # noqa: C901 -- one flat dispatch loop is the fast way to interpret opcodes in Python
+def _run(
     data: bytes,
     start: int,
     resolver: Resolver,
@@ -357,7 +357,7 @@ class _Context:
     limits: Limits
 
 
-def _rare(  # noqa: C901 -- the opcodes real checkpoints (almost) never use, one branch each
+def _rare(
     op: int, data: bytes, pos: int, stack: list[Any], metastack: list[list[Any]], ctx: _Context
 ) -> tuple[list[Any], int]:
     limit = ctx.limits.max_line
@@ -524,5 +524,4 @@ def _build(inst: Any, state: Any) -> None:
         else:
             inst.state = state
     elif type(inst) is NumpyDType and type(state) is tuple and len(state) > 1:
-        if state[1] in ("<", ">", "|", "="):
-            inst.byteorder = state[1]
+        inst.byteorder = state[1] if state[1] in ("<", ">", "|", "=") else inst.byteorder

@@ -176,10 +176,11 @@ def read_member(f: CheckpointFile, member: Member, limit: int) -> bytes:
     else:
         inflater = zlib.decompressobj(-15)
         try:
-            data = inflater.decompress(raw, limit + 1)
+            # Never inflate more than the declared size (+1 to notice a lie).
+            data = inflater.decompress(raw, min(limit, member.size) + 1)
         except zlib.error as exc:
             raise FormatError("checkpoint.zip-invalid", f"{member.name}: {exc}") from None
-        if len(data) > limit or inflater.unconsumed_tail:
+        if len(data) > member.size or inflater.unconsumed_tail:
             raise FormatError(
                 "checkpoint.zip-bomb", f"{member.name} inflates past its declared size"
             )
@@ -272,17 +273,17 @@ def check_tensors(resolver: Resolver, stored: dict[str, int], issues: list[Issue
                 else f"storage {key!r:.40} holds {size} bytes, the pickle says {storage.nbytes}"
             )
     for tensor in resolver.tensors:
-        storage = tensor.storage
+        held = tensor.storage
         itemsize = DTYPE_ITEMSIZE.get(tensor.dtype, 0)
-        if storage is None or not itemsize or 0 in tensor.shape:
+        if held is None or not itemsize or 0 in tensor.shape:
             continue
         extent = tensor.offset + 1
-        for size, stride in zip(tensor.shape, tensor.stride):
+        for size, stride in zip(tensor.shape, tensor.stride, strict=False):
             extent += (size - 1) * stride
-        if extent * itemsize > storage.numel * storage.itemsize:
+        if extent * itemsize > held.numel * held.itemsize:
             problems.append(
                 f"a {tensor.dtype} tensor of shape {list(tensor.shape)!s:.80} "
-                f"extends past its {storage.nbytes}-byte storage {storage.key!r:.40}"
+                f"extends past its {held.nbytes}-byte storage {held.key!r:.40}"
             )
     if problems:
         more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""

@@ -351,9 +351,8 @@ class MainScreen(Screen[None]):
     def palette_commands(self) -> list[PaletteCommand]:
         """The command palette entries of this screen."""
         commands: list[PaletteCommand] = [
-            (f"Sort by {column.label}", f"sort the rows by {column.key}", _bind(self.sort_by, c))
+            (f"Sort by {column.key}", f"the {column.label} column", _bind(self.sort_by, column.key))
             for column in COLUMNS
-            for c in (column.key,)
         ]
         commands += [
             (f"Filter: {name}", f"filter with '{expr}'", _bind(self.apply_filter, expr))

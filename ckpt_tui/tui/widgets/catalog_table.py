@@ -56,7 +56,7 @@ class Column:
 
 
 COLUMNS: tuple[Column, ...] = (
-    Column("experiment", "Experiment", 14, lambda e, _: fmt.safe(e.exp_name, 200) or None),
+    Column("experiment", "Experiment", 22, lambda e, _: fmt.safe(e.exp_name, 200) or None),
     Column("arch", "Arch", 8, lambda e, _: e.architecture and fmt.safe(e.architecture, 80)),
     Column("encoder", "Encoder", 12, lambda e, _: e.backbone and fmt.safe(e.backbone, 80)),
     Column("epoch", "Epoch", 5, lambda e, _: fmt.integer(e.epoch), right=True),
@@ -148,7 +148,7 @@ class CatalogTable(ScrollView, can_focus=True):
         *,
         now: Callable[[], datetime],
         name: str | None = None,
-        id: str | None = None,  # noqa: A002 - Textual's own parameter name
+        id: str | None = None,
         classes: str | None = None,
     ) -> None:
         super().__init__(name=name, id=id, classes=classes)
@@ -349,7 +349,7 @@ class CatalogTable(ScrollView, can_focus=True):
         null = base + self._partial("catalog-table--null")
         fixed: list[Segment] = [*self._gutter(entry, base), Segment(" ", base)]
         rest: list[Segment] = []
-        for i, (column, value) in enumerate(zip(COLUMNS, cells)):
+        for i, (column, value) in enumerate(zip(COLUMNS, cells, strict=True)):
             width = self._exp_width if i == 0 else column.width
             style: Style = base if value is not None else null
             text = fmt.ellipsize(value if value is not None else NULL, width)

@@ -13,10 +13,12 @@ hyper-parameters in a collapsible. Every value from a file goes through ``format
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, ClassVar
 
-from rich.console import Group
+from rich.console import Group, RenderableType
+from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -44,7 +46,7 @@ class DetailPane(VerticalScroll, can_focus=True):
         self,
         *,
         now: Callable[[], datetime],
-        id: str | None = None,  # noqa: A002 - Textual's own parameter name
+        id: str | None = None,
         classes: str | None = None,
     ) -> None:
         super().__init__(id=id, classes=classes)
@@ -77,7 +79,7 @@ class DetailPane(VerticalScroll, can_focus=True):
             return
         sections = render_sections(entry, self._now())
         self._plain = "\n".join(section.plain for section in sections)
-        body.update(Group(*sections))
+        body.update(Group(*(part for section in sections for part in section.renderables())))
         params = entry.details.get("hyper_parameters")
         hparams.display = bool(params)
         if params:
@@ -98,31 +100,50 @@ class DetailPane(VerticalScroll, can_focus=True):
         return "\n".join(parts)
 
 
-def render_sections(entry: Entry, now: datetime) -> list[Text]:
-    """The pane's sections for ``entry`` as Rich renderables."""
-    title = Text(fmt.safe(entry.display_name, 200), style="bold")
+@dataclass
+class Section:
+    """One titled block of the pane: label/value rows (the title block has no heading)."""
+
+    heading: Text | None
+    """Bold heading, ``None`` for the title block."""
+    rows: list[tuple[Text, Text]] = field(default_factory=list)
+    """(label, value) pairs; a label may be empty."""
+    lead: Text | None = None
+    """A line before the rows (the title block's checkpoint name)."""
+
+    def renderables(self) -> list[RenderableType]:
+        """The block as Rich renderables: labels in a column, values wrapping beside them."""
+        out: list[RenderableType] = []
+        if self.heading is not None:
+            out += [Text(""), self.heading]
+        if self.lead is not None:
+            out.append(self.lead)
+        if not self.rows:
+            return out
+        grid = Table.grid(padding=(0, 1))
+        grid.add_column(width=LABEL_WIDTH - 1, no_wrap=True, style="dim")
+        grid.add_column(ratio=1, overflow="fold")
+        for label, value in self.rows:
+            grid.add_row(label, value)
+        out.append(grid)
+        return out
+
+    @property
+    def plain(self) -> str:
+        """The block as plain text (heading, then ``label  value`` lines)."""
+        lines = [] if self.heading is None else ["", self.heading.plain]
+        lines += [] if self.lead is None else [self.lead.plain]
+        lines += [
+            f"{label.plain:<{LABEL_WIDTH}}{value.plain}".rstrip() for label, value in self.rows
+        ]
+        return "\n".join(lines)
+
+
+def render_sections(entry: Entry, now: datetime) -> list[Section]:
+    """The pane's sections for ``entry``."""
+    title = Section(None, lead=Text(fmt.safe(entry.display_name, 200), style="bold"))
     modified = datetime.fromtimestamp(entry.mtime, tz=timezone.utc) if entry.mtime else None
     created = fmt.parse_time(entry.created_at)
-    sections: list[Text] = [title]
-    sections += _section(
-        "Training",
-        [
-            ("epoch", entry.epoch),
-            ("global step", entry.global_step),
-            ("max epochs", entry.max_epochs),
-            ("created", _when(created, now)),
-        ],
-    )
-    sections += _section(
-        "Model",
-        [
-            ("architecture", entry.architecture),
-            ("encoder", entry.backbone),
-            ("decoder", entry.decoder),
-            ("head", entry.head),
-            ("loss", entry.loss),
-        ],
-    )
     metrics: list[Row] = [
         ("hmean", fmt.metric(entry.hmean)),
         ("precision", fmt.metric(entry.precision)),
@@ -130,36 +151,57 @@ def render_sections(entry: Entry, now: datetime) -> list[Text]:
         ("val loss", fmt.metric(entry.validation_loss)),
     ]
     metrics += [
-        (fmt.safe(name, 40), fmt.metric(value))
-        for name, value in list(entry.additional_metrics.items())[:30]
+        (name, fmt.metric(value)) for name, value in list(entry.additional_metrics.items())[:30]
     ]
-    sections += _section("Metrics", metrics)
-    sections += _section(
-        "Checkpointing",
-        [
-            ("monitor", entry.monitor),
-            ("mode", entry.monitor_mode),
-            ("value", fmt.metric(entry.monitor_value)),
-            ("save_top_k", entry.save_top_k),
-            ("save_last", entry.save_last),
-        ],
-    )
-    sections += _section(
-        "Files",
-        [
-            ("checkpoint", entry.checkpoint_path),
-            ("size", fmt.human_size(entry.size_bytes)),
-            ("modified", _when(modified, now)),
-            ("sidecar", entry.sidecar_path),
-            ("config", entry.config_path or entry.hydra_config_path),
-            ("wandb run", entry.wandb_run_id),
-        ],
-    )
-    sections += _section("Source", _provenance_rows(entry))
-    sections += _issues_section(entry.issues)
+    sections = [
+        title,
+        _section(
+            "Training",
+            [
+                ("epoch", entry.epoch),
+                ("global step", entry.global_step),
+                ("max epochs", entry.max_epochs),
+                ("created", _when(created, now)),
+            ],
+        ),
+        _section(
+            "Model",
+            [
+                ("architecture", entry.architecture),
+                ("encoder", entry.backbone),
+                ("decoder", entry.decoder),
+                ("head", entry.head),
+                ("loss", entry.loss),
+            ],
+        ),
+        _section("Metrics", metrics),
+        _section(
+            "Checkpointing",
+            [
+                ("monitor", entry.monitor),
+                ("mode", entry.monitor_mode),
+                ("value", fmt.metric(entry.monitor_value)),
+                ("save_top_k", entry.save_top_k),
+                ("save_last", entry.save_last),
+            ],
+        ),
+        _section(
+            "Files",
+            [
+                ("checkpoint", entry.checkpoint_path),
+                ("size", fmt.human_size(entry.size_bytes)),
+                ("modified", _when(modified, now)),
+                ("sidecar", entry.sidecar_path),
+                ("config", entry.config_path or entry.hydra_config_path),
+                ("wandb run", entry.wandb_run_id),
+            ],
+        ),
+        _section("Source", _provenance_rows(entry)),
+        _issues_section(entry.issues),
+    ]
     state = entry.details.get("state_dict")
     if isinstance(state, Mapping):
-        sections += _section("State dict", list(_state_rows(state)))
+        sections.append(_section("State dict", list(_state_rows(state))))
     return sections
 
 
@@ -169,51 +211,42 @@ def _when(when: datetime | None, now: datetime) -> str | None:
     return f"{fmt.timestamp(when)} ({fmt.relative_time(when, now)})"
 
 
-def _section(name: str, rows: Iterable[Row]) -> list[Text]:
-    text = Text()
+def _section(name: str, rows: Iterable[Row]) -> Section:
+    section = Section(Text(name, style="bold underline"))
     for label, value in rows:
-        text.append(f"{label:<{LABEL_WIDTH}}", style="dim")
+        shown = Text(fmt.ellipsize(fmt.safe(label, 80), LABEL_WIDTH - 1))
         if value is None:
-            text.append("—", style="dim")
+            section.rows.append((shown, Text("—", style="dim")))
         else:
-            text.append(fmt.safe(value, 200))
-        text.append("\n")
-    text.rstrip()
-    return [Text(""), Text(name, style="bold underline"), text]
+            section.rows.append((shown, Text(fmt.safe(value, 300))))
+    return section
 
 
 def _provenance_rows(entry: Entry) -> list[Row]:
     rows: list[Row] = [("tier", entry.source)]
-    for field, where in list(entry.provenance.items())[:60]:
-        rows.append((fmt.safe(field, LABEL_WIDTH - 1), fmt.safe(where, 160)))
+    rows += list(entry.provenance.items())[:60]
     return rows
 
 
-def _issues_section(issues: list[Issue]) -> list[Text]:
-    heading = Text(f"Issues ({len(issues)})", style="bold underline")
+def _issues_section(issues: list[Issue]) -> Section:
+    section = Section(Text(f"Issues ({len(issues)})", style="bold underline"))
     if not issues:
-        return [Text(""), heading, Text("none", style="dim")]
-    text = Text()
+        section.rows.append((Text("none", style="dim"), Text("")))
     for issue in issues[:50]:
         if issue.code.startswith("security"):
-            text.append(" SECURITY ", style="bold reverse red")
-            text.append(" ")
-            style = "bold red"
+            label, style = Text("SECURITY", style="bold reverse red"), "bold red"
         elif issue.severity == "error":
-            text.append("✗ error ", style="bold red")
-            style = "red"
+            label, style = Text("✗ error", style="bold red"), "red"
         elif issue.severity == "warning":
-            text.append("! warning ", style="bold yellow")
-            style = "yellow"
+            label, style = Text("! warning", style="bold yellow"), "yellow"
         else:
-            text.append("· info ", style="dim")
-            style = ""
-        text.append(fmt.safe(issue.message, 300), style=style)
-        text.append(f" [{fmt.safe(issue.code, 60)}]\n", style="dim")
+            label, style = Text("· info", style="dim"), ""
+        value = Text(fmt.safe(issue.message, 300), style=style)
+        value.append(f" [{fmt.safe(issue.code, 60)}]", style="dim")
+        section.rows.append((label, value))
     if len(issues) > 50:
-        text.append(f"… and {len(issues) - 50} more\n", style="dim")
-    text.rstrip()
-    return [Text(""), heading, text]
+        section.rows.append((Text(""), Text(f"… and {len(issues) - 50} more", style="dim")))
+    return section
 
 
 def _state_rows(state: Mapping[str, Any]) -> Iterator[Row]:

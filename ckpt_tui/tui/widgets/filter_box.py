@@ -44,7 +44,7 @@ class FilterBox(Input):
             self.entry_filter = entry_filter
             self.leave = leave
 
-    def __init__(self, *, id: str | None = None) -> None:  # noqa: A002 - Textual's name
+    def __init__(self, *, id: str | None = None) -> None:
         super().__init__(placeholder=PLACEHOLDER, id=id)
         self.error: FilterError | None = None
         """The current expression's error, ``None`` when it is valid."""

@@ -54,16 +54,17 @@ class StatusLine(Horizontal):
 
     def show(self, status: Status) -> None:
         """Display ``status``."""
+        # Most useful first: a narrow terminal cuts the end of the line.
         text = Text()
         text.append(f"{status.shown}/{status.total} shown", style="bold")
+        if status.filter:
+            text.append(f" │ filter {ellipsize(safe(status.filter, 120), 40)}")
+        text.append(f" │ sort {status.sort}")
+        if status.marked:
+            text.append(f" │ {status.marked} marked", style="bold")
         text.append(f" │ {status.sidecar} sidecar · {status.inferred} inferred")
         if status.issues:
             text.append(f" │ {status.issues} with issues", style="yellow")
-        if status.marked:
-            text.append(f" │ {status.marked} marked", style="bold")
-        text.append(f" │ sort {status.sort}")
-        if status.filter:
-            text.append(f" │ filter {ellipsize(safe(status.filter, 120), 40)}")
         self.plain = text.plain
         self.query_one("#status-text", Static).update(text)
 

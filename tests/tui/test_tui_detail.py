@@ -1,0 +1,177 @@
+"""The detail pane: a sidecar entry, an inferred entry, a broken entry, and hostile content."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from textual import events
+from textual.app import App, ComposeResult
+from textual.widgets import Collapsible
+from tui_helpers import (
+    FIXED_NOW,
+    detail,
+    filter_box,
+    fixed_clock,
+    main,
+    running,
+    screen_text,
+    table_lines,
+)
+
+from ckpt_tui.core.entry import CheckpointCatalogEntry, Issue
+from ckpt_tui.tui.widgets.detail_pane import DetailPane, render_sections
+
+
+async def show_only(app: Any, pilot: Any, expression: str) -> str:
+    """Filter down to one checkpoint and return the detail pane's text."""
+    await pilot.press("slash")
+    filter_box(app).post_message(events.Paste(expression))
+    await pilot.press("enter")
+    await pilot.pause()
+    assert len(main(app).query_one("#catalog").rows) == 1  # type: ignore[attr-defined]
+    return detail(app).text()
+
+
+def section(text: str, name: str) -> str:
+    """The lines of one section of the pane's text."""
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(name))
+    end = next((i for i in range(start + 1, len(lines)) if not lines[i]), len(lines))
+    return "\n".join(lines[start:end])
+
+
+async def test_sidecar_entry(tui_tree: Path) -> None:
+    async with running(tui_tree, size=(120, 60)) as (app, pilot):
+        text = await show_only(app, pilot, "path:epoch=4-step=50")
+        assert text.splitlines()[0].startswith("dbnet · resnet18 · dbnet_r18 (ep4 • hmean 0.835")
+        training = section(text, "Training")
+        assert "epoch        4" in training and "global step  50" in training
+        assert "max epochs   10" in training
+        assert "2025-10-14 14:32 UTC (17d ago)" in training
+        model = section(text, "Model")
+        for value in ("dbnet", "resnet18", "pan_decoder", "db_head", "db_loss"):
+            assert value in model
+        metrics = section(text, "Metrics")
+        assert "hmean        0.835" in metrics and "precision    0.860" in metrics
+        assert "val loss     0.400" in metrics
+        checkpointing = section(text, "Checkpointing")
+        assert "monitor      val/hmean" in checkpointing and "save_top_k   3" in checkpointing
+        files = section(text, "Files")
+        assert "dbnet_r18/checkpoints/epoch=4-step=50.ckpt" in files
+        assert "dbnet_r18/checkpoints/epoch=4-step=50.metadata.yaml" in files
+        assert "2025-10-30 09:30 UTC (2d ago)" in files  # modified, from the fixed mtime
+        source = section(text, "Source")
+        assert "tier         sidecar" in source
+        assert "architecture sidecar" in source  # provenance of each field
+        assert "Issues (0)" in text
+        # What the pane holds is on screen.
+        assert "pan_decoder" in screen_text(app)
+
+
+async def test_inferred_entry_shows_where_values_came_from(tui_tree: Path) -> None:
+    async with running(tui_tree, size=(120, 60)) as (app, pilot):
+        text = await show_only(app, pilot, "path:craft_vgg/checkpoints/epoch=1")
+        assert "tier         config" in text
+        source = section(text, "Source")
+        assert "hydra config model.architecture" in source
+        assert "sidecar      —" in section(text, "Files")
+        assert "architecture craft" in section(text, "Model")
+        assert "encoder      vgg16_bn" in section(text, "Model")
+
+
+async def test_broken_entry_lists_its_errors(tui_tree: Path) -> None:
+    async with running(tui_tree, size=(120, 60)) as (app, pilot):
+        text = await show_only(app, pilot, "path:epoch=7-step=80")
+        issues = section(text, "Issues")
+        assert "✗ error" in issues and "sidecar.invalid" in issues
+        assert "metrics.hmean" in issues
+        assert "tier         path" in text
+        assert table_lines(app)[1].startswith(" ✗ dbnet_r18")  # the row is flagged too
+
+
+async def test_enter_focuses_the_pane_and_escape_returns(tui_tree: Path) -> None:
+    async with running(tui_tree) as (app, pilot):
+        await pilot.press("j", "enter")
+        assert app.focused is detail(app)
+        await pilot.press("down", "pagedown")  # scrolls the pane, not the table
+        assert main(app).query_one("#catalog").cursor_row == 1  # type: ignore[attr-defined]
+        await pilot.press("escape")
+        assert app.focused is main(app).query_one("#catalog")
+
+
+class PaneApp(App[None]):
+    """The detail pane alone, to show hand-made entries."""
+
+    def __init__(self, entry: CheckpointCatalogEntry) -> None:
+        super().__init__()
+        self.entry = entry
+
+    def compose(self) -> ComposeResult:
+        yield DetailPane(now=fixed_clock)
+
+    def on_mount(self) -> None:
+        self.query_one(DetailPane).show(self.entry)
+
+
+HOSTILE = CheckpointCatalogEntry(
+    checkpoint_path="runs/\x1b[31mred\x1b[0m/\u202eevil.ckpt",
+    exp_name="x" * 5000,
+    architecture="[bold]markup[/bold]",
+    created_at=FIXED_NOW.isoformat(),
+    issues=[
+        Issue(severity="error", code="security.unsafe-global", message="os.system in pickle"),
+        Issue(severity="warning", code="metrics.missing", message="recall missing\x07"),
+    ],
+    provenance={"architecture": "sidecar model.architecture"},
+    details={
+        "hyper_parameters": {"lr": 0.01, "model": {"depth": 50, "blob": "y" * 10_000}},
+        "state_dict": {
+            "parameter_count": 25_557_032,
+            "dtypes": {"float32": 320, "int64": 53},
+            "top_level_modules": ["encoder", "decoder", "head"],
+        },
+    },
+)
+
+
+async def test_hostile_strings_are_escaped_and_truncated() -> None:
+    app = PaneApp(HOSTILE)
+    async with app.run_test(size=(100, 80)) as pilot:
+        await pilot.pause()
+        text = app.query_one(DetailPane).text()
+        assert "\x1b" not in text and "\u202e" not in text and "\x07" not in text
+        assert "\\x1b[31mred" in text and "\\u202e" in text
+        assert "[bold]markup[/bold]" in text  # shown literally, never parsed as markup
+        assert "x" * 5000 not in text
+        assert len(max(text.splitlines(), key=len)) < 400
+        issues = section(text, "Issues")
+        assert "SECURITY" in issues and "os.system in pickle" in issues
+        assert "! warning" in issues
+        state = section(text, "State dict")
+        assert "parameters   25,557,032" in state
+        assert "float32: 320, int64: 53" in state
+        assert "encoder, decoder, head" in state
+        # Hyper-parameters: collapsed, then expanded on demand, long values cut.
+        collapsible = app.query_one(Collapsible)
+        assert collapsible.collapsed and "Hyper-parameters (3)" in text
+        collapsible.collapsed = False
+        await pilot.pause()
+        text = app.query_one(DetailPane).text()
+        assert "model.depth = 50" in text and "lr = 0.01" in text
+        assert "y" * 10_000 not in text and "(+" in text
+        screen = screen_text(app)
+        assert "\x1b" not in screen and "SECURITY" in screen
+
+
+def test_security_issue_style_stands_out() -> None:
+    issues = next(s for s in render_sections(HOSTILE, FIXED_NOW) if "SECURITY" in s.plain)
+    labels = {label.plain: str(label.style) for label, _value in issues.rows}
+    assert labels["SECURITY"] == "bold reverse red"  # security: reversed, unlike any other line
+    assert labels["! warning"] == "bold yellow"
+    broken = CheckpointCatalogEntry(
+        checkpoint_path="a.ckpt",
+        issues=[Issue(severity="error", code="checkpoint.truncated", message="truncated")],
+    )
+    plain = next(s for s in render_sections(broken, FIXED_NOW) if "Issues" in s.plain)
+    assert [str(label.style) for label, _ in plain.rows] == ["bold red"]  # red, not reversed
