@@ -11,8 +11,9 @@ fresh process so the in-process cache does not leak between them:
 - warm: persistent cache filled, fresh process (the TUI's start-up case);
 - warm (in-process): a second build in the same process (the TUI's rescan case).
 
-Prints a markdown table with medians, per-entry cost, peak RSS and the ratio to the reference's
-own target of 10 ms per sidecar-backed checkpoint.
+Prints a markdown table with medians (wall and CPU time: on a shared machine the CPU time is the
+steadier figure), per-entry cost, peak RSS and the ratio to the reference's own target of 10 ms
+per sidecar-backed checkpoint.
 """
 
 from __future__ import annotations
@@ -26,7 +27,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 REFERENCE_MS_PER_CHECKPOINT = 10.0
 TARGETS = {"cold": 3.0, "warm": 1.0}  # seconds for 10,000 checkpoints on 2 cores
@@ -51,18 +54,36 @@ _CHILD = r"""
 import json, resource, sys, time
 mode, root = sys.argv[1], sys.argv[2]
 from ckpt_tui.core.catalog import build_catalog
-started = time.perf_counter()
-catalog = build_catalog(root, use_cache=(mode != "cold"))
-first = time.perf_counter() - started
-second = None
-if mode == "warm2":
-    started = time.perf_counter()
-    catalog = build_catalog(root, use_cache=True)
-    second = time.perf_counter() - started
-assert all(e.source == "sidecar" for e in catalog.entries), "not all sidecar-backed"
+from ckpt_tui.core.cache import code_version
+code_version()  # once per process, not part of a build
+
+
+def timed(use_cache):
+    wall, cpu = time.perf_counter(), time.process_time()
+    catalog = build_catalog(root, use_cache=use_cache)
+    assert all(e.source == "sidecar" for e in catalog.entries), "not all sidecar-backed"
+    return {"wall": time.perf_counter() - wall, "cpu": time.process_time() - cpu,
+            "count": len(catalog.entries)}
+
+
+runs = [timed(mode != "cold")]
+if mode == "warm":
+    runs.append(timed(True))  # the same process again: the in-process layer
 rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-print(json.dumps({"first": first, "second": second, "count": len(catalog.entries), "rss": rss}))
+print(json.dumps({"runs": runs, "rss": rss}))
 """
+
+
+@dataclass
+class Row:
+    """One line of the result table."""
+
+    count: int
+    label: str
+    wall: float
+    cpu: float
+    rss: float
+    target: float | None
 
 
 def make_tree(root: Path, count: int) -> None:
@@ -113,7 +134,8 @@ def make_tree(root: Path, count: int) -> None:
         (folder / f"{name}.metadata.yaml").write_text(dump_yaml(metadata.to_yaml_dict()))
 
 
-def measure(mode: str, root: Path, cache_dir: Path) -> dict[str, float]:
+def measure(mode: str, root: Path, cache_dir: Path) -> dict[str, Any]:
+    """One build in a fresh process: ``cold`` (no cache), ``fill`` (empty cache), ``warm``."""
     env = {**os.environ, "CKPT_TUI_CACHE_DIR": str(cache_dir)}
     out = subprocess.run(
         [sys.executable, "-c", _CHILD, mode, str(root)],
@@ -122,46 +144,71 @@ def measure(mode: str, root: Path, cache_dir: Path) -> dict[str, float]:
         env=env,
         check=True,
     )
-    return json.loads(out.stdout)
+    result: dict[str, Any] = json.loads(out.stdout)
+    return result
 
 
-def bench_size(count: int, repeat: int, workdir: Path) -> list[dict[str, object]]:
+def bench_size(count: int, repeat: int, workdir: Path) -> list[Row]:
+    """Generate a tree of ``count`` checkpoints and time every kind of build on it."""
     root = workdir / f"tree-{count}"
     started = time.perf_counter()
     make_tree(root, count)
-    print(
-        f"generated {count:,} checkpoints in {time.perf_counter() - started:.1f} s", file=sys.stderr
-    )
-    rows = []
+    took = time.perf_counter() - started
+    print(f"generated {count:,} checkpoints in {took:.1f} s", file=sys.stderr)
     cold = [measure("cold", root, workdir / "unused-cache") for _ in range(repeat)]
-    fills = []
-    for attempt in range(repeat):
-        cache_dir = workdir / f"cache-{count}-{attempt}"
-        fills.append(measure("fill", root, cache_dir))
-    warm_cache = workdir / f"cache-{count}-0"
-    warm = [measure("warm2", root, warm_cache) for _ in range(repeat)]
-    for label, runs, key, target in (
-        ("cold (no cache)", cold, "first", TARGETS["cold"]),
-        ("cold + cache write", fills, "first", None),
-        ("warm (new process)", warm, "first", TARGETS["warm"]),
-        ("warm (in-process)", warm, "second", TARGETS["warm"]),
-    ):
-        seconds = statistics.median(float(run[key]) for run in runs)  # type: ignore[arg-type]
-        rss = max(float(run["rss"]) for run in runs)  # type: ignore[arg-type]
+    fills = [measure("fill", root, workdir / f"cache-{count}-{n}") for n in range(repeat)]
+    warm = [measure("warm", root, workdir / f"cache-{count}-0") for _ in range(repeat)]
+    scale = count / 10_000
+    plan: list[tuple[str, list[dict[str, Any]], int, float | None]] = [
+        ("cold (no cache)", cold, 0, TARGETS["cold"] * scale),
+        ("cold + cache write", fills, 0, None),
+        ("warm (new process)", warm, 0, TARGETS["warm"] * scale),
+        ("warm (in-process)", warm, 1, TARGETS["warm"] * scale),
+    ]
+    rows = []
+    for label, results, index, target in plan:
+        runs = [result["runs"][index] for result in results]
         rows.append(
-            {
-                "label": label,
-                "count": count,
-                "seconds": seconds,
-                "rss": rss,
-                "target": target * count / 10_000 if target else None,
-            }
+            Row(
+                count=count,
+                label=label,
+                wall=statistics.median(run["wall"] for run in runs),
+                cpu=statistics.median(run["cpu"] for run in runs),
+                rss=max(float(result["rss"]) for result in results),
+                target=target,
+            )
         )
     return rows
 
 
+def print_table(rows: list[Row], repeat: int) -> None:
+    """The markdown table."""
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(
+        f"\nCatalog build over sidecar-backed checkpoints: median of {repeat}, "
+        f"{os.cpu_count()} CPUs, load average {load:.1f} at the end\n"
+    )
+    print(
+        "| checkpoints | build | wall (s) | CPU (s) | per entry (ms) | vs reference 10 ms "
+        "| target (s) | peak RSS (MiB) |"
+    )
+    print("|---:|---|---:|---:|---:|---:|---:|---:|")
+    for row in rows:
+        per_ms = 1000 * row.wall / row.count
+        ratio = REFERENCE_MS_PER_CHECKPOINT / per_ms
+        if row.target is None:
+            target = "—"
+        else:
+            target = f"{row.target:.2f} {'✓' if row.wall <= row.target else '✗'}"
+        print(
+            f"| {row.count:,} | {row.label} | {row.wall:.3f} | {row.cpu:.3f} | {per_ms:.3f} "
+            f"| {ratio:,.0f}× faster | {target} | {row.rss / 2**20:.0f} |"
+        )
+
+
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    """Run the benchmark and print the table."""
+    parser = argparse.ArgumentParser(description="Catalog build benchmark.")
     parser.add_argument("--quick", action="store_true", help="1,000 only, one repeat")
     parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 10_000])
     parser.add_argument("--repeat", type=int, default=3)
@@ -173,25 +220,7 @@ def main() -> int:
         rows = [row for count in sizes for row in bench_size(count, repeat, workdir)]
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    print(
-        f"\nCatalog build, sidecar-backed checkpoints, median of {repeat} (cpus: {os.cpu_count()})\n"
-    )
-    print(
-        "| checkpoints | build | time (s) | per entry (ms) | vs 10 ms target | target (s) | peak RSS (MiB) |"
-    )
-    print("|---:|---|---:|---:|---:|---:|---:|")
-    for row in rows:
-        count = int(row["count"])  # type: ignore[call-overload]
-        seconds = float(row["seconds"])  # type: ignore[arg-type]
-        per_ms = 1000 * seconds / count
-        ratio = REFERENCE_MS_PER_CHECKPOINT / per_ms
-        target = row["target"]
-        verdict = "" if target is None else (" ✓" if seconds <= float(target) else " ✗")  # type: ignore[arg-type]
-        target_text = "—" if target is None else f"{float(target):.2f}{verdict}"  # type: ignore[arg-type]
-        print(
-            f"| {count:,} | {row['label']} | {seconds:.3f} | {per_ms:.3f} | {ratio:,.0f}× faster "
-            f"| {target_text} | {float(row['rss']) / 2**20:.0f} |"  # type: ignore[arg-type]
-        )
+    print_table(rows, repeat)
     return 0
 
 

@@ -119,7 +119,8 @@ class Assembler:
             issues.insert(0, found.error)
         elif found.size == 0:
             issues.insert(
-                0, Issue(severity="error", code="checkpoint.empty", message="file is empty (0 bytes)")
+                0,
+                Issue(severity="error", code="checkpoint.empty", message="file is empty (0 bytes)"),
             )
         if "created_at" not in values and found.error is None:
             values["created_at"] = _iso_mtime(found.mtime)

@@ -39,6 +39,7 @@ BUSY_TIMEOUT_SECONDS = 2.0
 MEMORY_ROOTS = 8
 """Roots whose entries the in-process layer keeps."""
 
+
 @dataclass
 class _Row:
     sig: str
@@ -50,7 +51,6 @@ class _Row:
 _code_version: str | None = None
 _memory: OrderedDict[str, dict[str, _Row]] = OrderedDict()
 _memory_lock = threading.Lock()
-
 
 
 def cache_dir() -> Path:
@@ -264,4 +264,3 @@ def _remove_database(path: Path) -> None:
 
 def _warning(code: str, message: str) -> Issue:
     return Issue(severity="warning", code=code, message=message)
-

@@ -9,6 +9,7 @@ nothing in the tree can stop a build.
 
 from __future__ import annotations
 
+import functools
 import os
 import queue
 import threading
@@ -202,7 +203,7 @@ class _Build:
         self.pending[rel] = result
         self.total += 1
         future = self.executor.submit(_inspect, result.found.path)
-        future.add_done_callback(lambda fut, rel=rel: self._finished(rel, fut))
+        future.add_done_callback(functools.partial(self._finished, rel))
 
     def _finished(self, rel: str, future: Future[TierResult]) -> None:
         if future.cancelled():

@@ -143,7 +143,6 @@ class ConfigStore:
             self._docs[path] = result
         return result
 
-
     def _show(self, path: str) -> str:
         return os.path.relpath(path, self._root).replace(os.sep, "/")
 

@@ -89,7 +89,7 @@ def flatten(tiers: Iterable[TierResult]) -> list[TierResult]:
 
 
 def merge_tiers(tiers: Sequence[TierResult]) -> Merged:
-    """Merge ``tiers`` field by field (see the module docstring). Order breaks ties within a rank."""
+    """Merge ``tiers`` field by field (see the module docstring); order breaks ties in a rank."""
     # Rank by kind; within a kind, results produced by a better tier come first (a config file
     # beats the checkpoint's hyper_parameters), then the given order.
     keyed: list[tuple[int, int, int, TierResult]] = []
@@ -109,14 +109,16 @@ def merge_tiers(tiers: Sequence[TierResult]) -> Merged:
         details.update(tier.details)
     for name, order in FIELD_TIER_ORDER.items():
         for kind in order:
-            tier = next((t for t in ranked if t.kind == kind and name in t.values), None)
-            if tier is not None:
-                values[name] = tier.values[name]
-                provenance[name] = tier.provenance.get(name, tier.kind)
+            best = next((t for t in ranked if t.kind == kind and name in t.values), None)
+            if best is not None:
+                values[name] = best.values[name]
+                provenance[name] = best.provenance.get(name, best.kind)
                 break
     _derive_monitor_value(values, provenance)
     source: Source = next((tier.kind for tier in ranked if tier.values), "path")
-    issues = [issue for tier in tiers for one in (tier, *flatten(tier.extra)) for issue in one.issues]
+    issues = [
+        issue for tier in tiers for one in (tier, *flatten(tier.extra)) for issue in one.issues
+    ]
     if len(issues) > 1:
         issues.sort(key=lambda issue: SEVERITY_RANK.get(issue.severity, 3))
         issues = _dedupe(issues)

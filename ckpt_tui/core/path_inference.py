@@ -60,9 +60,7 @@ _EPOCH = re.compile(r"(?<![a-z])epoch(?:[=_-]+epoch)?[=_-]+(\d+)")
 _STEP = re.compile(r"(?<![a-z])step(?:[=_-]+step)?[=_-]+(\d+)")
 # key=value pairs: keys may hold "/" (folders) and "_"; values are numbers.
 _PAIR = re.compile(r"(?:^|(?<=[-_/]))([a-z][\w/.]*?)=(-?\d+(?:\.\d+)?(?:e[-+]?\d+)?)(?=$|[-_/]|$)")
-_METRIC_DASH = re.compile(
-    r"(?<![a-z])(hmean|precision|recall|val_loss)[-_](\d+\.\d+|\d+)(?![\d.])"
-)
+_METRIC_DASH = re.compile(r"(?<![a-z])(hmean|precision|recall|val_loss)[-_](\d+\.\d+|\d+)(?![\d.])")
 _STARTS_WITH_PAIR = re.compile(r"[a-z][\w.]*=")
 _VERSION_SUFFIX = re.compile(r"-v\d+$")
 
@@ -126,7 +124,9 @@ _ENCODER_WORDS = sorted(
 _DECODER_WORDS = frozenset({"decoder", "neck", "fpn", "head"})
 
 
-def _index(known: list[tuple[str, tuple[str, ...]]]) -> dict[str, list[tuple[str, tuple[str, ...]]]]:
+def _index(
+    known: list[tuple[str, tuple[str, ...]]],
+) -> dict[str, list[tuple[str, tuple[str, ...]]]]:
     # first word → names starting with it, longer names first
     out: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
     for name, seq in sorted(known, key=lambda item: -len(item[1])):

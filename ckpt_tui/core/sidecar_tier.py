@@ -98,7 +98,9 @@ def read_sidecar_file(path: str, name: str) -> tuple[CheckpointMetadataV1 | None
             data = parse_yaml(text)
     except (UnsafeDocumentError, OSError) as exc:
         reason = (exc.strerror or str(exc)) if isinstance(exc, OSError) else str(exc)
-        return None, [Issue(severity="error", code="sidecar.unreadable", message=f"{name}: {reason}")]
+        return None, [
+            Issue(severity="error", code="sidecar.unreadable", message=f"{name}: {reason}")
+        ]
     metadata, issues = parse_metadata(data, source=name)
     if metadata is not None:
         issues.extend(business_rule_issues(metadata, source=name))

@@ -42,7 +42,26 @@ _INT = re.compile(r"[-+]?(?:0|[1-9][0-9]*)")
 _FLOAT = re.compile(r"[-+]?[0-9]+\.[0-9]*(?:[eE][-+][0-9]+)?|\.[0-9]+(?:[eE][-+][0-9]+)?")
 _BOOLS = {"yes": True, "true": True, "on": True, "no": False, "false": False, "off": False}
 _BOOL_WORDS = frozenset(
-    "yes Yes YES no No NO true True TRUE false False FALSE on On ON off Off OFF".split()
+    [
+        "yes",
+        "Yes",
+        "YES",
+        "no",
+        "No",
+        "NO",
+        "true",
+        "True",
+        "TRUE",
+        "false",
+        "False",
+        "FALSE",
+        "on",
+        "On",
+        "ON",
+        "off",
+        "Off",
+        "OFF",
+    ]
 )
 _NULL_WORDS = frozenset(("null", "Null", "NULL"))
 _STR_TAG = "tag:yaml.org,2002:str"
@@ -103,9 +122,10 @@ def _parse(lines: list[tuple[str, str, str, str]]) -> Any:
                 raise _OutsideSubset  # a second top-level block
             root = [] if dash else {}
             stack.append((indent, root, bool(dash)))
-        while stack and (indent < stack[-1][0] or (
-            indent == stack[-1][0] and stack[-1][2] and not dash and len(stack) > 1
-        )):
+        while stack and (
+            indent < stack[-1][0]
+            or (indent == stack[-1][0] and stack[-1][2] and not dash and len(stack) > 1)
+        ):
             stack.pop()
         if not stack or indent != stack[-1][0]:
             raise _OutsideSubset

@@ -4,9 +4,8 @@ The keys, their order and their nesting mirror what ``Trainer.fit`` with a ``Mod
 wrote under lightning 2.6.6 (checked against a real run): ``epoch``, ``global_step``,
 ``pytorch-lightning_version``, ``state_dict``, ``loops``, ``callbacks`` (scores as 0-dim float32
 tensors), ``optimizer_states`` and ``lr_schedulers`` (SGD/Adam/AdamW and CosineAnnealingLR, with
-torch 2.x's keys), then the hyper-parameters and any keys the
-LightningModule added in ``on_save_checkpoint`` (``cleval_metrics``). torch is imported here only
-inside functions.
+torch 2.x's keys), then the hyper-parameters and any keys the LightningModule added in
+``on_save_checkpoint`` (``cleval_metrics``). torch is imported here only inside functions.
 """
 
 from __future__ import annotations

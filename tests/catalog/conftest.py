@@ -19,7 +19,9 @@ WriteCheckpoint = Callable[..., Path]
 
 
 @pytest.fixture(autouse=True)
-def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def _isolated_cache(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Path]:
     folder = tmp_path_factory.mktemp("cache")
     monkeypatch.setenv("CKPT_TUI_CACHE_DIR", str(folder))
     cache.clear_memory()

@@ -38,10 +38,10 @@ def test_fast_entries_first_then_slow_replacements(mixed_tree: Path) -> None:
             last[entry.checkpoint_path] = entry
     # every checkpoint is delivered by the walk, before any slow-tier update
     assert len(first_seen) == 6
-    assert max(first_seen.values()) <= min(
-        i for i, u in enumerate(updates) if u.done > 0
-    )
-    inspected = [p for p, e in last.items() if "checkpoint.not-inspected" in [i.code for i in e.issues]]  # type: ignore[attr-defined]
+    assert max(first_seen.values()) <= min(i for i, u in enumerate(updates) if u.done > 0)
+    inspected = [
+        p for p, e in last.items() if "checkpoint.not-inspected" in [i.code for i in e.issues]
+    ]  # type: ignore[attr-defined]
     assert sorted(inspected) == [f"run/checkpoints/epoch={i}.ckpt" for i in (1, 3, 5)]
 
 
@@ -77,9 +77,7 @@ def test_bad_root_raises(tmp_path: Path) -> None:
         iter_catalog(tmp_path / "file")
 
 
-def test_failing_tier_is_one_error_entry(
-    mixed_tree: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_failing_tier_is_one_error_entry(mixed_tree: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     def broken(path: str) -> TierResult:
         if path.endswith("epoch=3.ckpt"):
             raise RuntimeError("boom")

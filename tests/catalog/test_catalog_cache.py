@@ -79,7 +79,10 @@ def test_in_process_layer_serves_repeated_builds(tree: Path) -> None:
     (cache.cache_dir() / CACHE_FILE).unlink()  # only the in-process layer is left
     second = by_path(tree)["run/checkpoints/epoch=1-step=10.ckpt"]
     assert second.architecture == first.architecture == "dbnet"
-    assert by_path(tree, use_cache=False)["run/checkpoints/epoch=1-step=10.ckpt"].architecture == "craft"
+    assert (
+        by_path(tree, use_cache=False)["run/checkpoints/epoch=1-step=10.ckpt"].architecture
+        == "craft"
+    )
 
 
 def test_no_cache_bypasses_everything(tree: Path, cache_folder: Path) -> None:

@@ -84,7 +84,11 @@ def test_filter(tree: Path) -> None:
 )
 def test_usage_errors_exit_2(tree: Path, tmp_path: Path, args: list[str]) -> None:
     (tmp_path / "file").write_text("")
-    where = {"MISSING": str(tmp_path / "missing"), "FILE": str(tmp_path / "file"), "ROOT": str(tree)}
+    where = {
+        "MISSING": str(tmp_path / "missing"),
+        "FILE": str(tmp_path / "file"),
+        "ROOT": str(tree),
+    }
     done = run_cli(*[where.get(a, a) for a in args])
     assert done.returncode == 2
     assert done.stdout == b""

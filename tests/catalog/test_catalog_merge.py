@@ -92,7 +92,9 @@ def test_tiers_merge_field_by_field() -> None:
 
 
 def test_source_is_best_tier_that_answered() -> None:
-    empty_sidecar = TierResult(kind="sidecar", issues=[Issue(severity="error", code="x", message="bad")])
+    empty_sidecar = TierResult(
+        kind="sidecar", issues=[Issue(severity="error", code="x", message="bad")]
+    )
     path = TierResult(kind="path")
     path.put("epoch", 3, "path epoch=3")
     merged = merge_tiers([empty_sidecar, TierResult(kind="config"), path])

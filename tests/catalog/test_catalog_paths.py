@@ -36,7 +36,9 @@ def test_names_without_epoch_are_null_not_fake(name: str) -> None:
 
 
 def test_metric_in_name() -> None:
-    tier = path_tier("run/checkpoints/best-hmean-0.8920.ckpt", "/x/run/checkpoints/best-hmean-0.8920.ckpt")
+    tier = path_tier(
+        "run/checkpoints/best-hmean-0.8920.ckpt", "/x/run/checkpoints/best-hmean-0.8920.ckpt"
+    )
     assert tier.values["hmean"] == pytest.approx(0.892)
     assert tier.provenance["hmean"] == "path best-hmean-0.8920"
     assert "epoch" not in tier.values

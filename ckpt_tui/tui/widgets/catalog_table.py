@@ -56,7 +56,7 @@ class Column:
 
 
 COLUMNS: tuple[Column, ...] = (
-    Column("experiment", "Experiment", 22, lambda e, _: fmt.safe(e.exp_name, 200) or None),
+    Column("experiment", "Experiment", 14, lambda e, _: fmt.safe(e.exp_name, 200) or None),
     Column("arch", "Arch", 8, lambda e, _: e.architecture and fmt.safe(e.architecture, 80)),
     Column("encoder", "Encoder", 12, lambda e, _: e.backbone and fmt.safe(e.backbone, 80)),
     Column("epoch", "Epoch", 5, lambda e, _: fmt.integer(e.epoch), right=True),
@@ -77,6 +77,8 @@ COLUMNS: tuple[Column, ...] = (
 #: Cells before the first column: the mark (●) and the issue flag (✗ error, ! warning).
 GUTTER = 2
 EXPERIMENT_MAX = 40
+#: Columns kept on screen before Experiment grows: up to and including recall.
+KEEP_VISIBLE = 8
 NULL = "—"
 
 
@@ -106,7 +108,7 @@ class CatalogTable(ScrollView, can_focus=True):
     }
 
     DEFAULT_CSS = """
-    CatalogTable { background: $surface; }
+    CatalogTable { background: $surface; scrollbar-gutter: stable; }
     CatalogTable > .catalog-table--header { text-style: bold; background: $panel; }
     CatalogTable > .catalog-table--sorted { text-style: bold underline; background: $panel; }
     CatalogTable > .catalog-table--cursor { background: $block-cursor-blurred-background; }
@@ -269,9 +271,12 @@ class CatalogTable(ScrollView, can_focus=True):
         self._scroll_to_cursor()
 
     def _update_virtual_size(self) -> None:
-        others = sum(column.width + 1 for column in COLUMNS[1:])
-        spare = self.size.width - GUTTER - 1 - others
+        # Experiment takes what is left once the columns up to recall fit (so the metrics stay
+        # on screen at 80-100 columns), within [its minimum, EXPERIMENT_MAX].
+        core = sum(column.width + 1 for column in COLUMNS[1:KEEP_VISIBLE])
+        spare = self.scrollable_content_region.width - GUTTER - 1 - core - 1
         self._exp_width = max(COLUMNS[0].width, min(EXPERIMENT_MAX, spare))
+        others = sum(column.width + 1 for column in COLUMNS[1:])
         self.virtual_size = Size(GUTTER + 1 + self._exp_width + others, len(self.rows) + 1)
 
     # -- mouse ------------------------------------------------------------------------------

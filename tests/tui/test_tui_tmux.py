@@ -1,0 +1,161 @@
+"""End to end in a real terminal: tmux runs ``ckpt-tui outputs`` at 100×30 on the demo tree.
+
+``send-keys`` types like a user; ``capture-pane`` reads what the terminal shows after each step.
+The copy is checked through tmux itself: with ``set-clipboard on`` an application's OSC 52
+request becomes a tmux paste buffer, so ``show-buffer`` proves the escape sequence was sent.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+TMUX = shutil.which("tmux")
+pytestmark = pytest.mark.skipif(TMUX is None, reason="tmux is not installed (apt-get install tmux)")
+
+WIDTH, HEIGHT = 100, 30
+
+
+class Terminal:
+    """One tmux server (private socket) running one command in a 100×30 window."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.socket = f"ckpt-tui-test-{uuid.uuid4().hex[:8]}"
+        self.workdir = workdir
+        self.conf = workdir / "tmux.conf"
+        self.conf.write_text("set -g set-clipboard on\nset -g history-limit 100\n")
+
+    def tmux(self, *args: str) -> str:
+        assert TMUX is not None
+        result = subprocess.run(
+            [TMUX, "-L", self.socket, "-f", str(self.conf), *args],
+            capture_output=True,
+            text=True,
+            timeout=20,
+            check=True,
+        )
+        return result.stdout
+
+    def start(self, command: str) -> None:
+        self.tmux("new-session", "-d", "-s", "t", "-x", str(WIDTH), "-y", str(HEIGHT), command)
+
+    def screen(self, *, escapes: bool = False) -> str:
+        return self.tmux("capture-pane", "-p", "-t", "t", *(["-e"] if escapes else []))
+
+    def keys(self, *keys: str, literal: bool = False) -> None:
+        self.tmux("send-keys", "-t", "t", *(["-l"] if literal else []), *keys)
+
+    def wait_for(self, condition: Callable[[str], bool], what: str, timeout: float = 30) -> str:
+        """Poll the screen until ``condition(screen)``; fail with the screen after ``timeout``."""
+        deadline = time.monotonic() + timeout
+        screen = ""
+        while time.monotonic() < deadline:
+            screen = self.screen()
+            if condition(screen):
+                return screen
+            time.sleep(0.1)
+        raise AssertionError(f"timed out waiting for {what}; the screen was:\n{screen}")
+
+    def close(self) -> None:
+        subprocess.run([TMUX or "tmux", "-L", self.socket, "kill-server"], capture_output=True)
+
+
+@pytest.fixture
+def terminal(tmp_path: Path) -> Iterator[Terminal]:
+    term = Terminal(tmp_path)
+    yield term
+    term.close()
+
+
+def ckpt_tui_command() -> list[str]:
+    script = Path(sys.executable).parent / "ckpt-tui"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "ckpt_tui"]
+
+
+def launch(terminal: Terminal, demo_tree: Path, tmp_path: Path, *env: str) -> Path:
+    """Start ``ckpt-tui outputs`` from the demo tree's parent; returns the exit-code file."""
+    exit_file = tmp_path / "exit-code"
+    environment = [
+        f"CKPT_TUI_CACHE_DIR={shlex.quote(os.environ['CKPT_TUI_CACHE_DIR'])}",
+        "TERM=xterm-256color",
+        *env,
+    ]
+    program = " ".join(shlex.quote(part) for part in ckpt_tui_command())
+    terminal.start(
+        f"cd {shlex.quote(str(demo_tree.parent))} && env {' '.join(environment)} "
+        f"{program} outputs; echo $? > {shlex.quote(str(exit_file))}"
+    )
+    terminal.wait_for(lambda s: "58/58 shown" in s, "the catalog to load")
+    return exit_file
+
+
+def wait_exit(exit_file: Path) -> int:
+    deadline = time.monotonic() + 20
+    while not exit_file.exists() or not exit_file.read_text().strip():
+        assert time.monotonic() < deadline, "ckpt-tui did not exit"
+        time.sleep(0.1)
+    return int(exit_file.read_text())
+
+
+def test_filter_sort_copy_and_quit_in_tmux(
+    terminal: Terminal, demo_tree: Path, tmp_path: Path
+) -> None:
+    exit_file = launch(terminal, demo_tree, tmp_path)
+    screen = terminal.screen()
+    assert "ckpt-tui — outputs · 58 checkpoints" in screen
+    assert "Experiment" in screen and "hmean" in screen
+
+    terminal.keys("/")
+    terminal.keys("arch:dbnet", literal=True)
+    terminal.keys("Enter")
+    screen = terminal.wait_for(lambda s: "filter arch:dbnet" in s, "the filter to apply")
+    shown = int(re.search(r"(\d+)/58 shown", screen).group(1))  # type: ignore[union-attr]
+    assert 0 < shown < 58
+    table = screen.split("▔ filter")[0]
+    assert "craft_" not in table and "pan_r34" not in table  # other architectures are gone
+    assert "dbnet" in table
+
+    terminal.keys("s")
+    screen = terminal.wait_for(lambda s: "sort experiment ↑" in s, "the sort by experiment")
+    assert "Experiment↑" in screen
+    terminal.keys("S")
+    screen = terminal.wait_for(lambda s: "sort experiment ↓" in s, "the reversed sort")
+    assert "Experiment↓" in screen
+    first_row = screen.splitlines()[2]
+    assert "dbnetpp" in first_row  # reversed: dbnetpp_… names come before dbnet_…
+
+    terminal.keys("y")
+    terminal.wait_for(lambda s: "copied" in s, "the copy notification")
+    copied = terminal.tmux("show-buffer")  # tmux turned the OSC 52 request into a buffer
+    assert copied.startswith(str(demo_tree.resolve())) and copied.endswith(".ckpt")
+
+    terminal.keys("q")
+    assert wait_exit(exit_file) == 0
+
+
+def test_no_color_and_80x24_without_a_mouse(
+    terminal: Terminal, demo_tree: Path, tmp_path: Path
+) -> None:
+    exit_file = launch(terminal, demo_tree, tmp_path, "NO_COLOR=1")
+    terminal.tmux("resize-window", "-t", "t", "-x", "80", "-y", "24")
+    terminal.wait_for(lambda s: "Details" in s, "the narrow layout (detail pane below)")
+    colored = terminal.screen(escapes=True)
+    assert not re.search(r"\x1b\[[0-9;]*(38|48);[25];", colored), "colors despite NO_COLOR"
+    terminal.keys("?")
+    terminal.wait_for(lambda s: "ctrl+r" in s and "rescan" in s, "the help screen")
+    terminal.keys("Escape")
+    terminal.wait_for(lambda s: "58/58 shown" in s and "ctrl+r" not in s, "help to close")
+    terminal.keys("j", "j", "Enter")  # keyboard only: move, then into the detail pane
+    terminal.wait_for(lambda s: "esc Back to table" in s, "the detail pane's focus")
+    terminal.keys("Escape", "q")
+    assert wait_exit(exit_file) == 0
