@@ -173,6 +173,18 @@ class Assembler:
             self._config_tiers[key] = known
         return known
 
+    def failed(self, result: FastResult, exc: BaseException) -> CheckpointCatalogEntry:
+        """The entry of a file whose tiers failed unexpectedly: listed, with the reason."""
+        found = result.found
+        reason = " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
+        return CheckpointCatalogEntry(
+            checkpoint_path=found.rel,
+            abs_path=found.path,
+            size_bytes=found.size,
+            mtime=found.mtime if found.error is None else None,
+            issues=[Issue(severity="error", code="catalog.internal", message=reason)],
+        )
+
     def relative(self, path: str) -> str:
         """``path`` relative to the root, "/"-separated (``..`` when above it)."""
         return os.path.relpath(path, self.root).replace(os.sep, "/")

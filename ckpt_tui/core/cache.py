@@ -32,7 +32,7 @@ from ckpt_tui.core.entry import CheckpointCatalogEntry, Issue
 
 CACHE_DIR_ENV = "CKPT_TUI_CACHE_DIR"
 CACHE_FILE = "catalog.sqlite3"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """Bumped when the table layout changes; an older file is emptied."""
 BUSY_TIMEOUT_SECONDS = 2.0
 """How long to wait for another process's lock before going on without the cache."""
@@ -40,13 +40,35 @@ MEMORY_ROOTS = 8
 """Roots whose entries the in-process layer keeps."""
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Row:
     sig: str
     inspected: bool
-    entry: CheckpointCatalogEntry | None = None
-    data: str | None = None
+    data: str
+    """The entry as JSON: rows are never shared objects, so callers may change what they get."""
 
+
+CACHE_KEY_SOURCES: tuple[str, ...] = (
+    "assemble.py",
+    "cache.py",
+    "catalog.py",
+    "checkpoint_tier.py",
+    "configs.py",
+    "discovery.py",
+    "entry.py",
+    "merge.py",
+    "models.py",
+    "path_inference.py",
+    "safe_yaml.py",
+    "sidecar_tier.py",
+    "sidecars.py",
+    "validation.py",
+    "yaml_fast.py",
+    "reader",
+    "statedict.py",
+)
+"""Core modules (files or folders, under ``ckpt_tui/core``) whose source is part of the cache key:
+everything that decides what an entry holds. Add a module here when the catalog starts using it."""
 
 _code_version: str | None = None
 _memory: OrderedDict[str, dict[str, _Row]] = OrderedDict()
@@ -63,15 +85,19 @@ def cache_dir() -> Path:
 
 
 def code_version() -> str:
-    """The package version plus a hash of the core's source: any code change empties the cache."""
+    """The package version plus a hash of the catalog's source: a code change empties the cache."""
     global _code_version
     if _code_version is None:
         digest = hashlib.sha1(__version__.encode())
         core = Path(__file__).resolve().parent
-        for path in sorted(core.rglob("*.py")):
-            digest.update(path.relative_to(core).as_posix().encode())
-            with contextlib.suppress(OSError):
-                digest.update(path.read_bytes())
+        for name in CACHE_KEY_SOURCES:
+            where = core / name
+            files = sorted(where.rglob("*.py")) if where.is_dir() else [where]
+            for path in files:
+                with contextlib.suppress(OSError):
+                    data = path.read_bytes()
+                    digest.update(path.relative_to(core).as_posix().encode())
+                    digest.update(data)
         _code_version = f"{__version__}+{digest.hexdigest()[:16]}"
     return _code_version
 
@@ -89,7 +115,12 @@ class CatalogCache:
         self.root = root_real
         self.issues: list[Issue] = []
         """Warnings about the cache itself (rebuilt, locked, unavailable)."""
-        self._rows: dict[str, _Row] = {}
+        self.hits = 0
+        """Entries served from the cache in this build."""
+        self.misses = 0
+        """Entries looked up and not found (or out of date)."""
+        self._memory: dict[str, _Row] = {}
+        self._disk: dict[str, _Row] = {}
         self._writes: dict[str, _Row] = {}
         self._fresh: dict[str, _Row] = {}
         self._db: sqlite3.Connection | None = None
@@ -97,35 +128,38 @@ class CatalogCache:
             remembered = _memory.get(root_real)
             if remembered is not None:
                 _memory.move_to_end(root_real)
-                self._rows.update(remembered)
+                self._memory = remembered
         if persistent:
             self._open()
 
-    # -- lookups -----------------------------------------------------------------------------
-
     def lookup(self, rel: str, sig: str, *, need_inspected: bool) -> CheckpointCatalogEntry | None:
-        """A copy of the cached entry for ``rel`` if its signature still matches, else ``None``."""
-        row = self._rows.get(rel)
-        if row is None or row.sig != sig or (need_inspected and not row.inspected):
-            return None
-        if row.entry is None:
+        """The cached entry for ``rel`` (a new object) if its signature still matches, else None."""
+        for rows in (self._memory, self._disk):
+            row = rows.get(rel)
+            if row is None or row.sig != sig or (need_inspected and not row.inspected):
+                continue
             try:
-                row.entry = _load_entry(row.data or "")
-            except (ValueError, TypeError):
-                return None  # an unreadable row is a miss; it is rewritten below
-        self._fresh[rel] = row
-        return _copy(row.entry)
+                entry = load_entry(row.data)
+            except ValueError:
+                continue  # an unreadable row is a miss; it is rewritten below
+            self._fresh[rel] = row
+            self.hits += 1
+            return entry
+        self.misses += 1
+        return None
 
     def store(self, rel: str, sig: str, entry: CheckpointCatalogEntry, *, inspected: bool) -> None:
-        """Remember ``entry`` (written to disk by :meth:`finish`)."""
-        row = _Row(sig, inspected, _copy(entry))
+        """Remember ``entry`` as it is now (written to disk by :meth:`finish`)."""
+        try:
+            row = _Row(sig, inspected, dump_entry(entry))
+        except (TypeError, ValueError):
+            return  # not serialisable: simply not cached
         self._fresh[rel] = row
         self._writes[rel] = row
 
     def finish(self, *, complete: bool) -> None:
         """Write what was stored; when the walk was ``complete``, forget files no longer there."""
-        kept = dict(self._rows if not complete else {})
-        kept.update(self._fresh)
+        kept = dict(self._fresh) if complete else {**self._memory, **self._fresh}
         with _memory_lock:
             _memory[self.root] = kept
             _memory.move_to_end(self.root)
@@ -133,20 +167,21 @@ class CatalogCache:
                 _memory.popitem(last=False)
         if self._db is None:
             return
-        gone = [rel for rel in self._rows if rel not in self._fresh] if complete else []
+        root = _key(self.root)
+        gone = [rel for rel in self._disk if rel not in self._fresh] if complete else []
         try:
             with self._db:
                 self._db.executemany(
                     "INSERT OR REPLACE INTO entries(root, rel, sig, inspected, data) "
                     "VALUES (?, ?, ?, ?, ?)",
                     (
-                        (_key(self.root), _key(rel), _key(row.sig), int(row.inspected), _dump(row))
+                        (root, _key(rel), _key(row.sig), int(row.inspected), row.data)
                         for rel, row in self._writes.items()
                     ),
                 )
                 self._db.executemany(
                     "DELETE FROM entries WHERE root = ? AND rel = ?",
-                    ((_key(self.root), _key(rel)) for rel in gone),
+                    ((root, _key(rel)) for rel in gone),
                 )
         except (sqlite3.Error, ValueError) as exc:
             self.issues.append(_warning("cache.write-failed", f"cache not updated: {exc}"))
@@ -196,11 +231,13 @@ class CatalogCache:
             if version != SCHEMA_VERSION:
                 with db:
                     db.execute("DROP TABLE IF EXISTS entries")
+                    # A rowid table: rows are ~1 KB, too large for WITHOUT ROWID to pay off.
                     db.execute(
-                        "CREATE TABLE entries (root BLOB NOT NULL, rel BLOB NOT NULL, "
-                        "sig BLOB NOT NULL, inspected INTEGER NOT NULL, data TEXT NOT NULL, "
-                        "PRIMARY KEY (root, rel)) WITHOUT ROWID"
+                        "CREATE TABLE entries (id INTEGER PRIMARY KEY, root BLOB NOT NULL, "
+                        "rel BLOB NOT NULL, sig BLOB NOT NULL, inspected INTEGER NOT NULL, "
+                        "data TEXT NOT NULL)"
                     )
+                    db.execute("CREATE UNIQUE INDEX entries_key ON entries (root, rel)")
                     db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         except BaseException:
             db.close()
@@ -213,13 +250,10 @@ class CatalogCache:
         cursor = self._db.execute(
             "SELECT rel, sig, inspected, data FROM entries WHERE root = ?", (_key(self.root),)
         )
-        for rel_bytes, sig, inspected, data in cursor:
-            rel = os.fsdecode(rel_bytes)
-            sig = os.fsdecode(sig)
-            remembered = self._rows.get(rel)
-            if remembered is not None and remembered.sig == sig:
-                continue  # the in-process copy is already parsed
-            self._rows[rel] = _Row(sig, bool(inspected), None, data)
+        self._disk = {
+            os.fsdecode(rel): _Row(os.fsdecode(sig), bool(inspected), data)
+            for rel, sig, inspected, data in cursor
+        }
 
 
 def _key(text: str) -> bytes:
@@ -228,32 +262,23 @@ def _key(text: str) -> bytes:
     return os.fsencode(text)
 
 
-def _dump(row: _Row) -> str:
-    assert row.entry is not None
-    data: dict[str, Any] = row.entry.model_dump(
+def dump_entry(entry: CheckpointCatalogEntry) -> str:
+    """The entry as compact JSON, details included (``abs_path`` and ``mtime`` are not)."""
+    data: dict[str, Any] = entry.model_dump(
         mode="json", exclude={"display_name"}, exclude_defaults=True
     )
-    data["details"] = row.entry.details
-    # ensure_ascii escapes lone surrogates, which SQLite's UTF-8 text would refuse.
-    return json.dumps(data, ensure_ascii=True, default=repr)
+    if entry.details:
+        data["details"] = entry.details
+    # ensure_ascii escapes lone surrogates (undecodable path bytes) that UTF-8 text refuses.
+    return json.dumps(data, ensure_ascii=True, separators=(",", ":"), default=repr)
 
 
-def _load_entry(data: str) -> CheckpointCatalogEntry:
+def load_entry(data: str) -> CheckpointCatalogEntry:
+    """The entry :func:`dump_entry` wrote (``ValueError`` when the text is not one)."""
     if "\\ud" in data:
         # pydantic's JSON parser refuses escaped lone surrogates; the json module keeps them.
         return CheckpointCatalogEntry.model_validate(json.loads(data))
     return CheckpointCatalogEntry.model_validate_json(data)
-
-
-def _copy(entry: CheckpointCatalogEntry) -> CheckpointCatalogEntry:
-    return entry.model_copy(
-        update={
-            "issues": list(entry.issues),
-            "provenance": dict(entry.provenance),
-            "additional_metrics": dict(entry.additional_metrics),
-            "details": dict(entry.details),
-        }
-    )
 
 
 def _remove_database(path: Path) -> None:

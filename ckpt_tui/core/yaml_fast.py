@@ -15,7 +15,9 @@ this against PyYAML), and it builds only ``dict``, ``list``, ``str``, ``int``, `
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Callable
 from typing import Any, Final
 
 import yaml
@@ -86,16 +88,109 @@ def parse_simple_yaml(text: str) -> Any:
     """The value of ``text``, or :data:`FALLBACK` when it is outside the simple subset."""
     if _ODD_CHARS.search(text):
         return FALLBACK
+    if 3 * (text.count("\n") + 1) > MAX_NODES:
+        return FALLBACK  # each line makes at most three nodes; the real loader says why
     try:
-        return _parse(_LINE.findall(text))
-    except _OutsideSubset:
+        if _COMMENT_LINE.search(text):
+            return _parse(_LINE.findall(text), _scalar)
+        return _from_template(text)
+    except (_OutsideSubset, RecursionError):
         return FALLBACK
 
 
-def _parse(lines: list[tuple[str, str, str, str]]) -> Any:
+# Sidecars from one writer share their layout line for line; only the values differ. The layout
+# ("shape") is the text with each value replaced by a marker. The first document of a shape is
+# parsed with placeholders for values, which gives a JSON template; every document of that shape
+# then fills the template with its values' JSON and json.loads builds the result in C. Structure
+# checks (indents, keys, multi-line values) depend only on the shape; value checks run per value.
+# The prefix groups are atomic, so they split each line exactly as _LINE does.
+_PREFIX = r"(?>( *(?:-(?: +|$))?(?:[A-Za-z0-9_][A-Za-z0-9_./@+=-]*:(?: +|$))?))"
+# split() gives [between, prefix, value, between, prefix, value, ..., between].
+_VALUES = re.compile(r"^" + _PREFIX + r"(\S[^\n]*)", re.MULTILINE)
+_COMMENT_LINE = re.compile(r"^ *#", re.MULTILINE)
+_TEMPLATE_LIMIT = 256
+_Shape = tuple[tuple[str, ...], tuple[str, ...]]
+_TEMPLATES: dict[_Shape, tuple[list[str], list[int]] | None] = {}
+_FRAGMENTS: dict[str, str] = {}
+
+
+class _Slot:
+    """Stands for the value of the document's ``index``-th non-empty value."""
+
+    __slots__ = ("index",)
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+
+
+def _from_template(text: str) -> Any:
+    pieces = _VALUES.split(text)
+    shape = (tuple(pieces[0::3]), tuple(pieces[1::3]))
+    try:
+        template = _TEMPLATES[shape]
+    except KeyError:
+        template = _compile(text)
+        if len(_TEMPLATES) >= _TEMPLATE_LIMIT:
+            _TEMPLATES.clear()
+        _TEMPLATES[shape] = template
+    if template is None:
+        raise _OutsideSubset  # the layout itself is outside the subset
+    fragments = [_fragment(value) for value in pieces[2::3]]
+    parts, slots = template
+    out = [parts[0]]
+    for part, slot in zip(parts[1:], slots, strict=True):
+        out.append(fragments[slot])
+        out.append(part)
+    return json.loads("".join(out))
+
+
+def _compile(text: str) -> tuple[list[str], list[int]] | None:
+    counter = iter(range(MAX_NODES))
+    try:
+        root = _parse(_LINE.findall(text), lambda _rest: _Slot(next(counter)))
+    except (_OutsideSubset, RecursionError):
+        return None
+    parts = [""]
+    slots: list[int] = []
+
+    def emit(node: Any) -> None:
+        if isinstance(node, _Slot):
+            slots.append(node.index)
+            parts.append("")
+        elif isinstance(node, dict):
+            parts[-1] += "{"
+            for index, (key, value) in enumerate(node.items()):
+                parts[-1] += ("," if index else "") + json.dumps(key) + ":"
+                emit(value)
+            parts[-1] += "}"
+        elif isinstance(node, list):
+            parts[-1] += "["
+            for index, value in enumerate(node):
+                parts[-1] += "," if index else ""
+                emit(value)
+            parts[-1] += "]"
+        else:
+            parts[-1] += json.dumps(node)  # None (a key or entry without a value)
+
+    emit(root)
+    return parts, slots
+
+
+def _fragment(text: str) -> str:
+    """The JSON for one value (remembered: sidecars repeat names, flags and small numbers)."""
+    try:
+        return _FRAGMENTS[text]
+    except KeyError:
+        pass
+    fragment = json.dumps(_read_scalar(text.rstrip(" ")))
+    if len(_FRAGMENTS) > _MEMO_LIMIT:
+        _FRAGMENTS.clear()
+    _FRAGMENTS[text] = fragment
+    return fragment
+
+
+def _parse(lines: list[tuple[str, str, str, str]], scalar: Callable[[str], Any]) -> Any:
     # One pass with a stack of open blocks: (indent, container, is_sequence).
-    if 3 * len(lines) > MAX_NODES:
-        raise _OutsideSubset  # each line makes at most three nodes; the real loader says why
     root: Any = None
     stack: list[tuple[int, Any, bool]] = []
     pending: tuple[Any, Any, int, bool] | None = None  # (container, key, indent, is_sequence)
@@ -134,7 +229,7 @@ def _parse(lines: list[tuple[str, str, str, str]]) -> Any:
             if not dash or key:
                 raise _OutsideSubset  # a mapping inside an entry's line, or a key in a list
             if rest:
-                container.append(_scalar(rest))
+                container.append(scalar(rest))
                 scalar_indent = indent
             else:
                 container.append(None)
@@ -143,7 +238,7 @@ def _parse(lines: list[tuple[str, str, str, str]]) -> Any:
             if dash or not key or (key not in _STR_KEYS and not _str_key(key)):
                 raise _OutsideSubset
             if rest:
-                container[key] = _scalar(rest)
+                container[key] = scalar(rest)
                 scalar_indent = indent
             else:
                 container[key] = None

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ckpt_tui.core import catalog as catalog_module
+from ckpt_tui.core import build as catalog_module
 from ckpt_tui.core.catalog import BATCH_SIZE, CatalogUpdate, build_catalog, iter_catalog
 from ckpt_tui.core.merge import TierResult
 

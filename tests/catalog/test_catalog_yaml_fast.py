@@ -276,3 +276,20 @@ def test_plain_scalars_resolve_like_pyyaml(plain: str) -> None:
             assert parse_simple_yaml(text) is FALLBACK
             continue
         agrees(text)
+
+
+def test_documents_sharing_a_layout() -> None:
+    # The first document of a layout compiles a template; later ones fill it with their values.
+    assert agrees("name: a\nepoch: 1\nflags:\n- x\n") == {"name": "a", "epoch": 1, "flags": ["x"]}
+    assert agrees("name: 'b'\nepoch: 2.5\nflags:\n- yes\n") == {
+        "name": "b",
+        "epoch": 2.5,
+        "flags": [True],
+    }
+    assert parse_simple_yaml("name: c\nepoch: 2025-01-01\nflags:\n- x\n") is FALLBACK
+    assert parse_simple_yaml("name: c\nepoch: [1]\nflags:\n- x\n") is FALLBACK
+    assert agrees("name: d\nepoch: {}\nflags:\n- []\n") == {"name": "d", "epoch": {}, "flags": [[]]}
+    # templates never share containers between results
+    first = parse_simple_yaml("name: d\nepoch: {}\nflags:\n- []\n")
+    first["epoch"]["changed"] = True
+    assert parse_simple_yaml("name: d\nepoch: {}\nflags:\n- []\n")["epoch"] == {}

@@ -107,8 +107,16 @@ def test_limits() -> None:
         run(Asm().mark().raw(b"]" * 50).raw(b"l").stop(), max_objects=20)
     with pytest.raises(UnpicklingError, match="bytes"):
         run(Asm().str("x" * 100).stop(), max_bytes=50)
-    with pytest.raises(UnpicklingError, match="MARK nesting"):
-        run(Asm().raw(b"(" * 30).stop(), max_mark_depth=20)
+    with pytest.raises(UnpicklingError, match="objects"):
+        run(Asm().raw(b"(" * 30).stop(), max_objects=20)  # each MARK allocates a list
+
+
+def test_distinct_globals_are_capped() -> None:
+    body = Asm().mark()
+    for i in range(10_001):
+        body.glob("m", f"g{i}")
+    with pytest.raises(UnpicklingError, match="distinct globals"):
+        run(body.tuple().stop())
 
 
 def test_plain_conversion_is_bounded_and_cycle_safe() -> None:

@@ -85,18 +85,40 @@ def ckpt_tui_command() -> list[str]:
 def launch(terminal: Terminal, demo_tree: Path, tmp_path: Path, *env: str) -> Path:
     """Start ``ckpt-tui outputs`` from the demo tree's parent; returns the exit-code file."""
     exit_file = tmp_path / "exit-code"
-    environment = [
-        f"CKPT_TUI_CACHE_DIR={shlex.quote(os.environ['CKPT_TUI_CACHE_DIR'])}",
-        "TERM=xterm-256color",
-        *env,
-    ]
+    environment = [f"CKPT_TUI_CACHE_DIR={shlex.quote(os.environ['CKPT_TUI_CACHE_DIR'])}", *env]
     program = " ".join(shlex.quote(part) for part in ckpt_tui_command())
     terminal.start(
-        f"cd {shlex.quote(str(demo_tree.parent))} && env {' '.join(environment)} "
+        # COLUMNS/LINES (set by the test run) would override the real terminal size.
+        f"cd {shlex.quote(str(demo_tree.parent))} && env -u COLUMNS -u LINES {' '.join(environment)} "
         f"{program} outputs; echo $? > {shlex.quote(str(exit_file))}"
     )
     terminal.wait_for(lambda s: "58/58 shown" in s, "the catalog to load")
     return exit_file
+
+
+def chromatic_colours(screen: str) -> set[str]:
+    """The SGR colours on ``screen`` that are not shades of grey."""
+    found: set[str] = set()
+    for params in re.findall(r"\x1b\[([0-9;]*)m", screen):
+        codes = [int(c) for c in params.split(";") if c]
+        i = 0
+        while i < len(codes):
+            code = codes[i]
+            if code in (38, 48) and i + 2 < len(codes) and codes[i + 1] == 5:
+                index = codes[i + 2]
+                if not (index in (0, 7, 8, 15, 16, 231) or index >= 232):
+                    found.add(f"{code};5;{index}")
+                i += 3
+            elif code in (38, 48) and i + 4 < len(codes) and codes[i + 1] == 2:
+                r, g, b = codes[i + 2 : i + 5]
+                if not (r == g == b):
+                    found.add(f"{code};2;{r};{g};{b}")
+                i += 5
+            else:
+                if 31 <= code <= 36 or 41 <= code <= 46 or 91 <= code <= 96 or 101 <= code <= 106:
+                    found.add(str(code))
+                i += 1
+    return found
 
 
 def wait_exit(exit_file: Path) -> int:
@@ -114,8 +136,10 @@ def test_filter_sort_copy_and_quit_in_tmux(
     screen = terminal.screen()
     assert "ckpt-tui — outputs · 58 checkpoints" in screen
     assert "Experiment" in screen and "hmean" in screen
+    assert chromatic_colours(terminal.screen(escapes=True))  # in colour, unlike with NO_COLOR
 
     terminal.keys("/")
+    terminal.wait_for(lambda s: "esc Clear filter" in s, "the filter box's focus")
     terminal.keys("arch:dbnet", literal=True)
     terminal.keys("Enter")
     screen = terminal.wait_for(lambda s: "filter arch:dbnet" in s, "the filter to apply")
@@ -149,13 +173,16 @@ def test_no_color_and_80x24_without_a_mouse(
     exit_file = launch(terminal, demo_tree, tmp_path, "NO_COLOR=1")
     terminal.tmux("resize-window", "-t", "t", "-x", "80", "-y", "24")
     terminal.wait_for(lambda s: "Details" in s, "the narrow layout (detail pane below)")
-    colored = terminal.screen(escapes=True)
-    assert not re.search(r"\x1b\[[0-9;]*(38|48);[25];", colored), "colors despite NO_COLOR"
+    # Textual honours NO_COLOR by rendering in monochrome: every colour left is a grey.
+    colours = chromatic_colours(terminal.screen(escapes=True))
+    assert not colours, f"colours despite NO_COLOR: {sorted(colours)[:5]}"
     terminal.keys("?")
     terminal.wait_for(lambda s: "ctrl+r" in s and "rescan" in s, "the help screen")
     terminal.keys("Escape")
     terminal.wait_for(lambda s: "58/58 shown" in s and "ctrl+r" not in s, "help to close")
     terminal.keys("j", "j", "Enter")  # keyboard only: move, then into the detail pane
     terminal.wait_for(lambda s: "esc Back to table" in s, "the detail pane's focus")
-    terminal.keys("Escape", "q")
+    terminal.keys("Escape")  # alone: ESC followed at once by q would read as alt+q
+    terminal.wait_for(lambda s: "esc Back to table" not in s, "the focus back on the table")
+    terminal.keys("q")
     assert wait_exit(exit_file) == 0

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ckpt_tui.core.entry import Issue
-from ckpt_tui.core.reader.objects import Call, TensorRef
+from ckpt_tui.core.reader.objects import Call, TensorRef, extent_problems
 from ckpt_tui.core.reader.plain import ScalarReader, TooComplex, label, scalar_value, to_plain
 from ckpt_tui.core.reader.results import (
     CheckpointInspection,
@@ -27,6 +27,10 @@ _MODE = re.compile(r"""['"]mode['"]\s*:\s*['"](min|max)['"]""")
 _NAMED_METRICS = ("hmean", "precision", "recall")
 _MAX_FLATTEN_DEPTH = 6
 _MAX_WEIGHTS = 1_000_000
+_NOT_WEIGHTS = frozenset(
+    {"callbacks", "loops", "lr_schedulers", "hyper_parameters", "datamodule_hyper_parameters"}
+    | {"cleval_metrics", "metrics", "scheduler", "scaler", "amp"}
+)
 
 
 def _weights_from(value: Any, prefix: str, out: dict[str, TensorRef], depth: int) -> None:
@@ -44,6 +48,8 @@ def _weights_from(value: Any, prefix: str, out: dict[str, TensorRef], depth: int
                 if isinstance(name, str):
                     _weights_from(child, f"{prefix}{name}.", out, depth + 1)
         return
+    if isinstance(value, Call) and value.dictitems is not None:
+        value = dict(pair for pair in value.dictitems if isinstance(pair[0], str))
     if not isinstance(value, dict):
         return
     for key, item in value.items():
@@ -74,12 +80,15 @@ def find_weights(root: Any) -> tuple[str | None, dict[str, TensorRef]]:
         tensors = {}
         _weights_from(root, "", tensors, 0)
         return "", tensors
+    # Otherwise the entry holding the most tensors ("net", "ema", ...), never Lightning's own.
     best: tuple[str | None, dict[str, TensorRef]] = (None, {})
     for key, value in root.items():
-        if isinstance(key, str) and isinstance(value, (dict, Call)) and key != "optimizer_states":
+        if not isinstance(key, str) or key in _NOT_WEIGHTS or key.startswith("optim"):
+            continue
+        if isinstance(value, (dict, Call)):
             tensors = {}
             _weights_from(value, "", tensors, 0)
-            if len(tensors) > len(best[1]) and not key.startswith("optim"):
+            if len(tensors) > len(best[1]):
                 best = (key, tensors)
     return best
 
@@ -126,7 +135,9 @@ def checkpoint_states(
                     scores[path] = value
         best = scalar_value(state.get("best_model_score"), scalar)
         match = _MODE.search(state_key)
-        mode: Mode | None = match.group(1) if match else _mode_from_scores(best, scores)  # type: ignore[assignment]
+        mode: Mode | None = _mode_from_scores(best, scores)
+        if match:
+            mode = "max" if match.group(1) == "max" else "min"
         found.append(
             ModelCheckpointState(
                 state_key=state_key[:1000],
@@ -246,9 +257,15 @@ def _plain_dict(value: Any, scalar: ScalarReader | None, what: str, issues: list
 def summarize(root: Any, scalar: ScalarReader | None, result: CheckpointInspection) -> None:
     """Fill ``result`` from the unpickled ``root``."""
     result.weights_key, tensors = find_weights(root)
-    result.tensors = {}
-    for key, tensor in tensors.items():
-        result.tensors[key] = tensor_info(tensor)
+    problems = extent_problems(tensors)
+    if problems:
+        more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
+        result.issues.append(
+            Issue(
+                severity="error", code="checkpoint.corrupt", message="; ".join(problems[:3]) + more
+            )
+        )
+    result.tensors = {key: tensor_info(tensor) for key, tensor in tensors.items()}
     result.parameter_count = sum(info.numel for info in result.tensors.values())
     result.tensor_bytes = sum(info.nbytes for info in result.tensors.values())
     if not isinstance(root, dict):
@@ -273,7 +290,10 @@ def summarize(root: Any, scalar: ScalarReader | None, result: CheckpointInspecti
             if type(value) in (int, float) and isinstance(key, str):
                 result.metrics.setdefault(key, float(value))
     optimizer, lr = optimizer_info(root, scalar)
-    result.optimizer = _optimizer_from_hparams(result.hyper_parameters) or optimizer
+    if optimizer in (None, "Adam/AdamW"):
+        # The saved state does not settle it: a configured optimizer name does.
+        optimizer = _optimizer_from_hparams(result.hyper_parameters) or optimizer
+    result.optimizer = optimizer
     result.learning_rate = lr
 
 
@@ -298,10 +318,11 @@ def _choose_monitor(result: CheckpointInspection) -> None:
 
 def tensor_info(tensor: TensorRef) -> TensorInfo:
     """The public description of one tensor."""
+    numel = tensor.numel
     return TensorInfo(
         dtype=tensor.dtype,
         shape=tensor.shape,
-        numel=tensor.numel,
-        nbytes=tensor.nbytes,
+        numel=numel,
+        nbytes=numel * tensor.itemsize,
         storage_key=tensor.storage.key if tensor.storage is not None else None,
     )

@@ -34,6 +34,7 @@ from ckpt_tui.core.reader.objects import (
 
 MAX_DIMS = 64
 _MAX_NAME = 512
+_MAX_GLOBALS = 10_000  # real checkpoints name a few dozen
 _HASH_DEPTH = 32
 
 
@@ -93,8 +94,6 @@ class Resolver:
     """Resolves globals for one file, and records what the file names and builds."""
 
     def __init__(self) -> None:
-        self.tensors: list[TensorRef] = []
-        """Every tensor description built, for bounds checks against the storages."""
         self.storages: dict[str, StorageRef] = {}
         """Storages by key, filled by the format's persistent-id loader."""
         self.dangerous: list[str] = []
@@ -117,6 +116,8 @@ class Resolver:
             return cached
         if len(module) + len(name) > _MAX_NAME or not (module + name).isprintable():
             raise PickleDataError("global name is too long or not printable")
+        if len(self._cache) >= _MAX_GLOBALS:
+            raise PickleDataError(f"more than {_MAX_GLOBALS} distinct globals")
         module, name = _compat_pickle.NAME_MAPPING.get(key, key)
         module = _compat_pickle.IMPORT_MAPPING.get(module, module)
         qualname = f"{module}.{name}"
@@ -156,9 +157,7 @@ class Resolver:
         strides = _dims(stride, "tensor stride")
         if len(strides) != len(shape):
             raise PickleDataError("tensor stride and size differ in length")
-        tensor = TensorRef(storage, offset, shape, strides, storage.dtype, rest[:1] == (True,))
-        self.tensors.append(tensor)
-        return tensor
+        return TensorRef(storage, offset, shape, strides, storage.dtype, rest[:1] == (True,))
 
     def rebuild_tensor_v3(
         self, storage: Any, offset: Any, size: Any, stride: Any, grad: Any, hooks: Any, dtype: Any,
@@ -189,9 +188,7 @@ class Resolver:
         """``_rebuild_meta_tensor_no_storage``: shape and dtype only."""
         if not isinstance(dtype, DType):
             raise PickleDataError("meta tensor dtype is unknown")
-        tensor = TensorRef(None, 0, _dims(size, "size"), _dims(stride, "stride"), dtype.name)
-        self.tensors.append(tensor)
-        return tensor
+        return TensorRef(None, 0, _dims(size, "size"), _dims(stride, "stride"), dtype.name)
 
     @staticmethod
     def rebuild_parameter(data: Any, requires_grad: Any, *rest: Any) -> Any:

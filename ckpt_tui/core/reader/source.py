@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,18 +43,24 @@ class CheckpointFile:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        # O_NONBLOCK: a FIFO named like a checkpoint must not hang the scan (refused below).
+        flags = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0)
+        self._fd = os.open(path, flags)
         try:
-            self.size = os.fstat(self._fd).st_size
+            info = os.fstat(self._fd)
         except OSError:
             os.close(self._fd)
             raise
+        if not stat.S_ISREG(info.st_mode):
+            os.close(self._fd)
+            raise FormatError("checkpoint.unreadable", "not a regular file")
+        self.size = info.st_size
         self.bytes_read = 0
 
     def read(self, offset: int, length: int) -> bytes:
         """Up to ``length`` bytes at ``offset`` (fewer only at the end of the file)."""
         if offset < 0 or length < 0:
-            raise FormatError("format.bad-offset", f"negative offset {offset} or length {length}")
+            raise FormatError("checkpoint.corrupt", f"negative offset {offset} or length {length}")
         if length == 0 or offset >= self.size:
             return b""
         length = min(length, self.size - offset)
@@ -69,11 +76,12 @@ class CheckpointFile:
         return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
     def read_exact(self, offset: int, length: int, what: str) -> bytes:
-        """Exactly ``length`` bytes, or a ``format.truncated`` error naming ``what``."""
+        """Exactly ``length`` bytes, or a ``checkpoint.truncated`` error naming ``what``."""
         data = self.read(offset, length)
         if len(data) != length:
             raise FormatError(
-                "format.truncated", f"file ends inside {what} (wanted {length} bytes at {offset})"
+                "checkpoint.truncated",
+                f"file ends inside {what} (wanted {length} bytes at {offset})",
             )
         return data
 

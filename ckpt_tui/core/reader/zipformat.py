@@ -33,7 +33,9 @@ ZIP_MAGIC = b"PK\x03\x04"
 _EOCD = struct.Struct("<4s4H2LH")
 _LOCATOR = struct.Struct("<4sLQL")
 _EOCD64 = struct.Struct("<4sQ2H2L4Q")
-_CENTRAL = struct.Struct("<4s6H3L5H2L")
+# Central directory entry: signature, flags, method, crc, sizes, name/extra/comment lengths,
+# local header offset (the "x" codes skip versions, times, disk and attributes).
+_CENTRAL = struct.Struct("<4s4xHH4xLLLHHH8xL")
 _LOCAL = struct.Struct("<4s5H3L2H")
 _TAIL = 64 * 1024 + _EOCD.size + _LOCATOR.size + _EOCD64.size
 _MAX_SCALAR_READS = 1024
@@ -48,16 +50,37 @@ class ZipLimits:
     max_pickle_bytes: int = Limits().max_bytes
 
 
-@dataclass(slots=True)
+class Directory:
+    """The zip directory: name → (header offset, compressed size, size, method, crc).
+
+    Entries stay plain tuples (a checkpoint has thousands); :meth:`get` wraps one in a Member.
+    """
+
+    __slots__ = ("entries",)
+
+    def __init__(self, entries: dict[str, tuple[int, int, int, int, int]]) -> None:
+        self.entries = entries
+
+    def get(self, name: str) -> Member | None:
+        """The member called ``name``, if any."""
+        entry = self.entries.get(name)
+        return None if entry is None else Member(name, *entry)
+
+
 class Member:
     """One entry of the zip directory."""
 
-    name: str
-    header_offset: int
-    compressed_size: int
-    size: int
-    method: int
-    crc: int
+    __slots__ = ("compressed_size", "crc", "header_offset", "method", "name", "size")
+
+    def __init__(
+        self, name: str, header_offset: int, compressed_size: int, size: int, method: int, crc: int
+    ) -> None:
+        self.name = name
+        self.header_offset = header_offset
+        self.compressed_size = compressed_size
+        self.size = size
+        self.method = method
+        self.crc = crc
 
 
 def _zip64(extra: bytes, usize: int, csize: int, offset: int) -> tuple[int, int, int]:
@@ -78,15 +101,29 @@ def _zip64(extra: bytes, usize: int, csize: int, offset: int) -> tuple[int, int,
     return usize, csize, offset
 
 
-def read_directory(f: CheckpointFile, limits: ZipLimits) -> tuple[dict[str, Member], list[Issue]]:
+def _find_end_record(tail: bytes) -> int:
+    """The end-of-directory record whose comment length reaches exactly the end of the file.
+
+    (A signature inside the archive comment is not the record; torch writes no comment.)
+    """
+    candidates: list[int] = []
+    at = tail.rfind(b"PK\x05\x06")
+    while at >= 0 and len(candidates) < 64:
+        if at + _EOCD.size <= len(tail):
+            candidates.append(at)
+            if at + _EOCD.size + _EOCD.unpack_from(tail, at)[7] == len(tail):
+                return at
+        at = tail.rfind(b"PK\x05\x06", 0, at)
+    if not candidates:
+        raise FormatError("checkpoint.truncated", "zip end-of-directory record not found")
+    return candidates[0]
+
+
+def read_directory(f: CheckpointFile, limits: ZipLimits) -> tuple[Directory, list[Issue]]:
     """Parse the central directory; every size and offset is checked against the file size."""
     tail_start = max(0, f.size - _TAIL)
     tail = f.read(tail_start, f.size - tail_start)
-    eocd = tail.rfind(b"PK\x05\x06")
-    while eocd >= 0 and eocd + _EOCD.size > len(tail):
-        eocd = tail.rfind(b"PK\x05\x06", 0, eocd)
-    if eocd < 0:
-        raise FormatError("checkpoint.truncated", "zip end-of-directory record not found")
+    eocd = _find_end_record(tail)
     _sig, _disk, _cd_disk, _n_here, count, cd_size, cd_offset, _comment = _EOCD.unpack_from(
         tail, eocd
     )
@@ -117,45 +154,50 @@ def read_directory(f: CheckpointFile, limits: ZipLimits) -> tuple[dict[str, Memb
     return _parse_entries(directory, count, eocd_at)
 
 
-def _parse_entries(directory: bytes, count: int, end: int) -> tuple[dict[str, Member], list[Issue]]:
-    members: dict[str, Member] = {}
+def _parse_entries(directory: bytes, count: int, end: int) -> tuple[Directory, list[Issue]]:
+    members: dict[str, tuple[int, int, int, int, int]] = {}
     issues: list[Issue] = []
     pos = 0
     unpack = _CENTRAL.unpack_from
+    size = _CENTRAL.size
+    limit = len(directory) - size
     for _ in range(count):
-        if pos + _CENTRAL.size > len(directory):
+        if pos > limit:
             raise FormatError("checkpoint.zip-invalid", "zip directory is shorter than declared")
-        (sig, _v1, _v2, flags, method, _t, _d, crc, csize, usize, nlen, elen, clen, _ds, _ia, _ea,
-         offset) = unpack(directory, pos)  # fmt: skip
+        sig, flags, method, crc, csize, usize, nlen, elen, clen, offset = unpack(directory, pos)
         if sig != b"PK\x01\x02":
             raise FormatError("checkpoint.zip-invalid", "zip directory entry is corrupt")
-        start = pos + _CENTRAL.size
+        start = pos + size
         raw_name = directory[start : start + nlen]
-        if 0xFFFFFFFF in (csize, usize, offset):
+        if csize == 0xFFFFFFFF or usize == 0xFFFFFFFF or offset == 0xFFFFFFFF:
             usize, csize, offset = _zip64(
                 directory[start + nlen : start + nlen + elen], usize, csize, offset
             )
         pos = start + nlen + elen + clen
-        name = raw_name.decode("utf-8" if flags & 0x800 else "cp437", "replace")
-        if offset + _LOCAL.size + csize > end:
+        if raw_name.isascii():
+            name = raw_name.decode("ascii")  # the same in cp437 and utf-8, and much faster
+        else:
+            name = raw_name.decode("utf-8" if flags & 0x800 else "cp437", "replace")
+        if offset + 30 + csize > end:
             raise FormatError(
                 "checkpoint.truncated", f"zip member {name!r:.80} extends past the end of the file"
             )
-        if (
-            name.startswith(("/", "\\"))
-            or "\x00" in name
-            or (".." in name and ".." in name.split("/"))
-        ):
+        if (".." in name or "\x00" in name or name[:1] in ("/", "\\")) and _outside(name):
             issues.append(
                 Issue(
                     severity="warning",
                     code="checkpoint.suspicious-name",
-                    message=f"zip member name {name!r:.80} points outside the archive (ignored)",
+                    message=f"zip member {name!r:.80} points outside the archive (ignored)",
                 )
             )
             continue
-        members.setdefault(name, Member(name, offset, csize, usize, method, crc))
-    return members, issues
+        if name not in members:
+            members[name] = (offset, csize, usize, method, crc)
+    return Directory(members), issues
+
+
+def _outside(name: str) -> bool:
+    return ".." in name.split("/") or "\x00" in name or name[:1] in ("/", "\\")
 
 
 def read_member(f: CheckpointFile, member: Member, limit: int) -> bytes:
@@ -202,11 +244,11 @@ def _data_start(f: CheckpointFile, member: Member) -> int:
     return start
 
 
-def find_pickle(members: dict[str, Member]) -> Member | None:
+def find_pickle(members: Directory) -> Member | None:
     """``<prefix>/data.pkl`` (torch always writes one folder level), else a bare ``data.pkl``."""
-    candidates = [m for n, m in members.items() if n.endswith("data.pkl") and n.count("/") <= 1]
-    candidates.sort(key=lambda m: (m.name.count("/") != 1, m.header_offset))
-    return candidates[0] if candidates else None
+    names = [n for n in members.entries if n.endswith("data.pkl") and n.count("/") <= 1]
+    names.sort(key=lambda n: (n.count("/") != 1, members.entries[n][0]))
+    return members.get(names[0]) if names else None
 
 
 def parse_zip(f: CheckpointFile, limits: ZipLimits | None = None) -> ParsedFile:
@@ -229,7 +271,7 @@ def parse_zip(f: CheckpointFile, limits: ZipLimits | None = None) -> ParsedFile:
     parsed.dangerous = resolver.dangerous
     parsed.extra["danger_calls"] = resolver.danger_calls
     parsed.extra["unknown_globals"] = sorted(resolver.unknown)
-    check_tensors(resolver, _storage_sizes(members, prefix), parsed.issues)
+    check_storages(resolver, _storage_sizes(members, prefix), parsed.issues)
     parsed.scalar = _ScalarReader(f, members, prefix)
     return parsed
 
@@ -255,14 +297,18 @@ def _storage_loader(resolver: Resolver) -> Callable[[Any], StorageRef]:
     return persistent_load
 
 
-def _storage_sizes(members: dict[str, Member], prefix: str) -> dict[str, int]:
+def _storage_sizes(members: Directory, prefix: str) -> dict[str, int]:
     folder = f"{prefix}data/"
     cut = len(folder)
-    return {name[cut:]: m.size for name, m in members.items() if name.startswith(folder)}
+    return {name[cut:]: e[2] for name, e in members.entries.items() if name.startswith(folder)}
 
 
-def check_tensors(resolver: Resolver, stored: dict[str, int], issues: list[Issue]) -> None:
-    """Each storage exists with the size the pickle claims; each tensor lies inside its storage."""
+def check_storages(resolver: Resolver, stored: dict[str, int], issues: list[Issue]) -> None:
+    """Each storage the pickle names exists in the file, with the size the pickle claims.
+
+    (Tensor shapes are checked against their storage where they are reported: see
+    :func:`~ckpt_tui.core.reader.objects.extent_problems`.)
+    """
     problems: list[str] = []
     for key, storage in resolver.storages.items():
         size = stored.get(key)
@@ -271,19 +317,6 @@ def check_tensors(resolver: Resolver, stored: dict[str, int], issues: list[Issue
                 f"storage {key!r:.40} is missing"
                 if size is None
                 else f"storage {key!r:.40} holds {size} bytes, the pickle says {storage.nbytes}"
-            )
-    for tensor in resolver.tensors:
-        held = tensor.storage
-        itemsize = DTYPE_ITEMSIZE.get(tensor.dtype, 0)
-        if held is None or not itemsize or 0 in tensor.shape:
-            continue
-        extent = tensor.offset + 1
-        for size, stride in zip(tensor.shape, tensor.stride, strict=False):
-            extent += (size - 1) * stride
-        if extent * itemsize > held.numel * held.itemsize:
-            problems.append(
-                f"a {tensor.dtype} tensor of shape {list(tensor.shape)!s:.80} "
-                f"extends past its {held.nbytes}-byte storage {held.key!r:.40}"
             )
     if problems:
         more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
@@ -297,7 +330,7 @@ def check_tensors(resolver: Resolver, stored: dict[str, int], issues: list[Issue
 class _ScalarReader:
     """Reads the value of a one-element tensor from its ``data/<key>`` member, on demand."""
 
-    def __init__(self, f: CheckpointFile, members: dict[str, Member], prefix: str) -> None:
+    def __init__(self, f: CheckpointFile, members: Directory, prefix: str) -> None:
         self._f = f
         self._members = members
         self._prefix = prefix

@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -35,13 +35,15 @@ from textual.worker import Worker, WorkerState
 from ckpt_tui.core.entry import CheckpointCatalogEntry
 from ckpt_tui.core.filtering import EntryFilter
 from ckpt_tui.core.sorting import DESCENDING_FIRST, sort_entries
-from ckpt_tui.tui.commands import PaletteCommand
 from ckpt_tui.tui.formatting import safe
 from ckpt_tui.tui.loading import CatalogBatch, CatalogProgress, stream_catalog
 from ckpt_tui.tui.widgets.catalog_table import COLUMNS, CatalogTable
 from ckpt_tui.tui.widgets.detail_pane import DetailPane
 from ckpt_tui.tui.widgets.filter_box import FilterBox
 from ckpt_tui.tui.widgets.status_line import Status, StatusLine
+
+if TYPE_CHECKING:
+    from ckpt_tui.tui.commands import PaletteCommand
 
 Entry = CheckpointCatalogEntry
 #: Below this width the detail pane moves under the table.

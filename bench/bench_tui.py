@@ -1,0 +1,243 @@
+"""TUI benchmark (``make bench``): start-up, full load, sort/filter latency, RSS, torch imports.
+
+Trees of 1,000 and 10,000 sidecar-backed checkpoints (real ``torch.save`` zip files, 100 per
+run folder). Each measurement runs the real app headless (``run_test``) in a fresh interpreter:
+
+- first rows: process start → the first table rows painted (cold: empty cache; warm: cached);
+- full table: process start → the last batch applied;
+- key → repaint: a key posted to the app → the table's next render, for ``s`` (sort), enter
+  in the filter box (filter) and ``j`` while a cold 10,000-entry load is still running;
+- peak RSS of the app process, and whether ``torch`` was ever imported in it.
+
+Prints a markdown table of medians against the issue's targets. ``--quick``: one run each.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+TARGETS = {"first_rows": 0.5, "sort": 0.150, "filter": 0.150, "rss_mb": 200.0}
+PER_FOLDER = 100
+
+CHILD = r"""
+import asyncio, json, os, resource, sys, time
+spawned = float(sys.argv[1]); root = sys.argv[2]; mode = sys.argv[3]
+from ckpt_tui.tui.app import make_app
+from ckpt_tui.tui.widgets.catalog_table import CatalogTable
+
+marks = {"imported": time.time() - spawned}
+waiting = {}
+original = CatalogTable.render_line
+
+def render_line(self, y):
+    now = time.time()
+    if self.rows and "first_rows" not in marks:
+        marks["first_rows"] = now - spawned
+    for name, (started, changed) in list(waiting.items()):
+        if changed(self):  # the render that shows the key's effect
+            marks[name] = now - started
+            del waiting[name]
+    return original(self, y)
+
+CatalogTable.render_line = render_line
+
+async def until(condition, timeout=60.0, what=""):
+    deadline = time.time() + timeout
+    while not condition():
+        if time.time() > deadline:
+            raise SystemExit(f"timed out waiting for {what}; marks so far: {marks}")
+        await asyncio.sleep(0.002)
+
+async def key_to_repaint(app, name, key):
+    table = app.screen_stack[0].query_one(CatalogTable)
+    rows, cursor = table.rows, table.cursor_row
+    waiting[name] = (time.time(), lambda t: t.rows is not rows or t.cursor_row != cursor)
+    app.simulate_key(key)
+    await until(lambda: name not in waiting, what=name)
+
+async def main():
+    app = make_app(root, poll_interval=None)
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = app.screen_stack[0]
+        await until(lambda: "first_rows" in marks)
+        if mode == "cold":
+            # Keys are answered while the load goes on.
+            await key_to_repaint(app, "key_while_loading", "j")
+            marks["loading_at_key"] = screen.scans_completed == 0
+        await until(lambda: screen.scans_completed >= 1)
+        marks["full_table"] = time.time() - spawned
+        marks["rows"] = len(screen.entries)
+        await pilot.pause(0.2)
+        for n in range(6):  # to the hmean column: a numeric sort with nulls
+            await key_to_repaint(app, f"sort{n}", "s")
+        marks["sort"] = marks.pop("sort5")
+        screen.query_one("FilterBox").focus()
+        screen.query_one("FilterBox").value = "arch:dbnet hmean>0.5 -last"
+        await pilot.pause(0.3)  # the debounced apply, then measure enter
+        screen.query_one("FilterBox").focus()
+        await key_to_repaint(app, "filter", "enter")
+        marks["shown"] = len(screen.query_one(CatalogTable).rows)
+    try:  # VmHWM: this process's own peak (ru_maxrss would include the parent's pre-exec pages)
+        with open("/proc/self/status") as status:
+            hwm = next(line for line in status if line.startswith("VmHWM:"))
+        marks["rss_mb"] = int(hwm.split()[1]) / 1024
+    except (OSError, StopIteration):
+        marks["rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    marks["torch"] = "torch" in sys.modules
+    print(json.dumps(marks))
+
+asyncio.run(main())
+"""
+
+
+def write_tree(root: Path, count: int) -> None:
+    """``count`` sidecar-backed checkpoints under ``root`` (one real torch file, copied)."""
+    import torch
+
+    from ckpt_tui.core.models import (
+        CheckpointMetadataV1,
+        EncoderInfo,
+        MetricsInfo,
+        ModelInfo,
+        TrainingInfo,
+    )
+    from ckpt_tui.core.safe_yaml import dump_yaml
+
+    sample = root / "sample.bin"
+    root.mkdir(parents=True, exist_ok=True)
+    torch.save({"epoch": 0, "global_step": 0, "state_dict": {"w": torch.zeros(8, 8)}}, sample)
+    data = sample.read_bytes()
+    sample.unlink()
+    archs = ["dbnet", "dbnetpp", "craft", "pan"]
+    for i in range(count):
+        folder = root / f"exp_{i // PER_FOLDER:04d}" / "checkpoints"
+        if i % PER_FOLDER == 0:
+            folder.mkdir(parents=True, exist_ok=True)
+        epoch, step = i % PER_FOLDER, (i % PER_FOLDER) * 37
+        name = f"epoch={epoch}-step={step}" if i % PER_FOLDER != PER_FOLDER - 1 else "last"
+        ckpt = folder / f"{name}.ckpt"
+        ckpt.write_bytes(data)
+        metadata = CheckpointMetadataV1(
+            checkpoint_path=str(ckpt),
+            exp_name=folder.parent.name,
+            created_at=f"2025-10-{1 + i % 28:02d}T12:00:00+00:00",
+            training=TrainingInfo(epoch=epoch, global_step=step),
+            model=ModelInfo(architecture=archs[i % 4], encoder=EncoderInfo(model_name="resnet18")),
+            metrics=MetricsInfo(
+                hmean=None if i % 7 == 0 else (i * 7919 % 1000) / 1000,
+                precision=0.8,
+                recall=0.7,
+            ),
+        )
+        (folder / f"{name}.metadata.yaml").write_text(dump_yaml(metadata.to_yaml_dict()))
+
+
+def measure(root: Path, mode: str, cache: Path) -> dict[str, Any]:
+    """One run of the app in a fresh interpreter; ``cold`` empties the cache first."""
+    env = {**os.environ, "CKPT_TUI_CACHE_DIR": str(cache)}
+    env.pop("COLUMNS", None)
+    env.pop("LINES", None)
+    if mode == "cold":
+        for path in cache.glob("*"):
+            path.unlink()
+    spawned = time.time()
+    result = subprocess.run(
+        [sys.executable, "-c", CHILD, repr(spawned), str(root), mode],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"bench child failed:\n{result.stderr[-2000:]}")
+    return dict(json.loads(result.stdout.strip().splitlines()[-1]))
+
+
+def median(runs: list[dict[str, Any]], key: str) -> float:
+    return statistics.median(float(run[key]) for run in runs)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="one run per measurement")
+    parser.add_argument("--sizes", default="1000,10000", help="tree sizes (default 1000,10000)")
+    parser.add_argument("--write-tree", nargs=2, metavar=("ROOT", "COUNT"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.write_tree:  # in its own process, so torch never sits in the measuring one
+        write_tree(Path(args.write_tree[0]), int(args.write_tree[1]))
+        return 0
+    repeats = 1 if args.quick else 3
+    sizes = [int(s) for s in args.sizes.split(",")]
+    results: dict[int, dict[str, list[dict[str, Any]]]] = {}
+    with tempfile.TemporaryDirectory(prefix="ckpt-tui-bench-") as tmp:
+        base = Path(tmp)
+        for size in sizes:
+            root = base / f"tree{size}"
+            started = time.monotonic()
+            subprocess.run(
+                [sys.executable, __file__, "--write-tree", str(root), str(size)], check=True
+            )
+            print(f"_tree of {size:,}: written in {time.monotonic() - started:.1f} s_", flush=True)
+            cache = base / f"cache{size}"
+            cache.mkdir()
+            runs: dict[str, list[dict[str, Any]]] = {"cold": [], "warm": []}
+            for _ in range(repeats):
+                runs["cold"].append(measure(root, "cold", cache))
+                runs["warm"].append(measure(root, "warm", cache))
+            results[size] = runs
+    print_table(results, repeats)
+    return 0
+
+
+def print_table(results: dict[int, dict[str, list[dict[str, Any]]]], repeats: int) -> None:
+    sizes = list(results)
+    head = " | ".join(f"{size:,}" for size in sizes)
+    print(f"\nMedians of {repeats} run(s); times from process start unless noted.\n")
+    print(f"| measure | {head} | target |")
+    print("|---|" + "---|" * len(sizes) + "---|")
+
+    def row(label: str, values: list[str], target: str) -> None:
+        print(f"| {label} | {' | '.join(values)} | {target} |")
+
+    def secs(mode: str, key: str) -> list[str]:
+        return [f"{median(results[s][mode], key):.3f} s" for s in sizes]
+
+    def millis(mode: str, key: str) -> list[str]:
+        return [f"{1000 * median(results[s][mode], key):.0f} ms" for s in sizes]
+
+    row("imports done (ckpt_tui.tui.app)", secs("warm", "imported"), "")
+    row("first rows painted, cold cache", secs("cold", "first_rows"), "≤ 0.5 s")
+    row("first rows painted, warm cache", secs("warm", "first_rows"), "≤ 0.5 s")
+    row("full table, cold cache", secs("cold", "full_table"), "")
+    row("full table, warm cache", secs("warm", "full_table"), "")
+    row("key → repaint: `s` (sort by hmean)", millis("warm", "sort"), "≤ 150 ms")
+    row("key → repaint: enter (filter)", millis("warm", "filter"), "≤ 150 ms")
+    row("key → repaint: `j` during a cold load", millis("cold", "key_while_loading"), "")
+    row(
+        "still loading when `j` was answered",
+        [str(all(r["loading_at_key"] for r in results[s]["cold"])) for s in sizes],
+        "",
+    )
+    rss = [
+        f"{max(float(r['rss_mb']) for r in results[s]['cold'] + results[s]['warm']):.0f} MB"
+        for s in sizes
+    ]
+    row("peak RSS (max of runs)", rss, "≤ 200 MB")
+    torch = [str(any(r["torch"] for r in results[s]["cold"] + results[s]["warm"])) for s in sizes]
+    row("torch imported", torch, "False")
+    rows = [str(results[s]["warm"][0]["rows"]) for s in sizes]
+    row("rows loaded", rows, "")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
