@@ -71,6 +71,7 @@ CACHE_KEY_SOURCES: tuple[str, ...] = (
 everything that decides what an entry holds. Add a module here when the catalog starts using it."""
 
 _code_version: str | None = None
+_files_seen: set[str] = set()  # cache files this process has used (to notice a deleted one)
 _memory: OrderedDict[str, dict[str, _Row]] = OrderedDict()
 _memory_lock = threading.Lock()
 
@@ -198,11 +199,15 @@ class CatalogCache:
     def _open(self) -> None:
         folder = cache_dir()
         path = folder / CACHE_FILE
+        if str(path) in _files_seen and not path.exists():
+            message = f"cache file {path} was deleted; rebuilt"
+            self.issues.append(_warning("cache.rebuilt", message))
         for attempt in (1, 2):
             try:
                 folder.mkdir(parents=True, exist_ok=True)
                 self._db = self._connect(path)
                 self._load_rows()
+                _files_seen.add(str(path))
                 return
             except sqlite3.OperationalError as exc:
                 # Locked by another process past the timeout, read-only, out of space: go on
@@ -227,18 +232,8 @@ class CatalogCache:
         try:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
-            version = db.execute("PRAGMA user_version").fetchone()[0]
-            if version != SCHEMA_VERSION:
-                with db:
-                    db.execute("DROP TABLE IF EXISTS entries")
-                    # A rowid table: rows are ~1 KB, too large for WITHOUT ROWID to pay off.
-                    db.execute(
-                        "CREATE TABLE entries (id INTEGER PRIMARY KEY, root BLOB NOT NULL, "
-                        "rel BLOB NOT NULL, sig BLOB NOT NULL, inspected INTEGER NOT NULL, "
-                        "data TEXT NOT NULL)"
-                    )
-                    db.execute("CREATE UNIQUE INDEX entries_key ON entries (root, rel)")
-                    db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            if db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+                _create_schema(db)
         except BaseException:
             db.close()
             raise
@@ -254,6 +249,28 @@ class CatalogCache:
             os.fsdecode(rel): _Row(os.fsdecode(sig), bool(inspected), data)
             for rel, sig, inspected, data in cursor
         }
+
+
+def _create_schema(db: sqlite3.Connection) -> None:
+    # Two processes may get here at once: the write lock taken by BEGIN IMMEDIATE serialises
+    # them, and the second finds the schema made when it looks again inside its transaction.
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        if db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+            db.execute("DROP TABLE IF EXISTS entries")
+            # A rowid table: rows are ~1 KB, too large for WITHOUT ROWID to pay off.
+            db.execute(
+                "CREATE TABLE entries (id INTEGER PRIMARY KEY, root BLOB NOT NULL, "
+                "rel BLOB NOT NULL, sig BLOB NOT NULL, inspected INTEGER NOT NULL, "
+                "data TEXT NOT NULL)"
+            )
+            db.execute("CREATE UNIQUE INDEX entries_key ON entries (root, rel)")
+            db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        db.execute("COMMIT")
+    except BaseException:
+        with contextlib.suppress(sqlite3.Error):
+            db.execute("ROLLBACK")
+        raise
 
 
 def _key(text: str) -> bytes:

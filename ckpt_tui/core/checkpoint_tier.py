@@ -1,22 +1,17 @@
 """The checkpoint tier: what the file itself says, read by the safe reader.
 
 This is the slow tier; the catalog runs it on a bounded thread pool, only for entries without a
-valid sidecar. Until the safe reader (``ckpt_tui.core.reader``) lands, :func:`checkpoint_tier`
-answers "not inspected" as an info issue. Swapping the reader in is a few lines in
-:func:`checkpoint_tier`::
-
-    from ckpt_tui.core.reader import inspect_checkpoint
-    from ckpt_tui.core.statedict import infer_model_from_shapes
-    inspection = inspect_checkpoint(Path(path))
-    guess = infer_model_from_shapes(...shapes of inspection.tensors...)
-    return tier_from_inspection(inspection, guess)
-
-and a bump of :data:`CHECKPOINT_TIER_VERSION` (the cache also keys on the source of this module).
+valid sidecar. :func:`ckpt_tui.core.reader.inspect_checkpoint` reads the file without running
+anything in it (no torch, no pickle), and :func:`ckpt_tui.core.statedict.infer_model_from_shapes`
+names the model from the state dict's shapes; :func:`tier_from_inspection` turns both into a tier
+result. The checkpoint's ``hyper_parameters`` count as a config (provenance
+``checkpoint hyper_parameters <key path>``).
 """
 
 from __future__ import annotations
 
 import math
+import struct
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -26,19 +21,32 @@ from ckpt_tui.core.entry import Issue
 from ckpt_tui.core.merge import TierResult, canonical_metric
 from ckpt_tui.core.models import known
 
-CHECKPOINT_TIER_VERSION = "0-not-inspected"
-"""Changes whenever what this tier can read changes (part of the cache key)."""
+CHECKPOINT_TIER_VERSION = "1-safe-reader"
+"""Changes whenever what this tier can read changes (the cache also keys on the reader's source)."""
 
-NOT_INSPECTED = Issue(
-    severity="info",
-    code="checkpoint.not-inspected",
-    message="checkpoint not inspected: the safe checkpoint reader is not available yet",
+_DETAILS = (
+    "format",
+    "lightning_version",
+    "weights_key",
+    "parameter_count",
+    "tensor_bytes",
+    "optimizer",
+    "learning_rate",
+    "dangerous_globals",
 )
 
 
 def checkpoint_tier(path: str | Path) -> TierResult:
     """What the checkpoint file at ``path`` says about itself. Never raises for a bad file."""
-    return TierResult(kind="checkpoint", issues=[NOT_INSPECTED])
+    # Imported here: the reader is only needed by builds that inspect checkpoints.
+    from ckpt_tui.core.reader import inspect_checkpoint
+    from ckpt_tui.core.statedict import infer_model_from_shapes
+
+    inspection = inspect_checkpoint(Path(path))
+    guess = None
+    if inspection.tensors:
+        guess = infer_model_from_shapes({k: t.shape for k, t in inspection.tensors.items()})
+    return tier_from_inspection(inspection, guess)
 
 
 def tier_from_inspection(inspection: Any, guess: Any = None) -> TierResult:
@@ -47,8 +55,9 @@ def tier_from_inspection(inspection: Any, guess: Any = None) -> TierResult:
     Reads ``epoch``, ``global_step``, ``monitor``, ``monitor_mode``, ``monitor_value``,
     ``metrics`` (hmean/precision/recall and any other scalars), ``lightning_version`` and
     ``issues``; ``hyper_parameters`` become a config-kind result (they count as a config, with
-    provenance ``checkpoint hyper_parameters <key path>``). The guess gives architecture and
-    encoder/decoder/head when the file holds a state dict.
+    provenance ``checkpoint hyper_parameters <key path>``). The guess (a ``ModelGuess``) gives
+    architecture and encoder/decoder/head when the file holds a state dict, with its evidence
+    per field as provenance.
     """
     tier = TierResult(kind="checkpoint")
     put = tier.put
@@ -74,14 +83,20 @@ def tier_from_inspection(inspection: Any, guess: Any = None) -> TierResult:
     if extra:
         put("additional_metrics", extra, "checkpoint metrics")
     if guess is not None:
-        where = getattr(guess, "provenance", None) or "checkpoint state_dict shapes"
-        put("architecture", known(getattr(guess, "architecture", None)), where)
-        put("backbone", known(getattr(guess, "encoder", None)), where)
-        put("decoder", known(getattr(guess, "decoder", None)), where)
-        put("head", known(getattr(guess, "head", None)), where)
-    version = getattr(inspection, "lightning_version", None)
-    if isinstance(version, str):
-        tier.details["lightning_version"] = version
+        reasons = getattr(guess, "provenance", None) or {}
+        for field_name, attribute in (
+            ("architecture", "architecture"),
+            ("backbone", "encoder"),
+            ("decoder", "decoder"),
+            ("head", "head"),
+        ):
+            reason = reasons.get(attribute) if isinstance(reasons, Mapping) else None
+            where = f"checkpoint state_dict: {reason}" if reason else "checkpoint state_dict shapes"
+            put(field_name, known(getattr(guess, attribute, None)), where)
+    for name in _DETAILS:
+        value = getattr(inspection, name, None)
+        if isinstance(value, (str, int, float)) or (isinstance(value, list) and value):
+            tier.details[name] = value
     tier.issues.extend(i for i in getattr(inspection, "issues", None) or [] if isinstance(i, Issue))
     hyper_parameters = getattr(inspection, "hyper_parameters", None)
     if isinstance(hyper_parameters, Mapping):
@@ -99,4 +114,23 @@ def _float(value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
     number = float(value)
-    return number if math.isfinite(number) else None
+    return _shortest_float32(number) if math.isfinite(number) else None
+
+
+def _shortest_float32(number: float) -> float:
+    """``0.8652999997138977`` → ``0.8653`` when the value is a float32 widened to float64.
+
+    Lightning stores scores as float32 tensors; their float64 reading carries noise digits that
+    a float32 never had. Values that are not exact float32s are returned unchanged.
+    """
+    try:
+        packed = struct.pack("<f", number)
+    except OverflowError:
+        return number
+    if struct.unpack("<f", packed)[0] != number:
+        return number
+    for digits in range(1, 10):
+        candidate = float(f"{number:.{digits}g}")
+        if struct.pack("<f", candidate) == packed:
+            return candidate
+    return number

@@ -137,43 +137,66 @@ def _read_small(path: str) -> str:
         raise UnsafeDocumentError(f"not valid UTF-8 (byte {exc.start})") from exc
 
 
+#: Entry field → the sidecar key path it is read from (the provenance is "sidecar <key path>").
+SIDECAR_FIELDS: dict[str, str] = {
+    "exp_name": "exp_name",
+    "created_at": "created_at",
+    "epoch": "training.epoch",
+    "global_step": "training.global_step",
+    "max_epochs": "training.max_epochs",
+    "architecture": "model.architecture",
+    "backbone": "model.encoder.model_name",
+    "decoder": "model.decoder.name",
+    "head": "model.head.name",
+    "loss": "model.loss.name",
+    "hmean": "metrics.hmean",
+    "precision": "metrics.precision",
+    "recall": "metrics.recall",
+    "validation_loss": "metrics.validation_loss",
+    "additional_metrics": "metrics.additional_metrics",
+    "monitor": "checkpointing.monitor",
+    "monitor_mode": "checkpointing.mode",
+    "save_top_k": "checkpointing.save_top_k",
+    "save_last": "checkpointing.save_last",
+    "hydra_config_path": "hydra_config_path",
+    "wandb_run_id": "wandb_run_id",
+}
+_PROVENANCE = {name: f"sidecar {path}" for name, path in SIDECAR_FIELDS.items()}
+
+
 def sidecar_tier(metadata: CheckpointMetadataV1) -> TierResult:
     """The fields a valid sidecar gives, with ``sidecar <key path>`` provenance."""
-    tier = TierResult(kind="sidecar")
-    put = tier.put
-    put("exp_name", known(metadata.exp_name), "sidecar exp_name")
-    put("created_at", metadata.created_at, "sidecar created_at")
-    training = metadata.training
-    put("epoch", training.epoch, "sidecar training.epoch")
-    put("global_step", training.global_step, "sidecar training.global_step")
-    put("max_epochs", training.max_epochs, "sidecar training.max_epochs")
-    model = metadata.model
-    put("architecture", known(model.architecture), "sidecar model.architecture")
-    put("backbone", known(model.encoder.model_name), "sidecar model.encoder.model_name")
-    put("decoder", known(model.decoder.name), "sidecar model.decoder.name")
-    put("head", known(model.head.name), "sidecar model.head.name")
-    put("loss", known(model.loss.name), "sidecar model.loss.name")
-    metrics = metadata.metrics
-    put("hmean", metrics.hmean, "sidecar metrics.hmean")
-    put("precision", metrics.precision, "sidecar metrics.precision")
-    put("recall", metrics.recall, "sidecar metrics.recall")
-    put("validation_loss", metrics.validation_loss, "sidecar metrics.validation_loss")
-    if metrics.additional_metrics:
-        put(
-            "additional_metrics",
-            dict(metrics.additional_metrics),
-            "sidecar metrics.additional_metrics",
-        )
-    checkpointing = metadata.checkpointing
+    training, model = metadata.training, metadata.model
+    metrics, checkpointing = metadata.metrics, metadata.checkpointing
     monitor = known(checkpointing.monitor)
-    put("monitor", monitor, "sidecar checkpointing.monitor")
     # The schema defaults mode to "max" and save_top_k to 1: only what the file says is known.
     given = checkpointing.model_fields_set
-    if "mode" in given or monitor is not None:
-        put("monitor_mode", checkpointing.mode, "sidecar checkpointing.mode")
-    if "save_top_k" in given:
-        put("save_top_k", checkpointing.save_top_k, "sidecar checkpointing.save_top_k")
-    put("save_last", checkpointing.save_last, "sidecar checkpointing.save_last")
-    put("hydra_config_path", known(metadata.hydra_config_path), "sidecar hydra_config_path")
-    put("wandb_run_id", known(metadata.wandb_run_id), "sidecar wandb_run_id")
-    return tier
+    found = {
+        "exp_name": known(metadata.exp_name),
+        "created_at": metadata.created_at,
+        "epoch": training.epoch,
+        "global_step": training.global_step,
+        "max_epochs": training.max_epochs,
+        "architecture": known(model.architecture),
+        "backbone": known(model.encoder.model_name),
+        "decoder": known(model.decoder.name),
+        "head": known(model.head.name),
+        "loss": known(model.loss.name),
+        "hmean": metrics.hmean,
+        "precision": metrics.precision,
+        "recall": metrics.recall,
+        "validation_loss": metrics.validation_loss,
+        "additional_metrics": dict(metrics.additional_metrics) or None,
+        "monitor": monitor,
+        "monitor_mode": checkpointing.mode if "mode" in given or monitor is not None else None,
+        "save_top_k": checkpointing.save_top_k if "save_top_k" in given else None,
+        "save_last": checkpointing.save_last,
+        "hydra_config_path": known(metadata.hydra_config_path),
+        "wandb_run_id": known(metadata.wandb_run_id),
+    }
+    values = {name: value for name, value in found.items() if value is not None}
+    return TierResult(
+        kind="sidecar",
+        values=values,
+        provenance={name: _PROVENANCE[name] for name in values},
+    )

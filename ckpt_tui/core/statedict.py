@@ -1,25 +1,29 @@
 """Infer the model (encoder, decoder, head, architecture) from a state dict's keys and shapes.
 
 Each answer comes with its evidence in ``provenance``; anything the evidence does not settle is
-``None`` (a wrong name is worse than none). What is recognised:
+``None`` (a wrong name is worse than none). The block *structure* decides a backbone's family and
+depth; *widths* decide its width variant only where they are timm's own, so a model built with
+scaled-down widths keeps its depth but not a width variant the widths cannot prove.
 
-* **ResNet** (torchvision / timm key names): depth from the blocks per ``layerN`` and whether
-  blocks are bottlenecks (``conv3``), so 18/34/50/101/152 are told apart; wide and ResNeXt
-  variants from the widths and groups of ``layer1.0``; timm's ``d`` variants (deep stem and
-  average-pool downsample).
-* **timm MobileNetV3 / EfficientNet**: blocks per stage, squeeze-excite placement, the stem width
-  and the last stage's width. In timm every MobileNetV3 stem is 16 channels wide (multipliers
-  below 0.75 fix the stem at 16; 0.75 rounds 12 up to 16), so the stem cannot tell the variants
-  apart: the last stage's width does (576 x multiplier for small, 960 x multiplier for large).
-  timm's ``tf_`` variants have the same shapes as the plain ones and are not told apart.
-* **Decoders and heads** of the reference OCR project, by the names of their submodules:
-  ``pan_decoder`` (``reduce_convs``/``top_down_smooth`` + ``bottom_up``), ``dbpp_decoder``
-  (``lateral_convs``/``top_down`` + ``bottom_up``), ``fpn_decoder`` (``lateral_convs``/
-  ``output_convs`` + ``fusion``), ``unet`` (``inners`` + ``outers``), ``craft_decoder``;
-  ``db_head`` (``binarize`` + ``thresh``), ``craft_head`` (``region_branch``/``affinity_branch``).
+* **ResNet** (torchvision/timm keys): depth from the blocks per ``layerN`` and whether blocks are
+  bottlenecks (``conv3``): 18/34/50/101/152; wide and ResNeXt variants from layer1's width ratio
+  and groups; timm's ``d`` variants (deep stem, average-pool downsample).
+* **timm MobileNetV3 / EfficientNet**: blocks per stage and squeeze-excite placement give the
+  family (small/large, b0/b1-b2/b3). In timm every MobileNetV3 stem is 16 wide (multipliers below
+  0.75 keep the stem at 16; 0.75 rounds 12 up to 16), so the *last stage* (576 x multiplier for
+  small, 960 x multiplier for large) tells the variants apart. A stem of 8 only comes from a
+  builder that scales the stem by 0.5 too (not timm): read as ``_050``. timm's ``tf_`` variants
+  have the same shapes as the plain ones and are not told apart.
+* **Decoders and heads**, by submodule names: ``bottom_up`` → ``pan_decoder`` (or
+  ``dbpp_decoder`` when its convolutions are depthwise-separable, DBNet++'s), ``fusion`` with
+  ``lateral_convs``/``output_convs``/``fpn_convs`` → ``fpn_decoder``, ``inners`` + ``outers`` →
+  ``unet``, ``upconv1-4`` or ``reduce_layers`` + ``smooth_layers`` → ``craft_decoder``;
+  ``binarize`` + ``thresh`` → ``db_head``; ``region_branch``/``affinity_branch`` or a ``conv_cls``
+  ending in 2 maps → ``craft_head``; a head ending in 6 maps (text, kernel, 4-d similarity) →
+  ``pan_head``, in 7 kernels → ``pse_head``.
 
 Key prefixes (``model.``, ``model.encoder.model.``, ``encoder.``, ``module.``) need no stripping:
-every pattern is matched after any prefix, and the prefix found is reported.
+patterns match after any prefix, and the prefix found is reported.
 """
 
 from __future__ import annotations
@@ -29,9 +33,13 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+Shapes = Mapping[str, Sequence[int]]
+Finding = tuple[str | None, str]  # (name or None, evidence)
+
 _RESNET_BLOCK = re.compile(r"^(?P<prefix>(?:.*\.)?)layer(?P<layer>[1-4])\.(?P<block>\d+)\.")
 _TIMM_STEM = re.compile(r"^(?P<prefix>(?:.*\.)?)conv_stem\.weight$")
 _TIMM_BLOCK = re.compile(r"^blocks\.(?P<stage>\d+)\.(?P<block>\d+)\.")
+_VGG_CONV = re.compile(r"^(?P<prefix>(?:.*\.)?)features\.\d+\.weight$")
 
 _BASIC_DEPTHS: dict[tuple[int, ...], int] = {(1, 1, 1, 1): 10, (2, 2, 2, 2): 18, (3, 4, 6, 3): 34}
 _BOTTLENECK_DEPTHS: dict[tuple[int, ...], int] = {
@@ -42,54 +50,31 @@ _BOTTLENECK_DEPTHS: dict[tuple[int, ...], int] = {
     (3, 24, 36, 3): 200,
 }
 
-# timm MobileNetV3 / EfficientNet: blocks per stage → (family, where the final width is, widths).
 _MNV3_LARGE = (1, 2, 3, 4, 2, 3, 1)
 _MNV3_SMALL = (1, 2, 3, 2, 3, 1)
-_TIMM_FAMILIES: dict[tuple[int, ...], tuple[str, str, dict[tuple[int, int], str]]] = {
+# blocks per stage → (family, key of the final width, final width → name, timm's stem width).
+_TIMM: dict[tuple[int, ...], tuple[str, str, dict[int, str], int | None]] = {
     _MNV3_LARGE: (
         "mobilenetv3_large",
         "blocks.6.0.conv.weight",
-        {(16, 960): "mobilenetv3_large_100", (16, 720): "mobilenetv3_large_075"},
+        {960: "mobilenetv3_large_100", 720: "mobilenetv3_large_075"},
+        16,
     ),
     _MNV3_SMALL: (
         "mobilenetv3_small",
         "blocks.5.0.conv.weight",
-        {
-            (16, 576): "mobilenetv3_small_100",
-            (16, 432): "mobilenetv3_small_075",
-            (16, 288): "mobilenetv3_small_050",
-        },
+        {576: "mobilenetv3_small_100", 432: "mobilenetv3_small_075", 288: "mobilenetv3_small_050"},
+        16,
     ),
-    (1, 2, 2, 3, 3, 4, 1): (
-        "efficientnet",
-        "blocks.6.0.conv_pwl.weight",
-        {(32, 320): "efficientnet_b0"},
-    ),
+    (1, 2, 2, 3, 3, 4, 1): ("efficientnet_b0", "blocks.6.0.conv_pwl.weight", {}, 32),
     (2, 3, 3, 4, 4, 5, 2): (
-        "efficientnet",
+        "efficientnet_b1/b2",
         "blocks.6.1.conv_pwl.weight",
-        {(32, 320): "efficientnet_b1", (32, 352): "efficientnet_b2"},
+        {320: "efficientnet_b1", 352: "efficientnet_b2"},
+        32,
     ),
-    (2, 3, 3, 5, 5, 6, 2): (
-        "efficientnet",
-        "blocks.6.1.conv_pwl.weight",
-        {(40, 384): "efficientnet_b3"},
-    ),
+    (2, 3, 3, 5, 5, 6, 2): ("efficientnet_b3", "blocks.6.1.conv_pwl.weight", {}, 40),
 }
-
-# Submodule names of the reference OCR project's decoders and heads.
-_DECODERS: tuple[tuple[str, frozenset[str], frozenset[str]], ...] = (
-    # name, families that must all be present, families of which one more must be present
-    ("pan_decoder", frozenset({"bottom_up"}), frozenset({"reduce_convs", "top_down_smooth"})),
-    ("dbpp_decoder", frozenset({"bottom_up"}), frozenset({"lateral_convs", "top_down"})),
-    ("fpn_decoder", frozenset({"fusion"}), frozenset({"lateral_convs", "output_convs"})),
-    ("unet", frozenset({"inners"}), frozenset({"outers"})),
-    ("craft_decoder", frozenset({"reduce_layers"}), frozenset({"smooth_layers", "out_projection"})),
-)
-_HEADS: tuple[tuple[str, frozenset[str], frozenset[str]], ...] = (
-    ("db_head", frozenset({"binarize"}), frozenset({"thresh"})),
-    ("craft_head", frozenset({"region_branch"}), frozenset({"affinity_branch"})),
-)
 
 
 @dataclass(frozen=True)
@@ -97,7 +82,7 @@ class ModelGuess:
     """What the state dict says about the model; ``None`` where it does not settle a name."""
 
     architecture: str | None = None
-    """Detector family: ``dbnet``, ``dbnetpp`` or ``craft``."""
+    """Detector family: ``dbnet``, ``dbnetpp``, ``craft``, ``pan`` or ``psenet``."""
     encoder: str | None = None
     """Backbone in timm naming, e.g. ``resnet50`` or ``mobilenetv3_small_050``."""
     decoder: str | None = None
@@ -105,14 +90,14 @@ class ModelGuess:
     head: str | None = None
     """Head name, e.g. ``db_head``."""
     provenance: dict[str, str] = field(default_factory=dict)
-    """For each field (known or deliberately left ``None``), the evidence."""
+    """Evidence per field, also for a field deliberately left ``None`` (its value says so)."""
 
 
-def _prefixed(prefix: str) -> str:
+def _under(prefix: str) -> str:
     return f" under '{prefix}'" if prefix else ""
 
 
-def _resnet(shapes: Mapping[str, Sequence[int]]) -> tuple[str | None, str] | None:
+def _resnet(shapes: Shapes) -> Finding | None:
     blocks: dict[str, dict[int, set[int]]] = defaultdict(lambda: defaultdict(set))
     for key in shapes:
         match = _RESNET_BLOCK.match(key)
@@ -121,37 +106,38 @@ def _resnet(shapes: Mapping[str, Sequence[int]]) -> tuple[str | None, str] | Non
     if not blocks:
         return None
     prefix = max(blocks, key=lambda p: sum(len(b) for b in blocks[p].values()))
-    layers = blocks[prefix]
-    counts = tuple(len(layers.get(i, ())) for i in (1, 2, 3, 4))
+    counts = tuple(len(blocks[prefix].get(i, ())) for i in (1, 2, 3, 4))
     bottleneck = f"{prefix}layer1.0.conv3.weight" in shapes
     kind = "bottleneck conv3" if bottleneck else "basic blocks (no conv3)"
-    evidence = f"state dict: resnet blocks {list(counts)} with {kind}{_prefixed(prefix)}"
+    why = f"state dict: resnet blocks {list(counts)} with {kind}{_under(prefix)}"
     depth = (_BOTTLENECK_DEPTHS if bottleneck else _BASIC_DEPTHS).get(counts)
-    if depth is None or 0 in counts:
-        return None, evidence + ": not a standard depth"
-    conv1 = shapes.get(f"{prefix}layer1.0.conv1.weight")
-    conv2 = shapes.get(f"{prefix}layer1.0.conv2.weight")
-    if not conv1 or not conv2 or len(conv2) != 4 or conv2[1] == 0:
-        return f"resnet{depth}", evidence
-    width, groups = conv1[0], conv1[0] // conv2[1] if bottleneck else 1
+    if depth is None:
+        return None, why + ": not a standard depth"
     name = f"resnet{depth}"
-    if groups > 1:
-        name = f"resnext{depth}_{groups}x{width // groups}d"
-        evidence += f", grouped conv2 ({groups} groups of {width // groups})"
-    elif bottleneck and width == 128:
-        name = f"wide_resnet{depth}_2"
-        evidence += ", layer1 twice as wide"
-    elif width != 64:
-        return None, evidence + f": layer1 width {width} is not a standard ResNet"
+    conv1, conv2, conv3 = (shapes.get(f"{prefix}layer1.0.conv{i}.weight") for i in (1, 2, 3))
+    width = conv1[0] if conv1 else 64
+    groups = 1
+    if bottleneck and conv1 and conv2 and conv3 and len(conv2) == 4 and conv2[1]:
+        groups = width // conv2[1]
+        if groups > 1:
+            name = f"resnext{depth}_{groups}x{width // groups}d"
+            why += f", grouped conv2 ({groups} groups of {width // groups})"
+        elif width * 2 == conv3[0]:
+            name = f"wide_resnet{depth}_2"
+            why += ", bottleneck twice as wide"
+        elif width * 4 != conv3[0]:
+            return None, why + f": unusual bottleneck width {width} for {conv3[0]} outputs"
+    if width not in (64, 128) or (groups == 1 and width == 128 and not name.startswith("wide")):
+        why += f", widths scaled down (layer1 {width} channels)"
     if f"{prefix}conv1.0.weight" in shapes and f"{prefix}conv1.weight" not in shapes:
         down = shapes.get(f"{prefix}layer2.0.downsample.1.weight")
-        if down is not None and len(down) == 4 and groups == 1 and width == 64:
-            return f"{name}d", evidence + ", deep stem and average-pool downsample"
-        return None, evidence + ": deep-stem variant not told apart"
-    return name, evidence
+        if down is not None and len(down) == 4 and groups == 1 and not name.startswith("wide"):
+            return f"{name}d", why + ", deep stem and average-pool downsample"
+        return None, why + ": a deep-stem variant not told apart"
+    return name, why
 
 
-def _timm_efficient(shapes: Mapping[str, Sequence[int]]) -> tuple[str | None, str] | None:
+def _timm_efficient(shapes: Shapes) -> Finding | None:
     prefixes = [m["prefix"] for m in map(_TIMM_STEM.match, shapes) if m]
     if not prefixes:
         return None
@@ -159,104 +145,141 @@ def _timm_efficient(shapes: Mapping[str, Sequence[int]]) -> tuple[str | None, st
     stem = shapes[f"{prefix}conv_stem.weight"]
     stages: dict[int, set[int]] = defaultdict(set)
     for key in shapes:
-        if key.startswith(prefix):
-            match = _TIMM_BLOCK.match(key[len(prefix) :])
-            if match:
-                stages[int(match["stage"])].add(int(match["block"]))
+        match = _TIMM_BLOCK.match(key[len(prefix) :]) if key.startswith(prefix) else None
+        if match:
+            stages[int(match["stage"])].add(int(match["block"]))
     counts = tuple(len(stages.get(i, ())) for i in range(len(stages)))
     stem_width = stem[0] if stem else 0
-    evidence = (
-        f"state dict: timm conv_stem of {stem_width} channels, blocks per stage {list(counts)}"
-        f"{_prefixed(prefix)}"
-    )
-    family = _TIMM_FAMILIES.get(counts)
-    if family is None:
-        return None, evidence + ": not a known MobileNetV3/EfficientNet layout"
-    base, last_key, names = family
+    why = f"state dict: timm conv_stem of {stem_width} channels, blocks per stage {list(counts)}"
+    why += _under(prefix)
+    if counts not in _TIMM:
+        return None, why + ": not a known MobileNetV3/EfficientNet layout"
+    family, last_key, by_width, timm_stem = _TIMM[counts]
     last = shapes.get(prefix + last_key)
     last_width = last[0] if last else 0
-    evidence += f", last stage {last_width} channels"
-    if base.startswith("mobilenetv3"):
-        se_stage = "blocks.2." if counts == _MNV3_LARGE else "blocks.0."
-        if not any(k.startswith(prefix + se_stage) and ".se." in k for k in shapes):
-            return None, evidence + ": no squeeze-excite (a 'minimal' variant, not named)"
-        head = f"{prefix}conv_head.weight"
-        if counts == _MNV3_LARGE and head in shapes and f"{prefix}conv_head.bias" not in shapes:
-            return "mobilenetv3_rw", evidence + ", conv_head without bias"
-    name = names.get((stem_width, last_width))
-    if name is None:
-        return None, evidence + f": {base} with unrecognised widths"
-    if name == "mobilenetv3_large_100":
-        evidence += " (timm's mobilenetv3_rw differs only by conv_head's bias, absent here)"
-    return name, evidence
+    why += f", last stage {last_width} channels"
+    if family.startswith("mobilenetv3"):
+        se_stage = f"{prefix}blocks.{2 if counts == _MNV3_LARGE else 0}."
+        if not any(k.startswith(se_stage) and ".se." in k for k in shapes):
+            return None, why + ": no squeeze-excite (a 'minimal' variant, not named)"
+        head, bias = f"{prefix}conv_head.weight", f"{prefix}conv_head.bias"
+        if counts == _MNV3_LARGE and head in shapes and bias not in shapes:
+            return "mobilenetv3_rw", why + ", conv_head without bias"
+    if not by_width:  # b0 and b3: the block counts alone name them
+        if stem_width != timm_stem:
+            return None, why + f": {family} blocks but not its {timm_stem}-channel stem"
+        return family, why
+    if last_width in by_width and stem_width == timm_stem:
+        return by_width[last_width], why
+    if family.startswith("mobilenetv3") and stem_width == 8:
+        return f"{family}_050", why + ": a stem scaled by 0.5 (timm itself keeps 16 below 0.75)"
+    return None, why + f": {family} with widths that do not tell its variant"
 
 
-def _vgg(shapes: Mapping[str, Sequence[int]]) -> tuple[str | None, str] | None:
-    convs = [
-        k
-        for k, s in shapes.items()
-        if re.match(r"^(?:.*\.)?features\.\d+\.weight$", k) and len(s) == 4
-    ]
+def _vgg(shapes: Shapes) -> Finding | None:
+    convs = [(m["prefix"], k) for k in shapes if (m := _VGG_CONV.match(k)) and len(shapes[k]) == 4]
     if not convs:
         return None
-    prefix = convs[0][: convs[0].index("features.")]
-    convs = [k for k in convs if k.startswith(prefix)]
+    prefix = convs[0][0]
+    count = sum(1 for p, _ in convs if p == prefix)
     batchnorm = any(
         k.startswith(f"{prefix}features.") and k.endswith("running_mean") for k in shapes
     )
-    depth = {8: 11, 10: 13, 13: 16, 16: 19}.get(len(convs))
-    evidence = f"state dict: {len(convs)} convolutions in features.*{_prefixed(prefix)}"
+    depth = {8: 11, 10: 13, 13: 16, 16: 19}.get(count)
+    why = f"state dict: {count} convolutions in features.*{_under(prefix)}"
     if depth is None:
-        return None, evidence + ": not a standard VGG"
-    return f"vgg{depth}{'_bn' if batchnorm else ''}", evidence + (
+        return None, why + ": not a standard VGG"
+    return f"vgg{depth}{'_bn' if batchnorm else ''}", why + (
         " with batch norm" if batchnorm else ""
     )
 
 
-def _families(keys: Sequence[str], part: str) -> set[str]:
-    """Submodule names right after ``<part>.`` (e.g. ``decoder.bottom_up`` → ``bottom_up``)."""
+def _part(shapes: Shapes, part: str) -> tuple[set[str], list[str], str]:
+    """Submodule names right after ``<part>.``, the (full) keys below it, and where found.
+
+    Without a ``<part>.`` module every submodule name of the whole state dict is searched.
+    """
     marker = f"{part}."
-    found = set()
-    for key in keys:
+    found: set[str] = set()
+    keys: list[str] = []
+    for key in shapes:
         at = key.find(marker)
-        while at >= 0 and at > 0 and key[at - 1] != ".":
+        while at > 0 and key[at - 1] != ".":
             at = key.find(marker, at + 1)
         if at >= 0:
             found.add(key[at + len(marker) :].split(".", 1)[0])
-    return found
+            keys.append(key)
+    if found:
+        return found, keys, f"{part} keys"
+    return {s for key in shapes for s in key.split(".")[:-1]}, list(shapes), "keys"
 
 
-def _match_families(
-    found: set[str], table: tuple[tuple[str, frozenset[str], frozenset[str]], ...]
-) -> str | None:
-    hits = [name for name, need, one_of in table if need <= found and one_of & found]
-    return hits[0] if len(hits) == 1 else None
+def _final_maps(shapes: Shapes, keys: list[str]) -> int | None:
+    """Output channels of the last convolution among ``keys`` (a head's prediction maps)."""
+    convs = [shapes[k] for k in keys if k.endswith(".weight") and len(shapes[k]) == 4]
+    return convs[-1][0] if convs else None
 
 
-def _component(
-    keys: Sequence[str], part: str, table: tuple[tuple[str, frozenset[str], frozenset[str]], ...]
-) -> tuple[str | None, str | None]:
-    found = _families(keys, part)
-    name = _match_families(found, table)
+def _decoder(shapes: Shapes) -> tuple[str | None, str | None, bool]:
+    found, keys, where = _part(shapes, "decoder")
+    attention = any("attention" in k for k in keys) if where != "keys" else False
+    name = None
+    if "bottom_up" in found:
+        separable = any(".depthwise." in k for k in keys if "bottom_up." in k)
+        name = "dbpp_decoder" if separable else "pan_decoder"
+    elif "fusion" in found and found & {"lateral_convs", "output_convs", "fpn_convs"}:
+        name = "fpn_decoder"
+    elif {"inners", "outers"} <= found:
+        name = "unet"
+    elif {"upconv1", "upconv2", "upconv3", "upconv4"} <= found or (
+        "reduce_layers" in found and found & {"smooth_layers", "out_projection"}
+    ):
+        name = "craft_decoder"
     if name is None:
-        # No "<part>." module: look for the families as any submodule (a bare decoder or head).
-        everywhere = {segment for key in keys for segment in key.split(".")[:-1]}
-        if not found:
-            name = _match_families(everywhere, table)
-            found = everywhere & {f for _, need, one in table for f in need | one}
-    if name is None:
-        return None, None
-    families = sorted(found & {f for n, need, one in table if n == name for f in need | one})
-    return name, f"state dict: {part} keys {', '.join(families)}"
+        if where == "keys":
+            return None, None, False
+        return None, f"state dict: decoder keys {', '.join(sorted(found)[:6])}: not known", False
+    shown = sorted(found & _DECODER_FAMILIES) if where == "keys" else sorted(found)[:6]
+    return name, f"state dict: {where} {', '.join(shown)}", attention
 
 
-def _architecture(decoder: str | None, head: str | None) -> tuple[str | None, str | None]:
+_DECODER_FAMILIES = {
+    *("bottom_up", "top_down", "top_down_smooth", "reduce_convs", "reduce_layers", "inners"),
+    *("outers", "fusion", "lateral_convs", "output_convs", "fpn_convs", "smooth_layers"),
+    *("out_projection", "upconv1", "upconv2", "upconv3", "upconv4"),
+}
+
+
+def _head(shapes: Shapes) -> Finding | None:
+    found, keys, where = _part(shapes, "head")
+    if {"binarize", "thresh"} <= found:
+        return "db_head", f"state dict: {where} binarize, thresh"
+    if {"region_branch", "affinity_branch"} <= found:
+        return "craft_head", f"state dict: {where} region_branch, affinity_branch"
+    if where == "keys":
+        return None  # the prediction-map count below needs a real "head." module
+    maps = _final_maps(shapes, keys)
+    shown = ", ".join(sorted(found)[:6])
+    if "conv_cls" in found and maps == 2:
+        return "craft_head", f"state dict: head keys {shown}, ending in 2 maps (region, affinity)"
+    if maps == 6:
+        pan = "6 maps (PAN's text, kernel, 4-d similarity)"
+        return "pan_head", f"state dict: head keys {shown}, ending in {pan}"
+    if maps == 7:
+        return "pse_head", f"state dict: head keys {shown}, ending in 7 kernels (PSENet's)"
+    return None, f"state dict: head keys {shown}: not known"
+
+
+def _architecture(decoder: str | None, head: str | None, attention: bool) -> Finding | None:
     if head == "craft_head" or decoder == "craft_decoder":
         return "craft", f"state dict: {head or decoder}"
+    if head in ("pan_head", "pse_head"):
+        return ("pan" if head == "pan_head" else "psenet"), f"state dict: {head}"
     if head != "db_head":
-        return None, None
-    if decoder == "dbpp_decoder":
-        return "dbnetpp", "state dict: db_head with dbpp_decoder"
+        return None
+    if decoder == "dbpp_decoder" or (decoder and attention):
+        detail = "attention fusion (DBNet++'s ASF)" if attention else "dbpp_decoder"
+        return "dbnetpp", f"state dict: db_head with {detail}"
     if decoder in ("fpn_decoder", "unet"):
         return "dbnet", f"state dict: db_head with {decoder}"
     if decoder == "pan_decoder":
@@ -264,23 +287,24 @@ def _architecture(decoder: str | None, head: str | None) -> tuple[str | None, st
     return None, "state dict: db_head with an unrecognised decoder (dbnet or dbnetpp?)"
 
 
-def infer_model_from_shapes(shapes: Mapping[str, Sequence[int]]) -> ModelGuess:
+def infer_model_from_shapes(shapes: Shapes) -> ModelGuess:
     """Encoder, decoder, head and architecture from the keys and shapes of a state dict."""
-    keys = list(shapes)
     provenance: dict[str, str] = {}
     encoder = None
     for probe in (_resnet, _timm_efficient, _vgg):
-        found = probe(shapes)
-        if found is not None:
-            encoder, provenance["encoder"] = found
+        finding = probe(shapes)
+        if finding is not None:
+            encoder, provenance["encoder"] = finding
             break
-    decoder, decoder_why = _component(keys, "decoder", _DECODERS)
-    head, head_why = _component(keys, "head", _HEADS)
+    decoder, decoder_why, attention = _decoder(shapes)
     if decoder_why:
         provenance["decoder"] = decoder_why
-    if head_why:
-        provenance["head"] = head_why
-    architecture, why = _architecture(decoder, head)
-    if why:
-        provenance["architecture"] = why
+    head = None
+    head_finding = _head(shapes)
+    if head_finding is not None:
+        head, provenance["head"] = head_finding
+    architecture = None
+    arch_finding = _architecture(decoder, head, attention)
+    if arch_finding is not None:
+        architecture, provenance["architecture"] = arch_finding
     return ModelGuess(architecture, encoder, decoder, head, provenance)

@@ -40,11 +40,6 @@ def escape_for_terminal(text: str) -> str:
     return _UNSAFE.sub(lambda match: _escape_char(match.group()), text)
 
 
-def has_surrogates(text: str) -> bool:
-    """Whether ``text`` holds lone surrogates (a path with bytes that are not UTF-8)."""
-    return any(0xD800 <= ord(char) <= 0xDFFF for char in text)
-
-
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 

@@ -110,7 +110,8 @@ _VALUES = re.compile(r"^" + _PREFIX + r"(\S[^\n]*)", re.MULTILINE)
 _COMMENT_LINE = re.compile(r"^ *#", re.MULTILINE)
 _TEMPLATE_LIMIT = 256
 _Shape = tuple[tuple[str, ...], tuple[str, ...]]
-_TEMPLATES: dict[_Shape, tuple[list[str], list[int]] | None] = {}
+_Template = tuple[list[str], list[int] | None]
+_TEMPLATES: dict[_Shape, _Template | None] = {}
 _FRAGMENTS: dict[str, str] = {}
 
 
@@ -135,16 +136,16 @@ def _from_template(text: str) -> Any:
         _TEMPLATES[shape] = template
     if template is None:
         raise _OutsideSubset  # the layout itself is outside the subset
-    fragments = [_fragment(value) for value in pieces[2::3]]
+    known = _FRAGMENTS.get
+    fragments = [known(value) or _fragment(value) for value in pieces[2::3]]
     parts, slots = template
-    out = [parts[0]]
-    for part, slot in zip(parts[1:], slots, strict=True):
-        out.append(fragments[slot])
-        out.append(part)
+    out: list[str] = [""] * (2 * len(parts) - 1)
+    out[0::2] = parts
+    out[1::2] = fragments if slots is None else [fragments[slot] for slot in slots]
     return json.loads("".join(out))
 
 
-def _compile(text: str) -> tuple[list[str], list[int]] | None:
+def _compile(text: str) -> _Template | None:
     counter = iter(range(MAX_NODES))
     try:
         root = _parse(_LINE.findall(text), lambda _rest: _Slot(next(counter)))
@@ -173,7 +174,9 @@ def _compile(text: str) -> tuple[list[str], list[int]] | None:
             parts[-1] += json.dumps(node)  # None (a key or entry without a value)
 
     emit(root)
-    return parts, slots
+    # Usually every value lands in its own place in order (no duplicate keys): no mapping needed.
+    values = next(counter)  # how many values the document has
+    return parts, None if slots == list(range(values)) else slots
 
 
 def _fragment(text: str) -> str:

@@ -1,7 +1,7 @@
 """The command palette entries: sort by each column, filter presets, rescan, conversion.
 
-The provider asks the screen the palette was opened on for its commands, so the commands stay
-next to the actions they run (``MainScreen.palette_commands``).
+The provider asks the screen the palette was opened on for its commands
+(``MainScreen.palette_commands``, built by :func:`catalog_commands` from the screen's actions).
 """
 
 from __future__ import annotations
@@ -11,7 +11,52 @@ from typing import Protocol, runtime_checkable
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
+from ckpt_tui.tui.widgets.catalog_table import COLUMNS
+
 PaletteCommand = tuple[str, str, Callable[[], object]]
+
+#: Filter presets offered by the palette: (name, expression).
+PRESETS: tuple[tuple[str, str], ...] = (
+    ("no sidecar", "-has:sidecar"),
+    ("has issues", "has:issues"),
+    ("best per experiment", "is:best"),
+)
+
+
+class CatalogActions(Protocol):
+    """What the catalog commands run on the main screen."""
+
+    def sort_by(self, field: str, descending: bool | None = None) -> None: ...
+
+    def apply_filter(self, expression: str) -> None: ...
+
+    def action_rescan(self) -> None: ...
+
+    def action_convert(self) -> None: ...
+
+    def action_copy_path(self) -> None: ...
+
+
+def catalog_commands(screen: CatalogActions) -> list[PaletteCommand]:
+    """Sort by each column, the filter presets, clear, rescan, conversion and copy."""
+    commands: list[PaletteCommand] = [
+        (f"Sort by {c.key}", f"the {c.label} column", _bind(screen.sort_by, c.key)) for c in COLUMNS
+    ]
+    commands += [
+        (f"Filter: {name}", f"filter with '{expr}'", _bind(screen.apply_filter, expr))
+        for name, expr in PRESETS
+    ]
+    commands += [
+        ("Clear filter", "show every checkpoint", _bind(screen.apply_filter, "")),
+        ("Rescan", "scan the folder again", screen.action_rescan),
+        ("Open conversion", "write sidecars for checkpoints", screen.action_convert),
+        ("Copy path", "copy the highlighted checkpoint's path", screen.action_copy_path),
+    ]
+    return commands
+
+
+def _bind(function: Callable[[str], object], value: str) -> Callable[[], object]:
+    return lambda: function(value)
 
 
 @runtime_checkable

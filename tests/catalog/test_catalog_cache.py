@@ -15,7 +15,7 @@ from catalog_helpers import HYDRA_CONFIG, write_text
 from ckpt_tui.core import cache
 from ckpt_tui.core.cache import CACHE_FILE
 from ckpt_tui.core.catalog import build_catalog
-from ckpt_tui.core.entry import CheckpointCatalogEntry
+from ckpt_tui.core.entry import CheckpointCatalogEntry, Issue
 
 
 def by_path(root: Path, **kwargs: object) -> dict[str, CheckpointCatalogEntry]:
@@ -29,6 +29,9 @@ def stale_rewrite(path: Path, old: str, new: str) -> None:
     assert len(old) == len(new) and old in text
     path.write_text(text.replace(old, new))
     os.utime(path, ns=(info.st_atime_ns, info.st_mtime_ns))
+
+
+_TAMPER = Issue(severity="error", code="test.tampered", message="changed by a caller")
 
 
 def fresh_process_build(root: Path) -> dict[str, object]:
@@ -92,11 +95,13 @@ def test_no_cache_bypasses_everything(tree: Path, cache_folder: Path) -> None:
 
 def test_handed_out_entries_are_copies(tree: Path) -> None:
     entry = by_path(tree)["run/checkpoints/last.ckpt"]
-    entry.issues.clear()
+    provenance = dict(entry.provenance)
+    entry.issues.append(entry.issues[0] if entry.issues else _TAMPER)
     entry.provenance["epoch"] = "tampered"
     again = by_path(tree)["run/checkpoints/last.ckpt"]
-    assert "epoch" not in again.provenance
-    assert [i.code for i in again.issues] == ["checkpoint.not-inspected"]
+    assert again.provenance == provenance
+    assert again.provenance["epoch"] == "checkpoint epoch"
+    assert _TAMPER not in again.issues
 
 
 def test_new_checkpoint_three_folders_deep_is_seen(tree: Path, write_checkpoint) -> None:
@@ -104,7 +109,7 @@ def test_new_checkpoint_three_folders_deep_is_seen(tree: Path, write_checkpoint)
     deep.mkdir(parents=True)
     by_path(tree)
     root_mtime = tree.stat().st_mtime_ns
-    write_checkpoint(deep / "epoch=5-step=50.ckpt")
+    write_checkpoint(deep / "epoch=5-step=50.ckpt", "bare")  # no epoch inside: the name's
     assert tree.stat().st_mtime_ns == root_mtime  # ROOT untouched
     assert by_path(tree)["a/b/c/epoch=5-step=50.ckpt"].epoch == 5
     result = fresh_process_build(tree)
@@ -171,14 +176,16 @@ def test_corrupt_cache_file_is_rebuilt_with_a_warning(tree: Path, cache_folder: 
     assert [e.checkpoint_path for e in again.entries] == list(expected)
 
 
-def test_deleted_cache_file_is_recreated(tree: Path, cache_folder: Path) -> None:
+def test_deleted_cache_file_is_recreated_with_a_warning(tree: Path, cache_folder: Path) -> None:
     by_path(tree)
     for name in os.listdir(cache_folder):
         os.unlink(cache_folder / name)
     cache.clear_memory()
     catalog = build_catalog(tree)
-    assert catalog.scan_issues == []
+    assert [i.code for i in catalog.scan_issues] == ["cache.rebuilt"]
+    assert len(catalog.entries) == 2
     assert (cache_folder / CACHE_FILE).exists()
+    assert build_catalog(tree).scan_issues == []
 
 
 def test_locked_cache_is_skipped_with_a_warning(tree: Path, cache_folder: Path) -> None:
@@ -226,7 +233,7 @@ def test_two_processes_share_the_cache(tree: Path, write_checkpoint) -> None:
             stderr=subprocess.PIPE,
             text=True,
         )
-        for _ in range(2)
+        for _ in range(3)
     ]
     for proc in procs:
         out, err = proc.communicate(timeout=120)

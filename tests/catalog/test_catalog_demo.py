@@ -50,14 +50,12 @@ def test_list_json_reports_every_demo_checkpoint(demo: Any) -> None:
     for path in demo.broken:
         item = data[rel(demo, path)]
         codes = {(i["severity"], i["code"]) for i in item["issues"]}
+        assert any(severity == "error" for severity, _ in codes), (path, codes)
         if path.stat().st_size == 0:
             assert ("error", "checkpoint.empty") in codes
-        else:
-            # A truncated file needs the checkpoint reader; until it lands the tier says so.
-            assert any(s == "error" for s, _ in codes) or (
-                "info",
-                "checkpoint.not-inspected",
-            ) in codes
+    for path, item in data.items():
+        if (demo.root / path) not in demo.broken:
+            assert not any(i["severity"] == "error" for i in item["issues"]), (path, item["issues"])
 
 
 def test_demo_build_is_stable_and_cached(demo: Any) -> None:

@@ -136,7 +136,7 @@ def test_fifo_socket_are_not_checkpoints_and_never_opened(tmp_path: Path, write_
 def test_non_utf8_names_keep_working(tmp_path: Path, write_checkpoint) -> None:
     raw = os.fsencode(tmp_path) + b"/run\xff/checkpoints/epoch=2-\xfe.ckpt"
     os.makedirs(os.path.dirname(raw))
-    write_checkpoint(Path(os.fsdecode(raw)))
+    write_checkpoint(Path(os.fsdecode(raw)), "bare")
     catalog = build_catalog(tmp_path)  # with the cache: keys hold the raw bytes
     (entry,) = catalog.entries
     assert os.fsencode(entry.checkpoint_path) == b"run\xff/checkpoints/epoch=2-\xfe.ckpt"

@@ -256,14 +256,67 @@ def test_sidecar_business_rules(tmp_path: Path, write_checkpoint, write_sidecar)
     assert codes == [("error", "metrics.required"), ("warning", "metrics.missing")]
 
 
-def test_checkpoint_tier_stub_answers_not_inspected(tmp_path: Path, write_checkpoint) -> None:
-    ckpt = write_checkpoint(tmp_path / "x.ckpt")
+def test_checkpoint_tier_reads_the_file(tmp_path: Path, write_checkpoint) -> None:
+    ckpt = write_checkpoint(tmp_path / "runs" / "x" / "model.ckpt")
     tier = checkpoint_tier(ckpt)
     assert tier.kind == "checkpoint"
-    assert [(i.severity, i.code) for i in tier.issues] == [("info", "checkpoint.not-inspected")]
-    entry = entries(tmp_path)["x.ckpt"]
-    assert "checkpoint.not-inspected" in [i.code for i in entry.issues]
-    assert entries(tmp_path, inspect=False)["x.ckpt"].issues == []
+    assert (tier.values["epoch"], tier.values["global_step"]) == (4, 120)
+    assert tier.provenance["epoch"] == "checkpoint epoch"
+    assert tier.details["lightning_version"] == "2.6.0"
+    entry = entries(tmp_path)["runs/x/model.ckpt"]
+    assert entry.source == "checkpoint"
+    assert (entry.epoch, entry.global_step) == (4, 120)
+    assert entry.exp_name == "runs"  # the path still answers what the file does not know
+    uninspected = entries(tmp_path, inspect=False)["runs/x/model.ckpt"]
+    assert (uninspected.source, uninspected.epoch) == ("path", None)
+
+
+def test_checkpoint_hyper_parameters_count_as_config(tmp_path: Path) -> None:
+    import torch
+
+    path = tmp_path / "exp" / "checkpoints" / "last.ckpt"
+    path.parent.mkdir(parents=True)
+    hparams = {"model": {"architecture": "craft", "encoder": {"model_name": "resnet34"}}}
+    torch.save({"epoch": 0, "global_step": 3, "hyper_parameters": hparams}, path)
+    entry = entries(tmp_path)["exp/checkpoints/last.ckpt"]
+    assert entry.source == "config"
+    assert entry.architecture == "craft"
+    assert entry.provenance["architecture"] == "checkpoint hyper_parameters model.architecture"
+    assert entry.epoch == 0  # epoch 0 is a real epoch
+    assert entry.provenance["epoch"] == "checkpoint epoch"
+
+
+def test_broken_checkpoints_are_error_entries(tmp_path: Path, write_checkpoint) -> None:
+    good = write_checkpoint(tmp_path / "r" / "checkpoints" / "good.ckpt")
+    data = good.read_bytes()
+    (tmp_path / "r" / "checkpoints" / "truncated.ckpt").write_bytes(data[: len(data) // 2])
+    (tmp_path / "r" / "checkpoints" / "garbage.ckpt").write_bytes(b"\x00not a checkpoint" * 50)
+    found = entries(tmp_path)
+    assert not found["r/checkpoints/good.ckpt"].has_errors
+    for name in ("truncated", "garbage"):
+        entry = found[f"r/checkpoints/{name}.ckpt"]
+        assert entry.has_errors, entry.issues
+        assert entry.issues[0].code.startswith("checkpoint.")
+
+
+class _Hostile:
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple[object, tuple[str]]:
+        return (os.system, (f"touch {self.marker}",))
+
+
+def test_hostile_checkpoint_runs_nothing(tmp_path: Path) -> None:
+    import torch
+
+    marker = tmp_path / "MARKER"
+    path = tmp_path / "r" / "checkpoints" / "evil.ckpt"
+    path.parent.mkdir(parents=True)
+    torch.save({"epoch": 1, "payload": _Hostile(marker)}, path)
+    entry = entries(tmp_path)["r/checkpoints/evil.ckpt"]
+    assert not marker.exists()
+    assert any(i.code.startswith("security.") for i in entry.issues), entry.issues
 
 
 def test_file_facts(tmp_path: Path, write_checkpoint) -> None:

@@ -293,3 +293,20 @@ def test_documents_sharing_a_layout() -> None:
     first = parse_simple_yaml("name: d\nepoch: {}\nflags:\n- []\n")
     first["epoch"]["changed"] = True
     assert parse_simple_yaml("name: d\nepoch: {}\nflags:\n- []\n")["epoch"] == {}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a: 1\nb: 2\na: 3\n",
+        "a: 1\na:\n  b: 2\n",
+        "a:\n  b: 2\na: x\n",
+        "- 1\n- a: 2\n",
+        "a: 1\na: 2\n",
+    ],
+)
+def test_duplicate_keys_last_wins_like_pyyaml(text: str) -> None:
+    for _ in range(2):  # the second time through the template
+        fast = parse_simple_yaml(text)
+        if fast is not FALLBACK:
+            assert repr(fast) == repr(safe_load(text))

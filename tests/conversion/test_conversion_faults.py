@@ -23,7 +23,7 @@ def wide_tree(legacy_tree: Path) -> Path:
     """The legacy tree plus many copies of one real checkpoint, none with a sidecar."""
     source = next(legacy_tree.rglob("epoch=4-step=420.ckpt"))
     folder = source.parent
-    for index in range(FILES):
+    for index in range(100, 100 + FILES):  # clear of the tree's own epoch=0..9 names
         shutil.copyfile(source, folder / f"epoch={index}-step={index * 10}.ckpt")
     (folder / "zero.ckpt").unlink()
     return legacy_tree

@@ -202,7 +202,9 @@ def lightning_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
         num_sanity_val_steps=0,
         default_root_dir=root,
     )
-    trainer.fit(Module(cfg, ns=argparse.Namespace(seed=7, tag="t")), Data())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Lightning's own deprecation notices about torch APIs
+        trainer.fit(Module(cfg, ns=argparse.Namespace(seed=7, tag="t")), Data())
     return root / "ckpt"
 
 

@@ -59,13 +59,14 @@ RESNETS = {
 
 
 class ResNet(nn.Module):
-    def __init__(self, depth: int, groups: int = 1, base: int = 64) -> None:
+    def __init__(self, depth: int, groups: int = 1, base: int = 64, scale: int = 1) -> None:
         super().__init__()
         block, layers = RESNETS[depth]
-        self.conv1 = nn.Conv2d(3, 64, 7, 2, 3, bias=False)
-        self.bn1 = nn.BatchNorm2d(64)
-        inp = 64
-        for index, (count, planes) in enumerate(zip(layers, [64, 128, 256, 512], strict=True)):
+        widths = [w // scale for w in (64, 128, 256, 512)]  # scale > 1: a shrunk test model
+        self.conv1 = nn.Conv2d(3, widths[0], 7, 2, 3, bias=False)
+        self.bn1 = nn.BatchNorm2d(widths[0])
+        inp = widths[0]
+        for index, (count, planes) in enumerate(zip(layers, widths, strict=True)):
             blocks: list[nn.Module] = []
             for j in range(count):
                 stride = 2 if j == 0 and index > 0 else 1
@@ -290,6 +291,52 @@ class CraftHead(nn.Module):
         super().__init__()
         self.region_branch = conv_bn_relu(inp, 8, 3)
         self.affinity_branch = conv_bn_relu(inp, 8, 3)
+
+
+class CraftUpconv(nn.Module):
+    """CRAFT-pytorch's decoder: upconv1..4 double convolutions."""
+
+    def __init__(self, inp: int, mid: int = 8) -> None:
+        super().__init__()
+        for i in range(1, 5):
+            block = nn.Module()
+            block.conv = nn.Sequential(
+                nn.Conv2d(inp if i == 1 else inp + mid, mid, 1),
+                nn.BatchNorm2d(mid),
+                nn.ReLU(),
+                nn.Conv2d(mid, mid, 3, padding=1),
+                nn.BatchNorm2d(mid),
+            )
+            setattr(self, f"upconv{i}", block)
+
+
+class CraftClsHead(nn.Module):
+    """CRAFT-pytorch's head: conv_cls ending in two maps (region, affinity)."""
+
+    def __init__(self, inp: int = 16) -> None:
+        super().__init__()
+        self.conv_cls = nn.Sequential(
+            nn.Conv2d(inp, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 2, 1)
+        )
+
+
+class MapsHead(nn.Module):
+    """A segmentation head ending in ``maps`` prediction maps (PAN: 6, PSENet: 7 kernels)."""
+
+    def __init__(self, maps: int, inp: int = 16) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(inp, 8, 3, padding=1, bias=False)
+        self.bn = nn.BatchNorm2d(8)
+        self.out = nn.Conv2d(8, maps, 1)
+
+
+class ASFDecoder(FPNDecoder):
+    """An FPN decoder whose fusion has DBNet++'s adaptive scale fusion (attention) layers."""
+
+    def __init__(self, in_channels: list[int], inner: int = 32, out: int = 16) -> None:
+        super().__init__(in_channels, inner, out)
+        self.fusion.spatial_attention = nn.Conv2d(1, 1, 3, padding=1)
+        self.fusion.channel_attention = nn.Conv2d(out, len(in_channels), 1)
 
 
 class Detector(nn.Module):

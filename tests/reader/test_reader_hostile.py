@@ -314,6 +314,17 @@ def test_traversal_names_are_ignored_and_reported(tmp_path: Path) -> None:
     assert not result.has_errors
 
 
+def test_fake_end_record_in_the_zip_comment(tmp_path: Path) -> None:
+    path = tmp_path / "c.ckpt"
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr(
+            "archive/data.pkl", Asm().empty_dict().mark().str("epoch").int(9).setitems().stop()
+        )
+        z.comment = b"PK\x05\x06" + b"\xff" * 40
+    result = inspect(path)
+    assert (result.epoch, result.issues) == (9, [])
+
+
 def test_memo_index_bomb_allocates_nothing(tmp_path: Path) -> None:
     result = inspect(_memo_index_bomb(tmp_path / "m.ckpt"))
     assert not result.has_errors, result.issues

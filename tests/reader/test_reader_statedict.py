@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 import torch
 from reader_models import (
+    ASFDecoder,
+    CraftClsHead,
     CraftHead,
+    CraftUpconv,
     DBHead,
     DBPPDecoder,
     Detector,
     FPNDecoder,
+    MapsHead,
     PANDecoder,
     ResNet,
     UNetDecoder,
@@ -46,6 +52,14 @@ def test_resnet_width_variants() -> None:
     with META:
         assert infer_model_from_shapes(shapes_of(ResNet(50, 32, 4))).encoder == "resnext50_32x4d"
         assert infer_model_from_shapes(shapes_of(ResNet(50, 1, 128))).encoder == "wide_resnet50_2"
+
+
+@pytest.mark.parametrize("depth", [18, 34, 50])
+def test_scaled_down_resnet_keeps_its_depth(depth: int) -> None:
+    with META:
+        guess = infer_model_from_shapes(shapes_of(ResNet(depth, scale=32), "model.encoder.model."))
+    assert guess.encoder == f"resnet{depth}"
+    assert "widths scaled down" in guess.provenance["encoder"]
 
 
 def test_truncated_resnet_is_not_named() -> None:
@@ -87,6 +101,19 @@ def test_efficientnet_variants(variant: str) -> None:
     assert infer_model_from_shapes(shapes).encoder == f"efficientnet_{variant}"
 
 
+def test_mobilenetv3_widths_that_do_not_tell_the_variant() -> None:
+    with META:
+        shapes = shapes_of(mobilenetv3("large", 1.0))
+    last = "blocks.6.0.conv.weight"
+    scaled = {**shapes, last: (30, *shapes[last][1:])}
+    guess = infer_model_from_shapes(scaled)
+    assert guess.encoder is None  # 16-wide stem: 0.75 or 1.0, the widths do not say
+    assert "do not tell its variant" in guess.provenance["encoder"]
+    small = shapes_of(mobilenetv3("small", 0.5))
+    stem = {**small, "conv_stem.weight": (8, 3, 3, 3), "blocks.5.0.conv.weight": (9, 2, 1, 1)}
+    assert infer_model_from_shapes(stem).encoder == "mobilenetv3_small_050"
+
+
 def test_unknown_backbone_gives_none() -> None:
     shapes = {"backbone.stem.weight": (8, 3, 3, 3), "backbone.blocks.0.weight": (8, 8, 3, 3)}
     assert infer_model_from_shapes(shapes) == ModelGuess()
@@ -103,11 +130,15 @@ IN = [64, 128, 256, 512]
         (DBPPDecoder, DBHead, ("dbnetpp", "dbpp_decoder", "db_head")),
         (PANDecoder, DBHead, (None, "pan_decoder", "db_head")),
         (FPNDecoder, CraftHead, ("craft", "fpn_decoder", "craft_head")),
+        (ASFDecoder, DBHead, ("dbnetpp", "fpn_decoder", "db_head")),
+        (PANDecoder, lambda: MapsHead(6), ("pan", "pan_decoder", "pan_head")),
+        (FPNDecoder, lambda: MapsHead(7), ("psenet", "fpn_decoder", "pse_head")),
+        (lambda _: CraftUpconv(512), CraftClsHead, ("craft", "craft_decoder", "craft_head")),
     ],
 )
 def test_decoder_head_architecture(
-    decoder: type[torch.nn.Module],
-    head: type[torch.nn.Module],
+    decoder: Callable[[list[int]], torch.nn.Module],
+    head: Callable[[], torch.nn.Module],
     expected: tuple[str | None, str, str],
 ) -> None:
     with META:

@@ -153,6 +153,14 @@ async def test_live_update_without_a_rescan(tui_tree: Path, tmp_path: Path) -> N
             what="the new checkpoint",
         )
         assert "3/3 shown" in status(app)
+        # A sidecar rewritten in place (new metrics) updates its row too.
+        sidecar = folder / "epoch=2-step=30.metadata.yaml"
+        sidecar.write_text(sidecar.read_text().replace("hmean: 0.781", "hmean: 0.999"))
+        path = "dbnetpp_r50/checkpoints/epoch=2-step=30.ckpt"
+        await wait_for(
+            pilot, lambda: main(app).entries[path].hmean == 0.999, timeout=15, what="new hmean"
+        )
+        assert "0.999" in screen_text(app)
 
 
 async def test_quit_while_scanning_cancels_and_exits(tmp_path: Path, tui_tree: Path) -> None:

@@ -131,6 +131,7 @@ HOSTILE = CheckpointCatalogEntry(
             "dtypes": {"float32": 320, "int64": 53},
             "top_level_modules": ["encoder", "decoder", "head"],
         },
+        "lightning_version": "2.4.0",
     },
 )
 
@@ -152,6 +153,7 @@ async def test_hostile_strings_are_escaped_and_truncated() -> None:
         assert "parameters   25,557,032" in state
         assert "float32: 320, int64: 53" in state
         assert "encoder, decoder, head" in state
+        assert "lightning_version: 2.4.0" in section(text, "Also")
         # Hyper-parameters: collapsed, then expanded on demand, long values cut.
         collapsible = app.query_one(Collapsible)
         assert collapsible.collapsed and "Hyper-parameters (3)" in text

@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -35,25 +35,24 @@ from textual.worker import Worker, WorkerState
 from ckpt_tui.core.entry import CheckpointCatalogEntry
 from ckpt_tui.core.filtering import EntryFilter
 from ckpt_tui.core.sorting import DESCENDING_FIRST, sort_entries
+from ckpt_tui.tui.commands import PaletteCommand, catalog_commands
 from ckpt_tui.tui.formatting import safe
-from ckpt_tui.tui.loading import CatalogBatch, CatalogProgress, stream_catalog
+from ckpt_tui.tui.loading import (
+    CatalogBatch,
+    CatalogProgress,
+    TreeSignature,
+    stream_catalog,
+    tree_signature,
+)
 from ckpt_tui.tui.widgets.catalog_table import COLUMNS, CatalogTable
 from ckpt_tui.tui.widgets.detail_pane import DetailPane
 from ckpt_tui.tui.widgets.filter_box import FilterBox
 from ckpt_tui.tui.widgets.status_line import Status, StatusLine
 
-if TYPE_CHECKING:
-    from ckpt_tui.tui.commands import PaletteCommand
-
 Entry = CheckpointCatalogEntry
 #: Below this width the detail pane moves under the table.
 NARROW = 100
 CONVERSION_MODULE = "ckpt_tui.tui.screens.conversion"
-PRESETS: tuple[tuple[str, str], ...] = (
-    ("no sidecar", "-has:sidecar"),
-    ("has issues", "has:issues"),
-    ("best per experiment", "is:best"),
-)
 
 
 class MainScreen(Screen[None]):
@@ -101,9 +100,10 @@ class MainScreen(Screen[None]):
         self._generation = 0
         self._cancel = threading.Event()
         self._scanning = False
-        self._last_scan_seconds = 0.0
-        self._last_scan_end = 0.0
+        self.last_scan_seconds = 0.0
+        """How long the last finished scan took."""
         self._scan_started = 0.0
+        self._signature: int | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -160,12 +160,23 @@ class MainScreen(Screen[None]):
         )
 
     def _poll(self) -> None:
-        # Live updates: rerun the cheap cached scan; back off when a scan is slow (huge trees).
-        if self._scanning:
+        # Live updates: a cheap look at the tree every few seconds; a scan only on a change.
+        if self._scanning or self._signature is None:
             return
-        if time.monotonic() - self._last_scan_end < 2 * self._last_scan_seconds:
-            return
-        self.scan(progress=False)
+        self._poll_worker()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="poll")
+    def _poll_worker(self) -> None:
+        try:
+            signature = tree_signature(self.root)
+        except OSError:
+            return  # the root went away: a rescan (ctrl+r) reports it; polling stays quiet
+        self.post_message(TreeSignature(signature))
+
+    @on(TreeSignature)
+    def _tree_signature(self, message: TreeSignature) -> None:
+        if not self._scanning and message.signature != self._signature:
+            self.scan(progress=False)
 
     @on(CatalogProgress)
     def _progress(self, message: CatalogProgress) -> None:
@@ -195,6 +206,7 @@ class MainScreen(Screen[None]):
             first = safe(message.scan_issues[0].message, 120)
             self.notify(f"{len(message.scan_issues)} scan problem(s): {first}", severity="warning")
         if message.final:
+            self._signature = message.signature
             self._finish_scan(message.generation)
 
     def _finish_scan(self, generation: int) -> None:
@@ -204,18 +216,19 @@ class MainScreen(Screen[None]):
             self.notify(f"no checkpoints under {safe(self.root)}", severity="warning")
         self.is_loading = False
         self._scanning = False
-        self._last_scan_end = time.monotonic()
-        self._last_scan_seconds = self._last_scan_end - self._scan_started
+        self.last_scan_seconds = time.monotonic() - self._scan_started
         self.query_one(StatusLine).progress(0, 0, loading=False)
         self.scans_completed += 1
 
     @on(Worker.StateChanged)
     def _worker_state(self, event: Worker.StateChanged) -> None:
         # The one place worker failures surface: a scan that crashed is shown, not swallowed.
-        if event.worker.group != "catalog":
+        if event.state != WorkerState.ERROR:
             return
-        if event.state == WorkerState.ERROR:
-            self.notify(f"scan failed: {safe(event.worker.error, 200)}", severity="error")
+        self.notify(
+            f"{event.worker.group} failed: {safe(event.worker.error, 200)}", severity="error"
+        )
+        if event.worker.group == "catalog":
             self._finish_scan(self._generation)
 
     # -- the view ---------------------------------------------------------------------------
@@ -352,25 +365,7 @@ class MainScreen(Screen[None]):
 
     def palette_commands(self) -> list[PaletteCommand]:
         """The command palette entries of this screen."""
-        commands: list[PaletteCommand] = [
-            (f"Sort by {column.key}", f"the {column.label} column", _bind(self.sort_by, column.key))
-            for column in COLUMNS
-        ]
-        commands += [
-            (f"Filter: {name}", f"filter with '{expr}'", _bind(self.apply_filter, expr))
-            for name, expr in PRESETS
-        ]
-        commands += [
-            ("Clear filter", "show every checkpoint", _bind(self.apply_filter, "")),
-            ("Rescan", "scan the folder again", self.action_rescan),
-            ("Open conversion", "write sidecars for checkpoints", self.action_convert),
-            ("Copy path", "copy the highlighted checkpoint's path", self.action_copy_path),
-        ]
-        return commands
-
-
-def _bind(function: Callable[[str], object], value: str) -> Callable[[], object]:
-    return lambda: function(value)
+        return catalog_commands(self)
 
 
 def _has_problem(entry: Entry) -> bool:

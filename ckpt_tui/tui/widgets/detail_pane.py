@@ -33,6 +33,8 @@ Row = tuple[str, object]
 #: Hyper-parameter lines shown at most (a config can hold thousands).
 MAX_HPARAM_LINES = 200
 LABEL_WIDTH = 13
+#: ``details`` keys with a section of their own.
+SHOWN_DETAILS = frozenset({"hyper_parameters", "state_dict"})
 
 
 class DetailPane(VerticalScroll, can_focus=True):
@@ -202,6 +204,14 @@ def render_sections(entry: Entry, now: datetime) -> list[Section]:
     state = entry.details.get("state_dict")
     if isinstance(state, Mapping):
         sections.append(_section("State dict", list(_state_rows(state))))
+    # Other scalar extras a tier reported (e.g. lightning_version), shown as they are.
+    extras: list[Row] = [
+        ("", f"{key}: {value}")
+        for key, value in list(entry.details.items())[:30]
+        if key not in SHOWN_DETAILS and isinstance(value, str | int | float | bool)
+    ]
+    if extras:
+        sections.append(_section("Also", extras))
     return sections
 
 
