@@ -79,6 +79,7 @@ class Build:
         self.inspector: ThreadPoolExecutor | None = None
 
     def run(self, patterns: list[str]) -> Iterator[CatalogUpdate]:
+        """Walk, answer, stream; see :func:`ckpt_tui.core.catalog.iter_catalog`."""
         cache_issues = 0
         try:
             if self.use_cache:
@@ -116,7 +117,7 @@ class Build:
                 self.issues.extend(self.cache.issues[cache_issues:])
             yield self._update(final=True)
         finally:
-            self._close_pools()
+            self._close_inspector()
             if self.cache is not None:
                 self.cache.close()
 
@@ -183,7 +184,10 @@ class Build:
     def _slow_done(self, rel: str, slow: TierResult) -> None:
         result = self.pending.pop(rel)
         self.done += 1
-        entry = self.assembler.entry(result, slow)
+        try:
+            entry = self.assembler.entry(result, slow)
+        except Exception as exc:  # a bug must cost one entry, never the build
+            entry = self.assembler.failed(result, exc)
         self.batch.append(entry)
         if self.cache is not None:
             self.cache.store(rel, result.sig, entry, inspected=True)
@@ -210,11 +214,11 @@ class Build:
         return update
 
     def _stop(self) -> None:
-        self._close_pools()
+        self._close_inspector()
         if self.cache is not None:
             self.cache.finish(complete=False)
 
-    def _close_pools(self) -> None:
+    def _close_inspector(self) -> None:
         if self.inspector is not None:
             self.inspector.shutdown(wait=False, cancel_futures=True)
 

@@ -66,6 +66,7 @@ CACHE_KEY_SOURCES: tuple[str, ...] = (
     "yaml_fast.py",
     "reader",
     "statedict.py",
+    "inspection_details.py",
 )
 """Core modules (files or folders, under ``ckpt_tui/core``) whose source is part of the cache key:
 everything that decides what an entry holds. Add a module here when the catalog starts using it."""

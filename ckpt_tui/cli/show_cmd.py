@@ -1,0 +1,136 @@
+"""``ckpt-tui show CKPT [--json]``: everything known about one checkpoint.
+
+The entry (every field with where it came from, and its issues) plus what the safe reader finds
+in the file: hyper-parameters, a state-dict summary, the ModelCheckpoint state and the danger
+report. Nothing in the file runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from ckpt_tui.core.entry import CheckpointCatalogEntry
+from ckpt_tui.core.text import escape_for_terminal, escape_surrogates_json
+
+_ROOT_LEVELS = 3
+"""By default the catalog root is this many folders above the checkpoint (the run's parent for
+``run/checkpoints/x.ckpt``), so path words of the run folder count."""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Declare ``show``'s arguments."""
+    parser.add_argument("checkpoint", type=Path, help="the checkpoint file")
+    parser.add_argument("--json", action="store_true", help="print the entry and details as JSON")
+    parser.add_argument("--root", type=Path, help="catalog root for relative paths (default: auto)")
+    parser.add_argument("--no-cache", action="store_true", help="bypass the catalog cache")
+
+
+def default_root(checkpoint: Path) -> Path:
+    """A few folders above the checkpoint, but never a top-level folder such as ``/`` or ``/tmp``
+    (the walk under the root must stay small)."""
+    root = checkpoint.parent
+    for _ in range(_ROOT_LEVELS - 1):
+        if len(root.parent.parts) < 3:
+            break
+        root = root.parent
+    return root
+
+
+def describe_checkpoint(
+    checkpoint: Path, root: Path | None = None, *, use_cache: bool = True
+) -> CheckpointCatalogEntry | None:
+    """The catalog entry of one checkpoint, built with the same tiers as ``list``."""
+    from ckpt_tui.core.catalog import iter_catalog
+
+    path = Path(os.path.abspath(checkpoint))
+    root = Path(os.path.abspath(root)) if root else default_root(path)
+    pattern = glob.escape(path.name)
+    for update in iter_catalog(root, use_cache=use_cache, patterns=[pattern]):
+        for entry in update.entries:
+            if os.path.abspath(entry.abs_path) == str(path) and update.final:
+                return entry
+    # Not final yet when the loop ends without a final update: search what arrived last.
+    found = None
+    for update in iter_catalog(root, use_cache=True, patterns=[pattern]):
+        found = next((e for e in update.entries if os.path.abspath(e.abs_path) == str(path)), found)
+    return found
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print the entry and the file's details."""
+    from ckpt_tui.core.inspection_details import checkpoint_details
+
+    checkpoint: Path = args.checkpoint
+    if not checkpoint.is_file():
+        print(f"ckpt-tui show: not a file: {escape_for_terminal(str(checkpoint))}", file=sys.stderr)
+        return 2
+    if args.root is not None and not args.root.is_dir():
+        print(
+            f"ckpt-tui show: not a folder: {escape_for_terminal(str(args.root))}", file=sys.stderr
+        )
+        return 2
+    entry = describe_checkpoint(checkpoint, args.root, use_cache=not args.no_cache)
+    if entry is None:
+        print(
+            "ckpt-tui show: not a checkpoint name (*.ckpt, *.pt, *.pth, *.safetensors)",
+            file=sys.stderr,
+        )
+        return 2
+    details = checkpoint_details(checkpoint)
+    if args.json:
+        data = {**entry.to_json(), "details": details}
+        print(escape_surrogates_json(json.dumps(data, indent=2, ensure_ascii=False, default=repr)))
+    else:
+        _print_rich(entry, details)
+    return 1 if entry.has_errors else 0
+
+
+def _print_rich(entry: CheckpointCatalogEntry, details: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    console = Console(highlight=False)
+    safe = escape_for_terminal
+
+    console.print(f"[bold]{escape(safe(entry.checkpoint_path))}[/]")
+    console.print(escape(safe(entry.display_name)))
+    table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
+    table.add_column("field")
+    table.add_column("value")
+    table.add_column("from", style="dim")
+    data = entry.model_dump(mode="json")
+    fields = [
+        "exp_name", "architecture", "backbone", "decoder", "head", "loss", "epoch", "global_step",
+        "max_epochs", "hmean", "precision", "recall", "validation_loss", "monitor", "monitor_mode",
+        "monitor_value", "save_top_k", "save_last", "created_at", "size_bytes", "source",
+        "sidecar_path", "config_path", "hydra_config_path", "wandb_run_id",
+    ]  # fmt: skip
+    for name in fields:
+        value = data.get(name)
+        shown = "—" if value is None else safe(str(value))[:200]
+        table.add_row(name, escape(shown), escape(safe(entry.provenance.get(name, ""))))
+    console.print(table)
+    if entry.issues:
+        console.print("\n[bold]Issues[/]")
+        colours = {"error": "red", "warning": "yellow", "info": "blue"}
+        for issue in entry.issues:
+            colour = colours.get(issue.severity, "white")
+            console.print(f"  [{colour}]{issue.severity}[/] {escape(safe(issue.message))}")
+    sections = (
+        "state_dict", "model_checkpoint", "optimizer", "cleval_metrics", "dangerous_globals",
+        "hyper_parameters", "datamodule_hyper_parameters",
+    )  # fmt: skip
+    for section in sections:
+        if section in details:
+            text = json.dumps(details[section], indent=2, ensure_ascii=False, default=repr)
+            if len(text) > 20_000:
+                text = text[:20_000] + "\n… (cut: use --json for everything)"
+            console.print(f"\n[bold]{section.replace('_', ' ')}[/]")
+            console.print(escape(safe(text).replace("\\n", "\n")))
