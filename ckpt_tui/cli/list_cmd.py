@@ -235,7 +235,7 @@ class _Progress:
             )
             self._bar.start()
             self._task = self._bar.add_task("scanning", total=None)
-        description = f"{found} found · reading checkpoints"
+        description = f"{found} found" + (" · reading checkpoints" if total else " · scanning")
         self._bar.update(self._task, description=description, completed=done, total=total or None)
 
     def __exit__(self, *exc: object) -> None:

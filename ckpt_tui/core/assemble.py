@@ -66,6 +66,10 @@ class Assembler:
         self.configs = ConfigStore(root)
         self._folder_configs: dict[str, tuple[list[ConfigCandidate], str]] = {}
         self._config_tiers: dict[tuple[str, ...], tuple[TierResult, str | None]] = {}
+        # the same, by candidate list (a folder's list is shared by all its checkpoints)
+        self._shared_tiers: dict[
+            int, tuple[list[ConfigCandidate], tuple[TierResult, str | None]]
+        ] = {}
         self._version = code_version()
 
     def prepare(self, found: FoundFile) -> FastResult:
@@ -85,7 +89,8 @@ class Assembler:
         state = "dangling" if found.error else f"{found.size}:{found.mtime_ns}"
         real = found.real_path()
         sig = f"{self._version}|{real}|{state}|{sidecars.signature}|{own_sig}|{folder_sig}"
-        return FastResult(found, sig, sidecars, own + candidates)
+        # Without own configs the folder's list is shared (and so is its config tier below).
+        return FastResult(found, sig, sidecars, own + candidates if own else candidates)
 
     def run_fast(self, result: FastResult) -> None:
         """Run the sidecar, config and path tiers for ``result.found``."""
@@ -156,6 +161,9 @@ class Assembler:
     def _config_tier(self, candidates: list[ConfigCandidate]) -> tuple[TierResult, str | None]:
         # Every checkpoint of a run reads the same config: read and interpret it once per build.
         # The result is shared, so it is never changed after this point.
+        shared = self._shared_tiers.get(id(candidates))
+        if shared is not None and shared[0] is candidates:
+            return shared[1]
         key = tuple(candidate.path for candidate in candidates)
         known = self._config_tiers.get(key)
         if known is None:
@@ -171,6 +179,7 @@ class Assembler:
             config.issues.extend(issues)
             known = (config, config_rel)
             self._config_tiers[key] = known
+        self._shared_tiers[id(candidates)] = (candidates, known)
         return known
 
     def failed(self, result: FastResult, exc: BaseException) -> CheckpointCatalogEntry:

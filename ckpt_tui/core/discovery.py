@@ -78,16 +78,15 @@ class FoundFile:
     """Whether the name is a symbolic link."""
     error: Issue | None = None
     """Set when the file cannot be used at all (a dangling link)."""
+    path: str = field(init=False)
+    """Absolute path as walked."""
+    rel: str = field(init=False)
+    """Path relative to the root, "/"-separated."""
 
-    @property
-    def path(self) -> str:
-        """Absolute path as walked."""
-        return os.path.join(self.folder.path, self.name)
-
-    @property
-    def rel(self) -> str:
-        """Path relative to the root, "/"-separated."""
-        return f"{self.folder.rel}/{self.name}" if self.folder.rel else self.name
+    def __post_init__(self) -> None:
+        folder = self.folder
+        self.path = os.path.join(folder.path, self.name)
+        self.rel = f"{folder.rel}/{self.name}" if folder.rel else self.name
 
     def real_path(self) -> str:
         """The real path of the file (resolving a link to its target)."""

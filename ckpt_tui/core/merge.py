@@ -74,7 +74,7 @@ class Merged:
     source: Source
     """The best tier that answered."""
     issues: list[Issue]
-    """All tiers' issues, worst first (stable within a severity)."""
+    """All tiers' issues, worst first; within a severity, the better tier's first."""
     details: dict[str, Any]
     """All tiers' details (better tiers win on a clash)."""
 
@@ -92,14 +92,16 @@ def merge_tiers(tiers: Sequence[TierResult]) -> Merged:
     """Merge ``tiers`` field by field (see the module docstring); order breaks ties in a rank."""
     # Rank by kind; within a kind, results produced by a better tier come first (a config file
     # beats the checkpoint's hyper_parameters), then the given order.
-    keyed: list[tuple[int, int, int, TierResult]] = []
-    for tier in tiers:
-        parent = TIER_RANK[tier.kind]
-        produced = flatten(tier.extra) if tier.extra else []
-        for one in (tier, *produced):
-            keyed.append((TIER_RANK[one.kind], parent, len(keyed), one))
-    keyed.sort(key=lambda item: item[:3])
-    ranked = [item[3] for item in keyed]
+    if any(tier.extra for tier in tiers):
+        keyed: list[tuple[int, int, int, TierResult]] = []
+        for tier in tiers:
+            parent = TIER_RANK[tier.kind]
+            for one in (tier, *flatten(tier.extra)):
+                keyed.append((TIER_RANK[one.kind], parent, len(keyed), one))
+        keyed.sort(key=lambda item: item[:3])
+        ranked = [item[3] for item in keyed]
+    else:
+        ranked = sorted(tiers, key=_rank)  # stable: the given order breaks ties
     values: dict[str, Any] = {}
     provenance: dict[str, str] = {}
     details: dict[str, Any] = {}
@@ -116,13 +118,15 @@ def merge_tiers(tiers: Sequence[TierResult]) -> Merged:
                 break
     _derive_monitor_value(values, provenance)
     source: Source = next((tier.kind for tier in ranked if tier.values), "path")
-    issues = [
-        issue for tier in tiers for one in (tier, *flatten(tier.extra)) for issue in one.issues
-    ]
+    issues = [issue for tier in ranked for issue in tier.issues]
     if len(issues) > 1:
         issues.sort(key=lambda issue: SEVERITY_RANK.get(issue.severity, 3))
         issues = _dedupe(issues)
     return Merged(values, provenance, source, issues, details)
+
+
+def _rank(tier: TierResult) -> int:
+    return TIER_RANK[tier.kind]
 
 
 def canonical_metric(name: str) -> str | None:

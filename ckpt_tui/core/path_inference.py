@@ -61,6 +61,7 @@ _STEP = re.compile(r"(?<![a-z])step(?:[=_-]+step)?[=_-]+(\d+)")
 # key=value pairs: keys may hold "/" (folders) and "_"; values are numbers.
 _PAIR = re.compile(r"(?:^|(?<=[-_/]))([a-z][\w/.]*?)=(-?\d+(?:\.\d+)?(?:e[-+]?\d+)?)(?=$|[-_/]|$)")
 _METRIC_DASH = re.compile(r"(?<![a-z])(hmean|precision|recall|val_loss)[-_](\d+\.\d+|\d+)(?![\d.])")
+_METRIC_WORDS = ("hmean", "precision", "recall", "val_loss")
 _STARTS_WITH_PAIR = re.compile(r"[a-z][\w.]*=")
 _VERSION_SUFFIX = re.compile(r"-v\d+$")
 
@@ -94,16 +95,19 @@ def checkpoint_name(rel_parts: list[str]) -> str:
 
 def parse_name(name: str) -> NameFacts:
     """Epoch, step and metrics from a checkpoint name (see the module docstring)."""
-    lowered = _VERSION_SUFFIX.sub("", name.lower())
-    epoch_match = _EPOCH.search(lowered)
-    step_match = _STEP.search(lowered)
+    lowered = _VERSION_SUFFIX.sub("", name.lower()) if "-v" in name.lower() else name.lower()
+    # Substring checks first: most names hold only some of the patterns.
+    epoch_match = _EPOCH.search(lowered) if "epoch" in lowered else None
+    step_match = _STEP.search(lowered) if "step" in lowered else None
     metrics: dict[str, float] = {}
-    for key, text in _PAIR.findall(lowered):
-        if key.rpartition("/")[2] in ("epoch", "step", "global_step"):
-            continue
-        metrics[key] = float(text)
-    for key, text in _METRIC_DASH.findall(lowered):
-        metrics.setdefault(key, float(text))
+    if "=" in lowered:
+        for key, text in _PAIR.findall(lowered):
+            if key.rpartition("/")[2] in ("epoch", "step", "global_step"):
+                continue
+            metrics[key] = float(text)
+    if any(word in lowered for word in _METRIC_WORDS):
+        for key, text in _METRIC_DASH.findall(lowered):
+            metrics.setdefault(key, float(text))
     return NameFacts(
         name=name,
         epoch=int(epoch_match.group(1)) if epoch_match else None,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -38,8 +39,13 @@ class UnsafeDocumentError(ValueError):
 
 def read_bounded_text(path: Path, limit: int) -> str:
     """Read ``path`` as UTF-8, refusing it unread when larger than ``limit`` bytes."""
-    with open(path, "rb") as handle:
-        size = os.fstat(handle.fileno()).st_size
+    # O_NONBLOCK: opening a FIFO that someone named *.metadata.yaml must not hang the scan.
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise UnsafeDocumentError("not a regular file")
+        size = info.st_size
         if size > limit:
             raise UnsafeDocumentError(f"file is {size:,} bytes, over the {limit:,}-byte limit")
         data = handle.read(limit + 1)

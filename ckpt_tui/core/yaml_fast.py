@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from typing import Any, Final
+from typing import Any, Final, cast
 
 import yaml
 
@@ -136,12 +136,16 @@ def _from_template(text: str) -> Any:
         _TEMPLATES[shape] = template
     if template is None:
         raise _OutsideSubset  # the layout itself is outside the subset
-    known = _FRAGMENTS.get
-    fragments = [known(value) or _fragment(value) for value in pieces[2::3]]
+    values = pieces[2::3]
+    fragments: list[str | None] = list(map(_FRAGMENTS.get, values))  # no Python-level loop
+    while None in fragments:
+        index = fragments.index(None)
+        fragments[index] = _fragment(values[index])
+    filled = cast("list[str]", fragments)  # no None is left
     parts, slots = template
     out: list[str] = [""] * (2 * len(parts) - 1)
     out[0::2] = parts
-    out[1::2] = fragments if slots is None else [fragments[slot] for slot in slots]
+    out[1::2] = filled if slots is None else [filled[slot] for slot in slots]
     return json.loads("".join(out))
 
 

@@ -67,7 +67,7 @@ async def test_each_filter_form_applies_as_you_type(tui_tree: Path) -> None:
             else:  # pasted (bracketed paste), to keep the test fast
                 filter_box(app).post_message(events.Paste(expression))
             # Applied after the debounce, without enter; the focus stays in the box.
-            await wait_for(pilot, lambda e=expression: main(app).entry_filter.expression == e)
+            await wait_for(pilot, lambda: main(app).entry_filter.expression == expression)  # noqa: B023
             assert shown_paths(app) == expected, expression
             assert app.focused is filter_box(app)
             assert status(app).startswith(f"{len(expected)}/10 shown")

@@ -85,15 +85,26 @@ def ckpt_tui_command() -> list[str]:
 def launch(terminal: Terminal, demo_tree: Path, tmp_path: Path, *env: str) -> Path:
     """Start ``ckpt-tui outputs`` from the demo tree's parent; returns the exit-code file."""
     exit_file = tmp_path / "exit-code"
-    environment = [f"CKPT_TUI_CACHE_DIR={shlex.quote(os.environ['CKPT_TUI_CACHE_DIR'])}", *env]
+    # COLUMNS/LINES (set by the test run) would override the real terminal size.
+    environment = [
+        "-u COLUMNS -u LINES",
+        f"CKPT_TUI_CACHE_DIR={shlex.quote(os.environ['CKPT_TUI_CACHE_DIR'])}",
+        *env,
+    ]
     program = " ".join(shlex.quote(part) for part in ckpt_tui_command())
     terminal.start(
-        # COLUMNS/LINES (set by the test run) would override the real terminal size.
-        f"cd {shlex.quote(str(demo_tree.parent))} && env -u COLUMNS -u LINES {' '.join(environment)} "
+        f"cd {shlex.quote(str(demo_tree.parent))} && env {' '.join(environment)} "
         f"{program} outputs; echo $? > {shlex.quote(str(exit_file))}"
     )
-    terminal.wait_for(lambda s: "58/58 shown" in s, "the catalog to load")
+    terminal.wait_for(loaded, "the catalog to load")
     return exit_file
+
+
+def loaded(screen: str) -> bool:
+    """The whole catalog is on screen: counts in the header and status, no progress bar."""
+    lines = screen.rstrip("\n").splitlines()
+    status = lines[-2] if len(lines) >= 2 else ""
+    return "58 checkpoints" in screen and "58/58 shown" in status and "%" not in status
 
 
 def chromatic_colours(screen: str) -> set[str]:

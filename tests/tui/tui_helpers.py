@@ -125,7 +125,7 @@ def write_tree(root: Path, marker: Path) -> Path:
     import torch
 
     out = root / "outputs"
-    sidecar_runs = [
+    sidecar_runs: list[tuple[str, str, str, list[tuple[int, int, float, float, float | None]]]] = [
         (
             "dbnet_r18",
             "dbnet",

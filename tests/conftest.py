@@ -1,0 +1,28 @@
+"""Project-wide test settings: the hypothesis profiles.
+
+- ``ci`` (the default): fixed seeds (``derandomize``), a small budget, no deadline (a 2-core CI
+  machine must not turn a slow example into a failure).
+- ``fuzz`` (``make fuzz``, ``--hypothesis-profile=fuzz``): random seeds and no example limit; the
+  ``fuzz``-marked tests run in a loop until their share of ``FUZZ_MINUTES`` is used up
+  (``tests/hardening/hardening_fuzzing.py``).
+"""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, settings
+
+settings.register_profile(
+    "ci",
+    derandomize=True,
+    max_examples=50,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile(
+    "fuzz",
+    max_examples=1_000_000,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+settings.load_profile("ci")
