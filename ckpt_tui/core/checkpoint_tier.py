@@ -24,18 +24,6 @@ from ckpt_tui.core.models import known
 CHECKPOINT_TIER_VERSION = "1-safe-reader"
 """Changes whenever what this tier can read changes (the cache also keys on the reader's source)."""
 
-_DETAILS = (
-    "format",
-    "lightning_version",
-    "weights_key",
-    "parameter_count",
-    "tensor_bytes",
-    "optimizer",
-    "learning_rate",
-    "dangerous_globals",
-)
-
-
 def checkpoint_tier(path: str | Path) -> TierResult:
     """What the checkpoint file at ``path`` says about itself. Never raises for a bad file."""
     # Imported here: the reader is only needed by builds that inspect checkpoints.
@@ -59,6 +47,9 @@ def tier_from_inspection(inspection: Any, guess: Any = None) -> TierResult:
     architecture and encoder/decoder/head when the file holds a state dict, with its evidence
     per field as provenance.
     """
+    from ckpt_tui.core.inspection_details import inspection_details
+    from ckpt_tui.core.reader import CheckpointInspection
+
     tier = TierResult(kind="checkpoint")
     put = tier.put
     put("epoch", _int(getattr(inspection, "epoch", None)), "checkpoint epoch")
@@ -93,10 +84,8 @@ def tier_from_inspection(inspection: Any, guess: Any = None) -> TierResult:
             reason = reasons.get(attribute) if isinstance(reasons, Mapping) else None
             where = f"checkpoint state_dict: {reason}" if reason else "checkpoint state_dict shapes"
             put(field_name, known(getattr(guess, attribute, None)), where)
-    for name in _DETAILS:
-        value = getattr(inspection, name, None)
-        if isinstance(value, (str, int, float)) or (isinstance(value, list) and value):
-            tier.details[name] = value
+    if isinstance(inspection, CheckpointInspection):
+        tier.details.update(inspection_details(inspection))
     tier.issues.extend(i for i in getattr(inspection, "issues", None) or [] if isinstance(i, Issue))
     hyper_parameters = getattr(inspection, "hyper_parameters", None)
     if isinstance(hyper_parameters, Mapping):

@@ -8,6 +8,7 @@ list only decides which names are worth a security warning, so a user knows that
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from ckpt_tui.core.entry import Issue
 from ckpt_tui.core.reader.objects import Call, GlobalRef
@@ -133,6 +134,10 @@ _DANGEROUS_NAMES = frozenset(
 # How Python 2 / Windows spell some of these when they are pickled.
 _CANONICAL_MODULE = {"posix": "os", "nt": "os", "__builtin__": "builtins", "exceptions": "builtins"}
 _IMPORTERS = frozenset({"builtins.__import__", "importlib.import_module"})
+# Dangerous top-level modules, as other modules hold them (``import os``, ``import os as _os``).
+_REACHABLE_MODULES = frozenset(name for name in _DANGEROUS_MODULES if "." not in name)
+_GETATTR = frozenset({"builtins.getattr", "__builtin__.getattr"})
+_MAX_CHAIN = 16
 
 
 def canonical_name(module: str, name: str) -> str:
@@ -141,34 +146,65 @@ def canonical_name(module: str, name: str) -> str:
 
 
 def is_dangerous(module: str, name: str) -> bool:
-    """Whether calling ``module.name`` could run code, start processes or touch files."""
+    """Whether calling ``module.name`` could run code, start processes or touch files.
+
+    Unpicklers resolve a dotted ``name`` attribute by attribute, so ``pathlib`` + ``os.system``
+    is ``os.system`` and ``argparse`` + ``_os.system`` too: every step of the path counts.
+    """
     top = _CANONICAL_MODULE.get(module, module)
     if canonical_name(module, name) in _DANGEROUS_NAMES:
         return True
     parts = top.split(".")
-    return any(".".join(parts[:i]) in _DANGEROUS_MODULES for i in range(1, len(parts) + 1))
+    if any(".".join(parts[:i]) in _DANGEROUS_MODULES for i in range(1, len(parts) + 1)):
+        return True
+    if "." not in name:
+        return False
+    steps = name.split(".")
+    path = [*parts, *steps]
+    for i in range(len(parts) + 1, len(path) + 1):
+        # A prefix of the full path (torch + serialization.load is torch.serialization.load).
+        prefix = ".".join(path[:i])
+        if (
+            prefix in _DANGEROUS_MODULES
+            or canonical_name(*prefix.rsplit(".", 1)) in _DANGEROUS_NAMES
+        ):
+            return True
+    for step in steps[:-1]:
+        # Passing through a module attribute (``_os``, ``sys``) or a dunder (``__globals__``).
+        if step.lstrip("_") in _REACHABLE_MODULES or step in ("builtins", "__builtins__"):
+            return True
+    return any(step.startswith("__") and step.endswith("__") for step in steps)
 
 
 def derived_targets(calls: Iterable[Call]) -> list[str]:
-    """Names reached indirectly: ``getattr(__import__('os'), 'system')`` → ``os.system``."""
+    """Names reached indirectly: ``getattr(__import__('os'), 'system')`` → ``os.system``.
+
+    Nested chains resolve too: ``getattr(getattr(__import__('os'), 'path'), 'os')`` →
+    ``os.path.os``.
+    """
     found: list[str] = []
     for call in calls:
-        if call.name not in {"builtins.getattr", "__builtin__.getattr"} or len(call.args) < 2:
-            continue
-        owner, attr = call.args[0], call.args[1]
-        if not isinstance(attr, str):
-            continue
-        if isinstance(owner, GlobalRef):
-            found.append(f"{canonical_name(owner.module, owner.name)}.{attr}")
-        elif (
-            isinstance(owner, Call)
-            and owner.name is not None
-            and canonical_name(*owner.name.rsplit(".", 1)) in _IMPORTERS
-            and owner.args
-            and isinstance(owner.args[0], str)
-        ):
-            found.append(f"{_CANONICAL_MODULE.get(owner.args[0], owner.args[0])}.{attr}")
+        target = _reached(call, 0)
+        if target is not None and call.name in _GETATTR:
+            found.append(target)
     return found
+
+
+def _reached(value: Any, depth: int) -> str | None:
+    """The dotted name ``value`` stands for: a global, an imported module or a getattr of one."""
+    if depth > _MAX_CHAIN:
+        return None
+    if isinstance(value, GlobalRef):
+        return canonical_name(value.module, value.name)
+    if not isinstance(value, Call) or value.name is None or not value.args:
+        return None
+    callee = canonical_name(*value.name.rsplit(".", 1))
+    if callee in _IMPORTERS and isinstance(value.args[0], str):
+        return _CANONICAL_MODULE.get(value.args[0], value.args[0])
+    if callee == "builtins.getattr" and len(value.args) >= 2 and isinstance(value.args[1], str):
+        owner = _reached(value.args[0], depth + 1)
+        return None if owner is None else f"{owner}.{value.args[1]}"
+    return None
 
 
 def danger_issue(names: list[str]) -> Issue | None:
