@@ -191,8 +191,14 @@ def _parse_entries(directory: bytes, count: int, end: int) -> tuple[Directory, l
                 )
             )
             continue
-        if name not in members:
-            members[name] = (offset, csize, usize, method, crc)
+        if name in members:
+            # torch writes each name once; with two, it may read either copy (its lookup is a
+            # binary search), so a harmless first data.pkl could hide the one torch runs.
+            raise FormatError(
+                "checkpoint.zip-invalid",
+                f"two zip members named {name!r:.80}: torch may read either (not read)",
+            )
+        members[name] = (offset, csize, usize, method, crc)
     return Directory(members), issues
 
 
@@ -245,9 +251,19 @@ def _data_start(f: CheckpointFile, member: Member) -> int:
 
 
 def find_pickle(members: Directory) -> Member | None:
-    """``<prefix>/data.pkl`` (torch always writes one folder level), else a bare ``data.pkl``."""
-    names = [n for n in members.entries if n.endswith("data.pkl") and n.count("/") <= 1]
-    names.sort(key=lambda n: (n.count("/") != 1, members.entries[n][0]))
+    """``<prefix>/data.pkl`` (torch always writes one folder level), else a bare ``data.pkl``;
+    a :class:`FormatError` when there are several."""
+    names = [
+        n
+        for n in members.entries
+        if n.endswith("data.pkl") and n.count("/") <= 1 and n.rpartition("/")[2] == "data.pkl"
+    ]
+    if len(names) > 1:
+        # torch refuses a zip whose members are not all in one folder: which one would it be?
+        shown = ", ".join(repr(n) for n in names[:3])
+        raise FormatError(
+            "checkpoint.zip-invalid", f"several pickles ({shown:.120}): torch refuses"
+        )
     return members.get(names[0]) if names else None
 
 
