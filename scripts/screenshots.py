@@ -1,4 +1,4 @@
-"""Regenerate the README screenshots (``make screenshots``): main, filtered, detail and help.
+"""Regenerate the README screenshots (``make screenshots``): main, filtered, detail, help, convert.
 
 Writes the demo tree to a temporary folder, drives the app through ``make_app`` with
 ``run_test(size=(120, 36))``, a fixed clock and no cursor blink, and saves one SVG per screen to
@@ -14,6 +14,7 @@ import asyncio
 import os
 import sys
 import tempfile
+import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
 from pathlib import Path
@@ -53,7 +54,24 @@ async def _help(pilot: Any) -> None:
     await pilot.press("question_mark")
 
 
-SHOTS: dict[str, Steps] = {"main": _main, "filtered": _filtered, "detail": _detail, "help": _help}
+async def _conversion(pilot: Any) -> None:
+    await pilot.press("c")
+    for _ in range(400):
+        if getattr(pilot.app.screen, "phase", None) == "ready":  # the plan is shown
+            break
+        await pilot.pause(0.05)
+    else:
+        raise RuntimeError("the conversion plan did not show within 20 s")
+    await pilot.press("down")  # a Hydra run: every section of the sidecar is known
+
+
+SHOTS: dict[str, Steps] = {
+    "main": _main,
+    "filtered": _filtered,
+    "detail": _detail,
+    "help": _help,
+    "conversion": _conversion,
+}
 
 
 async def _shoot(root: Path, steps: Steps, size: tuple[int, int]) -> str:
@@ -66,7 +84,7 @@ async def _shoot(root: Path, steps: Steps, size: tuple[int, int]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Write ``screenshots/{main,filtered,detail,help}.svg``; returns the exit code."""
+    """Write ``screenshots/{main,filtered,detail,help,conversion}.svg``; returns the exit code."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("screenshots"))
     parser.add_argument("--size", default="120x36", help="WIDTHxHEIGHT (default 120x36)")
@@ -80,6 +98,8 @@ def main(argv: list[str] | None = None) -> int:
         base = Path(tmp)
         write_demo_tree(base / "outputs")
         os.environ["CKPT_TUI_CACHE_DIR"] = str(base / "cache")
+        os.environ["TZ"] = "UTC"  # the conversion preview's created_at is in local time
+        time.tzset()
         os.chdir(base)  # the header then shows the root as "outputs"
         for name, steps in SHOTS.items():
             svg = asyncio.run(_shoot(Path("outputs"), steps, (width, height)))

@@ -200,7 +200,11 @@ class CatalogCache:
     def _open(self) -> None:
         folder = cache_dir()
         path = folder / CACHE_FILE
-        if str(path) in _files_seen and not path.exists():
+        try:
+            deleted = str(path) in _files_seen and not path.exists()
+        except OSError:  # the folder became unreadable: the open below says so
+            deleted = False
+        if deleted:
             message = f"cache file {path} was deleted; rebuilt"
             self.issues.append(_warning("cache.rebuilt", message))
         for attempt in (1, 2):
@@ -246,9 +250,11 @@ class CatalogCache:
         cursor = self._db.execute(
             "SELECT rel, sig, inspected, data FROM entries WHERE root = ?", (_key(self.root),)
         )
+        # A damaged or foreign file can hold rows of other types: they are misses, not crashes.
         self._disk = {
             os.fsdecode(rel): _Row(os.fsdecode(sig), bool(inspected), data)
             for rel, sig, inspected, data in cursor
+            if type(rel) is bytes and type(sig) is bytes and type(data) is str
         }
 
 

@@ -7,12 +7,13 @@ result per item. Checkpoints are never opened for writing, moved or modified.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import ValidationError
 
@@ -135,11 +136,38 @@ def metadata_from_entry(entry: CheckpointCatalogEntry) -> tuple[CheckpointMetada
         if getattr(entry, metric) is None:
             unknown.append(f"metrics.{metric}")
     try:
-        return CheckpointMetadataV1.model_validate(data), unknown
+        return CheckpointMetadataV1.model_validate(_utf8_safe(data)), unknown
     except ValidationError as exc:
         first = exc.errors(include_url=False)[0]
         where = ".".join(str(part) for part in first["loc"])
         raise ValueError(f"{where}: {first['msg']}") from exc
+
+
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def _utf8_safe(value: Any) -> Any:
+    """``value`` with lone surrogates in its strings written as backslash escapes.
+
+    A file name that is not UTF-8 reaches Python as lone surrogates (``os.fsdecode``), and so may
+    a string in a hostile checkpoint; YAML (UTF-8) cannot hold them, so the sidecar records
+    ``inv\\xffalid`` for the byte 0xff, as the rest of ckpt-tui shows it.
+    """
+    if isinstance(value, str):
+        if value.isascii() or not _SURROGATE.search(value):
+            return value
+        return _SURROGATE.sub(_escape_surrogate, value)
+    if isinstance(value, dict):
+        return {_utf8_safe(key): _utf8_safe(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_utf8_safe(item) for item in value]
+    return value
+
+
+def _escape_surrogate(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    # U+DC80..U+DCFF stand for the undecodable bytes 0x80..0xFF (surrogateescape).
+    return f"\\x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else f"\\u{code:04x}"
 
 
 def plan_item(entry: CheckpointCatalogEntry, *, force: bool = False) -> ConversionItem:
@@ -187,6 +215,9 @@ def execute_item(item: ConversionItem, *, force: bool = False) -> ConversionResu
         written = save_metadata(item.metadata, item.checkpoint)
     except OSError as exc:
         reason = f"cannot write {item.target.name}: {exc.strerror or exc}"
+        return ConversionResult(item.checkpoint, "failed", reason=reason)
+    except Exception as exc:  # one item that cannot be written must never stop the others
+        reason = f"cannot write {item.target.name}: {type(exc).__name__}: {exc!s:.200}"
         return ConversionResult(item.checkpoint, "failed", reason=reason)
     return ConversionResult(item.checkpoint, "written", sidecar=written)
 

@@ -7,26 +7,20 @@ terminal raw) and long strings are truncated. Rich ``Text`` is built without mar
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timezone
 
 from rich.cells import cell_len, set_cell_size
 
+from ckpt_tui.core.text import escape_for_terminal
+
 #: Longest string ever rendered whole; longer ones are cut with a note.
 MAX_TEXT = 300
 
-# C0/C1 controls, DEL, and the bidi overrides that can make text read differently than it is.
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-
-
-def _escape(match: re.Match[str]) -> str:
-    code = ord(match.group())
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
-
 
 def safe(value: object, limit: int = MAX_TEXT) -> str:
-    """``value`` as one printable line: controls escaped, cut to ``limit`` characters."""
-    text = _UNSAFE.sub(_escape, str(value))
+    """``value`` as one printable line: controls, bidi and undecodable bytes escaped
+    (``ckpt_tui.core.text``), cut to ``limit`` characters."""
+    text = escape_for_terminal(str(value))
     if len(text) > limit:
         cut = len(text) - limit
         return f"{text[:limit]}… (+{cut} chars)"

@@ -1,5 +1,5 @@
 """Fixtures for the hardening tests: real torch files, a private cache, a marker that must never
-appear, and the other suites' helper modules (``reader_pickles``, ``conversion_helpers``)."""
+appear, and the other suites' helper modules (``reader_pickles``, ``catalog_helpers``)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 _TESTS = Path(__file__).resolve().parent.parent
-for _folder in ("reader", "conversion"):
+for _folder in ("reader", "conversion", "catalog"):
     # Their helper modules have unique names; appended so nothing of ours is shadowed.
     if str(_TESTS / _folder) not in sys.path:
         sys.path.append(str(_TESTS / _folder))

@@ -154,14 +154,28 @@ async def test_space_marks_and_unmarks(tui_tree: Path) -> None:
         assert main(app).conversion_targets() == [main(app).entries[first]]
 
 
-async def test_conversion_targets_default_to_entries_without_sidecar(tui_tree: Path) -> None:
+async def test_c_opens_conversion_for_entries_without_sidecar(tui_tree: Path) -> None:
     async with running(tui_tree) as (app, pilot):
         targets = main(app).conversion_targets()
         assert {e.checkpoint_path for e in targets} == {
             p for p, e in main(app).entries.items() if e.sidecar_path is None
         }
-        await pilot.press("c")  # the conversion screen is another issue's; until then, a note
-        await wait_for(pilot, lambda: "conversion: coming soon" in screen_text(app))
+        await pilot.press("c")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "ConversionScreen")
+        assert [e.checkpoint_path for e in app.screen.entries] == [  # type: ignore[attr-defined]
+            e.checkpoint_path for e in targets
+        ]
+        await pilot.press("escape")  # cancel: back to the table, and a rescan follows
+        await wait_for(pilot, lambda: app.screen is main(app))
+        await wait_for(pilot, lambda: main(app).scans_completed >= 2, what="the rescan")
+
+
+async def test_c_with_marks_converts_the_marked_rows(tui_tree: Path) -> None:
+    async with running(tui_tree) as (app, pilot):
+        await pilot.press("j", "space", "j", "j", "space", "c")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "ConversionScreen")
+        marked = sorted(main(app).marks)
+        assert [e.checkpoint_path for e in app.screen.entries] == marked  # type: ignore[attr-defined]
 
 
 async def test_y_copies_the_absolute_path(tui_tree: Path) -> None:

@@ -113,7 +113,9 @@ async def test_palette_rescan_conversion_and_copy(tui_tree: Path) -> None:
         await run_command(app, pilot, "Rescan")
         await wait_for(pilot, lambda: main(app).scans_completed >= 2, what="the rescan")
         await run_command(app, pilot, "Open conversion")
-        await wait_for(pilot, lambda: "conversion: coming soon" in screen_text(app))
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "ConversionScreen")
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen is main(app))
         await run_command(app, pilot, "Copy path")
         assert app.clipboard.endswith(shown_paths(app)[0])
 

@@ -10,6 +10,7 @@ from textual.app import App, ComposeResult
 from textual.widgets import Collapsible
 from tui_helpers import (
     FIXED_NOW,
+    MARKER,
     detail,
     filter_box,
     fixed_clock,
@@ -82,12 +83,27 @@ async def test_inferred_entry_shows_where_values_came_from(tui_tree: Path) -> No
 
 async def test_broken_entry_lists_its_errors(tui_tree: Path) -> None:
     async with running(tui_tree, size=(120, 60)) as (app, pilot):
+        text = await show_only(app, pilot, "path:truncated")
+        issues = section(text, "Issues")
+        assert "✗ error" in issues and "checkpoint.not-a-checkpoint" in issues
+        assert "tier         path" in text
+        assert table_lines(app)[1].startswith(" ✗ ")  # the row is flagged too
+        await pilot.press("slash", "escape")
+        # A checkpoint whose sidecar is invalid: the sidecar's error, values from the file.
         text = await show_only(app, pilot, "path:epoch=7-step=80")
         issues = section(text, "Issues")
-        assert "✗ error" in issues and "sidecar.invalid" in issues
-        assert "metrics.hmean" in issues
-        assert "tier         path" in text
-        assert table_lines(app)[1].startswith(" ✗ dbnet_r18")  # the row is flagged too
+        assert "✗ error" in issues and "sidecar.invalid" in issues and "metrics.hmean" in issues
+        assert "tier         sidecar" not in text
+        assert "epoch        7" in section(text, "Training")
+
+
+async def test_hostile_checkpoint_shows_a_security_warning(tui_tree: Path) -> None:
+    async with running(tui_tree, size=(120, 60)) as (app, pilot):
+        text = await show_only(app, pilot, "path:evil")
+        issues = section(text, "Issues")
+        assert "SECURITY" in issues and "security.unsafe-global" in issues
+        assert "SECURITY" in screen_text(app)
+        assert not (tui_tree.parent / MARKER).exists()  # and nothing in it ran
 
 
 async def test_enter_focuses_the_pane_and_escape_returns(tui_tree: Path) -> None:

@@ -8,7 +8,8 @@ Regenerate with ``pytest tests/tui/test_tui_snapshots.py --snapshot-update``.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import time
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,17 @@ from tui_helpers import (
 )
 
 from ckpt_tui.tui.screens.help import HelpScreen
+
+
+@pytest.fixture(autouse=True)
+def _utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Naive timestamps are local time: pin the zone so snapshots match on every machine."""
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
 
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 36), id="120x36")]
 Step = Callable[[Any], Awaitable[None]]

@@ -76,7 +76,9 @@ def _sidecar(
     save_metadata(metadata, ckpt)
 
 
-def _lightning_like(torch: Any, epoch: int, step: int, width: int) -> dict[str, Any]:
+def _lightning_like(
+    torch: Any, epoch: int, step: int, width: int, arch: str = "craft"
+) -> dict[str, Any]:
     generator = torch.Generator().manual_seed(epoch * 100 + step)
     return {
         "epoch": epoch,
@@ -87,7 +89,7 @@ def _lightning_like(torch: Any, epoch: int, step: int, width: int) -> dict[str, 
             "model.encoder.bn.num_batches_tracked": torch.tensor(step),
             "model.head.weight": torch.randn(1, width, generator=generator),
         },
-        "hyper_parameters": {"lr": 0.001, "batch_size": 8, "model": {"architecture": "craft"}},
+        "hyper_parameters": {"lr": 0.001, "batch_size": 8, "model": {"architecture": arch}},
     }
 
 
@@ -144,7 +146,7 @@ def write_tree(root: Path, marker: Path) -> Path:
         folder.mkdir(parents=True)
         for epoch, step, hmean, precision, recall in points:
             ckpt = folder / f"epoch={epoch}-step={step}.ckpt"
-            torch.save(_lightning_like(torch, epoch, step, 4), ckpt)
+            torch.save(_lightning_like(torch, epoch, step, 4, arch), ckpt)
             _sidecar(
                 ckpt,
                 exp=exp,
@@ -159,7 +161,7 @@ def write_tree(root: Path, marker: Path) -> Path:
             )
     # An invalid sidecar (hmean out of range): the file is still listed, with an error.
     bad = out / "dbnet_r18" / "checkpoints" / "epoch=7-step=80.ckpt"
-    torch.save(_lightning_like(torch, 7, 80, 4), bad)
+    torch.save(_lightning_like(torch, 7, 80, 4, "dbnet"), bad)
     (bad.parent / "epoch=7-step=80.metadata.yaml").write_text(
         "schema_version: '1.0'\ncheckpoint_path: x\nexp_name: dbnet_r18\n"
         "created_at: '2025-10-20T10:00:00+00:00'\n"

@@ -101,8 +101,9 @@ def _zip64(extra: bytes, usize: int, csize: int, offset: int) -> tuple[int, int,
     return usize, csize, offset
 
 
-def _find_end_record(tail: bytes) -> int:
-    """The end-of-directory record whose comment length reaches exactly the end of the file.
+def _find_end_records(tail: bytes) -> tuple[int, int]:
+    """The end-of-directory record whose comment length reaches exactly the end of the file,
+    and the last signature of all (the one torch's zip reader, miniz, takes).
 
     (A signature inside the archive comment is not the record; torch writes no comment.)
     """
@@ -112,18 +113,42 @@ def _find_end_record(tail: bytes) -> int:
         if at + _EOCD.size <= len(tail):
             candidates.append(at)
             if at + _EOCD.size + _EOCD.unpack_from(tail, at)[7] == len(tail):
-                return at
+                return at, candidates[0]
         at = tail.rfind(b"PK\x05\x06", 0, at)
     if not candidates:
         raise FormatError("checkpoint.truncated", "zip end-of-directory record not found")
-    return candidates[0]
+    return candidates[0], candidates[0]
 
 
 def read_directory(f: CheckpointFile, limits: ZipLimits) -> tuple[Directory, list[Issue]]:
     """Parse the central directory; every size and offset is checked against the file size."""
     tail_start = max(0, f.size - _TAIL)
     tail = f.read(tail_start, f.size - tail_start)
-    eocd = _find_end_record(tail)
+    eocd, last = _find_end_records(tail)
+    if last != eocd:
+        # A record hidden in the archive comment: torch reads the directory it points to, so
+        # when that directory is valid, what we would show is not what torch would load.
+        try:
+            _directory_at(f, tail, tail_start, last, limits, duplicates_ok=True)
+        except FormatError:
+            pass  # torch cannot read the file through it either; ours is the real one
+        else:
+            raise FormatError(
+                "checkpoint.zip-invalid",
+                "a second zip directory hides in the archive comment: torch would read that one",
+            )
+    return _directory_at(f, tail, tail_start, eocd, limits)
+
+
+def _directory_at(
+    f: CheckpointFile,
+    tail: bytes,
+    tail_start: int,
+    eocd: int,
+    limits: ZipLimits,
+    *,
+    duplicates_ok: bool = False,
+) -> tuple[Directory, list[Issue]]:
     _sig, _disk, _cd_disk, _n_here, count, cd_size, cd_offset, _comment = _EOCD.unpack_from(
         tail, eocd
     )
@@ -151,10 +176,12 @@ def read_directory(f: CheckpointFile, limits: ZipLimits) -> tuple[Directory, lis
         directory = tail[cd_offset - tail_start : cd_offset - tail_start + cd_size]
     else:
         directory = f.read_exact(cd_offset, cd_size, "the zip directory")
-    return _parse_entries(directory, count, eocd_at)
+    return _parse_entries(directory, count, eocd_at, duplicates_ok)
 
 
-def _parse_entries(directory: bytes, count: int, end: int) -> tuple[Directory, list[Issue]]:
+def _parse_entries(
+    directory: bytes, count: int, end: int, duplicates_ok: bool = False
+) -> tuple[Directory, list[Issue]]:
     members: dict[str, tuple[int, int, int, int, int]] = {}
     issues: list[Issue] = []
     pos = 0
@@ -191,7 +218,7 @@ def _parse_entries(directory: bytes, count: int, end: int) -> tuple[Directory, l
                 )
             )
             continue
-        if name in members:
+        if name in members and not duplicates_ok:
             # torch writes each name once; with two, it may read either copy (its lookup is a
             # binary search), so a harmless first data.pkl could hide the one torch runs.
             raise FormatError(

@@ -34,7 +34,9 @@ Row = tuple[str, object]
 MAX_HPARAM_LINES = 200
 LABEL_WIDTH = 13
 #: ``details`` keys with a section of their own.
-SHOWN_DETAILS = frozenset({"hyper_parameters", "state_dict"})
+SHOWN_DETAILS = frozenset(
+    {"hyper_parameters", "datamodule_hyper_parameters", "state_dict", "model_checkpoint"}
+)
 
 
 class DetailPane(VerticalScroll, can_focus=True):
@@ -82,10 +84,9 @@ class DetailPane(VerticalScroll, can_focus=True):
         sections = render_sections(entry, self._now())
         self._plain = "\n".join(section.plain for section in sections)
         body.update(Group(*(part for section in sections for part in section.renderables())))
-        params = entry.details.get("hyper_parameters")
-        hparams.display = bool(params)
-        if params:
-            lines = list(_flatten(params))
+        lines = hparam_lines(entry)
+        hparams.display = bool(lines)
+        if lines:
             hparams.title = f"Hyper-parameters ({len(lines)})"
             text = _hparam_text(lines)
             self._hparams_plain = text.plain
@@ -185,6 +186,7 @@ def render_sections(entry: Entry, now: datetime) -> list[Section]:
                 ("value", fmt.metric(entry.monitor_value)),
                 ("save_top_k", entry.save_top_k),
                 ("save_last", entry.save_last),
+                *_callback_rows(entry.details.get("model_checkpoint")),
             ],
         ),
         _section(
@@ -204,11 +206,11 @@ def render_sections(entry: Entry, now: datetime) -> list[Section]:
     state = entry.details.get("state_dict")
     if isinstance(state, Mapping):
         sections.append(_section("State dict", list(_state_rows(state))))
-    # Other scalar extras a tier reported (e.g. lightning_version), shown as they are.
+    # Other extras a tier reported (format, lightning_version, optimizer, dangerous globals...).
     extras: list[Row] = [
-        ("", f"{key}: {value}")
+        ("", f"{key}: {_summary(value)}")
         for key, value in list(entry.details.items())[:30]
-        if key not in SHOWN_DETAILS and isinstance(value, str | int | float | bool)
+        if key not in SHOWN_DETAILS and value is not None
     ]
     if extras:
         sections.append(_section("Also", extras))
@@ -262,8 +264,41 @@ def _issues_section(issues: list[Issue]) -> Section:
 def _state_rows(state: Mapping[str, Any]) -> Iterator[Row]:
     count = state.get("parameter_count")
     yield "parameters", f"{count:,}" if isinstance(count, int) else count
+    tensors, size = state.get("tensors"), state.get("tensor_bytes")
+    if isinstance(tensors, int):
+        shown_size = fmt.human_size(size) if isinstance(size, int) else None
+        yield "tensors", f"{tensors:,}" + (f" ({shown_size})" if shown_size else "")
     yield "dtypes", _summary(state.get("dtypes"))
-    yield "modules", _summary(state.get("top_level_modules"))
+    modules = state.get("top_level_modules")
+    if isinstance(modules, Mapping):  # name → parameter count
+        yield (
+            "modules",
+            _summary({k: f"{v:,}" if isinstance(v, int) else v for k, v in modules.items()}),
+        )
+    else:
+        yield "modules", _summary(modules)
+
+
+def _callback_rows(states: object) -> list[Row]:
+    """The first ModelCheckpoint state saved in the file: its best score and best file."""
+    if not isinstance(states, list) or not states or not isinstance(states[0], Mapping):
+        return []
+    state = states[0]
+    best = state.get("best_model_score")
+    rows: list[Row] = [("best score", fmt.metric(best) if isinstance(best, float | int) else best)]
+    if state.get("best_model_path"):
+        rows.append(("best file", state["best_model_path"]))
+    return rows
+
+
+def hparam_lines(entry: Entry) -> list[tuple[str, object]]:
+    """The hyper-parameters (and the datamodule's) as flat ``a.b.c = value`` pairs."""
+    lines: list[tuple[str, object]] = []
+    for key, prefix in (("hyper_parameters", ""), ("datamodule_hyper_parameters", "datamodule")):
+        value = entry.details.get(key)
+        if isinstance(value, Mapping) and value:
+            lines += list(_flatten(value, prefix))
+    return lines
 
 
 def _summary(value: object) -> str | None:

@@ -1,0 +1,40 @@
+"""A snapshot of the conversion screen on the demo tree at 120×36, paired with assertions on
+what it shows (a snapshot alone cannot tell a good screen from a crashed one).
+
+Deterministic: fixed demo tree and mtimes, fixed clock, UTC, no cursor blink, no polling, the
+root shown as ``outputs``. Regenerate with ``--snapshot-update``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from tui_conversion_helpers import build, loaded, open_conversion, screen_text
+
+from ckpt_tui.tui.screens.conversion import CandidateList
+
+
+def test_conversion_screen(snap_compare: Any, in_demo_parent: Path) -> None:
+    app = build(in_demo_parent)
+    seen: list[str] = []
+
+    async def run_before(pilot: Any) -> None:
+        await loaded(pilot)
+        screen = await open_conversion(pilot)
+        await pilot.press("down")  # a Hydra run: every section of the sidecar is known
+        await pilot.pause()
+        widget = screen.query_one(CandidateList)
+        assert widget.option_count == 28
+        assert len(widget.selected) == 26
+        assert screen.status_text == "26 of 26 selected · 2 can't be converted"
+        text = screen_text(pilot.app)
+        assert "convert · 28 candidates under outputs" in text
+        assert "epoch=54-step=15015.metadata.yaml  would be written" in text
+        assert "  architecture: dbnetpp" in text
+        assert "unknown fields: metrics.precision, metrics.recall" in text
+        seen.append(text)
+
+    assert snap_compare(app, terminal_size=(120, 36), run_before=run_before)
+    assert seen, "the app never reached the conversion screen"
+    assert app._exception is None

@@ -1,0 +1,180 @@
+"""Helpers for the conversion screen's tests: a small legacy tree, hashing, running the app.
+
+The tree is written by real ``torch.save``: one Hydra run (dbnet / resnet18) whose checkpoints
+have no sidecar, one checkpoint that already has a sidecar, a truncated file (it cannot be
+converted) and a checkpoint whose name holds an escape sequence. Every file gets a fixed mtime.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from ckpt_tui.core.models import (
+    CheckpointingConfig,
+    CheckpointMetadataV1,
+    EncoderInfo,
+    MetricsInfo,
+    ModelInfo,
+    TrainingInfo,
+)
+from ckpt_tui.core.sidecars import save_metadata
+from ckpt_tui.tui.app import CheckpointBrowserApp, make_app
+from ckpt_tui.tui.screens.conversion import ConversionScreen
+from ckpt_tui.tui.screens.main import MainScreen
+
+FIXED_NOW = datetime(2025, 11, 1, 12, 0, tzinfo=timezone.utc)
+FIXED_MTIME = datetime(2025, 10, 18, 14, 32, tzinfo=timezone.utc).timestamp()
+RUN = "2025-10-18/14-32-15"
+#: A name holding Textual markup and a terminal escape (clear screen): shown escaped, as text.
+HOSTILE_NAME = "epoch=6-step=600[b]\x1b[2J.ckpt"
+
+HYDRA_CONFIG = """\
+exp_name: dbnet_r18
+model:
+  architecture: dbnet
+  encoder:
+    model_name: resnet18
+  decoder:
+    name: pan_decoder
+  head:
+    name: db_head
+  loss:
+    name: db_loss
+trainer:
+  max_epochs: 20
+callbacks:
+  model_checkpoint:
+    monitor: val/hmean
+    mode: max
+    save_top_k: 3
+    save_last: true
+"""
+
+
+def _checkpoint(path: Path, epoch: int, step: int) -> None:
+    import torch
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(
+        {
+            "epoch": epoch,
+            "global_step": step,
+            "pytorch-lightning_version": "2.4.0",
+            "state_dict": {"model.head.binarize.0.weight": torch.zeros(2, 4, 3, 3)},
+        },
+        path,
+    )
+
+
+def write_tree(base: Path, *, run_checkpoints: int = 3, extras: bool = True) -> Path:
+    """Write ``base/outputs`` and return it.
+
+    The Hydra run holds ``epoch=0-step=100``, ``epoch=4-step=500``, ... (``run_checkpoints`` of
+    them, epoch ``4 * i``). ``extras`` adds the sidecar-backed, truncated and hostile files.
+    """
+    out = base / "outputs"
+    run = out / RUN
+    (run / ".hydra").mkdir(parents=True)
+    (run / ".hydra" / "config.yaml").write_text(HYDRA_CONFIG)
+    for i in range(run_checkpoints):
+        epoch, step = 4 * i, 100 * (4 * i + 1)
+        _checkpoint(run / "checkpoints" / f"epoch={epoch}-step={step}.ckpt", epoch, step)
+    if extras:
+        _checkpoint(run / "checkpoints" / HOSTILE_NAME, 6, 600)
+        done = out / "with_sidecar" / "checkpoints" / "epoch=2-step=20.ckpt"
+        _checkpoint(done, 2, 20)
+        save_metadata(
+            CheckpointMetadataV1(
+                checkpoint_path="with_sidecar/checkpoints/epoch=2-step=20.ckpt",
+                exp_name="with_sidecar",
+                created_at="2025-10-01T10:00:00+00:00",
+                training=TrainingInfo(epoch=2, global_step=20),
+                model=ModelInfo(architecture="old_arch", encoder=EncoderInfo(model_name="old")),
+                metrics=MetricsInfo(hmean=0.5),
+                checkpointing=CheckpointingConfig(monitor="val/hmean", mode="max", save_top_k=1),
+            ),
+            done,
+        )
+        broken = out / "broken" / "truncated.ckpt"
+        broken.parent.mkdir(parents=True)
+        broken.write_bytes(b"PK\x03\x04" + bytes(200))
+    for path in out.rglob("*"):
+        os.utime(path, (FIXED_MTIME, FIXED_MTIME), follow_symlinks=False)
+    return out
+
+
+def fixed_clock() -> datetime:
+    """The tests' "now"."""
+    return FIXED_NOW
+
+
+def sha256_tree(root: Path, suffixes: tuple[str, ...] = (".ckpt", ".pt", ".pth")) -> dict[str, str]:
+    """sha256 of every checkpoint under ``root`` (symlinks are not followed), by relative path."""
+    digests = {}
+    for path in sorted(root.rglob("*")):
+        if path.suffix in suffixes and path.is_file() and not path.is_symlink():
+            digests[str(path.relative_to(root))] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return digests
+
+
+def screen_text(app: Any) -> str:
+    """What the terminal shows right now, as plain text (one line per row)."""
+    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+
+
+async def wait_for(
+    pilot: Any, condition: Callable[[], bool], *, timeout: float = 20.0, what: str = ""
+) -> None:
+    """Let the app run until ``condition()`` holds; fail (not hang) after ``timeout`` seconds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out waiting for {what or condition}")
+        await pilot.pause(0.02)
+    await pilot.pause()
+
+
+def build(root: Path) -> CheckpointBrowserApp:
+    """The app as tests run it: fixed clock, no blinking, no background polling."""
+    return make_app(root, clock=fixed_clock, poll_interval=None, cursor_blink=False)
+
+
+def main(app: CheckpointBrowserApp) -> MainScreen:
+    """The main screen (the bottom of the stack)."""
+    screen = app.screen_stack[0]
+    assert isinstance(screen, MainScreen)
+    return screen
+
+
+async def loaded(pilot: Any) -> None:
+    """Wait for the main screen's first scan."""
+    await wait_for(pilot, lambda: main(pilot.app).scans_completed >= 1, what="the first scan")
+
+
+async def open_conversion(pilot: Any) -> ConversionScreen:
+    """Press ``c`` on the table and wait until the screen's plan is shown."""
+    await pilot.press("c")
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, ConversionScreen), what="screen")
+    screen = pilot.app.screen
+    assert isinstance(screen, ConversionScreen)
+    await wait_for(pilot, lambda: screen.phase == "ready", what="the plan")
+    return screen
+
+
+@asynccontextmanager
+async def running(
+    root: Path, size: tuple[int, int] = (120, 36)
+) -> AsyncIterator[tuple[CheckpointBrowserApp, Any]]:
+    """Run the app headless until its first scan is complete."""
+    app = build(root)
+    async with app.run_test(size=size, notifications=True) as pilot:
+        await loaded(pilot)
+        yield app, pilot
