@@ -10,53 +10,13 @@ from typing import Any
 
 import pytest
 from catalog_helpers import HYDRA_CONFIG, write_text
+from reference_sidecar import REFERENCE_YAML as REFERENCE_SIDECAR
 
 from ckpt_tui.core.catalog import build_catalog
 from ckpt_tui.core.checkpoint_tier import checkpoint_tier, tier_from_inspection
 from ckpt_tui.core.entry import CheckpointCatalogEntry, Issue
 from ckpt_tui.core.merge import TierResult, canonical_metric, merge_tiers
 from ckpt_tui.core.models import MetricsInfo
-
-REFERENCE_SIDECAR = """\
-schema_version: "1.0"
-checkpoint_path: "outputs/dbnet-resnet50/checkpoints/epoch=10.ckpt"
-exp_name: "dbnet-resnet50-pan-20251018"
-created_at: "2025-10-18T14:32:15"
-
-training:
-  epoch: 10
-  global_step: 5420
-  training_phase: "training"
-  max_epochs: 50
-
-model:
-  architecture: "dbnet"
-  encoder:
-    model_name: "resnet50"
-    pretrained: true
-  decoder:
-    name: "pan_decoder"
-    in_channels: [256, 512, 1024, 2048]
-    inner_channels: 256
-    output_channels: 128
-  head:
-    name: "db_head"
-    in_channels: 128
-  loss:
-    name: "db_loss"
-
-metrics:
-  precision: 0.8542
-  recall: 0.8321
-  hmean: 0.8430
-  validation_loss: 0.0234
-
-checkpointing:
-  monitor: "val/hmean"
-  mode: "max"
-  save_top_k: 3
-  save_last: true
-"""
 
 
 def entries(root: Path, **kwargs: Any) -> dict[str, CheckpointCatalogEntry]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from foundation_reference import REFERENCE_YAML
+from reference_sidecar import REFERENCE_YAML
 
 
 @pytest.fixture

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from foundation_reference import REFERENCE_YAML
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from reference_sidecar import REFERENCE_YAML
 
 from ckpt_tui.core.entry import CheckpointCatalog, CheckpointCatalogEntry
 from ckpt_tui.core.models import CheckpointMetadataV1, known

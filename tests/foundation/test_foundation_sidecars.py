@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from foundation_reference import REFERENCE_YAML
+from reference_sidecar import REFERENCE_YAML
 
 from ckpt_tui import load_metadata, load_metadata_batch, save_metadata
 from ckpt_tui.core.safe_yaml import MAX_SIDECAR_BYTES

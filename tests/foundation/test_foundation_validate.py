@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from foundation_reference import REFERENCE_YAML
+from reference_sidecar import REFERENCE_YAML
 
 from ckpt_tui.cli import main
 from ckpt_tui.core.sidecars import sidecar_path_for
