@@ -25,10 +25,13 @@ from ckpt_tui.core.entry import CheckpointCatalogEntry, Issue
 from ckpt_tui.core.merge import TierResult
 
 BATCH_SIZE = 500
+FIRST_BATCH_SIZE = 50
+"""The first update goes out early, so the first rows appear while the walk goes on."""
 """Entries per update while walking."""
 SLOW_BATCH_SIZE = 50
 """Entries per update while the checkpoint tier finishes."""
 BATCH_SECONDS = 0.25
+FIRST_BATCH_SECONDS = 0.05
 """An update is sent at least this often while there is something new."""
 _POLL_SECONDS = 0.05
 
@@ -70,6 +73,7 @@ class Build:
         self.issues_sent = 0
         self.batch: list[CheckpointCatalogEntry] = []
         self.last_sent = time.monotonic()
+        self.sent_any = False
         self.cache: CatalogCache | None = None
         # the slow (checkpoint) tier
         self.pending: dict[str, FastResult] = {}
@@ -91,7 +95,7 @@ class Build:
                     return self._stop()
                 for found in files:
                     self._prepared(self.assembler.prepare(found))
-                    if len(self.batch) >= BATCH_SIZE:
+                    if len(self.batch) >= (BATCH_SIZE if self.sent_any else FIRST_BATCH_SIZE):
                         if self.cancel.is_set():
                             return self._stop()
                         self._collect()
@@ -195,7 +199,8 @@ class Build:
     # -- updates and the end -------------------------------------------------------------------
 
     def _due(self) -> bool:
-        return bool(self.batch) and time.monotonic() - self.last_sent >= BATCH_SECONDS
+        wait = BATCH_SECONDS if self.sent_any else FIRST_BATCH_SECONDS
+        return bool(self.batch) and time.monotonic() - self.last_sent >= wait
 
     def _new_issues(self) -> bool:
         return len(self.issues) > self.issues_sent
@@ -211,6 +216,7 @@ class Build:
         self.batch = []
         self.issues_sent = len(self.issues)
         self.last_sent = time.monotonic()
+        self.sent_any = self.sent_any or bool(update.entries)
         return update
 
     def _stop(self) -> None:

@@ -28,15 +28,14 @@ SIDECAR_BY_HMEAN = [  # (path, hmean) of the entries with a valid sidecar, best 
 
 
 async def test_loads_every_file_with_columns_and_counts(tui_tree: Path) -> None:
-    async with running(tui_tree) as (app, _pilot):
+    async with running(tui_tree) as (app, pilot):
         paths = shown_paths(app)
         assert len(paths) == 10
         assert paths == sorted(paths)  # default order: by path
         header = table_lines(app)[0]
         for column in COLUMNS[:6]:
             assert column.label in header
-        text = screen_text(app)
-        assert "10 checkpoints" in text  # the header's counts
+        await wait_for(pilot, lambda: "10 checkpoints" in screen_text(app))  # header counts
         assert status(app).startswith("10/10 shown │ sort path ↑ │ 4 sidecar · 6 inferred")
         assert "with issues" in status(app)
         # The hostile pickle is listed, flagged, and never ran.

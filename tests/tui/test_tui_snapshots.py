@@ -44,6 +44,10 @@ Step = Callable[[Any], Awaitable[None]]
 
 async def loaded(pilot: Any) -> None:
     await wait_for(pilot, lambda: main(pilot.app).scans_completed >= 1, what="the scan")
+    # The header's title updates a frame after the counts change: let it settle.
+    await wait_for(
+        pilot, lambda: "outputs · 58 checkpoints" in screen_text(pilot.app), what="the header"
+    )
 
 
 def check(snap_compare: Any, root: Path, size: tuple[int, int], steps: Step) -> None:
