@@ -57,6 +57,8 @@ def tier_from_inspection(inspection: Any, guess: Any = None) -> TierResult:
     where_cb = "checkpoint callbacks ModelCheckpoint"
     put("monitor", known(getattr(inspection, "monitor", None)), f"{where_cb} monitor")
     mode = getattr(inspection, "monitor_mode", None)
+    if known(getattr(inspection, "monitor", None)) is None:
+        mode = None  # Lightning keeps mode="min" even with no monitor: it says nothing then
     put("monitor_mode", mode if mode in ("min", "max") else None, f"{where_cb} mode")
     put("monitor_value", _float(getattr(inspection, "monitor_value", None)), f"{where_cb} score")
     metrics = getattr(inspection, "metrics", None) or {}

@@ -11,9 +11,10 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
+from typing import Any
 
 FUZZ_TESTS = 6
-"""How many ``fuzz``-marked tests share ``FUZZ_MINUTES`` (tests/hardening/test_hardening_fuzz.py)."""
+"""How many ``fuzz``-marked tests share ``FUZZ_MINUTES`` (``test_hardening_fuzz.py``)."""
 
 
 def fuzz_seconds() -> float:
@@ -31,7 +32,20 @@ def fuzz_timeout() -> int:
 
 
 def run_rounds(test: Callable[[], None]) -> int:
-    """Run a ``@given`` test once, or in rounds until this test's share of time is spent."""
+    """Run a ``@given`` test once, or in rounds until this test's share of time is spent.
+
+    Returns the number of examples run (also printed under ``make fuzz``: see with ``-rP``).
+    """
+    examples = 0
+    original: Callable[..., None] = test.hypothesis.inner_test  # type: ignore[attr-defined]
+
+    def counted(*args: Any, **kwargs: Any) -> None:
+        nonlocal examples
+        examples += 1
+        original(*args, **kwargs)
+
+    # hypothesis calls whatever inner_test is when the run starts (the hook pytest-trio uses).
+    test.hypothesis.inner_test = counted  # type: ignore[attr-defined]
     budget = fuzz_seconds()
     end = time.monotonic() + budget
     rounds = 0
@@ -39,4 +53,7 @@ def run_rounds(test: Callable[[], None]) -> int:
         test()
         rounds += 1
         if time.monotonic() >= end:
-            return rounds
+            break
+    if budget:
+        print(f"{examples} examples in {rounds} rounds")
+    return examples

@@ -61,7 +61,7 @@ def run_cli(
 ) -> subprocess.CompletedProcess[bytes]:
     """``python -m ckpt_tui ARGS`` in a subprocess with bounded memory and time."""
     return subprocess.run(
-        [sys.executable, "-m", "ckpt_tui", *map(os.fspath, args)],
+        [sys.executable, "-m", "ckpt_tui", *(os.fspath(arg) for arg in args)],
         capture_output=True,
         timeout=timeout,
         env=env or cli_env(),

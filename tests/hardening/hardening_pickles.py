@@ -20,11 +20,11 @@ Builder = Callable[[Path], bytes]
 def _framed(payload: Asm, proto: int = 2) -> bytes:
     # Protocol 4 for dotted names: Python resolves them attribute by attribute from protocol 4 on.
     body = Asm(proto).empty_dict().mark().str("epoch").int(3).str("hyper_parameters")
-    return body.raw(payload.b).setitems().stop()
+    return body.raw(bytes(payload.b)).setitems().stop()
 
 
 def _global_call(module: str, name: str) -> Builder:
-    """``module.name(shell command)`` through GLOBAL (dotted names resolve attribute by attribute)."""
+    """``module.name(shell command)`` through GLOBAL (a dotted name resolves step by step)."""
     proto = 4 if "." in name else 2
     return lambda m: _framed(Asm(0).glob(module, name).str(shell(m)).tuple1().reduce(), proto)
 

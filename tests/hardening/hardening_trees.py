@@ -16,7 +16,7 @@ BROKEN_SIDECAR_KINDS = ("clear_screen", "bell")
 
 
 def hostile_tree(base: Path, ckpt_bytes: bytes) -> tuple[Path, list[bytes]]:
-    """``base/outputs`` with one run per hostile kind; returns it and the checkpoints' bytes paths."""
+    """``base/outputs`` with one run per hostile kind; returns it and the checkpoints (bytes)."""
     from catalog_helpers import metadata
 
     from ckpt_tui.core.sidecars import save_metadata

@@ -94,13 +94,15 @@ def build_zip(
     return layout
 
 
-def torch_like(epoch: int = 1, prefix: str = "archive", **extra: bytes) -> list[Member]:
+def torch_like(
+    epoch: int = 1, prefix: str = "archive", extra: dict[str, bytes] | None = None
+) -> list[Member]:
     """The members of a minimal torch zip checkpoint (plus ``extra`` name → data)."""
     members = [
         Member(f"{prefix}/data.pkl", pickle_with_epoch(epoch)),
         Member(f"{prefix}/byteorder", b"little"),
     ]
-    members += [Member(name, data) for name, data in extra.items()]
+    members += [Member(name, data) for name, data in (extra or {}).items()]
     members.append(Member(f"{prefix}/version", b"3\n"))
     return members
 
@@ -124,7 +126,7 @@ def _duplicate_pickle(path: Path) -> Path:
 
 
 def _duplicate_storage(path: Path) -> Path:
-    members = torch_like(1, **{"archive/data/0": b"\0" * 8})
+    members = torch_like(1, extra={"archive/data/0": b"\0" * 8})
     members.insert(2, Member("archive/data/0", b"\1" * 8))
     return build_zip(members).write(path)
 
@@ -158,7 +160,7 @@ def _overlapping_members(path: Path) -> Path:
 
 def _overlapping_pickle(path: Path) -> Path:
     # data.pkl's directory entry points inside another member's data.
-    members = torch_like(1, **{"archive/data/0": b"PK\x03\x04" + b"\0" * 200})
+    members = torch_like(1, extra={"archive/data/0": b"PK\x03\x04" + b"\0" * 200})
     layout = build_zip(members)
     fake_header = layout.local[2] + 30 + len("archive/data/0")
     return layout.patch(layout.central[0] + CENTRAL_OFFSET, "<L", fake_header).write(path)

@@ -138,7 +138,7 @@ def test_file_size_limit(tmp_path: Path, ckpt_bytes: bytes) -> None:
     assert written == 0 and b"File too large" in done.stdout
 
 
-# -- the cache damaged while a build uses it ---------------------------------------------------------
+# -- the cache damaged while a build uses it -------------------------------------------------------
 
 
 def _delete(folder: Path) -> None:
@@ -221,7 +221,9 @@ def test_cache_locked_while_the_build_writes(
     assert len(again.entries) == CHECKPOINTS + 1 and again.scan_issues == []
 
 
-def test_cache_rows_of_the_wrong_type(tmp_path: Path, ckpt_bytes: bytes, cache_folder: Path) -> None:
+def test_cache_rows_of_the_wrong_type(
+    tmp_path: Path, ckpt_bytes: bytes, cache_folder: Path
+) -> None:
     """A database that opens but whose rows hold the wrong types (a damaged or foreign file)."""
     root = convertible_tree(tmp_path / "outputs", ckpt_bytes)
     build_catalog(root)

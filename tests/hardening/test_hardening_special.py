@@ -147,6 +147,13 @@ def _mutate(root: Path, data: bytes, stop: threading.Event, seed: int) -> None:
         time.sleep(rng.random() * 0.002)
 
 
+def _build_into(root: Path, use_cache: bool, out: list[Any], errors: list[BaseException]) -> None:
+    try:
+        out.append(build_catalog(root, use_cache=use_cache))
+    except BaseException as exc:  # the test reports it
+        errors.append(exc)
+
+
 def test_files_vanish_and_change_mid_scan(tmp_path: Path, ckpt_bytes: bytes) -> None:
     root = tmp_path / "outputs"
     stable = [
@@ -170,14 +177,9 @@ def test_files_vanish_and_change_mid_scan(tmp_path: Path, ckpt_bytes: bytes) -> 
     try:
         for round_ in range(12):
             result: list[Any] = []
-
-            def build(use_cache: bool = round_ % 2 == 0) -> None:
-                try:
-                    result.append(build_catalog(root, use_cache=use_cache))
-                except BaseException as exc:  # the test reports it below
-                    errors.append(exc)
-
-            worker = threading.Thread(target=build, daemon=True)
+            worker = threading.Thread(
+                target=_build_into, args=(root, round_ % 2 == 0, result, errors), daemon=True
+            )
             worker.start()
             worker.join(timeout=30)
             assert not worker.is_alive(), f"build {round_} hangs (a FIFO opened?)"
@@ -206,7 +208,7 @@ def test_files_vanish_and_change_mid_scan(tmp_path: Path, ckpt_bytes: bytes) -> 
     assert {k: v for k, v in tree_digest(root).items() if k.startswith(b"/stable")} == stable_digest
 
 
-# -- unreadable files and folders, as nobody --------------------------------------------------------
+# -- unreadable files and folders, as nobody -------------------------------------------------------
 
 _AS_NOBODY = r"""
 import contextlib, io, json, os, sys

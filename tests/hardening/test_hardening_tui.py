@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 from hardening_helpers import HOSTILE_NAMES
 from hardening_pickles import CASES
+from hardening_trees import hostile_tree
 from hardening_tui import run_headless, screen_lines
 from hardening_zips import ZIP_CASES
 from reader_pickles import zip_checkpoint
-from hardening_trees import hostile_tree
 
 # Characters a rendered line must never hold: C0 (except none: a line has no \n inside), DEL,
 # C1, and lone surrogates (undecodable bytes the terminal encoder would choke on).
