@@ -51,14 +51,13 @@ def describe_checkpoint(
     path = Path(os.path.abspath(checkpoint))
     root = Path(os.path.abspath(root)) if root else default_root(path)
     pattern = glob.escape(path.name)
+    # A later update replaces an earlier version of the entry (the checkpoint tier's answer
+    # follows the fast tiers'), and the final update may not repeat it: keep the last seen.
+    found = None
     for update in iter_catalog(root, use_cache=use_cache, patterns=[pattern]):
         for entry in update.entries:
-            if os.path.abspath(entry.abs_path) == str(path) and update.final:
-                return entry
-    # Not final yet when the loop ends without a final update: search what arrived last.
-    found = None
-    for update in iter_catalog(root, use_cache=True, patterns=[pattern]):
-        found = next((e for e in update.entries if os.path.abspath(e.abs_path) == str(path)), found)
+            if os.path.abspath(entry.abs_path) == str(path):
+                found = entry
     return found
 
 

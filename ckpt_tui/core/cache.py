@@ -185,6 +185,15 @@ class CatalogCache:
                     "DELETE FROM entries WHERE root = ? AND rel = ?",
                     ((root, _key(rel)) for rel in gone),
                 )
+        except sqlite3.OperationalError as exc:  # locked, read-only, disk full: the file is fine
+            self.issues.append(_warning("cache.write-failed", f"cache not updated: {exc}"))
+        except sqlite3.DatabaseError as exc:
+            # It opened, but its pages lie (malformed): without this every later build would
+            # fail to write it again. Removed now, a fresh one is made by the next build.
+            self.close()
+            _remove_database(cache_dir() / CACHE_FILE)
+            message = f"cache file was corrupt ({exc}); removed, rebuilt by the next build"
+            self.issues.append(_warning("cache.rebuilt", message))
         except (sqlite3.Error, ValueError) as exc:
             self.issues.append(_warning("cache.write-failed", f"cache not updated: {exc}"))
 

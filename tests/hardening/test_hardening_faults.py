@@ -17,7 +17,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -152,17 +152,26 @@ def _garbage(folder: Path) -> None:
         path.write_bytes(random.Random(size).randbytes(max(size, 4096)))
 
 
-def _garbage_pages(folder: Path) -> None:
-    # Keep SQLite's header page, scramble the rest: the file still opens, its pages lie.
-    path = folder / CACHE_FILE
-    data = bytearray(path.read_bytes())
-    rng = random.Random(7)
-    for offset in range(4096, len(data), 97):
-        data[offset] = rng.randrange(256)
-    path.write_bytes(bytes(data))
+def _garbage_pages(stride: int) -> Callable[[Path], None]:
+    """Keep SQLite's header page, scramble every ``stride``-th byte after it: the file still
+    opens, its pages lie (found when read, or only when written)."""
+
+    def damage(folder: Path) -> None:
+        path = folder / CACHE_FILE
+        data = bytearray(path.read_bytes())
+        rng = random.Random(stride)
+        for offset in range(4096, len(data), stride):
+            data[offset] = rng.randrange(256)
+        path.write_bytes(bytes(data))
+
+    return damage
 
 
-SABOTAGE = {"deleted": _delete, "garbage": _garbage, "garbage_pages": _garbage_pages}
+SABOTAGE: dict[str, Callable[[Path], None]] = {
+    "deleted": _delete,
+    "garbage": _garbage,
+    **{f"garbage_pages_{stride}": _garbage_pages(stride) for stride in (29, 97, 389)},
+}
 
 
 def _entries_ok(catalog: CheckpointCatalog, expected: int) -> None:
@@ -187,12 +196,13 @@ def test_cache_damaged_mid_build(
             entries[entry.checkpoint_path] = entry
         warnings += [issue.code for issue in update.scan_issues]
     assert len(entries) == CHECKPOINTS
-    for _ in range(2):  # the next builds notice, rebuild, and keep working
+    for _ in range(3):  # the next builds notice, rebuild, and keep working
         cache.clear_memory()
         catalog = build_catalog(root)
         _entries_ok(catalog, CHECKPOINTS)
         warnings += [issue.code for issue in catalog.scan_issues]
     assert "cache.rebuilt" in warnings, warnings
+    assert catalog.scan_issues == []  # healed: the last build used a sound cache again
     assert tree_digest(root) == before
 
 
