@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 _TESTS = Path(__file__).resolve().parent.parent
-for _folder in ("reader", "conversion", "catalog"):
+for _folder in ("reader", "catalog"):
     # Their helper modules have unique names; appended so nothing of ours is shadowed.
     if str(_TESTS / _folder) not in sys.path:
         sys.path.append(str(_TESTS / _folder))
