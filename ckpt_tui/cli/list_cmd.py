@@ -23,6 +23,8 @@ EXIT_OK = 0
 EXIT_USAGE = 2
 PROGRESS_AFTER_SECONDS = 0.5
 """A progress bar appears only when a build takes longer than this."""
+_JSON_PIECE = 500
+"""Entries per piece of ``--json`` output."""
 
 Entry = CheckpointCatalogEntry
 
@@ -94,8 +96,21 @@ def _usage(message: str) -> int:
 def _write_json(entries: list[Entry], out: TextIO) -> None:
     # Non-ASCII names stay readable (UTF-8); control characters are JSON escapes, and bytes that
     # are not UTF-8 (lone surrogates) become \udcXX escapes instead of failing to encode.
-    text = json.dumps([entry.to_json() for entry in entries], indent=2, ensure_ascii=False)
-    _write_utf8(escape_surrogates_json(text) + "\n", out)
+    # Written in pieces, the same text as json.dumps(list, indent=2): one document of 50,000
+    # entries would otherwise sit in memory three times over (dicts, text, bytes).
+    if not entries:
+        _write_utf8("[]\n", out)
+        return
+    pieces: list[str] = []
+    for index, entry in enumerate(entries):
+        item = json.dumps(entry.to_json(), indent=2, ensure_ascii=False)
+        # JSON text holds no raw newline inside strings: indenting every line is exact.
+        pieces.append(("[\n  " if index == 0 else ",\n  ") + item.replace("\n", "\n  "))
+        if len(pieces) >= _JSON_PIECE:
+            _write_utf8(escape_surrogates_json("".join(pieces)), out)
+            pieces = []
+    pieces.append("\n]\n")
+    _write_utf8(escape_surrogates_json("".join(pieces)), out)
 
 
 def csv_row(entry: Entry) -> list[str]:

@@ -213,6 +213,7 @@ def test_cache_locked_while_the_build_writes(
     build_catalog(root)
     cache.clear_memory()
     (root / "run0" / "checkpoints" / "new.ckpt").write_bytes(ckpt_bytes)  # something to write
+    before = tree_digest(root)
     holder = sqlite3.connect(cache_folder / CACHE_FILE, isolation_level=None, timeout=10)
     try:
         updates = iter_catalog(root)
@@ -229,6 +230,7 @@ def test_cache_locked_while_the_build_writes(
     cache.clear_memory()
     again = build_catalog(root)
     assert len(again.entries) == CHECKPOINTS + 1 and again.scan_issues == []
+    assert tree_digest(root) == before
 
 
 def test_cache_rows_of_the_wrong_type(
@@ -236,6 +238,7 @@ def test_cache_rows_of_the_wrong_type(
 ) -> None:
     """A database that opens but whose rows hold the wrong types (a damaged or foreign file)."""
     root = convertible_tree(tmp_path / "outputs", ckpt_bytes)
+    before = tree_digest(root)
     build_catalog(root)
     cache.clear_memory()
     db = sqlite3.connect(cache_folder / CACHE_FILE, isolation_level=None)
@@ -244,12 +247,14 @@ def test_cache_rows_of_the_wrong_type(
     db.close()
     catalog = build_catalog(root)
     _entries_ok(catalog, CHECKPOINTS)
+    assert tree_digest(root) == before
 
 
 def test_list_killed_while_writing_the_cache(tmp_path: Path, ckpt_bytes: bytes) -> None:
     root = convertible_tree(tmp_path / "outputs", ckpt_bytes)
     for index in range(300):
         (root / "run0" / "checkpoints" / f"more{index}.ckpt").write_bytes(ckpt_bytes)
+    before = tree_digest(root)
     rng = random.Random(3)
     for _ in range(3):
         proc = subprocess.Popen(
@@ -263,3 +268,4 @@ def test_list_killed_while_writing_the_cache(tmp_path: Path, ckpt_bytes: bytes) 
     done = run_cli("list", root, "--json")
     assert done.returncode == 0, done.stderr[-2000:]
     assert len(json.loads(done.stdout)) == CHECKPOINTS + 300
+    assert tree_digest(root) == before
