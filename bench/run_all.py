@@ -23,7 +23,7 @@ ORDER = [
 
 def main() -> int:
     here = Path(__file__).resolve().parent
-    scripts = sorted(here.glob("bench_*.py"), key=lambda p: (ORDER + [p.stem]).index(p.stem))
+    scripts = sorted(here.glob("bench_*.py"), key=lambda p: [*ORDER, p.stem].index(p.stem))
     failures = 0
     for script in scripts:
         print(f"\n## {script.stem}\n", flush=True)

@@ -24,6 +24,7 @@ from ckpt_tui.core.models import known
 CHECKPOINT_TIER_VERSION = "1-safe-reader"
 """Changes whenever what this tier can read changes (the cache also keys on the reader's source)."""
 
+
 def checkpoint_tier(path: str | Path) -> TierResult:
     """What the checkpoint file at ``path`` says about itself. Never raises for a bad file."""
     # Imported here: the reader is only needed by builds that inspect checkpoints.

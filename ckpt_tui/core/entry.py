@@ -143,13 +143,11 @@ class CheckpointCatalogEntry(BaseModel):
         return any(issue.severity == "error" for issue in self.issues)
 
     def to_display_option(self) -> str:
-        """The one-line label of the reference, e.g.
+        """The one-line label of the reference, e.g. ``dbnet · resnet50 · exp_name (ep10 •
+        hmean 0.843 • prec 0.854 • rec 0.832 • 20251018_1432)``.
 
-        ``dbnet · resnet50 · exp_name (ep10 • hmean 0.843 • prec 0.854 • rec 0.832 • 20251018_1432)``
-
-
-            Unknown parts are left out; so is the experiment name when it only repeats the
-            architecture or encoder. Names over 23 characters become their first 20 + "...".
+        Unknown parts are left out; so is the experiment name when it only repeats the
+        architecture or encoder. Names over 23 characters become their first 20 + "...".
         """
         parts = [p for p in (self.architecture, self.backbone) if p]
         name = self.exp_name or ""

@@ -40,11 +40,13 @@ def escape_for_terminal(text: str) -> str:
     return _UNSAFE.sub(lambda match: _escape_char(match.group()), text)
 
 
-_SURROGATE = re.compile(r"[\ud800-\udfff]")
+# Lone surrogates (undecodable bytes) cannot be encoded; C1 controls and bidi overrides can, but a
+# terminal would act on them. All become \uXXXX escapes: valid JSON, the same string.
+_SURROGATE = re.compile(r"[\ud800-\udfff\u007f-\u009f\u202a-\u202e\u2066-\u2069]")
 
 
 def escape_surrogates_json(text: str) -> str:
-    """JSON text with each lone surrogate written as a ``\\uXXXX`` escape, so it encodes as UTF-8.
+    """JSON text with lone surrogates, C1 controls and bidi overrides as ``\\uXXXX`` escapes.
 
     ``json.dumps(..., ensure_ascii=False)`` leaves lone surrogates (undecodable path bytes) raw,
     which no UTF-8 writer accepts; the escape is valid JSON and reads back as the same string.

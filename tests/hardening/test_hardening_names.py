@@ -50,12 +50,6 @@ def test_list(fmt: str, tree: tuple[Path, list[bytes]]) -> None:
         assert b"inv\\xff\\xfealid" in done.stdout
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="C1 controls and bidi overrides stay raw in JSON output (reported to the lead: "
-    "ckpt_tui/core/text.py escape_surrogates_json should escape U+007F-U+009F, U+202A-U+202E, "
-    "U+2066-U+2069 too); remove this mark once fixed",
-)
 def test_json_has_no_raw_c1_or_bidi(tree: tuple[Path, list[bytes]]) -> None:
     """Valid JSON either way, but a terminal that honours C1 CSI/OSC acts on them when the
     JSON is printed to it, and a bidi override reorders what is shown."""

@@ -76,12 +76,6 @@ async def test_headless_app_shows_every_entry_escaped(
         assert "SECURITY" in text  # the hostile pickles' flag in the detail pane
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="TUI hole (reported to the lead): a scan issue is shown with notify(), which parses "
-    "Textual markup, so a path like 'mk[/]x.ckpt' (folder 'mk[' + file ']x.ckpt') raises "
-    "MarkupError and the app dies; main.py should pass markup=False (or escape the message)",
-)
 async def test_markup_in_a_path_does_not_kill_the_app(tmp_path: Path, ckpt_bytes: bytes) -> None:
     from textual.content import Content
 

@@ -204,7 +204,11 @@ class MainScreen(Screen[None]):
             self.refresh_view()
         if message.scan_issues:
             first = safe(message.scan_issues[0].message, 120)
-            self.notify(f"{len(message.scan_issues)} scan problem(s): {first}", severity="warning")
+            self.notify(
+                f"{len(message.scan_issues)} scan problem(s): {first}",
+                severity="warning",
+                markup=False,  # file names may hold "[...]": never parse them as markup
+            )
         if message.final:
             self._signature = message.signature
             self._finish_scan(message.generation)
@@ -213,7 +217,7 @@ class MainScreen(Screen[None]):
         if generation != self._generation:
             return
         if self.is_loading and not self.entries:
-            self.notify(f"no checkpoints under {safe(self.root)}", severity="warning")
+            self.notify(f"no checkpoints under {safe(self.root)}", severity="warning", markup=False)
         self.is_loading = False
         self._scanning = False
         self.last_scan_seconds = time.monotonic() - self._scan_started
@@ -226,7 +230,9 @@ class MainScreen(Screen[None]):
         if event.state != WorkerState.ERROR:
             return
         self.notify(
-            f"{event.worker.group} failed: {safe(event.worker.error, 200)}", severity="error"
+            f"{event.worker.group} failed: {safe(event.worker.error, 200)}",
+            severity="error",
+            markup=False,
         )
         if event.worker.group == "catalog":
             self._finish_scan(self._generation)
@@ -338,7 +344,7 @@ class MainScreen(Screen[None]):
             return
         path = entry.abs_path or str((self.root / entry.checkpoint_path).resolve())
         self.app.copy_to_clipboard(path)
-        self.notify(f"copied {safe(path, 200)}", title="Clipboard")
+        self.notify(f"copied {safe(path, 200)}", title="Clipboard", markup=False)
 
     def action_rescan(self) -> None:
         """Scan the root again; the rows stay until the new scan replaces them."""
