@@ -1,8 +1,9 @@
 """The danger report: globals a file would call if it were loaded unsafely.
 
 The reader itself never imports or calls anything named in a file, whatever this list says: the
-list only decides which names are worth a security warning, so a user knows that
-``torch.load(weights_only=False)`` (or plain ``pickle.load``) on this file would run them.
+list only decides which names are worth a security warning, so a user knows that an unsafe
+``torch.load`` (weights_only off) or a plain ``pickle.load`` of this file would run them. The
+warning's own text names the exact call, as the issue asks.
 """
 
 from __future__ import annotations
