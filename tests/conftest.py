@@ -1,4 +1,4 @@
-"""Project-wide test settings: the hypothesis profiles.
+"""Project-wide test settings: a private catalog cache per test, and the hypothesis profiles.
 
 - ``ci`` (the default): fixed seeds (``derandomize``), a small budget, no deadline (a 2-core CI
   machine must not turn a slow example into a failure).
@@ -9,6 +9,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
 from hypothesis import HealthCheck, settings
 
 settings.register_profile(
@@ -26,3 +30,24 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 settings.load_profile("ci")
+
+
+@pytest.fixture(autouse=True)
+def _private_cache(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Path]:
+    """Each test gets its own cache folder (also for its subprocesses) and an empty memory layer,
+    so no test reads another's cache or writes to the user's ~/.cache."""
+    from ckpt_tui.core import cache
+
+    folder = tmp_path_factory.mktemp("cache")
+    monkeypatch.setenv("CKPT_TUI_CACHE_DIR", str(folder))
+    cache.clear_memory()
+    yield folder
+    cache.clear_memory()
+
+
+@pytest.fixture
+def cache_folder(_private_cache: Path) -> Path:
+    """This test's persistent cache folder."""
+    return _private_cache

@@ -7,7 +7,6 @@ Reading never raises for a bad file: the failure comes back as issues on a :clas
 
 from __future__ import annotations
 
-import os
 import stat
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -164,11 +163,3 @@ def _reason(exc: BaseException) -> str:
     if isinstance(exc, OSError):
         return exc.strerror or str(exc)
     return str(exc)
-
-
-def sidecar_mtime_ns(path: Path) -> int | None:
-    """A sidecar's mtime in ns, or ``None`` when it does not exist (used by the cache)."""
-    try:
-        return os.stat(path).st_mtime_ns
-    except OSError:
-        return None

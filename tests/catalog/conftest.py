@@ -5,34 +5,16 @@ Every test gets its own cache folder (``CKPT_TUI_CACHE_DIR``) and an empty in-pr
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from catalog_helpers import metadata
 
-from ckpt_tui.core import cache
 from ckpt_tui.core.sidecars import save_metadata
 
 WriteCheckpoint = Callable[..., Path]
-
-
-@pytest.fixture(autouse=True)
-def _isolated_cache(
-    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Path]:
-    folder = tmp_path_factory.mktemp("cache")
-    monkeypatch.setenv("CKPT_TUI_CACHE_DIR", str(folder))
-    cache.clear_memory()
-    yield folder
-    cache.clear_memory()
-
-
-@pytest.fixture
-def cache_folder(_isolated_cache: Path) -> Path:
-    """This test's persistent cache folder."""
-    return _isolated_cache
 
 
 @pytest.fixture(scope="session")

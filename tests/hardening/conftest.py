@@ -16,26 +16,6 @@ for _folder in ("reader", "catalog"):
         sys.path.append(str(_TESTS / _folder))
 
 
-@pytest.fixture(autouse=True)
-def _private_cache(
-    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Path]:
-    """Each test gets its own cache folder (also for its subprocesses) and an empty memory layer."""
-    from ckpt_tui.core import cache
-
-    folder = tmp_path_factory.mktemp("cache")
-    monkeypatch.setenv("CKPT_TUI_CACHE_DIR", str(folder))
-    cache.clear_memory()
-    yield folder
-    cache.clear_memory()
-
-
-@pytest.fixture
-def cache_folder(_private_cache: Path) -> Path:
-    """This test's persistent cache folder."""
-    return _private_cache
-
-
 @pytest.fixture
 def marker(tmp_path: Path) -> Iterator[Path]:
     """A path hostile payloads try to create; the test fails if it ever exists."""
