@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import struct
-import subprocess
-import sys
 import warnings
 from collections import OrderedDict
 from collections.abc import Iterator
@@ -14,22 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-HERE = Path(__file__).resolve().parent
-ORACLE = HERE / "reader_oracle.py"
-
-
-def oracle(paths: list[Path]) -> dict[str, Any]:
-    """``torch.load(weights_only=False)`` of TRUSTED fixtures in a subprocess, as canonical JSON."""
-    done = subprocess.run(
-        [sys.executable, str(ORACLE), *map(str, paths)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads(done.stdout)
 
 
 def _plain_objects(legacy: bool = False) -> dict[str, Any]:

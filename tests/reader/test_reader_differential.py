@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import oracle
+from reader_oracle_client import oracle
 
 from ckpt_tui.core.reader import inspect_checkpoint
 from ckpt_tui.core.reader.legacy import parse_legacy
