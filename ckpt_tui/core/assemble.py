@@ -32,8 +32,8 @@ from ckpt_tui.core.sidecar_tier import (
     find_sidecars,
     read_sidecar_file,
     sidecar_tier,
-    stem_of,
 )
+from ckpt_tui.core.sidecars import stem_of
 
 
 @dataclass

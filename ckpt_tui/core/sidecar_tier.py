@@ -21,8 +21,9 @@ from ckpt_tui.core.safe_yaml import (
     MAX_SIDECAR_BYTES,
     UnsafeDocumentError,
     parse_yaml,
+    read_bounded_text,
 )
-from ckpt_tui.core.sidecars import SIDECAR_SUFFIX, parse_metadata
+from ckpt_tui.core.sidecars import SIDECAR_SUFFIX, parse_metadata, stem_of
 from ckpt_tui.core.validation import business_rule_issues
 from ckpt_tui.core.yaml_fast import FALLBACK, parse_simple_yaml
 
@@ -57,12 +58,6 @@ class SidecarFound:
         return newest, [warning]
 
 
-def stem_of(name: str) -> str:
-    """``checkpoint_stem`` on a bare name: ``epoch=10.ckpt`` → ``epoch=10``."""
-    dot = name.rfind(".")
-    return name[:dot] if dot > 0 else name
-
-
 def find_sidecars(folder: Folder, ckpt_name: str) -> SidecarFound:
     """The sidecars of ``ckpt_name`` in ``folder`` (``<stem>`` and ``<name>`` + .metadata.yaml)."""
     found = SidecarFound()
@@ -92,7 +87,7 @@ def find_sidecars(folder: Folder, ckpt_name: str) -> SidecarFound:
 def read_sidecar_file(path: str, name: str) -> tuple[CheckpointMetadataV1 | None, list[Issue]]:
     """Read and validate one sidecar; never raises for a bad or hostile file."""
     try:
-        text = _read_small(path)
+        text = read_bounded_text(path, MAX_SIDECAR_BYTES)
         data = parse_simple_yaml(text)
         if data is FALLBACK:
             data = parse_yaml(text)
@@ -105,36 +100,6 @@ def read_sidecar_file(path: str, name: str) -> tuple[CheckpointMetadataV1 | None
     if metadata is not None:
         issues.extend(business_rule_issues(metadata, source=name))
     return metadata, issues
-
-
-def _read_small(path: str) -> str:
-    # read_bounded_text's rules with raw os calls: a buffered file object costs more than the
-    # whole read of a 2 KB sidecar. O_NONBLOCK: even a FIFO swapped in after the stat cannot block.
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise UnsafeDocumentError("not a regular file")
-        if info.st_size > MAX_SIDECAR_BYTES:
-            raise UnsafeDocumentError(
-                f"file is {info.st_size:,} bytes, over the {MAX_SIDECAR_BYTES:,}-byte limit"
-            )
-        data = os.read(fd, info.st_size + 1)
-        while len(data) > info.st_size and len(data) <= MAX_SIDECAR_BYTES:
-            more = os.read(fd, 65536)  # the file grew since the stat
-            if not more:
-                break
-            data += more
-    finally:
-        os.close(fd)
-    if len(data) > MAX_SIDECAR_BYTES:
-        raise UnsafeDocumentError(
-            f"file grew over the {MAX_SIDECAR_BYTES:,}-byte limit while being read"
-        )
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise UnsafeDocumentError(f"not valid UTF-8 (byte {exc.start})") from exc
 
 
 #: Entry field → the sidecar key path it is read from (the provenance is "sidecar <key path>").

@@ -29,11 +29,15 @@ from ckpt_tui.core.safe_yaml import (
 SIDECAR_SUFFIX = ".metadata.yaml"
 
 
-def checkpoint_stem(ckpt_path: Path) -> str:
-    """The file name without its last suffix (``epoch=10.ckpt`` → ``epoch=10``)."""
-    name = ckpt_path.name
+def stem_of(name: str) -> str:
+    """A file name without its last suffix (``epoch=10.ckpt`` → ``epoch=10``)."""
     dot = name.rfind(".")
     return name[:dot] if dot > 0 else name
+
+
+def checkpoint_stem(ckpt_path: Path) -> str:
+    """The checkpoint's file name without its last suffix."""
+    return stem_of(ckpt_path.name)
 
 
 def sidecar_path_for(ckpt_path: Path) -> Path:
