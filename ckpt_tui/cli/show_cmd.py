@@ -104,7 +104,7 @@ def _print_rich(entry: CheckpointCatalogEntry, details: dict[str, Any]) -> None:
     table.add_column("field")
     table.add_column("value")
     table.add_column("from", style="dim")
-    data = entry.model_dump(mode="json")
+    data = entry.to_dict()
     fields = [
         "exp_name", "architecture", "backbone", "decoder", "head", "loss", "epoch", "global_step",
         "max_epochs", "hmean", "precision", "recall", "validation_loss", "monitor", "monitor_mode",

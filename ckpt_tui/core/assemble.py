@@ -10,8 +10,6 @@ import os
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from pydantic import ValidationError
-
 from ckpt_tui.core.cache import code_version
 from ckpt_tui.core.configs import (
     HYDRA_LABEL,
@@ -24,7 +22,7 @@ from ckpt_tui.core.configs import (
     sidecar_config_names,
 )
 from ckpt_tui.core.discovery import Folder, FoundFile
-from ckpt_tui.core.entry import CheckpointCatalogEntry, Issue
+from ckpt_tui.core.entry import CheckpointCatalogEntry, Issue, checked_values
 from ckpt_tui.core.merge import TierResult, merge_tiers
 from ckpt_tui.core.path_inference import path_tier
 from ckpt_tui.core.sidecar_tier import (
@@ -142,9 +140,9 @@ class Assembler:
                 provenance=provenance,
                 issues=issues,
                 details=merged.details,
-                **values,
+                **checked_values(values),
             )
-        except (ValidationError, TypeError) as exc:
+        except (TypeError, ValueError) as exc:
             # A value of the wrong type from some tier: keep the file listed, say what happened.
             problem = Issue(
                 severity="error",

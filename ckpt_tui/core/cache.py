@@ -297,9 +297,7 @@ def _key(text: str) -> bytes:
 
 def dump_entry(entry: CheckpointCatalogEntry) -> str:
     """The entry as compact JSON, details included (``abs_path`` and ``mtime`` are not)."""
-    data: dict[str, Any] = entry.model_dump(
-        mode="json", exclude={"display_name"}, exclude_defaults=True
-    )
+    data: dict[str, Any] = entry.to_dict(exclude_defaults=True)
     if entry.details:
         data["details"] = entry.details
     # ensure_ascii escapes lone surrogates (undecodable path bytes) that UTF-8 text refuses.
@@ -308,10 +306,10 @@ def dump_entry(entry: CheckpointCatalogEntry) -> str:
 
 def load_entry(data: str) -> CheckpointCatalogEntry:
     """The entry :func:`dump_entry` wrote (``ValueError`` when the text is not one)."""
-    if "\\ud" in data:
-        # pydantic's JSON parser refuses escaped lone surrogates; the json module keeps them.
-        return CheckpointCatalogEntry.model_validate(json.loads(data))
-    return CheckpointCatalogEntry.model_validate_json(data)
+    try:
+        return CheckpointCatalogEntry.from_dict(json.loads(data))
+    except (TypeError, KeyError, AttributeError) as exc:
+        raise ValueError(f"not a cached entry: {exc}") from None
 
 
 def _remove_database(path: Path) -> None:

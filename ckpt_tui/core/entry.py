@@ -3,14 +3,20 @@
 ``CheckpointCatalogEntry`` carries the JSON entry of DESIGN.md (``to_json()`` gives exactly
 those fields) plus the detail the TUI and the conversion need (decoder, head, loss, ...).
 Unknown is ``None``, never the string "unknown"; epoch 0 is a real epoch.
+
+These are plain slotted dataclasses, not pydantic models: the catalog makes one per checkpoint
+(10,000 in a big tree) and the TUI imports them before its first paint, where pydantic's import
+and schema building alone cost ~0.2 s. Values from untrusted tiers (configs, checkpoints) pass
+:func:`checked_values` first; the sidecar itself is still validated by pydantic
+(:mod:`ckpt_tui.core.models`).
 """
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any, Literal
-
-from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 Severity = Literal["error", "warning", "info"]
 Source = Literal["sidecar", "config", "checkpoint", "path"]
@@ -41,12 +47,13 @@ JSON_FIELDS: tuple[str, ...] = (
 
 _NAME_LIMIT = 23
 _NAME_KEEP = 20
+_SEVERITIES = frozenset(("error", "warning", "info"))
+_SOURCES = frozenset(("sidecar", "config", "checkpoint", "path"))
 
 
-class Issue(BaseModel):
+@dataclass(frozen=True, slots=True)
+class Issue:
     """One problem found with a checkpoint or its metadata."""
-
-    model_config = ConfigDict(frozen=True)
 
     severity: Severity
     """``error`` (the entry is broken), ``warning`` (something is off) or ``info``."""
@@ -55,18 +62,30 @@ class Issue(BaseModel):
     message: str
     """One human-readable line."""
 
+    def __post_init__(self) -> None:
+        if self.severity not in _SEVERITIES:
+            raise ValueError(f"issue severity must be error, warning or info: {self.severity!r}")
+
     def __str__(self) -> str:
         return f"{self.severity}: {self.message} [{self.code}]"
 
+    def to_dict(self) -> dict[str, str]:
+        """The issue as a JSON object: severity, code, message."""
+        return {"severity": self.severity, "code": self.code, "message": self.message}
 
-class CheckpointCatalogEntry(BaseModel):
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Issue:
+        """The issue :meth:`to_dict` gave."""
+        return cls(severity=data["severity"], code=data["code"], message=data["message"])
+
+
+@dataclass(slots=True)
+class CheckpointCatalogEntry:
     """Everything known about one checkpoint, merged from the best source for each field."""
-
-    model_config = ConfigDict(validate_assignment=False)
 
     checkpoint_path: str
     """Path relative to the catalog root, "/"-separated."""
-    abs_path: str = Field(default="", exclude=True)
+    abs_path: str = ""
     """Absolute path on this machine (not part of the JSON contract)."""
     exp_name: str = ""
     """Experiment name."""
@@ -94,17 +113,17 @@ class CheckpointCatalogEntry(BaseModel):
     """ISO 8601 creation time."""
     size_bytes: int = 0
     """File size."""
-    mtime: float | None = Field(default=None, exclude=True)
-    """Modification time (seconds since the epoch)."""
+    mtime: float | None = None
+    """Modification time (seconds since the epoch; not part of the JSON contract)."""
     source: Source = "path"
     """The best tier that answered."""
     sidecar_path: str | None = None
     """The sidecar that was read, relative to the root."""
     config_path: str | None = None
     """The config that was read, relative to the root."""
-    provenance: dict[str, str] = Field(default_factory=dict)
+    provenance: dict[str, str] = field(default_factory=dict)
     """For each known field, where its value came from."""
-    issues: list[Issue] = Field(default_factory=list)
+    issues: list[Issue] = field(default_factory=list)
     """Problems found, worst first."""
 
     # Detail beyond the JSON contract: used by the detail pane and the conversion.
@@ -118,7 +137,7 @@ class CheckpointCatalogEntry(BaseModel):
     """Planned epochs."""
     validation_loss: float | None = None
     """Validation loss."""
-    additional_metrics: dict[str, float] = Field(default_factory=dict)
+    additional_metrics: dict[str, float] = field(default_factory=dict)
     """Other scalar metrics."""
     save_top_k: int | None = None
     """ModelCheckpoint save_top_k."""
@@ -128,10 +147,10 @@ class CheckpointCatalogEntry(BaseModel):
     """The run's Hydra config."""
     wandb_run_id: str | None = None
     """The W&B run id."""
-    details: dict[str, Any] = Field(default_factory=dict, exclude=True)
-    """Tier-specific extras for ``show`` and the detail pane (hyper-parameters, state dict)."""
+    details: dict[str, Any] = field(default_factory=dict)
+    """Tier-specific extras for ``show`` and the detail pane (hyper-parameters, state dict;
+    not part of the JSON contract)."""
 
-    @computed_field  # type: ignore[prop-decorator]
     @property
     def display_name(self) -> str:
         """The reference's ``to_display_option()`` string."""
@@ -168,8 +187,34 @@ class CheckpointCatalogEntry(BaseModel):
 
     def to_json(self) -> dict[str, Any]:
         """The entry as DESIGN.md's JSON object, fields in contract order."""
-        data = self.model_dump(mode="json")
+        data = self.to_dict()
+        data["display_name"] = self.to_display_option()
         return {name: data[name] for name in JSON_FIELDS}
+
+    def to_dict(self, *, exclude_defaults: bool = False) -> dict[str, Any]:
+        """Every public field as JSON-ready data (issues as objects); ``abs_path``, ``mtime``
+        and ``details`` are left out, as they are not part of what the entry says."""
+        data: dict[str, Any] = {}
+        for name in _PUBLIC_FIELDS:
+            value = getattr(self, name)
+            if exclude_defaults and value == _DEFAULTS[name]:
+                continue
+            if name == "issues":
+                value = [issue.to_dict() for issue in value]
+            elif name in _DICT_FIELDS:
+                value = dict(value)
+            data[name] = value
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CheckpointCatalogEntry:
+        """The entry :meth:`to_dict` gave (plus optional ``abs_path``, ``mtime``, ``details``).
+
+        Raises ``TypeError`` / ``ValueError`` / ``KeyError`` when ``data`` is not such a dict.
+        """
+        values = dict(data)
+        issues = [Issue.from_dict(issue) for issue in values.pop("issues", ())]
+        return cls(issues=issues, **checked_values(values))
 
 
 def _compact_timestamp(created_at: str | None) -> str | None:
@@ -181,31 +226,101 @@ def _compact_timestamp(created_at: str | None) -> str | None:
         return None
 
 
-class CheckpointCatalog(BaseModel):
+_INTERNAL_FIELDS = frozenset(("abs_path", "mtime", "details"))
+_DICT_FIELDS = frozenset(("provenance", "additional_metrics"))
+_DEFAULTS: dict[str, Any] = {
+    f.name: (f.default_factory() if callable(f.default_factory) else f.default)
+    for f in fields(CheckpointCatalogEntry)
+}
+_PUBLIC_FIELDS: tuple[str, ...] = tuple(
+    f.name for f in fields(CheckpointCatalogEntry) if f.name not in _INTERNAL_FIELDS
+)
+_STR_FIELDS = frozenset(
+    (
+        "checkpoint_path", "abs_path", "exp_name", "architecture", "backbone", "monitor",
+        "created_at", "sidecar_path", "config_path", "decoder", "head", "loss",
+        "hydra_config_path", "wandb_run_id",
+    )
+)  # fmt: skip
+_INT_FIELDS = frozenset(("epoch", "global_step", "size_bytes", "max_epochs", "save_top_k"))
+_FLOAT_FIELDS = frozenset(
+    ("hmean", "precision", "recall", "monitor_value", "validation_loss", "mtime")
+)
+_NOT_NULL = frozenset(("checkpoint_path", "abs_path", "exp_name", "size_bytes", "source"))
+
+
+def checked_values(values: dict[str, Any]) -> dict[str, Any]:
+    """``values`` checked against the entry's field types, ints widened to float where a float
+    is due; raises ``TypeError`` / ``ValueError`` naming the first field that does not fit.
+
+    The catalog runs values from configs and checkpoints (untrusted data) through this before
+    building an entry, so a wrong type becomes one entry with an error, never a broken row.
+    """
+    out: dict[str, Any] = {}
+    for name, value in values.items():
+        if value is None and name not in _NOT_NULL and name in _DEFAULTS:
+            out[name] = None
+            continue
+        if name in _STR_FIELDS:
+            ok = type(value) is str
+        elif name in _INT_FIELDS:
+            ok = type(value) is int
+        elif name in _FLOAT_FIELDS:
+            ok = type(value) is float or type(value) is int
+            if ok:
+                value = float(value)
+                if not math.isfinite(value):  # NaN or inf says nothing: unknown
+                    value = None
+        elif name == "source":
+            ok = value in _SOURCES
+        elif name == "monitor_mode":
+            ok = value in ("min", "max")
+        elif name == "save_last":
+            ok = type(value) is bool or type(value) is str
+        elif name == "additional_metrics":
+            ok = isinstance(value, dict) and all(
+                type(k) is str and type(v) in (int, float) and not isinstance(v, bool)
+                for k, v in value.items()
+            )
+            if ok:
+                value = {k: float(v) for k, v in value.items()}
+        elif name == "provenance":
+            ok = isinstance(value, dict) and all(
+                type(k) is str and type(v) is str for k, v in value.items()
+            )
+        elif name == "details":
+            ok = isinstance(value, dict)
+        else:
+            raise TypeError(f"{name}: not a field of a catalog entry")
+        if not ok:
+            raise TypeError(f"{name}: {type(value).__name__} {value!r:.80} does not fit the field")
+        out[name] = value
+    return out
+
+
+@dataclass(slots=True)
+class CheckpointCatalog:
     """All entries under one root, with the build's statistics."""
 
     root: str
     """The folder that was scanned."""
-    entries: list[CheckpointCatalogEntry] = Field(default_factory=list)
+    entries: list[CheckpointCatalogEntry] = field(default_factory=list)
     """One entry per checkpoint."""
     catalog_build_time_seconds: float = 0.0
     """Wall time of the build."""
-    scan_issues: list[Issue] = Field(default_factory=list)
+    scan_issues: list[Issue] = field(default_factory=list)
     """Problems met while walking the tree (unreadable folders, ...)."""
 
-    @computed_field  # type: ignore[prop-decorator]
     @property
     def total_count(self) -> int:
         """Number of checkpoints."""
         return len(self.entries)
 
-    @computed_field  # type: ignore[prop-decorator]
     @property
     def metadata_available_count(self) -> int:
         """Checkpoints answered by a valid sidecar."""
         return sum(1 for entry in self.entries if entry.source == "sidecar")
 
-    @computed_field  # type: ignore[prop-decorator]
     @property
     def metadata_coverage_percent(self) -> float:
         """Share of checkpoints with a valid sidecar, in percent."""

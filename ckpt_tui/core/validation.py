@@ -61,7 +61,7 @@ class SidecarValidation:
             "checkpoint": _relative(self.checkpoint, root),
             "sidecar": _relative(self.sidecar, root) if self.sidecar else None,
             "status": self.status,
-            "issues": [issue.model_dump() for issue in self.issues],
+            "issues": [issue.to_dict() for issue in self.issues],
         }
 
 
@@ -150,7 +150,7 @@ class ValidationReport:
             "missing": self.missing,
             "error_counts": self.error_counts,
             "results": [result.to_json(self.root) for result in self.results],
-            "scan_issues": [issue.model_dump() for issue in self.scan_issues],
+            "scan_issues": [issue.to_dict() for issue in self.scan_issues],
         }
 
 
