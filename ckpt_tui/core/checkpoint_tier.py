@@ -19,7 +19,7 @@ from typing import Any
 from ckpt_tui.core.configs import HPARAMS_LABEL, read_config_fields
 from ckpt_tui.core.entry import Issue
 from ckpt_tui.core.merge import TierResult, canonical_metric
-from ckpt_tui.core.models import known
+from ckpt_tui.core.placeholders import known
 
 CHECKPOINT_TIER_VERSION = "1-safe-reader"
 """Changes whenever what this tier can read changes (the cache also keys on the reader's source)."""

@@ -27,7 +27,7 @@ from typing import Any
 
 from ckpt_tui.core.entry import Issue
 from ckpt_tui.core.merge import TierResult
-from ckpt_tui.core.models import known
+from ckpt_tui.core.placeholders import known
 from ckpt_tui.core.safe_yaml import MAX_CONFIG_BYTES, UnsafeDocumentError, load_document
 
 SIDECAR_CONFIG_SUFFIXES: tuple[str, ...] = (

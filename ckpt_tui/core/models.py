@@ -12,17 +12,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-SCHEMA_VERSION: Literal["1.0"] = "1.0"
-UNKNOWN = "unknown"
+from ckpt_tui.core.placeholders import SCHEMA_VERSION, UNKNOWN, known
+
+__all__ = ["SCHEMA_VERSION", "UNKNOWN", "known"]  # re-exported; the models add theirs below
 
 Fraction = Field(default=None, ge=0.0, le=1.0)
-
-
-def known(value: Any) -> Any:
-    """Return ``value``, or ``None`` when it is a placeholder for "not known" ("unknown", "")."""
-    if isinstance(value, str) and value.strip().lower() in {UNKNOWN, "", "none", "null"}:
-        return None
-    return value
 
 
 class _Model(BaseModel):

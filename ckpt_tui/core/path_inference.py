@@ -93,8 +93,12 @@ def checkpoint_name(rel_parts: list[str]) -> str:
     return name
 
 
+@functools.lru_cache(maxsize=8192)
 def parse_name(name: str) -> NameFacts:
-    """Epoch, step and metrics from a checkpoint name (see the module docstring)."""
+    """Epoch, step and metrics from a checkpoint name (see the module docstring).
+
+    Remembered: the same names (``epoch=3-step=300``, ``last``) recur in every run of a tree.
+    """
     lowered = _VERSION_SUFFIX.sub("", name.lower()) if "-v" in name.lower() else name.lower()
     # Substring checks first: most names hold only some of the patterns.
     epoch_match = _EPOCH.search(lowered) if "epoch" in lowered else None

@@ -12,11 +12,12 @@ from __future__ import annotations
 import os
 import stat
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from ckpt_tui.core.discovery import Folder
 from ckpt_tui.core.entry import Issue
 from ckpt_tui.core.merge import TierResult
-from ckpt_tui.core.models import CheckpointMetadataV1, known
+from ckpt_tui.core.placeholders import known
 from ckpt_tui.core.safe_yaml import (
     MAX_SIDECAR_BYTES,
     UnsafeDocumentError,
@@ -25,6 +26,9 @@ from ckpt_tui.core.safe_yaml import (
 )
 from ckpt_tui.core.sidecars import SIDECAR_SUFFIX, parse_metadata, stem_of
 from ckpt_tui.core.validation import business_rule_issues
+
+if TYPE_CHECKING:
+    from ckpt_tui.core.models import CheckpointMetadataV1
 from ckpt_tui.core.yaml_fast import FALLBACK, parse_simple_yaml
 
 

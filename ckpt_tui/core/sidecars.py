@@ -11,13 +11,11 @@ import stat
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-from pydantic import ValidationError
+from typing import TYPE_CHECKING, Any
 
 from ckpt_tui.core.atomic import atomic_write_text
 from ckpt_tui.core.entry import Issue
-from ckpt_tui.core.models import SCHEMA_VERSION, CheckpointMetadataV1
+from ckpt_tui.core.placeholders import SCHEMA_VERSION
 from ckpt_tui.core.safe_yaml import (
     MAX_SIDECAR_BYTES,
     UnsafeDocumentError,
@@ -25,6 +23,9 @@ from ckpt_tui.core.safe_yaml import (
     parse_yaml,
     read_bounded_text,
 )
+
+if TYPE_CHECKING:
+    from ckpt_tui.core.models import CheckpointMetadataV1
 
 SIDECAR_SUFFIX = ".metadata.yaml"
 
@@ -110,6 +111,11 @@ def parse_metadata(data: Any, *, source: str) -> tuple[CheckpointMetadataV1 | No
             )
         )
         data = {**data, "schema_version": SCHEMA_VERSION}
+    # Imported here: pydantic costs ~0.2 s, and a warm catalog never validates a sidecar.
+    from pydantic import ValidationError
+
+    from ckpt_tui.core.models import CheckpointMetadataV1
+
     try:
         return CheckpointMetadataV1.model_validate(data), issues
     except ValidationError as exc:

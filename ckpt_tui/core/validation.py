@@ -10,11 +10,13 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from ckpt_tui.core.entry import Issue
-from ckpt_tui.core.models import CheckpointMetadataV1
 from ckpt_tui.core.sidecars import SidecarRead, read_sidecar
+
+if TYPE_CHECKING:
+    from ckpt_tui.core.models import CheckpointMetadataV1
 
 Status = Literal["valid", "invalid", "missing"]
 
