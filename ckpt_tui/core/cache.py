@@ -32,7 +32,7 @@ from ckpt_tui.core.entry import CheckpointCatalogEntry, Issue
 
 CACHE_DIR_ENV = "CKPT_TUI_CACHE_DIR"
 CACHE_FILE = "catalog.sqlite3"
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 """Bumped when the table layout changes; an older file is emptied."""
 BUSY_TIMEOUT_SECONDS = 2.0
 """How long to wait for another process's lock before going on without the cache."""
@@ -295,21 +295,60 @@ def _key(text: str) -> bytes:
     return os.fsencode(text)
 
 
+# A row is two JSON texts joined by a newline (which compact ASCII JSON never holds): the
+# provenance object, then an array of the other fields in ROW_FIELDS order, issues as
+# [severity, code, message] and the details last. Loading 10,000 rows is most of a warm start:
+# an array parses in half an object's time, and a run's checkpoints share a handful of
+# provenance texts, each parsed once per process.
+ROW_FIELDS: tuple[str, ...] = tuple(
+    name for name in CheckpointCatalogEntry.__dataclass_fields__
+    if name not in ("abs_path", "mtime", "details", "provenance")
+)  # fmt: skip
+_ISSUES_AT = ROW_FIELDS.index("issues")
+_PROVENANCE_MEMO: dict[str, dict[str, str]] = {}
+_PROVENANCE_MEMO_LIMIT = 4096
+
+
 def dump_entry(entry: CheckpointCatalogEntry) -> str:
-    """The entry as compact JSON, details included (``abs_path`` and ``mtime`` are not)."""
-    data: dict[str, Any] = entry.to_dict(exclude_defaults=True)
-    if entry.details:
-        data["details"] = entry.details
+    """The entry as compact JSON text, details included (``abs_path`` and ``mtime`` are not)."""
+    row: list[Any] = [getattr(entry, name) for name in ROW_FIELDS]
+    row[_ISSUES_AT] = [[issue.severity, issue.code, issue.message] for issue in entry.issues]
+    row.append(entry.details or None)
     # ensure_ascii escapes lone surrogates (undecodable path bytes) that UTF-8 text refuses.
-    return json.dumps(data, ensure_ascii=True, separators=(",", ":"), default=repr)
+    provenance = json.dumps(entry.provenance, ensure_ascii=True, separators=(",", ":"))
+    values = json.dumps(row, ensure_ascii=True, separators=(",", ":"), default=repr)
+    return f"{provenance}\n{values}"
 
 
 def load_entry(data: str) -> CheckpointCatalogEntry:
     """The entry :func:`dump_entry` wrote (``ValueError`` when the text is not one)."""
+    provenance, _, text = data.partition("\n")
+    row = json.loads(text)
+    if type(row) is not list or len(row) != len(ROW_FIELDS) + 1:
+        raise ValueError("not a cached entry row")
+    values = dict(zip(ROW_FIELDS, row, strict=False))  # the last is the details
+    values["provenance"] = _provenance(provenance)
+    values["details"] = row[-1] or {}
     try:
-        return CheckpointCatalogEntry.from_dict(json.loads(data))
+        values["issues"] = [
+            Issue(severity=severity, code=code, message=message)
+            for severity, code, message in values["issues"]
+        ]
+        return CheckpointCatalogEntry.from_values(values)
     except (TypeError, KeyError, AttributeError) as exc:
         raise ValueError(f"not a cached entry: {exc}") from None
+
+
+def _provenance(text: str) -> dict[str, str]:
+    known = _PROVENANCE_MEMO.get(text)
+    if known is None:
+        known = json.loads(text)
+        if type(known) is not dict:
+            raise ValueError("not a cached provenance")
+        if len(_PROVENANCE_MEMO) >= _PROVENANCE_MEMO_LIMIT:
+            _PROVENANCE_MEMO.clear()
+        _PROVENANCE_MEMO[text] = known
+    return dict(known)  # each entry owns its dict
 
 
 def _remove_database(path: Path) -> None:
