@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from ckpt_tui import __version__
-from ckpt_tui.core.entry import CheckpointCatalogEntry, Issue
+from ckpt_tui.core.entry import FIELD_NAMES, CheckpointCatalogEntry, Issue
 
 CACHE_DIR_ENV = "CKPT_TUI_CACHE_DIR"
 CACHE_FILE = "catalog.sqlite3"
@@ -296,24 +296,27 @@ def _key(text: str) -> bytes:
 
 
 # A row is two JSON texts joined by a newline (which compact ASCII JSON never holds): the
-# provenance object, then an array of the other fields in ROW_FIELDS order, issues as
-# [severity, code, message] and the details last. Loading 10,000 rows is most of a warm start:
-# an array parses in half an object's time, and a run's checkpoints share a handful of
-# provenance texts, each parsed once per process.
-ROW_FIELDS: tuple[str, ...] = tuple(
-    name for name in CheckpointCatalogEntry.__dataclass_fields__
-    if name not in ("abs_path", "mtime", "details", "provenance")
-)  # fmt: skip
-_ISSUES_AT = ROW_FIELDS.index("issues")
+# provenance object, then an array of every field in FIELD_NAMES order (issues as
+# [severity, code, message]; abs_path, mtime and provenance as blanks). Loading 10,000 rows is
+# most of a warm start: an array parses in half an object's time and builds the entry
+# positionally, and a run's checkpoints share a handful of provenance texts, parsed once each.
+_ABS_PATH_AT = FIELD_NAMES.index("abs_path")
+_MTIME_AT = FIELD_NAMES.index("mtime")
+_PROVENANCE_AT = FIELD_NAMES.index("provenance")
+_ISSUES_AT = FIELD_NAMES.index("issues")
+_DETAILS_AT = FIELD_NAMES.index("details")
 _PROVENANCE_MEMO: dict[str, dict[str, str]] = {}
 _PROVENANCE_MEMO_LIMIT = 4096
 
 
 def dump_entry(entry: CheckpointCatalogEntry) -> str:
     """The entry as compact JSON text, details included (``abs_path`` and ``mtime`` are not)."""
-    row: list[Any] = [getattr(entry, name) for name in ROW_FIELDS]
+    row: list[Any] = [getattr(entry, name) for name in FIELD_NAMES]
+    row[_ABS_PATH_AT] = ""
+    row[_MTIME_AT] = None
+    row[_PROVENANCE_AT] = None
     row[_ISSUES_AT] = [[issue.severity, issue.code, issue.message] for issue in entry.issues]
-    row.append(entry.details or None)
+    row[_DETAILS_AT] = entry.details or None
     # ensure_ascii escapes lone surrogates (undecodable path bytes) that UTF-8 text refuses.
     provenance = json.dumps(entry.provenance, ensure_ascii=True, separators=(",", ":"))
     values = json.dumps(row, ensure_ascii=True, separators=(",", ":"), default=repr)
@@ -324,17 +327,16 @@ def load_entry(data: str) -> CheckpointCatalogEntry:
     """The entry :func:`dump_entry` wrote (``ValueError`` when the text is not one)."""
     provenance, _, text = data.partition("\n")
     row = json.loads(text)
-    if type(row) is not list or len(row) != len(ROW_FIELDS) + 1:
+    if type(row) is not list or len(row) != len(FIELD_NAMES):
         raise ValueError("not a cached entry row")
-    values = dict(zip(ROW_FIELDS, row, strict=False))  # the last is the details
-    values["provenance"] = _provenance(provenance)
-    values["details"] = row[-1] or {}
+    row[_PROVENANCE_AT] = _provenance(provenance)
+    row[_DETAILS_AT] = row[_DETAILS_AT] or {}
     try:
-        values["issues"] = [
+        row[_ISSUES_AT] = [
             Issue(severity=severity, code=code, message=message)
-            for severity, code, message in values["issues"]
+            for severity, code, message in row[_ISSUES_AT]
         ]
-        return CheckpointCatalogEntry.from_values(values)
+        return CheckpointCatalogEntry.from_row(row)
     except (TypeError, KeyError, AttributeError) as exc:
         raise ValueError(f"not a cached entry: {exc}") from None
 

@@ -217,6 +217,17 @@ class CheckpointCatalogEntry:
         return cls.from_values(values)
 
     @classmethod
+    def from_row(cls, row: list[Any]) -> CheckpointCatalogEntry:
+        """An entry from every field's value in :data:`FIELD_NAMES` order (``issues`` already
+        :class:`Issue` objects), type-checked; raises ``TypeError`` / ``ValueError``.
+
+        The cache's way in: positional, and a row that fits exactly costs one pass of type checks.
+        """
+        if len(row) == len(FIELD_NAMES) and _row_fits(row):
+            return cls(*row)
+        return cls.from_values(dict(zip(FIELD_NAMES, row, strict=True)))
+
+    @classmethod
     def from_values(cls, values: dict[str, Any]) -> CheckpointCatalogEntry:
         """An entry from field values (``issues`` already :class:`Issue` objects), type-checked
         as :func:`checked_values` does; raises ``TypeError`` / ``ValueError`` naming a bad field.
@@ -272,6 +283,32 @@ _FIELD_TYPES: dict[str, tuple[type, ...]] = {
     "additional_metrics": (dict,),
     "details": (dict,),
 }
+
+
+#: Every field of an entry, in order: the positional order of ``CheckpointCatalogEntry.from_row``.
+FIELD_NAMES: tuple[str, ...] = tuple(f.name for f in fields(CheckpointCatalogEntry))
+_ROW_TYPES: tuple[tuple[type, ...], ...] = tuple(
+    _FIELD_TYPES.get(name)
+    or {"source": (str,), "monitor_mode": (str, _NONE), "issues": (list,)}[name]
+    for name in FIELD_NAMES
+)
+_AT = {name: index for index, name in enumerate(FIELD_NAMES)}
+_SOURCE_AT, _MODE_AT, _ISSUES_AT = _AT["source"], _AT["monitor_mode"], _AT["issues"]
+_PROVENANCE_AT, _METRICS_AT = _AT["provenance"], _AT["additional_metrics"]
+_MODES = frozenset((None, "min", "max"))
+
+
+def _row_fits(row: list[Any]) -> bool:
+    for allowed, value in zip(_ROW_TYPES, row, strict=True):
+        if type(value) not in allowed:
+            return False
+    return (
+        row[_SOURCE_AT] in _SOURCES
+        and row[_MODE_AT] in _MODES
+        and all(type(issue) is Issue for issue in row[_ISSUES_AT])
+        and all(type(v) is str for v in row[_PROVENANCE_AT].values())
+        and all(type(v) is float for v in row[_METRICS_AT].values())
+    )
 
 
 def _fits(values: dict[str, Any]) -> bool:

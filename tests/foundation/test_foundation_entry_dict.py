@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from ckpt_tui.core.entry import CheckpointCatalogEntry, Issue, checked_values
+from ckpt_tui.core.entry import FIELD_NAMES, CheckpointCatalogEntry, Issue, checked_values
 
 
 def full_entry() -> CheckpointCatalogEntry:
@@ -66,3 +66,16 @@ def test_bool_is_not_an_int_and_issue_severity_is_checked() -> None:
         checked_values({"epoch": True})
     with pytest.raises(ValueError, match="severity"):
         Issue(severity="fatal", code="c", message="m")  # type: ignore[arg-type]
+
+
+def test_from_row_is_positional_and_still_checks_types() -> None:
+    entry = full_entry()
+    row = [getattr(entry, name) for name in FIELD_NAMES]
+    assert CheckpointCatalogEntry.from_row(list(row)) == entry
+    row[FIELD_NAMES.index("hmean")] = 1  # an int where a float is due: widened
+    assert CheckpointCatalogEntry.from_row(list(row)).hmean == 1.0
+    row[FIELD_NAMES.index("epoch")] = "3"
+    with pytest.raises(TypeError, match="epoch"):
+        CheckpointCatalogEntry.from_row(list(row))
+    with pytest.raises(ValueError):
+        CheckpointCatalogEntry.from_row(row[:-1])  # a field short
