@@ -8,44 +8,48 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 from pathlib import Path
 
-
-def _current_umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-_FILE_MODE = 0o666 & ~_current_umask()
+_TEMP_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+_TEMP_ATTEMPTS = 16
+_MAX_NAME_BYTES = 200
+"""Longest target name kept whole in the temp file's name (folders allow 255 bytes a name)."""
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically; on any failure no partial file is left behind."""
-    folder = path.parent
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+def atomic_write_bytes(path: Path, data: bytes, *, sync_folder: bool = True) -> None:
+    """Write ``data`` to ``path`` atomically; on any failure no partial file is left behind.
+
+    The data is fsynced before the rename, so even after a power cut ``path`` holds either the
+    old or the whole new content. ``sync_folder=False`` skips the folder's fsync, which only
+    makes the rename itself durable: a caller writing many files in one folder then calls
+    :func:`fsync_folder` once for all of them.
+    """
+    fd, tmp_name = _create_temp(path)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp_name, _FILE_MODE)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
         os.replace(tmp_name, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp_name)
         raise
-    _fsync_folder(folder)
+    if sync_folder:
+        fsync_folder(path.parent)
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write UTF-8 ``text`` to ``path`` atomically."""
-    atomic_write_bytes(path, text.encode("utf-8"))
+def atomic_write_text(path: Path, text: str, *, sync_folder: bool = True) -> None:
+    """Write UTF-8 ``text`` to ``path`` atomically (see :func:`atomic_write_bytes`)."""
+    atomic_write_bytes(path, text.encode("utf-8"), sync_folder=sync_folder)
 
 
-def _fsync_folder(folder: Path) -> None:
-    # Makes the rename itself durable; some filesystems refuse to open folders, which is fine.
+def fsync_folder(folder: Path) -> None:
+    """Make the renames done in ``folder`` durable; folders that cannot be synced are skipped."""
+    # Some filesystems refuse to open or fsync folders; the renames are atomic regardless.
     try:
         fd = os.open(folder, os.O_RDONLY)
     except OSError:
@@ -56,3 +60,24 @@ def _fsync_folder(folder: Path) -> None:
         return
     finally:
         os.close(fd)
+
+
+def _create_temp(path: Path) -> tuple[int, str]:
+    """Create ``.<name>.<random>.tmp`` beside ``path``, exclusively; returns (fd, its path).
+
+    Opened directly rather than through ``tempfile.mkstemp``: mode 0o666 lets the umask decide
+    the sidecar's permissions as for any new file (mkstemp's 0o600 needed a chmod), and the
+    random part costs one ``getrandom`` call, which matters when converting thousands of files.
+    """
+    name = path.name
+    if len(os.fsencode(name)) > _MAX_NAME_BYTES:
+        name = name[:40]  # at most 160 bytes in UTF-8; the name only helps a human spot it
+    last_error: FileExistsError | None = None
+    for _ in range(_TEMP_ATTEMPTS):
+        tmp_name = os.path.join(path.parent, f".{name}.{os.urandom(6).hex()}.tmp")
+        try:
+            return os.open(tmp_name, _TEMP_FLAGS, 0o666), tmp_name
+        except FileExistsError as exc:  # 48 random bits: only a hostile folder gets here twice
+            last_error = exc
+    assert last_error is not None
+    raise last_error

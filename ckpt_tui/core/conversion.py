@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import re
 import threading
+from collections import deque
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -17,10 +19,15 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 
+from ckpt_tui.core.atomic import atomic_write_text, fsync_folder
 from ckpt_tui.core.entry import CheckpointCatalogEntry
 from ckpt_tui.core.models import UNKNOWN, CheckpointMetadataV1
 from ckpt_tui.core.safe_yaml import dump_yaml
-from ckpt_tui.core.sidecars import find_sidecar, save_metadata, sidecar_path_for
+from ckpt_tui.core.sidecars import find_sidecar, sidecar_path_for
+
+WRITE_WORKERS = 4
+"""Sidecars a headless conversion writes at once. A write is mostly its fsync, and concurrent
+fsyncs share journal commits: 200 sidecars took ~1.5x less time than one at a time (ext4)."""
 
 Action = Literal["write", "replace", "skip", "impossible"]
 Outcome = Literal["written", "skipped", "failed"]
@@ -199,8 +206,13 @@ def plan_conversion(
     return ConversionPlan([plan_item(entry, force=force) for entry in entries])
 
 
-def execute_item(item: ConversionItem, *, force: bool = False) -> ConversionResult:
-    """Carry out one planned item. Never raises for a failed write: it becomes a result."""
+def execute_item(
+    item: ConversionItem, *, force: bool = False, sync_folder: bool = True
+) -> ConversionResult:
+    """Carry out one planned item. Never raises for a failed write: it becomes a result.
+
+    ``sync_folder=False`` leaves the folder's fsync to the caller (see :func:`execute_plan`).
+    """
     if item.action == "skip":
         return ConversionResult(item.checkpoint, "skipped", reason=item.reason)
     if item.action == "impossible" or item.metadata is None:
@@ -212,14 +224,16 @@ def execute_item(item: ConversionItem, *, force: bool = False) -> ConversionResu
             item.checkpoint, "skipped", reason=f"sidecar exists: {existing.name}"
         )
     try:
-        written = save_metadata(item.metadata, item.checkpoint)
+        # What save_metadata writes, with the folder's fsync left to the caller.
+        text = dump_yaml(item.metadata.to_yaml_dict())
+        atomic_write_text(item.target, text, sync_folder=sync_folder)
     except OSError as exc:
         reason = f"cannot write {item.target.name}: {exc.strerror or exc}"
         return ConversionResult(item.checkpoint, "failed", reason=reason)
     except Exception as exc:  # one item that cannot be written must never stop the others
         reason = f"cannot write {item.target.name}: {type(exc).__name__}: {exc!s:.200}"
         return ConversionResult(item.checkpoint, "failed", reason=reason)
-    return ConversionResult(item.checkpoint, "written", sidecar=written)
+    return ConversionResult(item.checkpoint, "written", sidecar=item.target)
 
 
 def execute_plan(
@@ -228,18 +242,85 @@ def execute_plan(
     force: bool = False,
     cancel: threading.Event | None = None,
     on_result: Callable[[ConversionItem, ConversionResult], None] | None = None,
+    workers: int = 1,
 ) -> list[ConversionResult]:
-    """Write the planned sidecars in order; stops between items when ``cancel`` is set.
+    """Write the planned sidecars; stops between items when ``cancel`` is set.
 
-    The item being written when a cancel arrives finishes (writes are atomic), and the rest are
-    left untouched and absent from the results.
+    Results come back in plan order, and ``on_result`` runs on the calling thread. With
+    ``workers=1`` one item is written at a time: a cancel lets the item being written finish and
+    leaves the rest untouched and absent from the results. With more workers up to ``workers``
+    items are written at once (a write is mostly waiting for its fsync, and those overlap); a
+    cancel then lets the writes already started finish (their results are still delivered) and
+    leaves the rest untouched. A ``KeyboardInterrupt`` does the same, but as an exception can
+    land anywhere, the results after one may miss a write: to stop on a signal, set ``cancel``
+    from a handler instead (as ``ckpt-tui convert`` does).
+
+    Each folder written to is fsynced once at the end, even after a cancel or an interrupt,
+    instead of once per sidecar: the fsync before each rename already makes every sidecar whole
+    after a crash, and the folder's fsync only makes the renames durable.
     """
-    results: list[ConversionResult] = []
-    for item in plan.items:
-        if cancel is not None and cancel.is_set():
-            break
-        result = execute_item(item, force=force)
+    folders: set[Path] = set()
+
+    def deliver(item: ConversionItem, result: ConversionResult) -> None:
+        if result.sidecar is not None:
+            folders.add(result.sidecar.parent)
         results.append(result)
         if on_result is not None:
             on_result(item, result)
+
+    results: list[ConversionResult] = []
+    try:
+        if workers <= 1:
+            for item in plan.items:
+                if cancel is not None and cancel.is_set():
+                    break
+                deliver(item, execute_item(item, force=force, sync_folder=False))
+        else:
+            _execute_parallel(plan, force, cancel, deliver, workers)
+    finally:
+        for folder in sorted(folders):
+            fsync_folder(folder)
     return results
+
+
+def _execute_parallel(
+    plan: ConversionPlan,
+    force: bool,
+    cancel: threading.Event | None,
+    deliver: Callable[[ConversionItem, ConversionResult], None],
+    workers: int,
+) -> None:
+    """``execute_plan`` on ``workers`` threads, at most ``2 * workers`` items queued ahead."""
+    pending: deque[tuple[ConversionItem, Future[ConversionResult]]] = deque()
+    with ThreadPoolExecutor(workers, thread_name_prefix="ckpt-convert") as pool:
+        try:
+            for item in plan.items:
+                if cancel is not None and cancel.is_set():
+                    break
+                future = pool.submit(execute_item, item, force=force, sync_folder=False)
+                pending.append((item, future))
+                if len(pending) >= 2 * workers:
+                    _deliver_first(pending, deliver)
+            while pending and not (cancel is not None and cancel.is_set()):
+                _deliver_first(pending, deliver)
+        finally:
+            # A cancel or an interrupt: items not started stay untouched...
+            for _, future in pending:
+                future.cancel()
+            # ...and the writes in flight finish (wait=True) and are reported.
+            pool.shutdown(wait=True)
+            for done_item, done in pending:
+                if not done.cancelled():
+                    deliver(done_item, done.result())
+
+
+def _deliver_first(
+    pending: deque[tuple[ConversionItem, Future[ConversionResult]]],
+    deliver: Callable[[ConversionItem, ConversionResult], None],
+) -> None:
+    # Wait before popping: an interrupt during the wait leaves the item pending, to be
+    # reported once its write has finished.
+    item, future = pending[0]
+    result = future.result()
+    pending.popleft()
+    deliver(item, result)

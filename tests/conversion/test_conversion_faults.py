@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -87,3 +88,34 @@ def test_two_converters_at_once_corrupt_nothing(wide_tree: Path) -> None:
     assert _assert_every_sidecar_whole(wide_tree) == FILES + 4
     assert {k: v for k, v in tree_hashes(wide_tree).items() if k.endswith(".ckpt")} == checkpoints
     assert [p for p in wide_tree.rglob("*.tmp")] == []
+
+
+def test_sigint_reports_exactly_the_sidecars_it_wrote(wide_tree: Path) -> None:
+    """Ctrl-C while several sidecars are being written at once: the writes in flight finish,
+    and the JSON counts exactly the sidecars on disk."""
+    env = {**os.environ, "CKPT_TUI_CACHE_DIR": str(wide_tree.parent / "cache")}
+    out_path = wide_tree.parent / "sigint.json"
+    with open(out_path, "wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "ckpt_tui", "convert", str(wide_tree), "--json"],
+            stdout=out,
+            stderr=subprocess.DEVNULL,
+            env=env,
+        )
+        deadline = time.monotonic() + 60
+        while not _sidecars(wide_tree) and time.monotonic() < deadline and process.poll() is None:
+            time.sleep(0.002)
+        process.send_signal(signal.SIGINT)
+        code = process.wait(timeout=30)
+    assert code in (130, 0)  # 0 only if it finished before the signal
+    on_disk = _assert_every_sidecar_whole(wide_tree)
+    assert [p for p in wide_tree.rglob("*.tmp")] == []
+    data = json.loads(out_path.read_text())
+    assert data["interrupted"] is (code == 130)
+    assert data["converted"] == on_disk
+    written = {i["checkpoint_path"] for i in data["items"] if i["outcome"] == "written"}
+    assert written == {
+        ckpt.relative_to(wide_tree).as_posix()
+        for ckpt in wide_tree.rglob("*.ckpt")
+        if read_sidecar(ckpt).found
+    }

@@ -1,0 +1,149 @@
+"""Writing sidecars on several threads: same files, plan order, and safe stops."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+from conversion_helpers import tree_hashes
+
+from ckpt_tui.core.atomic import atomic_write_bytes, atomic_write_text
+from ckpt_tui.core.catalog import build_catalog
+from ckpt_tui.core.conversion import (
+    ConversionItem,
+    ConversionPlan,
+    ConversionResult,
+    execute_plan,
+    plan_conversion,
+)
+from ckpt_tui.core.sidecars import SIDECAR_SUFFIX, read_sidecar
+
+COPIES = 40
+WORKERS = 4
+
+
+@pytest.fixture(scope="module")
+def many_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One real torch checkpoint copied into two folders, 2 * COPIES files, no sidecars."""
+    import torch
+
+    root = tmp_path_factory.mktemp("many") / "outputs"
+    for run in ("run_a", "run_b"):
+        (root / run / "checkpoints").mkdir(parents=True)
+    first = root / "run_a" / "checkpoints" / "epoch=0-step=0.ckpt"
+    torch.save(
+        {"epoch": 0, "global_step": 0, "pytorch-lightning_version": "2.6.6", "state_dict": {}},
+        first,
+    )
+    for index in range(1, 2 * COPIES):
+        folder = root / ("run_a" if index < COPIES else "run_b") / "checkpoints"
+        shutil.copy2(first, folder / f"epoch={index}-step={index * 10}.ckpt")
+    return root
+
+
+@pytest.fixture
+def many_tree(many_template: Path, tmp_path: Path) -> Path:
+    """A fresh copy (mtimes kept, so two copies plan the same metadata)."""
+    target = tmp_path / "outputs"
+    shutil.copytree(many_template, target)
+    return target
+
+
+def plan_for(root: Path) -> ConversionPlan:
+    return plan_conversion(build_catalog(root, use_cache=False).entries)
+
+
+def sidecars(root: Path) -> dict[str, bytes]:
+    return {
+        path.relative_to(root).as_posix(): path.read_bytes()
+        for path in sorted(root.rglob(f"*{SIDECAR_SUFFIX}"))
+    }
+
+
+def temp_files(root: Path) -> list[Path]:
+    return [path for path in root.rglob("*") if path.name.endswith(".tmp")]
+
+
+def assert_reported_is_on_disk(root: Path, results: list[ConversionResult]) -> None:
+    """Exactly the sidecars reported as written exist, each one whole and valid."""
+    written = {r.checkpoint for r in results if r.outcome == "written"}
+    on_disk = {ckpt for ckpt in root.rglob("*.ckpt") if read_sidecar(ckpt).found}
+    assert on_disk == written
+    for ckpt in on_disk:
+        assert read_sidecar(ckpt).metadata is not None, ckpt
+    assert temp_files(root) == []
+
+
+def test_parallel_writes_the_same_sidecars_as_serial(many_tree: Path, tmp_path: Path) -> None:
+    other = tmp_path / "other" / "outputs"
+    shutil.copytree(many_tree, other)
+    hashes = {k: v for k, v in tree_hashes(many_tree).items() if k.endswith(".ckpt")}
+    serial = execute_plan(plan_for(other))
+    plan = plan_for(many_tree)
+    seen: list[ConversionItem] = []
+    parallel = execute_plan(plan, on_result=lambda item, _: seen.append(item), workers=WORKERS)
+    assert [r.outcome for r in parallel] == ["written"] * (2 * COPIES)
+    assert [r.checkpoint for r in parallel] == [item.checkpoint for item in plan.items]
+    assert seen == plan.items  # on_result in plan order too
+    assert sidecars(many_tree) == sidecars(other)
+    assert len(serial) == len(parallel)
+    assert {k: v for k, v in tree_hashes(many_tree).items() if k.endswith(".ckpt")} == hashes
+    assert_reported_is_on_disk(many_tree, parallel)
+
+
+def test_parallel_cancel_finishes_only_the_writes_in_flight(many_tree: Path) -> None:
+    plan = plan_for(many_tree)
+    cancel = threading.Event()
+    results = execute_plan(plan, cancel=cancel, on_result=lambda *_: cancel.set(), workers=WORKERS)
+    assert 1 <= len(results) <= 2 * WORKERS, "at most the items queued ahead are finished"
+    assert [r.checkpoint for r in results] == [i.checkpoint for i in plan.items[: len(results)]]
+    assert_reported_is_on_disk(many_tree, results)
+
+
+def test_interrupt_lets_writes_in_flight_finish_and_reports_them(many_tree: Path) -> None:
+    plan = plan_for(many_tree)
+    delivered: list[ConversionResult] = []
+
+    def ctrl_c_once(_item: ConversionItem, result: ConversionResult) -> None:
+        delivered.append(result)
+        if len(delivered) == 1:
+            raise KeyboardInterrupt  # as a Ctrl-C on the calling thread would
+
+    with pytest.raises(KeyboardInterrupt):
+        execute_plan(plan, on_result=ctrl_c_once, workers=WORKERS)
+    assert 1 <= len(delivered) < len(plan.items)
+    assert_reported_is_on_disk(many_tree, delivered)
+
+
+def test_a_failing_item_does_not_stop_the_others(many_tree: Path) -> None:
+    plan = plan_for(many_tree)
+    blocked = plan.items[5]
+    blocked.target.mkdir()  # os.replace cannot put a file over a folder (even as root)
+    results = execute_plan(plan, workers=WORKERS)
+    outcomes = [r.outcome for r in results]
+    assert outcomes[5] == "failed" and "cannot write" in results[5].reason
+    assert outcomes.count("written") == len(plan.items) - 1
+    assert temp_files(many_tree) == []
+
+
+def test_atomic_write_handles_a_name_at_the_length_limit(tmp_path: Path) -> None:
+    # A checkpoint named with 245 bytes has a 254-byte sidecar name: legal, but too long to
+    # embed whole in the temp file's name.
+    target = tmp_path / ("x" * 240 + SIDECAR_SUFFIX)
+    atomic_write_text(target, "a: 1\n")
+    assert target.read_text() == "a: 1\n"
+    assert temp_files(tmp_path) == []
+
+
+def test_atomic_write_modes_follow_the_umask_and_replace(tmp_path: Path) -> None:
+    mask = os.umask(0)
+    os.umask(mask)
+    target = tmp_path / "x.metadata.yaml"
+    atomic_write_bytes(target, b"first", sync_folder=False)
+    atomic_write_bytes(target, b"second" * 10_000)
+    assert target.read_bytes() == b"second" * 10_000
+    assert target.stat().st_mode & 0o777 == 0o666 & ~mask
+    assert [p.name for p in tmp_path.iterdir()] == ["x.metadata.yaml"]
