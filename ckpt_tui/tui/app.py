@@ -1,7 +1,9 @@
 """The ckpt-tui application: ``make_app`` builds it for the CLI, the tests and the screenshots.
 
-Importing this module pulls in Textual and the core models, never torch or Lightning: the catalog
-(and through it any reader that may need torch) is imported by the loading worker when it runs.
+Importing this module pulls in Textual and the catalog's fast tiers, never pydantic, torch or
+Lightning: the checkpoint reader is imported by the catalog when a file needs it, and pydantic
+when a sidecar is first validated. (The catalog is imported here, not by the loading worker: a
+worker thread importing it while the UI thread starts up makes both wait on each other.)
 
 | key | action |
 |---|---|

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from textual.message import Message
 
+from ckpt_tui.core.catalog import iter_catalog
 from ckpt_tui.core.entry import CheckpointCatalogEntry, Issue
 
 #: Seconds between two batches of entries.
@@ -109,9 +110,6 @@ def stream_catalog(
     Stops early (without a final batch) once ``cancel`` is set. ``progress=False`` is for the
     quiet background poll: batches only.
     """
-    # Imported here: the catalog pulls in the readers, which the app's start-up must not pay for.
-    from ckpt_tui.core.catalog import iter_catalog
-
     # Taken right after the first batch is out (so the first rows are not delayed by it): a
     # change after that shows up as a new signature at the next poll.
     signature: int | None = None
