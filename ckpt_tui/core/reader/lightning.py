@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import os
 import re
+from math import prod
+from operator import mul
 from pathlib import Path
 from typing import Any
 
 from ckpt_tui.core.entry import Issue
-from ckpt_tui.core.reader.objects import Call, TensorRef, extent_problems
+from ckpt_tui.core.reader.objects import DTYPE_ITEMSIZE, Call, TensorRef
 from ckpt_tui.core.reader.plain import ScalarReader, TooComplex, label, scalar_value, to_plain
 from ckpt_tui.core.reader.results import (
     CheckpointInspection,
@@ -257,7 +259,7 @@ def _plain_dict(value: Any, scalar: ScalarReader | None, what: str, issues: list
 def summarize(root: Any, scalar: ScalarReader | None, result: CheckpointInspection) -> None:
     """Fill ``result`` from the unpickled ``root``."""
     result.weights_key, tensors = find_weights(root)
-    problems = extent_problems(tensors)
+    infos, problems = describe_weights(tensors)
     if problems:
         more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
         result.issues.append(
@@ -265,9 +267,9 @@ def summarize(root: Any, scalar: ScalarReader | None, result: CheckpointInspecti
                 severity="error", code="checkpoint.corrupt", message="; ".join(problems[:3]) + more
             )
         )
-    result.tensors = {key: tensor_info(tensor) for key, tensor in tensors.items()}
-    result.parameter_count = sum(info.numel for info in result.tensors.values())
-    result.tensor_bytes = sum(info.nbytes for info in result.tensors.values())
+    result.tensors = infos
+    result.parameter_count = sum([info.numel for info in infos.values()])
+    result.tensor_bytes = sum([info.nbytes for info in infos.values()])
     if not isinstance(root, dict):
         return
     result.epoch = _int(root.get("epoch"))
@@ -318,11 +320,46 @@ def _choose_monitor(result: CheckpointInspection) -> None:
 
 def tensor_info(tensor: TensorRef) -> TensorInfo:
     """The public description of one tensor."""
-    numel = tensor.numel
+    numel = prod(tensor.shape)
+    storage = tensor.storage
     return TensorInfo(
-        dtype=tensor.dtype,
-        shape=tensor.shape,
-        numel=numel,
-        nbytes=numel * tensor.itemsize,
-        storage_key=tensor.storage.key if tensor.storage is not None else None,
+        tensor.dtype,
+        tensor.shape,
+        numel,
+        numel * DTYPE_ITEMSIZE.get(tensor.dtype, 0),
+        storage.key if storage is not None else None,
     )
+
+
+def describe_weights(tensors: dict[str, TensorRef]) -> tuple[dict[str, TensorInfo], list[str]]:
+    """Each tensor's :class:`TensorInfo`, and the tensors whose shape, strides and offset reach
+    past their storage (absurd or lying).
+
+    One pass, inlined: a model has hundreds of tensors, and this runs for every checkpoint.
+    """
+    infos: dict[str, TensorInfo] = {}
+    problems: list[str] = []
+    reach: dict[tuple[tuple[int, ...], tuple[int, ...]], int] = {}  # few distinct layouts
+    for name, tensor in tensors.items():
+        shape = tensor.shape
+        numel = prod(shape)
+        itemsize = DTYPE_ITEMSIZE.get(tensor.dtype, 0)
+        storage = tensor.storage
+        if storage is None:
+            infos[name] = TensorInfo(tensor.dtype, shape, numel, numel * itemsize, None)
+            continue
+        infos[name] = TensorInfo(tensor.dtype, shape, numel, numel * itemsize, storage.key)
+        if not itemsize or not numel:
+            continue
+        # Elements reached: offset + 1 + sum((size - 1) * stride). Storage offsets count
+        # elements of the storage's dtype; tensors, of their own dtype.
+        layout = (shape, tensor.stride)
+        span = reach.get(layout)
+        if span is None:
+            span = reach[layout] = sum(map(mul, *layout)) - sum(layout[1][: len(shape)])
+        if (tensor.offset + 1 + span) * itemsize > storage.numel * storage.itemsize:
+            problems.append(
+                f"tensor {name!r:.60} of shape {list(shape)!s:.60} extends past its "
+                f"{storage.nbytes}-byte storage"
+            )
+    return infos, problems

@@ -9,6 +9,7 @@ become :class:`TensorRef` descriptions that hold no tensor data.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from math import prod
 from typing import Any
 
 #: Bytes per element of each torch dtype, by its short name (``torch.float32`` → ``float32``).
@@ -159,10 +160,7 @@ class TensorRef:
     @property
     def numel(self) -> int:
         """Product of the shape (Python ints: absurd shapes cannot overflow or allocate)."""
-        total = 1
-        for size in self.shape:
-            total *= size
-        return total
+        return prod(self.shape)
 
     @property
     def itemsize(self) -> int:
@@ -181,23 +179,3 @@ class NumpyDType:
 
     code: str
     byteorder: str = "="
-
-
-def extent_problems(tensors: dict[str, TensorRef]) -> list[str]:
-    """Tensors whose shape, strides and offset reach past their storage (absurd or lying)."""
-    problems = []
-    for name, tensor in tensors.items():
-        storage = tensor.storage
-        itemsize = DTYPE_ITEMSIZE.get(tensor.dtype, 0)
-        if storage is None or not itemsize or 0 in tensor.shape:
-            continue
-        extent = tensor.offset + 1
-        for size, stride in zip(tensor.shape, tensor.stride, strict=False):
-            extent += (size - 1) * stride
-        # Storage offsets count elements of the storage's dtype; tensors, of their own dtype.
-        if extent * itemsize > storage.numel * storage.itemsize:
-            problems.append(
-                f"tensor {name!r:.60} of shape {list(tensor.shape)!s:.60} extends past its "
-                f"{storage.nbytes}-byte storage"
-            )
-    return problems

@@ -105,6 +105,8 @@ class Resolver:
         self._danger_ids: set[int] = set()
         self._cache: dict[tuple[str, str], Any] = {}
         self._table = _build_table(self)
+        self.rebuild_tensor_v2: SafeFn = self._table["torch._utils._rebuild_tensor_v2"]
+        """What ``torch._utils._rebuild_tensor_v2`` resolves to (the unpickler's fast path)."""
 
     def find_class(self, module: Any, name: Any) -> Any:
         """The inert value or safe function for ``module.name``; never imports it."""
@@ -348,19 +350,9 @@ def _numpy_scalar(dtype: Any, data: Any = None) -> Any:
     return struct.unpack(order + fmt, data)[0]
 
 
-def _build_table(resolver: Resolver) -> dict[str, Any]:
-    parameter = SafeFn("torch._utils._rebuild_parameter", resolver.rebuild_parameter)
-    table: dict[str, Any] = {
-        "torch._utils._rebuild_tensor": SafeFn("_rebuild_tensor", resolver.rebuild_tensor),
-        "torch._utils._rebuild_tensor_v2": SafeFn("_rebuild_tensor_v2", resolver.rebuild_tensor),
-        "torch._utils._rebuild_tensor_v3": SafeFn("_rebuild_tensor_v3", resolver.rebuild_tensor_v3),
-        "torch._utils._rebuild_qtensor": SafeFn("_rebuild_qtensor", resolver.rebuild_qtensor),
-        "torch._utils._rebuild_meta_tensor_no_storage": SafeFn("meta", resolver.rebuild_meta),
-        "torch._utils._rebuild_parameter": parameter,
-        "torch._utils._rebuild_parameter_with_state": parameter,
-        "torch._tensor._rebuild_from_type_v2": SafeFn("from_type", resolver.rebuild_from_type),
+def _static_table() -> dict[str, SafeFn]:
+    table: dict[str, SafeFn] = {
         "torch.Size": SafeFn("torch.Size", _torch_size),
-        "copyreg._reconstructor": SafeFn("copyreg._reconstructor", resolver.reconstruct),
         "torch.device": SafeFn("torch.device", _torch_device),
         "collections.OrderedDict": SafeFn("collections.OrderedDict", _ordered_dict),
         "collections.defaultdict": SafeFn("collections.defaultdict", _defaultdict),
@@ -378,8 +370,31 @@ def _build_table(resolver: Resolver) -> dict[str, Any]:
         "numpy.core.multiarray.scalar": SafeFn("numpy scalar", _numpy_scalar),
         "numpy._core.multiarray.scalar": SafeFn("numpy scalar", _numpy_scalar),
     }
+    parameter = SafeFn("torch._utils._rebuild_parameter", Resolver.rebuild_parameter)
+    table["torch._utils._rebuild_parameter"] = parameter
+    table["torch._utils._rebuild_parameter_with_state"] = parameter
     for name in ("Path", "PosixPath", "PurePath", "PurePosixPath"):
         table[f"pathlib.{name}"] = SafeFn(f"pathlib.{name}", _path(PurePosixPath))
     for name in ("WindowsPath", "PureWindowsPath"):
         table[f"pathlib.{name}"] = SafeFn(f"pathlib.{name}", _path(PureWindowsPath))
+    return table
+
+
+# The functions that need no resolver, made once (a Resolver is made per file).
+_STATIC_TABLE = _static_table()
+ORDERED_DICT: SafeFn = _STATIC_TABLE["collections.OrderedDict"]
+"""What ``collections.OrderedDict`` resolves to (torch's backward-hooks argument)."""
+
+
+def _build_table(resolver: Resolver) -> dict[str, Any]:
+    table: dict[str, Any] = {
+        "torch._utils._rebuild_tensor": SafeFn("_rebuild_tensor", resolver.rebuild_tensor),
+        "torch._utils._rebuild_tensor_v2": SafeFn("_rebuild_tensor_v2", resolver.rebuild_tensor),
+        "torch._utils._rebuild_tensor_v3": SafeFn("_rebuild_tensor_v3", resolver.rebuild_tensor_v3),
+        "torch._utils._rebuild_qtensor": SafeFn("_rebuild_qtensor", resolver.rebuild_qtensor),
+        "torch._utils._rebuild_meta_tensor_no_storage": SafeFn("meta", resolver.rebuild_meta),
+        "torch._tensor._rebuild_from_type_v2": SafeFn("from_type", resolver.rebuild_from_type),
+        "copyreg._reconstructor": SafeFn("copyreg._reconstructor", resolver.reconstruct),
+    }
+    table.update(_STATIC_TABLE)
     return table

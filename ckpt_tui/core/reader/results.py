@@ -12,7 +12,7 @@ Format = Literal["zip", "legacy", "safetensors", "unknown"]
 Mode = Literal["min", "max"]
 
 
-@dataclass
+@dataclass(slots=True)
 class TensorInfo:
     """One tensor of the weights, described without loading it."""
 

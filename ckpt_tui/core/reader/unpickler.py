@@ -8,7 +8,10 @@ module at all: a pure-Python loop over the opcodes, where
 * REDUCE / NEWOBJ / NEWOBJ_EX / INST / OBJ call only those functions; on anything else they record
   a :class:`~ckpt_tui.core.reader.objects.Call` (callee, args);
 * BUILD stores the state on such a record instead of calling ``__setstate__``;
-* PERSID / BINPERSID go to the format reader's ``persistent_load`` (storage references).
+* PERSID / BINPERSID go to the format reader's ``persistent_load`` (storage references);
+* torch's tensor records (~30 opcodes each, most of a checkpoint) are read by
+  :mod:`~ckpt_tui.core.reader.fastpath` in one pattern match when they have torch's usual
+  layout, with the same results; any other bytes stay with the loop.
 
 Every input is bounded: its size (every opcode consumes a byte, so this bounds the time), the
 objects built (strings, containers, records, MARK frames: this bounds the memory) and the sparse
@@ -26,6 +29,7 @@ import struct
 from collections.abc import Callable
 from typing import Any
 
+from ckpt_tui.core.reader.fastpath import tensor_records
 from ckpt_tui.core.reader.opcodes import (
     DEFAULT_LIMITS,
     Context,
@@ -47,6 +51,14 @@ _U32 = struct.Struct("<I").unpack_from
 _I32 = struct.Struct("<i").unpack_from
 _U64 = struct.Struct("<Q").unpack_from
 _F64 = struct.Struct(">d").unpack_from
+
+#: Whether torch's tensor records go through :mod:`~ckpt_tui.core.reader.fastpath`. It gives the
+#: same results as the opcode loop; tests turn it off to check that.
+FAST_PATH = True
+
+
+def _refuse(pid: Any) -> Any:
+    raise UnpicklingError("persistent id in a pickle that allows none")
 
 
 def unpickle(
@@ -108,6 +120,7 @@ def _run(
     def put(index: int, value: Any) -> None:
         if index < len(memo):
             memo[index] = value
+            forget()  # the fast path's cached memo reads
         elif index == len(memo):
             sparse.pop(index, None)
             memo.append(value)
@@ -125,11 +138,19 @@ def _run(
             raise UnpicklingError(f"memo slot {index} was never set") from None
 
     ctx = Context(find_class, make_call, persistent_load, put, get, limits)
+    # After a GET of torch's rebuild function, the fast path reads the rest of the record. It
+    # needs persistent ids (storages): without them, or when it is turned off, ``rebuild`` is
+    # an object no memo slot holds, so it never runs.
+    rebuild: object = resolver.rebuild_tensor_v2
+    if not FAST_PATH or persistent_load is None:
+        rebuild = object()
+    fast, forget = tensor_records(resolver.rebuild_tensor_v2, memo, persistent_load or _refuse)
     try:
         while True:
             op = data[pos]
             pos += 1
-            # Ordered by how often each opcode occurs in torch's protocol-2 pickles.
+            # Ordered by how often each opcode occurs in torch's protocol-2 pickles once the
+            # fast path has taken the tensor records (each test costs every later opcode).
             if op == 0x72:  # LONG_BINPUT
                 (n,) = _U32(data, pos)
                 pos += 4
@@ -142,10 +163,25 @@ def _run(
             elif op == 0x68:  # BINGET
                 n = data[pos]
                 pos += 1
-                try:
-                    stack.append(memo[n])
-                except IndexError:
-                    stack.append(get(n))
+                value = memo[n] if n < nmemo else get(n)
+                if value is rebuild and not sparse:
+                    done = fast(data, pos, budget)
+                    if done is not None:
+                        value, pos, cost = done
+                        nmemo = len(memo)
+                        budget -= cost
+                stack.append(value)
+            elif op == 0x6A:  # LONG_BINGET
+                (n,) = _U32(data, pos)
+                pos += 4
+                value = memo[n] if n < nmemo else get(n)
+                if value is rebuild and not sparse:
+                    done = fast(data, pos, budget)
+                    if done is not None:
+                        value, pos, cost = done
+                        nmemo = len(memo)
+                        budget -= cost
+                stack.append(value)
             elif op == 0x4B:  # BININT1
                 stack.append(data[pos])
                 pos += 1
@@ -155,6 +191,25 @@ def _run(
                 budget -= 1
                 if budget < 0:
                     break
+            elif op == 0x58:  # BINUNICODE
+                (n,) = _U32(data, pos)
+                pos += 4
+                if pos + n > size:
+                    raise TruncatedPickle("pickle ends inside a string")
+                stack.append(str(data[pos : pos + n], "utf-8", "surrogatepass"))
+                pos += n
+                budget -= 1
+                if budget < 0:
+                    break
+            elif op == 0x7D or op == 0x5D or op == 0x8F:  # EMPTY_DICT / EMPTY_LIST / EMPTY_SET
+                stack.append({} if op == 0x7D else [] if op == 0x5D else set())
+                budget -= 1 if op != 0x8F else 4  # an empty set is four times a list's size
+                if budget < 0:
+                    break
+            elif op == 0x75:  # SETITEMS
+                items = stack
+                stack = metastack.pop()
+                setitems(stack[-1], items)
             elif op == 0x74:  # TUPLE
                 items = stack
                 stack = metastack.pop()
@@ -174,16 +229,6 @@ def _run(
                     break
             elif op == 0x29:  # EMPTY_TUPLE
                 stack.append(())
-            elif op == 0x58:  # BINUNICODE
-                (n,) = _U32(data, pos)
-                pos += 4
-                if pos + n > size:
-                    raise TruncatedPickle("pickle ends inside a string")
-                stack.append(str(data[pos : pos + n], "utf-8", "surrogatepass"))
-                pos += n
-                budget -= 1
-                if budget < 0:
-                    break
             elif op == 0x4D:  # BININT2
                 (n,) = _U16(data, pos)
                 pos += 2
@@ -199,13 +244,6 @@ def _run(
                 if persistent_load is None:
                     raise UnpicklingError("persistent id in a pickle that allows none")
                 stack[-1] = persistent_load(stack[-1])
-            elif op == 0x6A:  # LONG_BINGET
-                (n,) = _U32(data, pos)
-                pos += 4
-                try:
-                    stack.append(memo[n])
-                except IndexError:
-                    stack.append(get(n))
             elif op == 0x71:  # BINPUT
                 n = data[pos]
                 pos += 1
@@ -232,15 +270,6 @@ def _run(
                 budget -= 1
                 if budget < 0:
                     break
-            elif op == 0x7D or op == 0x5D or op == 0x8F:  # EMPTY_DICT / EMPTY_LIST / EMPTY_SET
-                stack.append({} if op == 0x7D else [] if op == 0x5D else set())
-                budget -= 1 if op != 0x8F else 4  # an empty set is four times a list's size
-                if budget < 0:
-                    break
-            elif op == 0x75:  # SETITEMS
-                items = stack
-                stack = metastack.pop()
-                setitems(stack[-1], items)
             elif op == 0x73:  # SETITEM
                 value = stack.pop()
                 key = stack.pop()
