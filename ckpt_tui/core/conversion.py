@@ -19,11 +19,11 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 
-from ckpt_tui.core.atomic import atomic_write_text, fsync_folder
+from ckpt_tui.core.atomic import fsync_folder
 from ckpt_tui.core.entry import CheckpointCatalogEntry
 from ckpt_tui.core.models import UNKNOWN, CheckpointMetadataV1
 from ckpt_tui.core.safe_yaml import dump_yaml
-from ckpt_tui.core.sidecars import find_sidecar, sidecar_path_for
+from ckpt_tui.core.sidecars import find_sidecar, save_metadata, sidecar_path_for
 
 WRITE_WORKERS = 4
 """Sidecars a headless conversion writes at once. A write is mostly its fsync, and concurrent
@@ -224,16 +224,14 @@ def execute_item(
             item.checkpoint, "skipped", reason=f"sidecar exists: {existing.name}"
         )
     try:
-        # What save_metadata writes, with the folder's fsync left to the caller.
-        text = dump_yaml(item.metadata.to_yaml_dict())
-        atomic_write_text(item.target, text, sync_folder=sync_folder)
+        written = save_metadata(item.metadata, item.checkpoint, sync_folder=sync_folder)
     except OSError as exc:
         reason = f"cannot write {item.target.name}: {exc.strerror or exc}"
         return ConversionResult(item.checkpoint, "failed", reason=reason)
     except Exception as exc:  # one item that cannot be written must never stop the others
         reason = f"cannot write {item.target.name}: {type(exc).__name__}: {exc!s:.200}"
         return ConversionResult(item.checkpoint, "failed", reason=reason)
-    return ConversionResult(item.checkpoint, "written", sidecar=item.target)
+    return ConversionResult(item.checkpoint, "written", sidecar=written)
 
 
 def execute_plan(

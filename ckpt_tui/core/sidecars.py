@@ -155,13 +155,16 @@ def load_metadata_batch(ckpt_paths: Iterable[Path]) -> dict[Path, SidecarRead]:
     return {Path(path): read_sidecar(Path(path)) for path in ckpt_paths}
 
 
-def save_metadata(metadata: CheckpointMetadataV1, ckpt_path: Path) -> Path:
+def save_metadata(
+    metadata: CheckpointMetadataV1, ckpt_path: Path, *, sync_folder: bool = True
+) -> Path:
     """Write ``metadata`` as ``<stem>.metadata.yaml`` next to ``ckpt_path``, atomically.
 
     Raises ``OSError`` when the folder cannot be written; the checkpoint is never touched.
+    ``sync_folder=False`` leaves the folder's fsync to a caller writing many sidecars.
     """
     target = sidecar_path_for(Path(ckpt_path))
-    atomic_write_text(target, dump_yaml(metadata.to_yaml_dict()))
+    atomic_write_text(target, dump_yaml(metadata.to_yaml_dict()), sync_folder=sync_folder)
     return target
 
 
