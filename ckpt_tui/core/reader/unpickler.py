@@ -160,20 +160,13 @@ def _run(
                 else:
                     put(n, stack[-1])
                     nmemo = len(memo)
-            elif op == 0x68:  # BINGET
-                n = data[pos]
-                pos += 1
-                value = memo[n] if n < nmemo else get(n)
-                if value is rebuild and not sparse:
-                    done = fast(data, pos, budget)
-                    if done is not None:
-                        value, pos, cost = done
-                        nmemo = len(memo)
-                        budget -= cost
-                stack.append(value)
-            elif op == 0x6A:  # LONG_BINGET
-                (n,) = _U32(data, pos)
-                pos += 4
+            elif op == 0x68 or op == 0x6A:  # BINGET / LONG_BINGET
+                if op == 0x68:
+                    n = data[pos]
+                    pos += 1
+                else:
+                    (n,) = _U32(data, pos)
+                    pos += 4
                 value = memo[n] if n < nmemo else get(n)
                 if value is rebuild and not sparse:
                     done = fast(data, pos, budget)
