@@ -232,14 +232,10 @@ class CheckpointCatalogEntry:
         """An entry from field values (``issues`` already :class:`Issue` objects), type-checked
         as :func:`checked_values` does; raises ``TypeError`` / ``ValueError`` naming a bad field.
         """
-        # The cache reads thousands of these at start-up: a shallow type check clears the usual
-        # row at a tenth of checked_values' cost, which still judges anything unusual.
         issues = values.pop("issues", [])
         if type(issues) is not list or not all(type(issue) is Issue for issue in issues):
             raise TypeError("issues: not a list of issues")
-        if not _fits(values):
-            values = checked_values(values)
-        return cls(issues=issues, **values)
+        return cls(issues=issues, **checked_values(values))
 
 
 def _compact_timestamp(created_at: str | None) -> str | None:
@@ -273,25 +269,23 @@ _FLOAT_FIELDS = frozenset(
 )
 _NOT_NULL = frozenset(("checkpoint_path", "abs_path", "exp_name", "size_bytes", "source"))
 _NONE = type(None)
-#: The exact types each field holds once checked (what to_dict gives back through JSON).
-_FIELD_TYPES: dict[str, tuple[type, ...]] = {
+#: The exact type(s) each field holds once checked (what the cache gives back through JSON).
+_EXACT_TYPES: dict[str, tuple[type, ...]] = {
     **{name: (str,) if name in _NOT_NULL else (str, _NONE) for name in _STR_FIELDS},
     **{name: (int,) if name in _NOT_NULL else (int, _NONE) for name in _INT_FIELDS},
     **{name: (float, _NONE) for name in _FLOAT_FIELDS},
     "save_last": (bool, str, _NONE),
+    "source": (str,),
+    "monitor_mode": (str, _NONE),
+    "issues": (list,),
     "provenance": (dict,),
     "additional_metrics": (dict,),
     "details": (dict,),
 }
 
-
 #: Every field of an entry, in order: the positional order of ``CheckpointCatalogEntry.from_row``.
 FIELD_NAMES: tuple[str, ...] = tuple(f.name for f in fields(CheckpointCatalogEntry))
-_ROW_TYPES: tuple[tuple[type, ...], ...] = tuple(
-    _FIELD_TYPES.get(name)
-    or {"source": (str,), "monitor_mode": (str, _NONE), "issues": (list,)}[name]
-    for name in FIELD_NAMES
-)
+_ROW_TYPES: tuple[tuple[type, ...], ...] = tuple(_EXACT_TYPES[name] for name in FIELD_NAMES)
 _AT = {name: index for index, name in enumerate(FIELD_NAMES)}
 _SOURCE_AT, _MODE_AT, _ISSUES_AT = _AT["source"], _AT["monitor_mode"], _AT["issues"]
 _PROVENANCE_AT, _METRICS_AT = _AT["provenance"], _AT["additional_metrics"]
@@ -309,24 +303,6 @@ def _row_fits(row: list[Any]) -> bool:
         and all(type(v) is str for v in row[_PROVENANCE_AT].values())
         and all(type(v) is float for v in row[_METRICS_AT].values())
     )
-
-
-def _fits(values: dict[str, Any]) -> bool:
-    """Whether ``values`` already hold exactly what :func:`checked_values` would give."""
-    types = _FIELD_TYPES
-    for name, value in values.items():
-        if type(value) in types.get(name, ()):
-            continue
-        if name == "source" and value in _SOURCES:
-            continue
-        if name == "monitor_mode" and value in (None, "min", "max"):
-            continue
-        return False
-    provenance = values.get("provenance")
-    if provenance and not all(type(v) is str for v in provenance.values()):
-        return False
-    metrics = values.get("additional_metrics")
-    return not metrics or all(type(v) is float for v in metrics.values())
 
 
 def checked_values(values: dict[str, Any]) -> dict[str, Any]:
