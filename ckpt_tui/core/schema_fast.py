@@ -25,7 +25,7 @@ from typing import Any
 
 from ckpt_tui.core.placeholders import SCHEMA_VERSION
 
-__all__ = ["ValidSidecar", "fast_validate", "fast_sidecar", "SCHEMA_FIELDS"]
+__all__ = ["SCHEMA_FIELDS", "ValidSidecar", "fast_sidecar", "fast_validate"]
 
 _INT_LIMIT = 2**63
 """Ints beyond 64 bits are left to pydantic (they are never real epochs or steps)."""
