@@ -99,9 +99,9 @@ class Assembler:
         sidecar.issues.extend(duplicate)
         if name is not None:
             result.sidecar_rel = f"{folder.rel}/{name}" if folder.rel else name
-            metadata, issues = read_sidecar_file(os.path.join(folder.path, name), name)
-            if metadata is not None:
-                read = sidecar_tier(metadata)
+            valid, issues = read_sidecar_file(os.path.join(folder.path, name), name)
+            if valid is not None:
+                read = sidecar_tier(valid)
                 read.issues = sidecar.issues + issues
                 read.file = os.path.join(folder.path, name)
                 sidecar = read

@@ -61,6 +61,7 @@ CACHE_KEY_SOURCES: tuple[str, ...] = (
     "path_inference.py",
     "safe_yaml.py",
     "sidecar_tier.py",
+    "schema_fast.py",
     "sidecars.py",
     "validation.py",
     "yaml_fast.py",

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import stat
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Any
 
 from ckpt_tui.core.discovery import Folder
 from ckpt_tui.core.entry import Issue
@@ -24,11 +24,9 @@ from ckpt_tui.core.safe_yaml import (
     parse_yaml,
     read_bounded_text,
 )
-from ckpt_tui.core.sidecars import SIDECAR_SUFFIX, parse_metadata, stem_of
-from ckpt_tui.core.validation import business_rule_issues
-
-if TYPE_CHECKING:
-    from ckpt_tui.core.models import CheckpointMetadataV1
+from ckpt_tui.core.schema_fast import ValidSidecar
+from ckpt_tui.core.sidecars import SIDECAR_SUFFIX, parse_sidecar, stem_of
+from ckpt_tui.core.validation import metric_rule_issues
 from ckpt_tui.core.yaml_fast import FALLBACK, parse_simple_yaml
 
 
@@ -88,8 +86,11 @@ def find_sidecars(folder: Folder, ckpt_name: str) -> SidecarFound:
     return found
 
 
-def read_sidecar_file(path: str, name: str) -> tuple[CheckpointMetadataV1 | None, list[Issue]]:
-    """Read and validate one sidecar; never raises for a bad or hostile file."""
+def read_sidecar_file(path: str, name: str) -> tuple[ValidSidecar | None, list[Issue]]:
+    """Read and validate one sidecar; never raises for a bad or hostile file.
+
+    Plain sidecars (nearly all) are validated without pydantic (:mod:`ckpt_tui.core.schema_fast`).
+    """
     try:
         text = read_bounded_text(path, MAX_SIDECAR_BYTES)
         data = parse_simple_yaml(text)
@@ -100,10 +101,10 @@ def read_sidecar_file(path: str, name: str) -> tuple[CheckpointMetadataV1 | None
         return None, [
             Issue(severity="error", code="sidecar.unreadable", message=f"{name}: {reason}")
         ]
-    metadata, issues = parse_metadata(data, source=name)
-    if metadata is not None:
-        issues.extend(business_rule_issues(metadata, source=name))
-    return metadata, issues
+    valid, issues = parse_sidecar(data, source=name)
+    if valid is not None:
+        issues.extend(metric_rule_issues(valid.data["metrics"], source=name))
+    return valid, issues
 
 
 #: Entry field → the sidecar key path it is read from (the provenance is "sidecar <key path>").
@@ -133,35 +134,38 @@ SIDECAR_FIELDS: dict[str, str] = {
 _PROVENANCE = {name: f"sidecar {path}" for name, path in SIDECAR_FIELDS.items()}
 
 
-def sidecar_tier(metadata: CheckpointMetadataV1) -> TierResult:
+def sidecar_tier(sidecar: ValidSidecar) -> TierResult:
     """The fields a valid sidecar gives, with ``sidecar <key path>`` provenance."""
-    training, model = metadata.training, metadata.model
-    metrics, checkpointing = metadata.metrics, metadata.checkpointing
-    monitor = known(checkpointing.monitor)
+    data = sidecar.data
+    training: dict[str, Any] = data["training"]
+    model: dict[str, Any] = data["model"]
+    metrics: dict[str, Any] = data["metrics"]
+    checkpointing: dict[str, Any] = data["checkpointing"]
+    monitor = known(checkpointing.get("monitor"))
     # The schema defaults mode to "max" and save_top_k to 1: only what the file says is known.
-    given = checkpointing.model_fields_set
+    given = sidecar.checkpointing_given
     found = {
-        "exp_name": known(metadata.exp_name),
-        "created_at": metadata.created_at,
-        "epoch": training.epoch,
-        "global_step": training.global_step,
-        "max_epochs": training.max_epochs,
-        "architecture": known(model.architecture),
-        "backbone": known(model.encoder.model_name),
-        "decoder": known(model.decoder.name),
-        "head": known(model.head.name),
-        "loss": known(model.loss.name),
-        "hmean": metrics.hmean,
-        "precision": metrics.precision,
-        "recall": metrics.recall,
-        "validation_loss": metrics.validation_loss,
-        "additional_metrics": dict(metrics.additional_metrics) or None,
+        "exp_name": known(data["exp_name"]),
+        "created_at": data["created_at"],
+        "epoch": training["epoch"],
+        "global_step": training["global_step"],
+        "max_epochs": training.get("max_epochs"),
+        "architecture": known(model["architecture"]),
+        "backbone": known(model["encoder"]["model_name"]),
+        "decoder": known(model["decoder"].get("name")),
+        "head": known(model["head"].get("name")),
+        "loss": known(model["loss"].get("name")),
+        "hmean": metrics.get("hmean"),
+        "precision": metrics.get("precision"),
+        "recall": metrics.get("recall"),
+        "validation_loss": metrics.get("validation_loss"),
+        "additional_metrics": dict(metrics["additional_metrics"]) or None,
         "monitor": monitor,
-        "monitor_mode": checkpointing.mode if "mode" in given or monitor is not None else None,
-        "save_top_k": checkpointing.save_top_k if "save_top_k" in given else None,
-        "save_last": checkpointing.save_last,
-        "hydra_config_path": known(metadata.hydra_config_path),
-        "wandb_run_id": known(metadata.wandb_run_id),
+        "monitor_mode": checkpointing["mode"] if "mode" in given or monitor is not None else None,
+        "save_top_k": checkpointing["save_top_k"] if "save_top_k" in given else None,
+        "save_last": checkpointing.get("save_last"),
+        "hydra_config_path": known(data.get("hydra_config_path")),
+        "wandb_run_id": known(data.get("wandb_run_id")),
     }
     values = {name: value for name, value in found.items() if value is not None}
     return TierResult(

@@ -23,6 +23,7 @@ from ckpt_tui.core.safe_yaml import (
     parse_yaml,
     read_bounded_text,
 )
+from ckpt_tui.core.schema_fast import ValidSidecar, fast_sidecar
 
 if TYPE_CHECKING:
     from ckpt_tui.core.models import CheckpointMetadataV1
@@ -96,6 +97,42 @@ def find_sidecar(ckpt_path: Path) -> tuple[Path | None, list[Issue]]:
 
 def parse_metadata(data: Any, *, source: str) -> tuple[CheckpointMetadataV1 | None, list[Issue]]:
     """Validate plain data as ``CheckpointMetadataV1``; problems become issues naming the field."""
+    data, issues = _versioned(data, source)
+    if data is None:
+        return None, issues
+    # Imported here: pydantic costs ~0.2 s, and a warm catalog never validates a sidecar.
+    from pydantic import ValidationError
+
+    from ckpt_tui.core.models import CheckpointMetadataV1
+
+    try:
+        return CheckpointMetadataV1.model_validate(data), issues
+    except ValidationError as exc:
+        for error in exc.errors(include_url=False):
+            where = ".".join(str(part) for part in error["loc"]) or "(document)"
+            issues.append(_error("sidecar.invalid", f"{source}: {where}: {error['msg']}"))
+        return None, issues
+
+
+def parse_sidecar(data: Any, *, source: str) -> tuple[ValidSidecar | None, list[Issue]]:
+    """Like :func:`parse_metadata`, as plain validated data: the catalog's hot path.
+
+    The plain sidecar is checked by :mod:`ckpt_tui.core.schema_fast` without importing pydantic;
+    anything else goes through :func:`parse_metadata`, so the verdict and the issues are the same.
+    """
+    versioned, issues = _versioned(data, source)
+    valid = fast_sidecar(versioned) if versioned is not None else None
+    if valid is not None:
+        return valid, issues
+    metadata, issues = parse_metadata(data, source=source)
+    if metadata is None:
+        return None, issues
+    given = frozenset(metadata.checkpointing.model_fields_set)
+    return ValidSidecar(metadata.to_yaml_dict(), given), issues
+
+
+def _versioned(data: Any, source: str) -> tuple[dict[str, Any] | None, list[Issue]]:
+    """``data`` as a mapping of this schema's version (with a warning when it said another)."""
     if not isinstance(data, dict):
         kind = "empty" if data is None else type(data).__name__
         return None, [_error("sidecar.not-mapping", f"{source}: expected a mapping, got {kind}")]
@@ -111,18 +148,7 @@ def parse_metadata(data: Any, *, source: str) -> tuple[CheckpointMetadataV1 | No
             )
         )
         data = {**data, "schema_version": SCHEMA_VERSION}
-    # Imported here: pydantic costs ~0.2 s, and a warm catalog never validates a sidecar.
-    from pydantic import ValidationError
-
-    from ckpt_tui.core.models import CheckpointMetadataV1
-
-    try:
-        return CheckpointMetadataV1.model_validate(data), issues
-    except ValidationError as exc:
-        for error in exc.errors(include_url=False):
-            where = ".".join(str(part) for part in error["loc"]) or "(document)"
-            issues.append(_error("sidecar.invalid", f"{source}: {where}: {error['msg']}"))
-        return None, issues
+    return data, issues
 
 
 def read_sidecar(ckpt_path: Path) -> SidecarRead:

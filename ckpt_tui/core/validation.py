@@ -7,7 +7,7 @@ module adds the business rules: hmean is required, precision and recall are expe
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -23,8 +23,13 @@ Status = Literal["valid", "invalid", "missing"]
 
 def business_rule_issues(metadata: CheckpointMetadataV1, *, source: str) -> list[Issue]:
     """Rules beyond the schema: a missing hmean is an error, missing precision/recall a warning."""
+    return metric_rule_issues(metadata.metrics.model_dump(), source=source)
+
+
+def metric_rule_issues(metrics: Mapping[str, Any], *, source: str) -> list[Issue]:
+    """:func:`business_rule_issues` for a validated sidecar's ``metrics`` as plain data."""
     issues: list[Issue] = []
-    if metadata.metrics.hmean is None:
+    if metrics.get("hmean") is None:
         issues.append(
             Issue(
                 severity="error",
@@ -33,7 +38,7 @@ def business_rule_issues(metadata: CheckpointMetadataV1, *, source: str) -> list
             )
         )
     for name in ("precision", "recall"):
-        if getattr(metadata.metrics, name) is None:
+        if metrics.get(name) is None:
             issues.append(
                 Issue(
                     severity="warning",
