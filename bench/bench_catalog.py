@@ -55,7 +55,6 @@ import json, resource, sys, time
 mode, root = sys.argv[1], sys.argv[2]
 from ckpt_tui.core.catalog import build_catalog
 from ckpt_tui.core.cache import code_version
-import ckpt_tui.core.models  # pydantic: imported lazily at the first sidecar; start-up, not build
 code_version()  # once per process, not part of a build
 
 
