@@ -233,7 +233,12 @@ def test_fast_answers_equal_pydantic_on_mutated_documents(
         st.sampled_from(["hmean", "precision", "recall"]),
         st.floats(min_value=0, max_value=1) | st.integers(min_value=0, max_value=1),
     ),
-    names=st.lists(st.text(min_size=1, max_size=12), min_size=3, max_size=3),
+    # no lone surrogates: pydantic-core refuses them (the unusual-values test covers that)
+    names=st.lists(
+        st.text(st.characters(exclude_categories=("Cs",)), min_size=1, max_size=12),
+        min_size=3,
+        max_size=3,
+    ),
     mode=st.sampled_from(["min", "max"]),
     save_last=st.sampled_from([True, False, "link", None]),
 )
@@ -255,13 +260,5 @@ def test_every_plain_valid_document_takes_the_fast_path(
     }
     expected = pydantic_answer(data)
     fast = assert_agrees(data)
-    if expected != REJECTED and all(_encodes(name) for name in names):
+    if expected != REJECTED:
         assert fast is not None, data
-
-
-def _encodes(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
