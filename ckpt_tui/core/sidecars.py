@@ -97,10 +97,35 @@ def find_sidecar(ckpt_path: Path) -> tuple[Path | None, list[Issue]]:
 
 def parse_metadata(data: Any, *, source: str) -> tuple[CheckpointMetadataV1 | None, list[Issue]]:
     """Validate plain data as ``CheckpointMetadataV1``; problems become issues naming the field."""
-    data, issues = _versioned(data, source)
-    if data is None:
+    versioned, issues = _versioned(data, source)
+    if versioned is None:
         return None, issues
-    # Imported here: pydantic costs ~0.2 s, and a warm catalog never validates a sidecar.
+    return _validate_with_pydantic(versioned, source, issues)
+
+
+def parse_sidecar(data: Any, *, source: str) -> tuple[ValidSidecar | None, list[Issue]]:
+    """Like :func:`parse_metadata`, as plain validated data: the catalog's hot path.
+
+    The plain sidecar is checked by :mod:`ckpt_tui.core.schema_fast` without importing pydantic;
+    anything else goes to pydantic, so the verdict and the issues are the same either way.
+    """
+    versioned, issues = _versioned(data, source)
+    if versioned is None:
+        return None, issues
+    valid = fast_sidecar(versioned)
+    if valid is None:
+        metadata, issues = _validate_with_pydantic(versioned, source, issues)
+        if metadata is None:
+            return None, issues
+        given = frozenset(metadata.checkpointing.model_fields_set)
+        valid = ValidSidecar(metadata.to_yaml_dict(), given)
+    return valid, issues
+
+
+def _validate_with_pydantic(
+    data: dict[str, Any], source: str, issues: list[Issue]
+) -> tuple[CheckpointMetadataV1 | None, list[Issue]]:
+    # Imported here: pydantic costs ~0.2 s, and plain sidecars never need it (schema_fast).
     from pydantic import ValidationError
 
     from ckpt_tui.core.models import CheckpointMetadataV1
@@ -112,23 +137,6 @@ def parse_metadata(data: Any, *, source: str) -> tuple[CheckpointMetadataV1 | No
             where = ".".join(str(part) for part in error["loc"]) or "(document)"
             issues.append(_error("sidecar.invalid", f"{source}: {where}: {error['msg']}"))
         return None, issues
-
-
-def parse_sidecar(data: Any, *, source: str) -> tuple[ValidSidecar | None, list[Issue]]:
-    """Like :func:`parse_metadata`, as plain validated data: the catalog's hot path.
-
-    The plain sidecar is checked by :mod:`ckpt_tui.core.schema_fast` without importing pydantic;
-    anything else goes through :func:`parse_metadata`, so the verdict and the issues are the same.
-    """
-    versioned, issues = _versioned(data, source)
-    valid = fast_sidecar(versioned) if versioned is not None else None
-    if valid is not None:
-        return valid, issues
-    metadata, issues = parse_metadata(data, source=source)
-    if metadata is None:
-        return None, issues
-    given = frozenset(metadata.checkpointing.model_fields_set)
-    return ValidSidecar(metadata.to_yaml_dict(), given), issues
 
 
 def _versioned(data: Any, source: str) -> tuple[dict[str, Any] | None, list[Issue]]:
