@@ -1,0 +1,63 @@
+"""Pause the cyclic garbage collector while the reader builds a pickle's objects, thread-safely.
+
+A checkpoint's pickle becomes tens of thousands of small containers that all die together (by
+reference count) when the reader is done with them; a collection in between cannot free any of
+them, it only walks them. Pausing the collector saves those walks (about 5% of a ResNet-50
+checkpoint's reading time with a small heap; with a large one, such as the TUI's, a full
+collection that would land inside the reader is only moved after it, to the next allocation).
+
+``gc.disable()`` is process-wide and the catalog reads checkpoints on several threads at once, so
+a plain disable/enable pair per read is wrong: the first thread to finish would re-enable the
+collector while another is still reading, and a thread that started while the collector was
+already paused would see it disabled and never restore it. Hence one count of the pauses under
+a lock: the first pause disables the collector (when it was enabled), the last one restores it,
+and an exception always passes through the restore.
+
+Why not ``gc.freeze()``: it moves the objects that exist *before* the read out of the collector's
+reach, but the collections that the read's own allocations trigger still run. Why not raising
+the thresholds: that is process-wide state as well, and would need the same counting.
+"""
+
+from __future__ import annotations
+
+import gc
+import threading
+from types import TracebackType
+
+_lock = threading.Lock()
+_pauses = 0
+_restore = False
+
+
+class GCPaused:
+    """``with gc_paused:`` — the collector stays disabled until every nested or concurrent pause
+    has ended; it is then re-enabled only if it was enabled when the first one began."""
+
+    __slots__ = ()
+
+    def __enter__(self) -> None:
+        global _pauses, _restore
+        with _lock:
+            if _pauses == 0:
+                _restore = gc.isenabled()
+                if _restore:
+                    gc.disable()
+            _pauses += 1
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        global _pauses
+        with _lock:
+            _pauses -= 1
+            if _pauses == 0 and _restore:
+                gc.enable()
+
+
+gc_paused = GCPaused()
+"""The one pause object (it holds no state of its own, so it can be shared and nested)."""
+
+
+def active_pauses() -> int:
+    """How many pauses are in progress (for tests)."""
+    return _pauses
