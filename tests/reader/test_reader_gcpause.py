@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -107,3 +108,32 @@ def test_unpickle_restores_the_collector_on_a_hostile_pickle() -> None:
     with pytest.raises(UnpicklingError):
         unpickle(b"\x80\x02r\xff\xff\xff\xff.", Resolver(), None)  # LONG_BINPUT on empty stack
     assert gc.isenabled()
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_child_forked_during_another_threads_pause_has_the_collector_on() -> None:
+    """The thread that would end the pause does not exist in the child: the child must not be
+    left with the collector off for good (nor with the pause's lock held)."""
+    inside, release = threading.Event(), threading.Event()
+
+    def reading() -> None:
+        with gc_paused:
+            inside.set()
+            release.wait(10)
+
+    thread = threading.Thread(target=reading)
+    thread.start()
+    try:
+        assert inside.wait(10)
+        pid = os.fork()
+        if pid == 0:  # the child: report through the exit code, never return into pytest
+            ok = gc.isenabled() and active_pauses() == 0
+            with gc_paused:
+                ok = ok and not gc.isenabled()
+            os._exit(0 if ok and gc.isenabled() else 1)
+        _pid, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+        assert not gc.isenabled()  # the parent's pause goes on
+    finally:
+        release.set()
+        thread.join(10)

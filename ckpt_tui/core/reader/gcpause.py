@@ -13,6 +13,10 @@ already paused would see it disabled and never restore it. Hence one count of th
 a lock: the first pause disables the collector (when it was enabled), the last one restores it,
 and an exception always passes through the restore.
 
+A process forked while another thread is reading inherits the disabled collector and the count,
+but not the thread that would end the pause: the child starts over with no pause, the collector
+restored and a fresh lock (which the fork may have copied held).
+
 Why not ``gc.freeze()``: it moves the objects that exist *before* the read out of the collector's
 reach, but the collections that the read's own allocations trigger still run. Why not raising
 the thresholds: that is process-wide state as well, and would need the same counting.
@@ -21,6 +25,7 @@ the thresholds: that is process-wide state as well, and would need the same coun
 from __future__ import annotations
 
 import gc
+import os
 import threading
 from types import TracebackType
 
@@ -53,6 +58,17 @@ class GCPaused:
             if _pauses == 0 and _restore:
                 gc.enable()
 
+
+def _after_fork_in_child() -> None:
+    global _lock, _pauses
+    _lock = threading.Lock()
+    if _pauses:
+        _pauses = 0
+        if _restore:
+            gc.enable()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 gc_paused = GCPaused()
 """The one pause object (it holds no state of its own, so it can be shared and nested)."""
