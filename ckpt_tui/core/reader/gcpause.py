@@ -7,11 +7,11 @@ checkpoint's reading time with a small heap; with a large one, such as the TUI's
 collection that would land inside the reader is only moved after it, to the next allocation).
 
 ``gc.disable()`` is process-wide and the catalog reads checkpoints on several threads at once, so
-a plain disable/enable pair per read is wrong: the first thread to finish would re-enable the
-collector while another is still reading, and a thread that started while the collector was
-already paused would see it disabled and never restore it. Hence one count of the pauses under
-a lock: the first pause disables the collector (when it was enabled), the last one restores it,
-and an exception always passes through the restore.
+a plain disable/enable pair per read is wrong: a thread that starts reading while another has
+paused the collector finds it disabled and leaves it alone, and the first thread to finish then
+re-enables it under the second one's read. Hence one count of the pauses under a lock: the
+first pause disables the collector (when it was enabled), the last one restores it, and an
+exception always passes through the restore.
 
 A process forked while another thread is reading inherits the disabled collector and the count,
 but not the thread that would end the pause: the child starts over with no pause, the collector
