@@ -10,11 +10,11 @@ This package imports neither torch nor the ``pickle`` module.
 
 from __future__ import annotations
 
-import gc
 from pathlib import Path
 
 from ckpt_tui.core.entry import Issue
 from ckpt_tui.core.reader.danger import danger_issue, derived_targets
+from ckpt_tui.core.reader.gcpause import gc_paused
 from ckpt_tui.core.reader.legacy import looks_like_pickle, parse_legacy
 from ckpt_tui.core.reader.lightning import summarize, tensor_info
 from ckpt_tui.core.reader.results import (
@@ -47,13 +47,10 @@ def inspect_checkpoint(path: Path) -> CheckpointInspection:
     """
     path = Path(path)
     result = CheckpointInspection(path=path)
-    # Pause the cyclic GC while the pickle's objects exist (they are all freed by refcount when
-    # _inspect returns): otherwise it would sweep the heap many times per checkpoint.
-    paused = gc.isenabled()
-    if paused:
-        gc.disable()
+    # The cyclic GC stays paused while the pickle's objects exist (reference counting frees them
+    # all when _inspect returns); see gcpause for why it is counted across threads.
     try:
-        with CheckpointFile(path) as f:
+        with gc_paused, CheckpointFile(path) as f:
             try:
                 _inspect(f, result)
             finally:
@@ -69,9 +66,6 @@ def inspect_checkpoint(path: Path) -> CheckpointInspection:
         _error(
             result, "checkpoint.unreadable", f"reader failed: {type(exc).__name__}: {exc!s:.200}"
         )
-    finally:
-        if paused:
-            gc.enable()
     result.issues.sort(key=lambda issue: _SEVERITY_ORDER.get(issue.severity, 3))
     return result
 

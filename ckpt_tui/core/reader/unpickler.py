@@ -24,12 +24,12 @@ dict key of 100k nested tuples makes the C hash recurse past the stack).
 
 from __future__ import annotations
 
-import gc
 import struct
 from collections.abc import Callable
 from typing import Any
 
 from ckpt_tui.core.reader.fastpath import tensor_records
+from ckpt_tui.core.reader.gcpause import gc_paused
 from ckpt_tui.core.reader.opcodes import (
     DEFAULT_LIMITS,
     Context,
@@ -75,13 +75,10 @@ def unpickle(
     :class:`EOFError` subclass (:class:`TruncatedPickle`) when ``data`` ends before STOP, so a
     caller reading a stream can fetch more bytes and try again.
     """
-    # The loop allocates many small containers; the cyclic GC would otherwise run dozens of
-    # collections (over the whole heap) per checkpoint, more than doubling the time.
-    paused = gc.isenabled()
-    if paused:
-        gc.disable()
+    # The loop allocates many small containers that a collection could not free (see gcpause).
     try:
-        return _run(data, start, resolver, persistent_load, limits)
+        with gc_paused:
+            return _run(data, start, resolver, persistent_load, limits)
     except (UnpicklingError, TruncatedPickle):
         raise
     except PickleDataError as exc:
@@ -90,9 +87,6 @@ def unpickle(
         raise UnpicklingError(f"malformed pickle ({type(exc).__name__}: {exc!s:.80})") from None
     except (RecursionError, MemoryError, OverflowError) as exc:
         raise UnpicklingError(f"pickle too large or too deep ({type(exc).__name__})") from None
-    finally:
-        if paused:
-            gc.enable()
 
 
 def _run(
