@@ -8,21 +8,15 @@ nesting are refused before anything expands them.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
 import stat
+from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any
-
-import yaml
-
-try:
-    _SafeLoader: type[Any] = yaml.CSafeLoader
-    _SafeDumper: type[Any] = yaml.CSafeDumper
-except AttributeError:  # libyaml missing: the pure-Python safe loader is just as safe, only slower
-    _SafeLoader = yaml.SafeLoader
-    _SafeDumper = yaml.SafeDumper
 
 MAX_SIDECAR_BYTES = 1024 * 1024
 """Sidecars over 1 MiB are refused unread (a real one is 2-5 KB)."""
@@ -36,6 +30,51 @@ MAX_DEPTH = 64
 
 class UnsafeDocumentError(ValueError):
     """The file cannot be read safely or is not a document we accept; the message says why."""
+
+
+@dataclass(frozen=True)
+class _PyYAML:
+    """PyYAML's safe parts, imported on first use: plain sidecars and a warm start never need
+    them (:mod:`ckpt_tui.core.yaml_fast` reads sidecars, :func:`dump_yaml` writes them), and the
+    import costs ~15 ms of every start-up."""
+
+    yaml: ModuleType
+    loader: type[Any]
+    """libyaml's ``CSafeLoader`` when present; the pure-Python one is just as safe, only slower."""
+    dumper: type[Any]
+    resolver: Any
+
+
+@functools.cache
+def _pyyaml() -> _PyYAML:
+    import yaml
+
+    safe = (
+        getattr(yaml, "CSafeLoader", yaml.SafeLoader),
+        getattr(yaml, "CSafeDumper", yaml.SafeDumper),
+    )
+    return _PyYAML(
+        yaml=yaml,
+        loader=safe[0],
+        dumper=safe[1],
+        resolver=yaml.resolver.Resolver(),
+    )
+
+
+IMPLICIT_FIRST = frozenset(("", *"!&*+-.0123456789<=FNOTYfnoty~"))
+"""First characters of a scalar that some implicit resolver of PyYAML's (bool, int, float, null,
+timestamp, merge, value, yaml) may claim: a plain scalar starting with anything else is a string.
+The keys of ``yaml.resolver.Resolver.yaml_implicit_resolvers`` (a test checks), known without
+importing PyYAML."""
+
+
+def resolve_plain_scalar(text: str) -> str:
+    """The tag PyYAML's implicit resolvers give the plain (unquoted) scalar ``text``."""
+    if text[:1] not in IMPLICIT_FIRST:
+        return _STR_TAG
+    pyyaml = _pyyaml()
+    tag: str = pyyaml.resolver.resolve(pyyaml.yaml.ScalarNode, text, (True, False))
+    return tag
 
 
 def read_bounded_text(path: Path | str, limit: int) -> str:
@@ -72,9 +111,10 @@ def read_bounded_text(path: Path | str, limit: int) -> str:
 
 def parse_yaml(text: str) -> Any:
     """Parse one YAML document with a safe loader and check it stays within the budgets."""
+    pyyaml = _pyyaml()
     try:
-        data = yaml.load(text, Loader=_SafeLoader)
-    except yaml.YAMLError as exc:
+        data = pyyaml.yaml.load(text, Loader=pyyaml.loader)
+    except pyyaml.yaml.YAMLError as exc:
         raise UnsafeDocumentError(f"invalid YAML: {_one_line(exc)}") from exc
     except RecursionError as exc:
         raise UnsafeDocumentError("YAML nested too deeply") from exc
@@ -107,8 +147,8 @@ def dump_yaml(data: Any) -> str:
     fast = _dump_simple(data)
     if fast is not None:
         return fast
-    text: str = yaml.dump(
-        data, Dumper=_SafeDumper, sort_keys=False, allow_unicode=True, default_flow_style=False
+    text: str = _pyyaml().yaml.dump(
+        data, Dumper=_pyyaml().dumper, sort_keys=False, allow_unicode=True, default_flow_style=False
     )
     return text
 
@@ -122,10 +162,6 @@ def dump_yaml(data: Any) -> str:
 
 _STR_TAG = "tag:yaml.org,2002:str"
 _FLOAT_TAG = "tag:yaml.org,2002:float"
-_RESOLVER = yaml.resolver.Resolver()
-# First characters of a scalar that some implicit resolver (bool, int, float, null, timestamp,
-# merge, value) may claim; a string starting with anything else is always a plain string.
-_RESOLVED_FIRST = frozenset(yaml.resolver.Resolver.yaml_implicit_resolvers)
 # Strings that PyYAML and libyaml both write plain (or single-quoted when they would read back
 # as another type): no spaces, quotes, indicators or non-ASCII; not starting with "...", not
 # ending with ":".
@@ -184,7 +220,7 @@ def _simple_scalar(value: Any) -> str:
         text = repr(value).lower()
         if "." not in text and "e" in text:
             text = text.replace("e", ".0e", 1)
-        if _RESOLVER.resolve(yaml.ScalarNode, text, (True, False)) != _FLOAT_TAG:
+        if resolve_plain_scalar(text) != _FLOAT_TAG:
             raise _NotSimple  # inf, nan or a form the float resolver would not read back
         return text
     if value is None:
@@ -195,9 +231,7 @@ def _simple_scalar(value: Any) -> str:
 def _simple_text(text: str) -> str:
     if not _SIMPLE_TEXT.fullmatch(text):
         raise _NotSimple
-    if text[0] not in _RESOLVED_FIRST:
-        return text
-    if _RESOLVER.resolve(yaml.ScalarNode, text, (True, False)) == _STR_TAG:
+    if resolve_plain_scalar(text) == _STR_TAG:
         return text
     return f"'{text}'"  # reads back as another type (a timestamp, "1.0", "yes"): quote it
 

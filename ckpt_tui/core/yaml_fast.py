@@ -20,9 +20,7 @@ import re
 from collections.abc import Callable
 from typing import Any, Final, cast
 
-import yaml
-
-from ckpt_tui.core.safe_yaml import MAX_DEPTH, MAX_NODES
+from ckpt_tui.core.safe_yaml import MAX_DEPTH, MAX_NODES, resolve_plain_scalar
 
 
 class _Fallback:
@@ -68,7 +66,6 @@ _BOOL_WORDS = frozenset(
 _NULL_WORDS = frozenset(("null", "Null", "NULL"))
 _STR_TAG = "tag:yaml.org,2002:str"
 _NULL_TAG = "tag:yaml.org,2002:null"
-_RESOLVER = yaml.resolver.Resolver()
 _MEMO_LIMIT = 4096
 _SCALARS: dict[str, Any] = {}
 _STR_KEYS: set[str] = set()
@@ -324,7 +321,7 @@ def _resolve_plain(text: str) -> Any:
         return int(text)
     if _FLOAT.fullmatch(text):
         return float(text)
-    tag = _RESOLVER.resolve(yaml.ScalarNode, text, (True, False))
+    tag = resolve_plain_scalar(text)
     if tag == _STR_TAG:
         return text
     if tag == _NULL_TAG:

@@ -9,7 +9,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ckpt_tui.core.safe_yaml import dump_yaml
+from ckpt_tui.core.safe_yaml import IMPLICIT_FIRST, dump_yaml
 from ckpt_tui.core.yaml_fast import FALLBACK, parse_simple_yaml
 
 
@@ -310,3 +310,8 @@ def test_duplicate_keys_last_wins_like_pyyaml(text: str) -> None:
         fast = parse_simple_yaml(text)
         if fast is not FALLBACK:
             assert repr(fast) == repr(safe_load(text))
+
+
+def test_implicit_first_characters_are_pyyamls() -> None:
+    # The shortcut that spares importing PyYAML for a plain scalar must match its resolvers.
+    assert frozenset(yaml.resolver.Resolver.yaml_implicit_resolvers) == IMPLICIT_FIRST
