@@ -38,6 +38,23 @@ def checkpoint_tier(path: str | Path) -> TierResult:
     return tier_from_inspection(inspection, guess)
 
 
+def checkpoint_tier_or_issue(path: str) -> TierResult:
+    """:func:`checkpoint_tier`, with an unexpected exception turned into an error issue."""
+    try:
+        return checkpoint_tier(path)
+    except Exception as exc:  # the tier must never raise, but one file must never stop a build
+        return TierResult(
+            kind="checkpoint",
+            issues=[
+                Issue(
+                    severity="error",
+                    code="checkpoint.inspect-failed",
+                    message=f"reading the checkpoint failed: {type(exc).__name__}: {exc}",
+                )
+            ],
+        )
+
+
 def tier_from_inspection(inspection: Any, guess: Any = None) -> TierResult:
     """Map the safe reader's ``CheckpointInspection`` (and a state-dict ``ModelGuess``) to a tier.
 
