@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from ckpt_tui.core.assemble import Assembler, FastResult
 from ckpt_tui.core.cache import CatalogCache
-from ckpt_tui.core.checkpoint_tier import checkpoint_tier_or_issue
+from ckpt_tui.core.checkpoint_tier import checkpoint_tier
 from ckpt_tui.core.discovery import walk
 from ckpt_tui.core.entry import CheckpointCatalogEntry, Issue
 from ckpt_tui.core.merge import TierResult
@@ -178,7 +178,7 @@ class Build:
         rel = result.found.rel
         self.pending[rel] = result
         self.total += 1
-        future = self.inspector.submit(checkpoint_tier_or_issue, result.found.path)
+        future = self.inspector.submit(_inspect, result.found.path)
         future.add_done_callback(functools.partial(self._finished, rel))
 
     def _finished(self, rel: str, future: Future[TierResult]) -> None:
@@ -227,3 +227,19 @@ class Build:
     def _close_inspector(self) -> None:
         if self.inspector is not None:
             self.inspector.shutdown(wait=False, cancel_futures=True)
+
+
+def _inspect(path: str) -> TierResult:
+    try:
+        return checkpoint_tier(path)
+    except Exception as exc:  # the tier must never raise, but one file must never stop a build
+        return TierResult(
+            kind="checkpoint",
+            issues=[
+                Issue(
+                    severity="error",
+                    code="checkpoint.inspect-failed",
+                    message=f"reading the checkpoint failed: {type(exc).__name__}: {exc}",
+                )
+            ],
+        )
