@@ -17,6 +17,7 @@ import json
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -147,7 +148,7 @@ def _run(args: argparse.Namespace, cancel: threading.Event) -> int:
         print(f"ckpt-tui convert: {escape_for_terminal(selected)}", file=sys.stderr)
         return 2
     root, select = selected
-    with _progress(show=not args.json and sys.stderr.isatty()) as on_report:
+    with _progress(show=not args.json and sys.stderr.isatty()) as (on_found, on_report):
         tree = convert_tree(
             str(root),
             select=select,
@@ -156,6 +157,7 @@ def _run(args: argparse.Namespace, cancel: threading.Event) -> int:
             use_cache=not args.no_cache,
             cancel=cancel,
             on_report=on_report,
+            on_found=on_found,
         )
     summary = _summary(tree, args.dry_run)
     interrupted = tree.cancelled
@@ -174,24 +176,36 @@ def _run(args: argparse.Namespace, cancel: threading.Event) -> int:
     return 1 if summary["failed"] else 0
 
 
+Progress = tuple[Callable[[int], None] | None, Callable[[int, "ItemReport | None"], None] | None]
+
+
 @contextmanager
-def _progress(*, show: bool) -> Iterator[Callable[[int, ItemReport | None], None] | None]:
-    """A transient rich progress bar on a terminal (rich is imported only then)."""
+def _progress(*, show: bool) -> Iterator[Progress]:
+    """A transient rich progress bar on a terminal (rich is imported only then): the callbacks
+    for ``convert_tree``'s ``on_found`` and ``on_report``."""
     if not show:
-        yield None
+        yield None, None
         return
-    from rich.progress import Progress
+    from rich.progress import Progress as Bar
 
     # No refresh thread (auto_refresh=False): the conversion may fork, and a fork copies no
     # thread. The bar is redrawn as files finish instead.
-    with Progress(transient=True, auto_refresh=False) as progress:
-        task = progress.add_task("converting", total=None)
+    with Bar(transient=True, auto_refresh=False) as bar:
+        task = bar.add_task("converting", total=None)
+
+        def found(count: int) -> None:
+            bar.update(task, total=count)
+            bar.refresh()
+
+        drawn = [0.0]
 
         def advance(_index: int, _report: ItemReport | None) -> None:
-            progress.advance(task)
-            progress.refresh()
+            bar.advance(task)
+            if time.monotonic() - drawn[0] >= 0.05:  # at most 20 redraws a second
+                drawn[0] = time.monotonic()
+                bar.refresh()
 
-        yield advance
+        yield found, advance
 
 
 def _print_report(tree: TreeRun, summary: dict[str, Any], *, verbose: bool) -> None:

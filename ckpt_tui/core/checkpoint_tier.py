@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import struct
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -38,10 +38,13 @@ def checkpoint_tier(path: str | Path) -> TierResult:
     return tier_from_inspection(inspection, guess)
 
 
-def checkpoint_tier_or_issue(path: str) -> TierResult:
-    """:func:`checkpoint_tier`, with an unexpected exception turned into an error issue."""
+def checkpoint_tier_or_issue(
+    path: str, tier: Callable[[str], TierResult] | None = None
+) -> TierResult:
+    """``tier(path)`` (default :func:`checkpoint_tier`), an unexpected exception turned into an
+    error issue."""
     try:
-        return checkpoint_tier(path)
+        return (tier or checkpoint_tier)(path)
     except Exception as exc:  # the tier must never raise, but one file must never stop a build
         return TierResult(
             kind="checkpoint",

@@ -295,12 +295,14 @@ def convert_tree(
     use_cache: bool = True,
     cancel: threading.Event | None = None,
     on_report: Emit | None = None,
+    on_found: Callable[[int], None] | None = None,
     processes: int | None = None,
 ) -> TreeRun:
     """Convert every checkpoint under the folder ``root`` that has no sidecar (all with ``force``).
 
-    ``select`` keeps the files whose relative path it accepts. ``on_report`` runs on the calling
-    thread for each file looked at, in completion order. When ``cancel`` is set, the sidecars
+    ``select`` keeps the files whose relative path it accepts. ``on_found`` gets the number of
+    files found, before any is looked at; ``on_report`` runs on the calling thread for each file
+    looked at, in completion order. When ``cancel`` is set, the sidecars
     being written finish, whole, and are reported; the other files stay untouched and come back
     in ``not_run``. ``processes`` caps the processes sharing the work (default: one per CPU,
     see :func:`ckpt_tui.core.convert_fork.process_count`).
@@ -310,6 +312,8 @@ def convert_tree(
     root = os.path.abspath(root)
     cancel = cancel or threading.Event()
     found, issues = find_files(root, select)
+    if on_found is not None:
+        on_found(len(found))
     cache = None
     if use_cache:
         cache = CatalogCache(os.path.realpath(root))
