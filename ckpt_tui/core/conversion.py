@@ -1,8 +1,11 @@
 """Conversion: write sidecars for checkpoints that have none, from everything the catalog knows.
 
 ``plan_conversion`` works out exactly what would be written (a valid ``CheckpointMetadataV1`` per
-checkpoint, plus the fields no source knew); ``execute_plan`` writes the sidecars atomically, one
-result per item. Checkpoints are never opened for writing, moved or modified.
+checkpoint as plain data, plus the fields no source knew); ``execute_plan`` writes the sidecars
+atomically, one result per item. Checkpoints are never opened for writing, moved or modified.
+The documents are validated by :func:`ckpt_tui.core.schema_fast.fast_validate`, so planning needs
+no pydantic unless a document is unusual. ``ckpt-tui convert`` plans and writes item by item as it
+reads (:mod:`ckpt_tui.core.convert_tree`), with these same functions.
 """
 
 from __future__ import annotations

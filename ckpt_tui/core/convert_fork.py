@@ -101,6 +101,7 @@ def run_forked(
         # Also after an exception here: the children finish their writes, and are waited for.
         while kids.inboxes:
             kids.poll(_POLL_SECONDS)
+        gc.unfreeze()  # a long-lived caller (the library, tests) collects as before
     return kids.healthy
 
 
