@@ -82,8 +82,16 @@ def run_forked(
     kids = _Children(emit, cancel)
     try:
         for _ in range(children):
-            out_r, out_w = os.pipe()
-            pid = os.fork()
+            try:
+                out_r, out_w = os.pipe()
+            except OSError:  # out of file descriptors: fewer helpers (or none) will do
+                break
+            try:
+                pid = os.fork()
+            except OSError:  # out of processes or memory: likewise
+                os.close(out_r)
+                os.close(out_w)
+                break
             if pid == 0:
                 os.close(out_r)
                 for inbox in kids.inboxes.values():
