@@ -2,8 +2,10 @@
 
 Exit 0 when every item was written or skipped, 1 when some failed, 2 on a usage error, 130 when
 interrupted (Ctrl-C or SIGTERM: the few sidecars being written finish, whole, and are counted;
-the rest stay untouched). Sidecars are written ``WRITE_WORKERS`` at a time, so their fsyncs
-overlap.
+the rest stay untouched). The tree is converted in one pass (:mod:`ckpt_tui.core.convert_tree`):
+each sidecar is written as soon as its checkpoint is read, and the files are shared with forked
+worker processes on Linux. Only the modules of that pass are imported (no pydantic, and rich
+only for a progress bar on a terminal).
 The reference tool's flags (``--outputs-dir``, ``--exp-dir``, ``--checkpoint``, ``--no-recursive``,
 ``-v``) work too.
 """
@@ -11,26 +13,22 @@ The reference tool's flags (``--outputs-dir``, ``--exp-dir``, ``--checkpoint``, 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ckpt_tui.core.conversion import (
-    WRITE_WORKERS,
-    ConversionItem,
-    ConversionPlan,
-    ConversionResult,
-    execute_plan,
-    plan_conversion,
-)
-from ckpt_tui.core.entry import CheckpointCatalogEntry
 from ckpt_tui.core.text import escape_for_terminal, escape_surrogates_json
+
+if TYPE_CHECKING:
+    from ckpt_tui.core.convert_tree import ItemReport, TreeRun
 
 EXIT_INTERRUPTED = 130
 
@@ -53,38 +51,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-v", "--verbose", action="store_true", help="one line per checkpoint")
 
 
-def _select(args: argparse.Namespace) -> tuple[Path, list[CheckpointCatalogEntry]] | str:
-    """The root and the candidate entries, or a usage error message."""
-    from ckpt_tui.core.catalog import build_catalog
-
+def _select(args: argparse.Namespace) -> tuple[Path, Callable[[str], bool] | None] | str:
+    """The folder to walk and which of its checkpoints to convert, or a usage error message."""
     given = [p for p in (args.root, args.outputs_dir, args.exp_dir, args.checkpoint) if p]
     if len(given) != 1:
         return "give exactly one of ROOT, --outputs-dir, --exp-dir or --checkpoint"
     target: Path = given[0]
-    single = args.checkpoint is not None
-    if single and not target.is_file():
-        return f"not a file: {target}"
-    if not single and not target.is_dir():
+    if args.checkpoint is not None:
+        if not target.is_file():
+            return f"not a file: {target}"
+        name = target.name
+        return target.parent, lambda rel: rel == name
+    if not target.is_dir():
         return f"not a folder: {target}"
-    root = target.parent if single else target
-    catalog = build_catalog(root, use_cache=not args.no_cache)
-    entries = catalog.entries
-    if single:
-        entries = [
-            e
-            for e in entries
-            if Path(e.abs_path).name == target.name and "/" not in e.checkpoint_path
-        ]
-    elif args.no_recursive:
-        entries = [
-            e
-            for e in entries
-            if e.checkpoint_path.count("/") == 0
-            or (e.checkpoint_path.count("/") == 1 and e.checkpoint_path.startswith("checkpoints/"))
-        ]
-    if not args.force:
-        entries = [e for e in entries if e.sidecar_path is None]
-    return root, entries
+    if args.no_recursive:
+        return target, _shallow
+    return target, None
+
+
+def _shallow(rel: str) -> bool:
+    """Directly in ROOT or in ROOT/checkpoints (``--no-recursive``)."""
+    depth = rel.count("/")
+    return depth == 0 or (depth == 1 and rel.startswith("checkpoints/"))
 
 
 @contextmanager
@@ -106,132 +94,141 @@ def _cancel_on(signum: int, cancel: threading.Event) -> Iterator[None]:
         signal.signal(signum, previous)
 
 
-def _item_json(item: ConversionItem, result: ConversionResult | None) -> dict[str, Any]:
+def _item_json(report: ItemReport) -> dict[str, Any]:
     return {
-        "checkpoint_path": item.entry.checkpoint_path,
-        "sidecar_path": str(item.target),
-        "action": item.action,
-        "outcome": result.outcome if result else None,
-        "reason": (result.reason if result else item.reason) or None,
-        "unknown_fields": item.unknown_fields,
+        "checkpoint_path": report.checkpoint_path,
+        "sidecar_path": report.sidecar_path,
+        "action": report.action,
+        "outcome": report.outcome,
+        "reason": report.reason or None,
+        "unknown_fields": report.unknown_fields,
     }
 
 
-def _summary(
-    plan: ConversionPlan, results: dict[int, ConversionResult], dry_run: bool
-) -> dict[str, Any]:
-    outcomes = [r.outcome for r in results.values()]
-    impossible = sum(1 for item in plan.items if item.action == "impossible")
+def _not_run_json(rel: str, sidecar: str) -> dict[str, Any]:
+    reason = "not run (interrupted)"
+    return {"checkpoint_path": rel, "sidecar_path": sidecar, "action": None, "outcome": None,
+            "reason": reason, "unknown_fields": []}  # fmt: skip
+
+
+def _summary(tree: TreeRun, dry_run: bool) -> dict[str, Any]:
+    if dry_run:
+        kinds = [r.action for r in tree.reports]
+        converted = kinds.count("write") + kinds.count("replace")
+        skipped, failed = kinds.count("skip"), kinds.count("impossible")
+    else:
+        outcomes = [r.outcome for r in tree.reports]
+        converted = outcomes.count("written")
+        skipped, failed = outcomes.count("skipped"), outcomes.count("failed")
     return {
         "dry_run": dry_run,
-        "total": len(plan.items),
-        "converted": len(plan.to_write) if dry_run else outcomes.count("written"),
-        "skipped": sum(1 for i in plan.items if i.action == "skip")
-        if dry_run
-        else outcomes.count("skipped"),
-        "failed": impossible if dry_run else outcomes.count("failed"),
-        "not_run": 0 if dry_run else len(plan.items) - len(results),
+        "total": len(tree.reports) + len(tree.not_run),
+        "converted": converted,
+        "skipped": skipped,
+        "failed": failed,
+        "not_run": len(tree.not_run),
     }
 
 
 def run(args: argparse.Namespace) -> int:
-    """Plan, then write (unless ``--dry-run``), then report."""
+    """Convert (or with ``--dry-run`` plan) in one pass, then report."""
     cancel = threading.Event()
-    with _cancel_on(signal.SIGTERM, cancel):
-        return _run(args, cancel)
+    # The cyclic GC would only rescan the modules being imported and the run's plain, acyclic
+    # objects (~4 ms of imports alone); it is back on when the command returns.
+    collecting = gc.isenabled()
+    gc.disable()
+    # Ctrl-C and SIGTERM set cancel rather than raising: an exception could land between a write
+    # and its bookkeeping, and then the summary would miss a sidecar that is on disk. The few
+    # writes in flight finish, whole.
+    try:
+        with _cancel_on(signal.SIGTERM, cancel), _cancel_on(signal.SIGINT, cancel):
+            return _run(args, cancel)
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def _run(args: argparse.Namespace, cancel: threading.Event) -> int:
+    from ckpt_tui.core.convert_tree import convert_tree
+    from ckpt_tui.core.sidecars import sidecar_path_for
+
     selected = _select(args)
-    if cancel.is_set():
-        return EXIT_INTERRUPTED
     if isinstance(selected, str):
         print(f"ckpt-tui convert: {escape_for_terminal(selected)}", file=sys.stderr)
         return 2
-    _, entries = selected
-    plan = plan_conversion(entries, force=args.force)
-    results: dict[int, ConversionResult] = {}
-    interrupted = False
-    if not args.dry_run:
-        interrupted = _execute(plan, args, cancel, results)
-    summary = _summary(plan, results, args.dry_run)
+    root, select = selected
+    with _progress(show=not args.json and sys.stderr.isatty()) as (on_found, on_report):
+        tree = convert_tree(
+            str(root),
+            select=select,
+            force=args.force,
+            dry_run=args.dry_run,
+            use_cache=not args.no_cache,
+            cancel=cancel,
+            on_report=on_report,
+            on_found=on_found,
+        )
+    summary = _summary(tree, args.dry_run)
+    interrupted = tree.cancelled
     if args.json:
-        data = {
-            **summary,
-            "interrupted": interrupted,
-            "items": [_item_json(item, results.get(i)) for i, item in enumerate(plan.items)],
-        }
+        items = [_item_json(report) for report in tree.reports]
+        items += [
+            _not_run_json(found.rel, str(sidecar_path_for(Path(found.path))))
+            for found in tree.not_run
+        ]
+        data = {**summary, "interrupted": interrupted, "items": items}
         print(escape_surrogates_json(json.dumps(data, indent=2, ensure_ascii=False)))
     else:
-        _print_report(plan, results, summary, verbose=args.verbose or args.dry_run)
+        _print_report(tree, summary, verbose=args.verbose or args.dry_run)
     if interrupted:
         return EXIT_INTERRUPTED
     return 1 if summary["failed"] else 0
 
 
-def _execute(
-    plan: ConversionPlan,
-    args: argparse.Namespace,
-    cancel: threading.Event,
-    results: dict[int, ConversionResult],
-) -> bool:
-    """Write the plan with a progress bar on a terminal; returns whether it was interrupted."""
-    index = {id(item): i for i, item in enumerate(plan.items)}
-    show_progress = not args.json and sys.stderr.isatty()
-    progress_context: Any = None
-    task: Any = None
-    if show_progress:
-        from rich.progress import Progress
-
-        progress_context = Progress(transient=True)
-        task = progress_context.add_task("converting", total=len(plan.items))
-
-    def on_result(item: ConversionItem, result: ConversionResult) -> None:
-        results[index[id(item)]] = result
-        if progress_context is not None:
-            progress_context.advance(task)
-
-    def write_all() -> None:
-        # Ctrl-C sets cancel rather than raising KeyboardInterrupt: an exception could land
-        # between a write and its bookkeeping, and then the summary would miss a sidecar that
-        # is on disk. The few writes in flight (several run at once) finish, whole.
-        with _cancel_on(signal.SIGINT, cancel):
-            execute_plan(
-                plan, force=args.force, cancel=cancel, on_result=on_result, workers=WRITE_WORKERS
-            )
-
-    try:
-        if progress_context is not None:
-            with progress_context:
-                write_all()
-        else:
-            write_all()
-    except KeyboardInterrupt:
-        return True
-    return cancel.is_set()
+Progress = tuple[Callable[[int], None] | None, Callable[[int, "ItemReport | None"], None] | None]
 
 
-def _print_report(
-    plan: ConversionPlan,
-    results: dict[int, ConversionResult],
-    summary: dict[str, Any],
-    *,
-    verbose: bool,
-) -> None:
-    for i, item in enumerate(plan.items):
-        result = results.get(i)
-        failed = (result and result.outcome == "failed") or item.action == "impossible"
+@contextmanager
+def _progress(*, show: bool) -> Iterator[Progress]:
+    """A transient rich progress bar on a terminal (rich is imported only then): the callbacks
+    for ``convert_tree``'s ``on_found`` and ``on_report``."""
+    if not show:
+        yield None, None
+        return
+    from rich.progress import Progress as Bar
+
+    # No refresh thread (auto_refresh=False): the conversion may fork, and a fork copies no
+    # thread. The bar is redrawn as files finish instead.
+    with Bar(transient=True, auto_refresh=False) as bar:
+        task = bar.add_task("converting", total=None)
+
+        def found(count: int) -> None:
+            bar.update(task, total=count)
+            bar.refresh()
+
+        drawn = [0.0]
+
+        def advance(_index: int, _report: ItemReport | None) -> None:
+            bar.advance(task)
+            if time.monotonic() - drawn[0] >= 0.05:  # at most 20 redraws a second
+                drawn[0] = time.monotonic()
+                bar.refresh()
+
+        yield found, advance
+
+
+def _print_report(tree: TreeRun, summary: dict[str, Any], *, verbose: bool) -> None:
+    for report in tree.reports:
+        failed = report.outcome == "failed" or report.action == "impossible"
         if not (verbose or failed):
             continue
-        what = (
-            result.outcome
-            if result
-            else ("would write" if item.action in ("write", "replace") else item.action)
+        what = report.outcome or (
+            "would write" if report.action in ("write", "replace") else report.action
         )
-        reason = (result.reason if result else item.reason) or ""
-        unknown = f" (unknown: {', '.join(item.unknown_fields)})" if item.unknown_fields else ""
-        line = f"{what}: {item.entry.checkpoint_path}{unknown}" + (f" — {reason}" if reason else "")
-        print(escape_for_terminal(line))
+        unknown = report.unknown_fields
+        detail = f" (unknown: {', '.join(unknown)})" if unknown else ""
+        reason = f" — {report.reason}" if report.reason else ""
+        print(escape_for_terminal(f"{what}: {report.checkpoint_path}{detail}{reason}"))
     verb = "would convert" if summary["dry_run"] else "converted"
     print(
         f"{summary['total']} checkpoints: {summary['converted']} {verb}, "

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from ckpt_tui.core.assemble import Assembler, FastResult
 from ckpt_tui.core.cache import CatalogCache
-from ckpt_tui.core.checkpoint_tier import checkpoint_tier
+from ckpt_tui.core.checkpoint_tier import checkpoint_tier, checkpoint_tier_or_issue
 from ckpt_tui.core.discovery import walk
 from ckpt_tui.core.entry import CheckpointCatalogEntry, Issue
 from ckpt_tui.core.merge import TierResult
@@ -230,16 +230,5 @@ class Build:
 
 
 def _inspect(path: str) -> TierResult:
-    try:
-        return checkpoint_tier(path)
-    except Exception as exc:  # the tier must never raise, but one file must never stop a build
-        return TierResult(
-            kind="checkpoint",
-            issues=[
-                Issue(
-                    severity="error",
-                    code="checkpoint.inspect-failed",
-                    message=f"reading the checkpoint failed: {type(exc).__name__}: {exc}",
-                )
-            ],
-        )
+    # checkpoint_tier is looked up here, at call time (tests replace it).
+    return checkpoint_tier_or_issue(path, checkpoint_tier)

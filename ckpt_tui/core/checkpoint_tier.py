@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import struct
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,26 @@ def checkpoint_tier(path: str | Path) -> TierResult:
     if inspection.tensors:
         guess = infer_model_from_shapes({k: t.shape for k, t in inspection.tensors.items()})
     return tier_from_inspection(inspection, guess)
+
+
+def checkpoint_tier_or_issue(
+    path: str, tier: Callable[[str], TierResult] | None = None
+) -> TierResult:
+    """``tier(path)`` (default :func:`checkpoint_tier`), an unexpected exception turned into an
+    error issue."""
+    try:
+        return (tier or checkpoint_tier)(path)
+    except Exception as exc:  # the tier must never raise, but one file must never stop a build
+        return TierResult(
+            kind="checkpoint",
+            issues=[
+                Issue(
+                    severity="error",
+                    code="checkpoint.inspect-failed",
+                    message=f"reading the checkpoint failed: {type(exc).__name__}: {exc}",
+                )
+            ],
+        )
 
 
 def tier_from_inspection(inspection: Any, guess: Any = None) -> TierResult:

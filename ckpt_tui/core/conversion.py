@@ -1,8 +1,11 @@
 """Conversion: write sidecars for checkpoints that have none, from everything the catalog knows.
 
 ``plan_conversion`` works out exactly what would be written (a valid ``CheckpointMetadataV1`` per
-checkpoint, plus the fields no source knew); ``execute_plan`` writes the sidecars atomically, one
-result per item. Checkpoints are never opened for writing, moved or modified.
+checkpoint as plain data, plus the fields no source knew); ``execute_plan`` writes the sidecars
+atomically, one result per item. Checkpoints are never opened for writing, moved or modified.
+The documents are validated by :func:`ckpt_tui.core.schema_fast.fast_validate`, so planning needs
+no pydantic unless a document is unusual. ``ckpt-tui convert`` plans and writes item by item as it
+reads (:mod:`ckpt_tui.core.convert_tree`), with these same functions.
 """
 
 from __future__ import annotations
@@ -11,19 +14,23 @@ import re
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import ValidationError
-
-from ckpt_tui.core.atomic import fsync_folder
+from ckpt_tui.core.atomic import atomic_write_bytes, fsync_folder
 from ckpt_tui.core.entry import CheckpointCatalogEntry
-from ckpt_tui.core.models import UNKNOWN, CheckpointMetadataV1
+from ckpt_tui.core.placeholders import UNKNOWN
 from ckpt_tui.core.safe_yaml import dump_yaml
-from ckpt_tui.core.sidecars import find_sidecar, save_metadata, sidecar_path_for
+from ckpt_tui.core.schema_fast import fast_validate
+from ckpt_tui.core.sidecars import find_sidecar, sidecar_path_for
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
+
+    from ckpt_tui.core.models import CheckpointMetadataV1
 
 WRITE_WORKERS = 4
 """Sidecars a headless conversion writes at once. A write is mostly its fsync, and concurrent
@@ -33,7 +40,7 @@ Action = Literal["write", "replace", "skip", "impossible"]
 Outcome = Literal["written", "skipped", "failed"]
 
 
-@dataclass
+@dataclass(eq=False)
 class ConversionItem:
     """What the conversion would do for one checkpoint."""
 
@@ -45,16 +52,30 @@ class ConversionItem:
     """The sidecar that would be written (``<stem>.metadata.yaml``)."""
     action: Action
     """``write`` (no sidecar yet), ``replace`` (``--force``), ``skip`` or ``impossible``."""
-    metadata: CheckpointMetadataV1 | None = None
-    """The metadata to write; ``None`` when it cannot be built."""
+    data: dict[str, Any] | None = None
+    """The validated sidecar document (``CheckpointMetadataV1.to_yaml_dict()`` form); ``None``
+    when it cannot be built. Plain data: building it needs no pydantic (see ``metadata``)."""
     unknown_fields: list[str] = field(default_factory=list)
     """Fields that no source knew, written as the reference did ("unknown") or as a default."""
     reason: str = ""
     """Why the item is skipped or impossible."""
 
+    @cached_property
+    def metadata(self) -> CheckpointMetadataV1 | None:
+        """The metadata to write as a model; ``None`` when it cannot be built (imports pydantic)."""
+        if self.data is None:
+            return None
+        from ckpt_tui.core.models import CheckpointMetadataV1
+
+        return CheckpointMetadataV1.model_validate(self.data)
+
     def preview_yaml(self) -> str:
         """The exact YAML that would be written (empty when nothing would be)."""
-        return dump_yaml(self.metadata.to_yaml_dict()) if self.metadata else ""
+        return dump_yaml(self.data) if self.data is not None else ""
+
+    def payload(self) -> bytes:
+        """The exact bytes that would be written (empty when nothing would be)."""
+        return self.preview_yaml().encode("utf-8")
 
 
 @dataclass
@@ -84,9 +105,10 @@ class ConversionResult:
     """Why it was skipped or failed."""
 
 
-def metadata_from_entry(entry: CheckpointCatalogEntry) -> tuple[CheckpointMetadataV1, list[str]]:
-    """Build the sidecar metadata for ``entry``; returns it with the fields no source knew.
+def sidecar_data_from_entry(entry: CheckpointCatalogEntry) -> tuple[dict[str, Any], list[str]]:
+    """Build the sidecar document for ``entry``; returns it with the fields no source knew.
 
+    The document is validated as ``CheckpointMetadataV1`` and returned in ``to_yaml_dict()`` form.
     Raises ``ValueError`` when no valid metadata can be built (epoch or step unknown).
     """
     unknown: list[str] = []
@@ -142,8 +164,20 @@ def metadata_from_entry(entry: CheckpointCatalogEntry) -> tuple[CheckpointMetada
     for metric in ("hmean", "precision", "recall"):
         if getattr(entry, metric) is None:
             unknown.append(f"metrics.{metric}")
+    data = _utf8_safe(data)
+    # The plain document almost always passes the fast check; pydantic (~0.17 s to import)
+    # decides only what it is unsure about, and words the error when the document is invalid.
+    validated = fast_validate(data)
+    return (validated if validated is not None else _validate_with_pydantic(data)), unknown
+
+
+def _validate_with_pydantic(data: dict[str, Any]) -> dict[str, Any]:
+    from pydantic import ValidationError
+
+    from ckpt_tui.core.models import CheckpointMetadataV1
+
     try:
-        return CheckpointMetadataV1.model_validate(_utf8_safe(data)), unknown
+        return CheckpointMetadataV1.model_validate(data).to_yaml_dict()
     except ValidationError as exc:
         first = exc.errors(include_url=False)[0]
         where = ".".join(str(part) for part in first["loc"])
@@ -190,7 +224,7 @@ def plan_item(entry: CheckpointCatalogEntry, *, force: bool = False) -> Conversi
         item.reason = next(issue.message for issue in entry.issues if issue.severity == "error")
         return item
     try:
-        item.metadata, item.unknown_fields = metadata_from_entry(entry)
+        item.data, item.unknown_fields = sidecar_data_from_entry(entry)
     except (ValueError, OSError) as exc:
         item.action, item.reason = "impossible", str(exc)
         return item
@@ -215,7 +249,7 @@ def execute_item(
     """
     if item.action == "skip":
         return ConversionResult(item.checkpoint, "skipped", reason=item.reason)
-    if item.action == "impossible" or item.metadata is None:
+    if item.action == "impossible" or item.data is None:
         return ConversionResult(item.checkpoint, "failed", reason=item.reason)
     existing, _ = find_sidecar(item.checkpoint)
     if existing is not None and not force:
@@ -224,14 +258,14 @@ def execute_item(
             item.checkpoint, "skipped", reason=f"sidecar exists: {existing.name}"
         )
     try:
-        written = save_metadata(item.metadata, item.checkpoint, sync_folder=sync_folder)
+        atomic_write_bytes(item.target, item.payload(), sync_folder=sync_folder)
     except OSError as exc:
         reason = f"cannot write {item.target.name}: {exc.strerror or exc}"
         return ConversionResult(item.checkpoint, "failed", reason=reason)
     except Exception as exc:  # one item that cannot be written must never stop the others
         reason = f"cannot write {item.target.name}: {type(exc).__name__}: {exc!s:.200}"
         return ConversionResult(item.checkpoint, "failed", reason=reason)
-    return ConversionResult(item.checkpoint, "written", sidecar=written)
+    return ConversionResult(item.checkpoint, "written", sidecar=item.target)
 
 
 def execute_plan(
@@ -289,6 +323,8 @@ def _execute_parallel(
     workers: int,
 ) -> None:
     """``execute_plan`` on ``workers`` threads, at most ``2 * workers`` items queued ahead."""
+    from concurrent.futures import ThreadPoolExecutor  # imported here: ~10 ms (logging)
+
     pending: deque[tuple[ConversionItem, Future[ConversionResult]]] = deque()
     with ThreadPoolExecutor(workers, thread_name_prefix="ckpt-convert") as pool:
         try:

@@ -1,0 +1,345 @@
+"""Converting a whole tree in one pass: each checkpoint is read, planned and written in turn.
+
+``ckpt-tui convert`` uses :func:`convert_tree` rather than building the catalog first and writing
+afterwards: each sidecar is handed to a few writer threads as soon as its entry is final, so its
+fsync (the disk's time, not the CPU's) overlaps the reading of the next checkpoints. On Linux the
+files are also shared with forked worker processes (see :mod:`ckpt_tui.core.convert_fork`): the
+reader is pure Python, so threads could not share that work.
+
+Each item gets the same entry, plan and sidecar bytes as ``plan_conversion`` + ``execute_plan`` on
+a catalog built without the cache would give (a test compares them). With the cache, entries it
+holds are used as they are; nothing is stored back, as every sidecar written changes the entry.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from _queue import Empty, SimpleQueue  # queue.py itself would add ~1 ms of imports
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# The reader is imported by the checkpoint tier on first use; here it is needed for sure, and it
+# must be imported once before a fork rather than by every process.
+import ckpt_tui.core.inspection_details
+import ckpt_tui.core.reader
+import ckpt_tui.core.statedict  # noqa: F401
+from ckpt_tui.core.assemble import Assembler, FastResult
+from ckpt_tui.core.atomic import fsync_folder
+from ckpt_tui.core.cache import CatalogCache
+from ckpt_tui.core.checkpoint_tier import checkpoint_tier_or_issue
+from ckpt_tui.core.conversion import (
+    WRITE_WORKERS,
+    Action,
+    ConversionItem,
+    ConversionResult,
+    Outcome,
+    execute_item,
+    plan_item,
+)
+from ckpt_tui.core.discovery import FoundFile, walk
+from ckpt_tui.core.entry import CheckpointCatalogEntry, Issue
+from ckpt_tui.core.sidecars import sidecar_path_for
+
+MAX_IN_FLIGHT = 64
+"""Sidecars queued for or in a write at most; beyond this the reader waits for the oldest. A deep
+queue keeps the reader from waiting on the writer threads, which need the GIL between syscalls
+and get it only every few milliseconds while the reader runs."""
+
+
+@dataclass(slots=True)
+class ItemReport:
+    """What happened to one candidate checkpoint (plain data: it crosses process boundaries)."""
+
+    index: int
+    """Position of the checkpoint in the walk (reports arrive out of order)."""
+    checkpoint_path: str
+    """The checkpoint, relative to the root, "/"-separated."""
+    sidecar_path: str
+    """The sidecar written or that would be written."""
+    action: Action
+    """The plan's action: ``write``, ``replace``, ``skip`` or ``impossible``."""
+    outcome: Outcome | None
+    """``written``, ``skipped`` or ``failed``; ``None`` in a dry run."""
+    reason: str = ""
+    """Why it was skipped or failed."""
+    unknown_fields: list[str] = field(default_factory=list)
+    """Fields no source knew."""
+
+    def to_tuple(self) -> tuple[object, ...]:
+        """The report as a tuple of builtins (for ``marshal``)."""
+        return (
+            self.index,
+            self.checkpoint_path,
+            self.sidecar_path,
+            self.action,
+            self.outcome,
+            self.reason,
+            self.unknown_fields,
+        )
+
+    @classmethod
+    def from_tuple(cls, data: tuple[object, ...]) -> ItemReport:
+        """The inverse of :meth:`to_tuple`."""
+        return cls(*data)  # type: ignore[arg-type]
+
+
+Emit = Callable[[int, "ItemReport | None"], None]
+"""Receives each processed file: its index and report (``None``: not a candidate)."""
+
+
+@dataclass
+class TreeRun:
+    """The outcome of :func:`convert_tree`."""
+
+    reports: list[ItemReport]
+    """One report per candidate looked at, in walk order."""
+    not_run: list[FoundFile]
+    """Files never looked at (the run was cancelled), in walk order."""
+    cancelled: bool
+    """Whether ``cancel`` was set (by a signal handler, say) during the run."""
+    scan_issues: list[Issue] = field(default_factory=list)
+    """Problems met while walking (unreadable folders, odd files)."""
+
+
+class TreeConverter:
+    """Turns found checkpoints into planned items; one per process, as it keeps per-run lookups."""
+
+    def __init__(
+        self, root: str, *, force: bool, dry_run: bool, cache: CatalogCache | None
+    ) -> None:
+        self.assembler = Assembler(root)
+        self.force = force
+        self.dry_run = dry_run
+        self.cache = cache
+
+    def plan(self, found: FoundFile) -> ConversionItem | None:
+        """The planned item for ``found``; ``None`` when it has a sidecar and ``force`` is off."""
+        result = self.assembler.prepare(found)
+        if not self.force and result.sidecars.present:
+            return None
+        return plan_item(self._entry(result), force=self.force)
+
+    def _entry(self, result: FastResult) -> CheckpointCatalogEntry:
+        # As the catalog's build does for one file (ckpt_tui.core.build), without its threads.
+        found = result.found
+        readable = found.error is None and found.size > 0
+        if self.cache is not None:
+            cached = self.cache.lookup(found.rel, result.sig, need_inspected=readable)
+            if cached is not None:
+                cached.abs_path = found.path
+                cached.mtime = found.mtime if found.error is None else None
+                return cached
+        try:
+            self.assembler.run_fast(result)
+            slow = None
+            if readable and not result.sidecar_backed:
+                slow = checkpoint_tier_or_issue(found.path)
+            return self.assembler.entry(result, slow)
+        except Exception as exc:  # a bug must cost one entry, never the run
+            return self.assembler.failed(result, exc)
+
+    def failed(self, index: int, found: FoundFile, reason: str) -> ItemReport:
+        """A failed report for a file that could not be planned or whose worker was lost."""
+        target = str(sidecar_path_for(Path(found.path)))
+        return ItemReport(index, found.rel, target, "impossible", "failed", reason)
+
+
+def _report(index: int, item: ConversionItem, result: ConversionResult | None) -> ItemReport:
+    return ItemReport(
+        index,
+        item.entry.checkpoint_path,
+        str(item.target),
+        item.action,
+        result.outcome if result is not None else None,
+        (result.reason if result is not None else item.reason),
+        item.unknown_fields,
+    )
+
+
+class SidecarWriter:
+    """Writes planned sidecars on ``threads`` threads; results are collected by the caller.
+
+    A write is mostly waiting for its fsync (the GIL is released), so the caller goes on reading
+    checkpoints meanwhile. Each folder written to is fsynced once, by :meth:`close`.
+    """
+
+    def __init__(self, force: bool, threads: int = WRITE_WORKERS) -> None:
+        self.force = force
+        self.pending = 0
+        self._threads: list[threading.Thread] = []
+        self._wanted = threads
+        self._jobs: SimpleQueue[tuple[int, ConversionItem] | None] = SimpleQueue()
+        self._done: SimpleQueue[ItemReport] = SimpleQueue()
+        self._folders: set[str] = set()
+
+    def submit(self, index: int, item: ConversionItem) -> None:
+        """Queue ``item``'s write (threads start with the first, after any fork)."""
+        self.pending += 1
+        if not self._wanted:  # no threads: written here and now
+            self._write(index, item)
+            return
+        if not self._threads:
+            for number in range(self._wanted):
+                thread = threading.Thread(
+                    target=self._run, name=f"ckpt-convert-{number}", daemon=True
+                )
+                thread.start()
+                self._threads.append(thread)
+        self._jobs.put((index, item))
+
+    def ready(self, *, wait: bool = False) -> list[ItemReport]:
+        """Reports of finished writes (``wait``: at least one, when any is pending)."""
+        out: list[ItemReport] = []
+        if wait and self.pending:
+            out.append(self._done.get())
+        while True:
+            try:
+                out.append(self._done.get_nowait())
+            except Empty:
+                break
+        self.pending -= len(out)
+        return out
+
+    def close(self, cancelled: bool = False) -> list[ItemReport]:
+        """Let the queued writes finish; fsync the folders; the remaining reports.
+
+        ``cancelled``: the writes not started yet are dropped instead (their files untouched,
+        and not reported); the ones under way finish.
+        """
+        while cancelled:
+            try:
+                if self._jobs.get_nowait() is not None:
+                    self.pending -= 1
+            except Empty:
+                break
+        for _ in self._threads:
+            self._jobs.put(None)
+        for thread in self._threads:
+            thread.join()
+        for folder in sorted(self._folders):
+            fsync_folder(Path(folder))
+        return self.ready()
+
+    def _run(self) -> None:
+        while (job := self._jobs.get()) is not None:
+            self._write(*job)
+
+    def _write(self, index: int, item: ConversionItem) -> None:
+        result = execute_item(item, force=self.force, sync_folder=False)
+        if result.sidecar is not None:
+            self._folders.add(os.path.dirname(result.sidecar))
+        self._done.put(_report(index, item, result))
+
+
+def work(
+    converter: TreeConverter,
+    found: list[FoundFile],
+    take: Callable[[], int | None],
+    emit: Emit,
+    cancel: threading.Event,
+    between: Callable[[], None] = lambda: None,
+) -> None:
+    """Convert the files whose indices ``take`` hands out until it says ``None`` or ``cancel``.
+
+    Every file taken is reported through ``emit``, also after an exception, except the writes
+    still queued when ``cancel`` is set: those are dropped, their files untouched. Writes under
+    way always finish first (whole files).
+    ``between`` runs after each file (the forked run drains its workers' reports there).
+    """
+    writer = SidecarWriter(converter.force)
+    try:
+        while not cancel.is_set() and (index := take()) is not None:
+            try:
+                item = converter.plan(found[index])
+            except Exception as exc:  # planning never raises for a bad file; a bug costs one item
+                reason = f"internal error: {type(exc).__name__}: {exc!s:.200}"
+                emit(index, converter.failed(index, found[index], reason))
+                continue
+            if item is None:
+                emit(index, None)
+            elif converter.dry_run:
+                emit(index, _report(index, item, None))
+            elif item.action in ("write", "replace"):
+                writer.submit(index, item)
+            else:
+                emit(index, _report(index, item, execute_item(item, force=converter.force)))
+            for report in writer.ready(wait=writer.pending >= MAX_IN_FLIGHT):
+                emit(report.index, report)
+            between()
+    finally:
+        for report in writer.close(cancel.is_set()):
+            emit(report.index, report)
+
+
+def find_files(
+    root: str, select: Callable[[str], bool] | None
+) -> tuple[list[FoundFile], list[Issue]]:
+    """The checkpoints under ``root`` (those whose relative path ``select`` accepts)."""
+    issues: list[Issue] = []
+    found = [
+        file
+        for _folder, files in walk(root, issues)
+        for file in files
+        if select is None or select(file.rel)
+    ]
+    return found, issues
+
+
+def convert_tree(
+    root: str,
+    *,
+    select: Callable[[str], bool] | None = None,
+    force: bool = False,
+    dry_run: bool = False,
+    use_cache: bool = True,
+    cancel: threading.Event | None = None,
+    on_report: Emit | None = None,
+    on_found: Callable[[int], None] | None = None,
+    processes: int | None = None,
+) -> TreeRun:
+    """Convert every checkpoint under the folder ``root`` that has no sidecar (all with ``force``).
+
+    ``select`` keeps the files whose relative path it accepts. ``on_found`` gets the number of
+    files found, before any is looked at; ``on_report`` runs on the calling thread for each file
+    looked at, in completion order. When ``cancel`` is set, the sidecars
+    being written finish, whole, and are reported; the other files stay untouched and come back
+    in ``not_run``. ``processes`` caps the processes sharing the work (default: one per CPU,
+    see :func:`ckpt_tui.core.convert_fork.process_count`).
+    """
+    from ckpt_tui.core.convert_fork import process_count, run_forked
+
+    root = os.path.abspath(root)
+    cancel = cancel or threading.Event()
+    found, issues = find_files(root, select)
+    if on_found is not None:
+        on_found(len(found))
+    cache = None
+    if use_cache:
+        cache = CatalogCache(os.path.realpath(root))
+        cache.close()  # its rows are in memory now; no connection may cross a fork
+    converter = TreeConverter(root, force=force, dry_run=dry_run, cache=cache)
+    seen: dict[int, ItemReport | None] = {}
+
+    def emit(index: int, report: ItemReport | None) -> None:
+        seen[index] = report
+        if on_report is not None:
+            on_report(index, report)
+
+    count = process_count(processes, len(found))
+    healthy = True
+    if count > 1:
+        healthy = run_forked(converter, found, emit, cancel, count - 1)
+    else:
+        indices = iter(range(len(found)))
+        work(converter, found, lambda: next(indices, None), emit, cancel)
+    if not healthy and not cancel.is_set():
+        # A worker process was killed from outside: what it had taken is unknown, so failed.
+        lost = "the worker process converting it stopped unexpectedly"
+        for index, file in enumerate(found):
+            if index not in seen:
+                emit(index, converter.failed(index, file, lost))
+    reports = [report for _, report in sorted(seen.items()) if report is not None]
+    not_run = [file for index, file in enumerate(found) if index not in seen]
+    return TreeRun(reports, not_run, cancel.is_set(), issues)
