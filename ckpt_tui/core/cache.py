@@ -21,6 +21,7 @@ import hashlib
 import json
 import os
 import sqlite3
+import sys
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -38,6 +39,11 @@ BUSY_TIMEOUT_SECONDS = 2.0
 """How long to wait for another process's lock before going on without the cache."""
 MEMORY_ROOTS = 8
 """Roots whose entries the in-process layer keeps."""
+EARLY_LOOKUPS = 64
+"""Lookups answered from their own folder's rows (one small query per folder) before the rest of
+the root's rows are read in one go. A build's first batch then waits for the rows it needs, not
+for the whole tree's: ~40 ms at 10,000 entries, several times that while the TUI starts up on
+the other thread."""
 
 
 @dataclass(frozen=True)
@@ -124,6 +130,9 @@ class CatalogCache:
         """Entries looked up and not found (or out of date)."""
         self._memory: dict[str, _Row] = {}
         self._disk: dict[str, _Row] = {}
+        self._disk_complete = False  # every row of the root read into _disk
+        self._folders_read: set[str] = set()
+        self._early_lookups = 0
         self._writes: dict[str, _Row] = {}
         self._fresh: dict[str, _Row] = {}
         self._db: sqlite3.Connection | None = None
@@ -137,6 +146,8 @@ class CatalogCache:
 
     def lookup(self, rel: str, sig: str, *, need_inspected: bool) -> CheckpointCatalogEntry | None:
         """The cached entry for ``rel`` (a new object) if its signature still matches, else None."""
+        if self._db is not None and not self._disk_complete:
+            self._read_for(rel)
         for rows in (self._memory, self._disk):
             row = rows.get(rel)
             if row is None or row.sig != sig or (need_inspected and not row.inspected):
@@ -171,6 +182,10 @@ class CatalogCache:
         if self._db is None:
             return
         root = _key(self.root)
+        if complete and not self._disk_complete:
+            self._read_rows()  # to know which rows are gone
+            if self._db is None:
+                return
         gone = [rel for rel in self._disk if rel not in self._fresh] if complete else []
         try:
             with self._db:
@@ -220,8 +235,7 @@ class CatalogCache:
         for attempt in (1, 2):
             try:
                 folder.mkdir(parents=True, exist_ok=True)
-                self._db = self._connect(path)
-                self._load_rows()
+                self._db = self._connect(path)  # its rows are read as lookups need them
                 _files_seen.add(str(path))
                 return
             except sqlite3.OperationalError as exc:
@@ -255,17 +269,60 @@ class CatalogCache:
         db.isolation_level = "DEFERRED"
         return db
 
-    def _load_rows(self) -> None:
+    def _read_for(self, rel: str) -> None:
+        """Make sure the stored row of ``rel`` (if any) is in ``_disk``."""
+        if self._early_lookups >= EARLY_LOOKUPS:
+            self._read_rows()
+            return
+        self._early_lookups += 1
+        folder = rel.rpartition("/")[0]
+        if folder in self._folders_read:
+            return
+        self._folders_read.add(folder)
+        if not folder:
+            self._read_rows()  # the root's own files: its subtree is everything
+            return
+        # The folder's subtree: rel from "folder/" up to, not including, "folder0" ("0" follows
+        # "/" in byte order). Rows of deeper folders come along and are simply kept.
+        self._read_rows("AND rel >= ? AND rel < ?", (_key(folder + "/"), _key(folder + "0")))
+
+    def _read_rows(self, where: str = "", params: tuple[bytes, ...] = ()) -> None:
+        """Read the root's rows (all, or those ``where`` selects) into ``_disk``.
+
+        The same policy as opening: a locked file is skipped for this build, a corrupt one is
+        deleted and started afresh, each with a warning.
+        """
         assert self._db is not None
-        cursor = self._db.execute(
-            "SELECT rel, sig, inspected, data FROM entries WHERE root = ?", (_key(self.root),)
-        )
-        # A damaged or foreign file can hold rows of other types: they are misses, not crashes.
-        self._disk = {
-            os.fsdecode(rel): _Row(os.fsdecode(sig), bool(inspected), data)
-            for rel, sig, inspected, data in cursor
-            if type(rel) is bytes and type(sig) is bytes and type(data) is str
-        }
+        try:
+            cursor = self._db.execute(
+                f"SELECT rel, sig, inspected, data FROM entries WHERE root = ? {where}",
+                (_key(self.root), *params),
+            )
+            # A damaged or foreign file can hold rows of other types: they are misses, not
+            # crashes.
+            self._disk.update(
+                (_text(rel), _Row(_text(sig), bool(inspected), data))
+                for rel, sig, inspected, data in cursor
+                if type(rel) is bytes and type(sig) is bytes and type(data) is str
+            )
+        except sqlite3.OperationalError as exc:
+            self.close()
+            self.issues.append(_warning("cache.unavailable", f"cache not used: {exc}"))
+            return
+        except sqlite3.DatabaseError as exc:
+            self.close()
+            path = cache_dir() / CACHE_FILE
+            self.issues.append(
+                _warning("cache.rebuilt", f"cache file {path} was corrupt ({exc}); rebuilt")
+            )
+            _remove_database(path)
+            _files_seen.discard(str(path))  # removed here, not "deleted" by someone else
+            self._disk = {}
+            self._open()
+            self._disk_complete = True  # a new file holds no rows
+            return
+        if not where:
+            self._disk_complete = True
 
 
 def _create_schema(db: sqlite3.Connection) -> None:
@@ -288,6 +345,14 @@ def _create_schema(db: sqlite3.Connection) -> None:
         with contextlib.suppress(sqlite3.Error):
             db.execute("ROLLBACK")
         raise
+
+
+def _text(key: bytes) -> str:
+    # os.fsdecode without its per-call checks (~1 µs of 4 per row read).
+    return key.decode(_FS_ENCODING, _FS_ERRORS)
+
+
+_FS_ENCODING, _FS_ERRORS = sys.getfilesystemencoding(), sys.getfilesystemencodeerrors()
 
 
 def _key(text: str) -> bytes:

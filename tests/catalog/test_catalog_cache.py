@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -248,3 +249,83 @@ def test_xdg_location(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv("XDG_CACHE_HOME")
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     assert cache.cache_dir() == tmp_path / "home" / ".cache" / "ckpt-tui"
+
+
+# -- reading the file's rows as lookups need them ------------------------------------------
+
+
+@pytest.fixture
+def wide_tree(tmp_path: Path, write_checkpoint, write_sidecar) -> Path:
+    """More checkpoints than EARLY_LOOKUPS, in the root, in folders and in nested folders."""
+    root = tmp_path / "wide"
+    write_sidecar(write_checkpoint(root / "top.ckpt"))
+    for run in range(4):
+        for epoch in range(cache.EARLY_LOOKUPS // 3):
+            ckpt = write_checkpoint(root / f"run{run}" / "checkpoints" / f"epoch={epoch}.ckpt")
+            write_sidecar(ckpt)
+    write_sidecar(write_checkpoint(root / "run1" / "checkpoints" / "deeper" / "last.ckpt"))
+    return root
+
+
+def stored_rows(cache_folder: Path) -> int:
+    with sqlite3.connect(cache_folder / CACHE_FILE) as db:
+        return int(db.execute("SELECT count(*) FROM entries").fetchone()[0])
+
+
+def test_a_lookup_reads_its_own_folder_first(wide_tree: Path, cache_folder: Path) -> None:
+    build_catalog(wide_tree)
+    view = cache.CatalogCache(os.path.realpath(wide_tree))
+    try:
+        row = view.lookup(
+            "run1/checkpoints/epoch=0.ckpt", "no such signature", need_inspected=False
+        )
+        assert row is None  # a miss: the signature differs
+        # run1's subtree only (its own checkpoints and the deeper folder's), not the whole file
+        assert sorted({rel.split("/")[0] for rel in view._disk}) == ["run1"]
+        assert "run1/checkpoints/deeper/last.ckpt" in view._disk
+    finally:
+        view.close()
+
+
+def test_warm_builds_equal_cold_ones_past_the_early_lookups(
+    wide_tree: Path, cache_folder: Path
+) -> None:
+    cold = [e.to_json() for e in build_catalog(wide_tree, use_cache=False).entries]
+    assert len(cold) > cache.EARLY_LOOKUPS
+    build_catalog(wide_tree)
+    cache.clear_memory()
+    warm = build_catalog(wide_tree)
+    assert [e.to_json() for e in warm.entries] == cold
+    assert warm.scan_issues == []
+
+
+def test_rows_of_a_deleted_folder_are_dropped_though_no_lookup_read_them(
+    tmp_path: Path, cache_folder: Path, write_checkpoint
+) -> None:
+    root = tmp_path / "two"
+    write_checkpoint(root / "a" / "checkpoints" / "epoch=1.ckpt")
+    write_checkpoint(root / "b" / "checkpoints" / "epoch=2.ckpt")
+    build_catalog(root)
+    assert stored_rows(cache_folder) == 2
+    shutil.rmtree(root / "b")
+    cache.clear_memory()
+    assert len(build_catalog(root).entries) == 1  # only a/ was looked up
+    assert stored_rows(cache_folder) == 1
+
+
+def test_a_cache_damaged_before_its_rows_are_read_is_rebuilt(
+    wide_tree: Path, cache_folder: Path
+) -> None:
+    expected = [e.to_json() for e in build_catalog(wide_tree).entries]
+    cache.clear_memory()
+    view = cache.CatalogCache(os.path.realpath(wide_tree))  # opened: no row read yet
+    path = cache_folder / CACHE_FILE
+    size = path.stat().st_size
+    with open(path, "r+b") as damaged:  # scribble over every page after the first
+        damaged.seek(4096)
+        damaged.write(os.urandom(size - 4096))
+    assert view.lookup("top.ckpt", "any", need_inspected=False) is None
+    assert [issue.code for issue in view.issues] == ["cache.rebuilt"]
+    view.close()
+    cache.clear_memory()
+    assert [e.to_json() for e in build_catalog(wide_tree).entries] == expected
