@@ -25,8 +25,13 @@ CHECKPOINT_TIER_VERSION = "1-safe-reader"
 """Changes whenever what this tier can read changes (the cache also keys on the reader's source)."""
 
 
-def checkpoint_tier(path: str | Path) -> TierResult:
-    """What the checkpoint file at ``path`` says about itself. Never raises for a bad file."""
+def checkpoint_tier(path: str | Path, *, details: bool = True) -> TierResult:
+    """What the checkpoint file at ``path`` says about itself. Never raises for a bad file.
+
+    ``details=False`` leaves out what only a person reads (format, state-dict summary, a copy of
+    the hyper-parameters, the ModelCheckpoint state: :func:`inspection_details`); ``convert``
+    writes sidecars from the fields alone.
+    """
     # Imported here: the reader is only needed by builds that inspect checkpoints.
     from ckpt_tui.core.reader import inspect_checkpoint
     from ckpt_tui.core.statedict import infer_model_from_shapes
@@ -35,7 +40,7 @@ def checkpoint_tier(path: str | Path) -> TierResult:
     guess = None
     if inspection.tensors:
         guess = infer_model_from_shapes({k: t.shape for k, t in inspection.tensors.items()})
-    return tier_from_inspection(inspection, guess)
+    return tier_from_inspection(inspection, guess, details=details)
 
 
 def checkpoint_tier_or_issue(
@@ -58,7 +63,7 @@ def checkpoint_tier_or_issue(
         )
 
 
-def tier_from_inspection(inspection: Any, guess: Any = None) -> TierResult:
+def tier_from_inspection(inspection: Any, guess: Any = None, *, details: bool = True) -> TierResult:
     """Map the safe reader's ``CheckpointInspection`` (and a state-dict ``ModelGuess``) to a tier.
 
     Reads ``epoch``, ``global_step``, ``monitor``, ``monitor_mode``, ``monitor_value``,
@@ -66,9 +71,9 @@ def tier_from_inspection(inspection: Any, guess: Any = None) -> TierResult:
     ``issues``; ``hyper_parameters`` become a config-kind result (they count as a config, with
     provenance ``checkpoint hyper_parameters <key path>``). The guess (a ``ModelGuess``) gives
     architecture and encoder/decoder/head when the file holds a state dict, with its evidence
-    per field as provenance.
+    per field as provenance. ``details`` adds :func:`inspection_details` for ``show`` and the
+    TUI's detail pane.
     """
-    from ckpt_tui.core.inspection_details import inspection_details
     from ckpt_tui.core.reader import CheckpointInspection
 
     tier = TierResult(kind="checkpoint")
@@ -107,7 +112,9 @@ def tier_from_inspection(inspection: Any, guess: Any = None) -> TierResult:
             reason = reasons.get(attribute) if isinstance(reasons, Mapping) else None
             where = f"checkpoint state_dict: {reason}" if reason else "checkpoint state_dict shapes"
             put(field_name, known(getattr(guess, attribute, None)), where)
-    if isinstance(inspection, CheckpointInspection):
+    if details and isinstance(inspection, CheckpointInspection):
+        from ckpt_tui.core.inspection_details import inspection_details
+
         tier.details.update(inspection_details(inspection))
     tier.issues.extend(i for i in getattr(inspection, "issues", None) or [] if isinstance(i, Issue))
     hyper_parameters = getattr(inspection, "hyper_parameters", None)

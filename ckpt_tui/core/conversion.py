@@ -164,10 +164,13 @@ def sidecar_data_from_entry(entry: CheckpointCatalogEntry) -> tuple[dict[str, An
     for metric in ("hmean", "precision", "recall"):
         if getattr(entry, metric) is None:
             unknown.append(f"metrics.{metric}")
-    data = _utf8_safe(data)
     # The plain document almost always passes the fast check; pydantic (~0.17 s to import)
     # decides only what it is unsure about, and words the error when the document is invalid.
+    # The fast check refuses strings that are not UTF-8, so what it accepts needs no escaping.
     validated = fast_validate(data)
+    if validated is None:
+        data = _utf8_safe(data)
+        validated = fast_validate(data)
     return (validated if validated is not None else _validate_with_pydantic(data)), unknown
 
 

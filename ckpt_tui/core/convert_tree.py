@@ -22,13 +22,12 @@ from pathlib import Path
 
 # The reader is imported by the checkpoint tier on first use; here it is needed for sure, and it
 # must be imported once before a fork rather than by every process.
-import ckpt_tui.core.inspection_details
 import ckpt_tui.core.reader
 import ckpt_tui.core.statedict  # noqa: F401
 from ckpt_tui.core.assemble import Assembler, FastResult
 from ckpt_tui.core.atomic import fsync_folder
 from ckpt_tui.core.cache import CatalogCache
-from ckpt_tui.core.checkpoint_tier import checkpoint_tier_or_issue
+from ckpt_tui.core.checkpoint_tier import checkpoint_tier, checkpoint_tier_or_issue
 from ckpt_tui.core.conversion import (
     WRITE_WORKERS,
     Action,
@@ -40,6 +39,7 @@ from ckpt_tui.core.conversion import (
 )
 from ckpt_tui.core.discovery import FoundFile, walk
 from ckpt_tui.core.entry import CheckpointCatalogEntry, Issue
+from ckpt_tui.core.merge import TierResult
 from ckpt_tui.core.sidecars import sidecar_path_for
 
 MAX_IN_FLIGHT = 64
@@ -135,7 +135,7 @@ class TreeConverter:
             self.assembler.run_fast(result)
             slow = None
             if readable and not result.sidecar_backed:
-                slow = checkpoint_tier_or_issue(found.path)
+                slow = checkpoint_tier_or_issue(found.path, _fields_only)
             return self.assembler.entry(result, slow)
         except Exception as exc:  # a bug must cost one entry, never the run
             return self.assembler.failed(result, exc)
@@ -144,6 +144,11 @@ class TreeConverter:
         """A failed report for a file that could not be planned or whose worker was lost."""
         target = str(sidecar_path_for(Path(found.path)))
         return ItemReport(index, found.rel, target, "impossible", "failed", reason)
+
+
+def _fields_only(path: str) -> TierResult:
+    # A sidecar holds fields only: the details shown by `show` and the TUI are not worked out.
+    return checkpoint_tier(path, details=False)
 
 
 def _report(index: int, item: ConversionItem, result: ConversionResult | None) -> ItemReport:
