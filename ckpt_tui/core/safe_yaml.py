@@ -39,9 +39,9 @@ class _PyYAML:
     import costs ~15 ms of every start-up."""
 
     yaml: ModuleType
-    loader: type[Any]
+    SafeLoader: type[Any]
     """libyaml's ``CSafeLoader`` when present; the pure-Python one is just as safe, only slower."""
-    dumper: type[Any]
+    SafeDumper: type[Any]
     resolver: Any
 
 
@@ -49,14 +49,10 @@ class _PyYAML:
 def _pyyaml() -> _PyYAML:
     import yaml
 
-    safe = (
-        getattr(yaml, "CSafeLoader", yaml.SafeLoader),
-        getattr(yaml, "CSafeDumper", yaml.SafeDumper),
-    )
     return _PyYAML(
         yaml=yaml,
-        loader=safe[0],
-        dumper=safe[1],
+        SafeLoader=getattr(yaml, "CSafeLoader", yaml.SafeLoader),
+        SafeDumper=getattr(yaml, "CSafeDumper", yaml.SafeDumper),
         resolver=yaml.resolver.Resolver(),
     )
 
@@ -113,7 +109,7 @@ def parse_yaml(text: str) -> Any:
     """Parse one YAML document with a safe loader and check it stays within the budgets."""
     pyyaml = _pyyaml()
     try:
-        data = pyyaml.yaml.load(text, Loader=pyyaml.loader)
+        data = pyyaml.yaml.load(text, Loader=pyyaml.SafeLoader)
     except pyyaml.yaml.YAMLError as exc:
         raise UnsafeDocumentError(f"invalid YAML: {_one_line(exc)}") from exc
     except RecursionError as exc:
@@ -148,7 +144,11 @@ def dump_yaml(data: Any) -> str:
     if fast is not None:
         return fast
     text: str = _pyyaml().yaml.dump(
-        data, Dumper=_pyyaml().dumper, sort_keys=False, allow_unicode=True, default_flow_style=False
+        data,
+        Dumper=_pyyaml().SafeDumper,
+        sort_keys=False,
+        allow_unicode=True,
+        default_flow_style=False,
     )
     return text
 
