@@ -139,7 +139,7 @@ def preview_yaml(item: ConversionItem) -> RenderableType:
 
 def unknown_fields(item: ConversionItem) -> Text:
     """The fields no source knew (written as "unknown" or as a default)."""
-    if item.metadata is None:
+    if item.data is None:  # (item.metadata would validate it again, with pydantic)
         return Text("")
     if not item.unknown_fields:
         return Text("unknown fields: none", style="green")
