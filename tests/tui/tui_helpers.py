@@ -16,6 +16,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from textual import events
+
 from ckpt_tui.core.models import (
     CheckpointingConfig,
     CheckpointMetadataV1,
@@ -267,5 +269,17 @@ def table_lines(app: CheckpointBrowserApp) -> list[str]:
 
 
 async def type_text(pilot: Any, text: str) -> None:
-    """Type ``text`` key by key, as a user would."""
+    """Type ``text`` key by key, as a user would.
+
+    On a slow machine the filter's debounce can fire between two keys, so a test must not
+    depend on a prefix of ``text`` never being applied; use :func:`paste_text` for that.
+    """
     await pilot.press(*text)
+
+
+async def paste_text(pilot: Any, text: str) -> None:
+    """Insert ``text`` into the focused widget in one step (a bracketed paste)."""
+    focused = pilot.app.focused
+    assert focused is not None, "nothing has the focus to paste into"
+    focused.post_message(events.Paste(text))
+    await pilot.pause()
