@@ -128,10 +128,16 @@ def run_reference(tree: Path) -> tuple[float, int, int]:
 
 
 def fresh_copy(source: Path, target: Path) -> Path:
-    """A hard-linked copy of ``source`` (no sidecars yet), read once to warm the page cache."""
+    """A hard-linked copy of ``source`` (no sidecars yet), read once to warm the page cache.
+
+    The disk is then settled with ``os.sync``: otherwise the copy's own writes (and the removal
+    of the previous copy) are still being written back while the next way runs, and whichever
+    way waits on the disk first (ours: an fsync per sidecar) pays for them.
+    """
     shutil.rmtree(target, ignore_errors=True)
     shutil.copytree(source, target, copy_function=os.link)
     warm(target)
+    os.sync()
     return target
 
 
