@@ -2,6 +2,6 @@
 
 import sys
 
-from ckpt_tui.cli import main
+from ckpt_tui.cli import run
 
-sys.exit(main())
+sys.exit(run())
