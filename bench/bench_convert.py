@@ -130,11 +130,12 @@ def run_reference(tree: Path) -> tuple[float, int, int]:
 def fresh_copy(source: Path, target: Path) -> Path:
     """A hard-linked copy of ``source`` (no sidecars yet), read once to warm the page cache.
 
-    The disk is then settled with ``os.sync``: otherwise the copy's own writes (and the removal
-    of the previous copy) are still being written back while the next way runs, and whichever
-    way waits on the disk first (ours: an fsync per sidecar) pays for them.
+    The disk is then settled with ``os.sync``: otherwise the copy's own writes are still being
+    written back while the way runs, and whichever way waits on the disk first (ours: an fsync
+    per sidecar) pays for them. Copies are only removed after the last run: on ext4 without a
+    journal (as on the machines this was measured on) every file created skips the inodes freed
+    in the last hours, one by one, so each removal would slow the next run's writes.
     """
-    shutil.rmtree(target, ignore_errors=True)
     shutil.copytree(source, target, copy_function=os.link)
     warm(target)
     os.sync()
@@ -155,9 +156,9 @@ def main() -> int:
         source = work / "tree"
         write_tree(source, count)
         size = sum(p.stat().st_size for p in source.rglob("*.ckpt"))
-        for _ in range(repeats):  # interleaved, so load from other processes hits both ways
-            ours.append(run_ours(fresh_copy(source, work / "ours"), work / "cache"))
-            reference.append(run_reference(fresh_copy(source, work / "ref")))
+        for run in range(repeats):  # interleaved, so load from other processes hits both ways
+            ours.append(run_ours(fresh_copy(source, work / f"ours-{run}"), work / "cache"))
+            reference.append(run_reference(fresh_copy(source, work / f"ref-{run}")))
     finally:
         shutil.rmtree(work, ignore_errors=True)
     ours_s = statistics.median(run[0] for run in ours)

@@ -14,6 +14,7 @@ holds are used as they are; nothing is stored back, as every sidecar written cha
 
 from __future__ import annotations
 
+import itertools
 import os
 import threading
 from _queue import Empty, SimpleQueue  # queue.py itself would add ~1 ms of imports
@@ -180,15 +181,15 @@ class SidecarWriter:
     def __init__(
         self,
         force: bool,
-        threads: int = WRITE_THREADS,
-        group: int = WRITE_GROUP,
+        threads: int | None = None,
+        group: int | None = None,
         cancel: threading.Event | None = None,
     ) -> None:
         self.force = force
-        self.group = max(1, group)
+        self.group = max(1, WRITE_GROUP if group is None else group)
         self.cancel = cancel or threading.Event()
         self._threads: list[threading.Thread] = []
-        self._wanted = threads
+        self._wanted = WRITE_THREADS if threads is None else threads
         self._planned: list[tuple[int, ConversionItem]] = []
         self._jobs: SimpleQueue[tuple[int, ConversionItem] | None] = SimpleQueue()
         self._done: SimpleQueue[ItemReport] = SimpleQueue()
@@ -235,7 +236,7 @@ class SidecarWriter:
             thread = threading.Thread(target=self._run, name=f"ckpt-convert-{number}", daemon=True)
             thread.start()
             self._threads.append(thread)
-        for job in group:
+        for job in _spread_over_folders(group):
             self._jobs.put(job)
         expected = len(group)
         while expected:
@@ -271,6 +272,21 @@ class SidecarWriter:
         if result.sidecar is not None:
             self._folders.add(os.path.dirname(result.sidecar))
         self._done.put(_report(index, item, result))
+
+
+def _spread_over_folders(
+    group: list[tuple[int, ConversionItem]],
+) -> list[tuple[int, ConversionItem]]:
+    """``group`` reordered to take one sidecar from each folder in turn.
+
+    Creating a file locks its folder, so threads writing into one folder wait for each other;
+    in this order they mostly write into different folders at once.
+    """
+    by_folder: dict[str, list[tuple[int, ConversionItem]]] = {}
+    for job in group:
+        by_folder.setdefault(os.path.dirname(job[1].target), []).append(job)
+    rounds = itertools.zip_longest(*by_folder.values())
+    return [job for jobs in rounds for job in jobs if job is not None]
 
 
 def work(

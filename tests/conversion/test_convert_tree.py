@@ -13,10 +13,11 @@ from pathlib import Path
 import pytest
 from conversion_helpers import tree_hashes
 
+import ckpt_tui.core.convert_tree as convert_tree_module
 from ckpt_tui.core.catalog import build_catalog
 from ckpt_tui.core.conversion import execute_plan, plan_conversion
 from ckpt_tui.core.convert_fork import process_count
-from ckpt_tui.core.convert_tree import ItemReport, convert_tree
+from ckpt_tui.core.convert_tree import ItemReport, _spread_over_folders, convert_tree
 from ckpt_tui.core.sidecars import SIDECAR_SUFFIX, read_sidecar
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="forks on Linux")
@@ -96,6 +97,66 @@ def test_forked_serial_and_plan_paths_write_identical_sidecars(
     assert sorted(r.outcome for r in results) == sorted(r.outcome for r in forked.reports)
     assert checkpoints(big_tree) == hashes
     assert_reported_is_on_disk(big_tree, forked.reports)
+
+
+@pytest.mark.parametrize("threads", [0, 3])
+def test_many_small_groups_write_what_one_group_writes(
+    big_tree: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, threads: int
+) -> None:
+    """Sidecars are written a group at a time; the group size changes nothing but when."""
+    one_group = copy_of(big_tree, tmp_path / "one")
+    whole = convert_tree(str(one_group), use_cache=False, processes=1)
+    monkeypatch.setattr(convert_tree_module, "WRITE_GROUP", 4)
+    monkeypatch.setattr(convert_tree_module, "WRITE_THREADS", threads)
+    written_by_then: list[int] = []
+
+    def count_sidecars(_index: int, report: ItemReport | None) -> None:
+        if report is not None and report.outcome == "written":
+            written_by_then.append(len(sidecars(big_tree)))
+
+    grouped = convert_tree(str(big_tree), use_cache=False, processes=1, on_report=count_sidecars)
+    assert as_rows(grouped.reports) == as_rows(whole.reports)
+    assert sidecars(big_tree) == sidecars(one_group)
+    # Written as the walk goes: the first reports came while most files had no sidecar yet.
+    assert written_by_then[0] <= 4 < len(sidecars(big_tree))
+    assert_reported_is_on_disk(big_tree, grouped.reports)
+
+
+def test_a_cancel_between_groups_reports_exactly_what_was_written(
+    big_tree: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(convert_tree_module, "WRITE_GROUP", 4)
+    cancel = threading.Event()
+
+    def cancel_after_a_write(_index: int, report: ItemReport | None) -> None:
+        if report is not None and report.outcome == "written":
+            cancel.set()
+
+    tree = convert_tree(
+        str(big_tree), use_cache=False, processes=1, cancel=cancel, on_report=cancel_after_a_write
+    )
+    assert tree.cancelled and tree.not_run
+    written = [r for r in tree.reports if r.outcome == "written"]
+    assert 1 <= len(written) <= 4  # the group under way finished; nothing after it started
+    assert len(tree.reports) + len(tree.not_run) == TOTAL
+    assert_reported_is_on_disk(big_tree, tree.reports)
+
+
+def test_a_group_is_written_one_folder_after_another(big_tree: Path) -> None:
+    from ckpt_tui.core.conversion import ConversionItem
+
+    items: list[ConversionItem] = [
+        item
+        for item in plan_conversion(build_catalog(big_tree, use_cache=False).entries).items
+        if item.action == "write"
+    ]
+    group = list(enumerate(items))
+    spread = _spread_over_folders(group)
+    assert sorted(spread, key=lambda job: job[0]) == group  # the same jobs
+    folders = [job[1].target.parent for job in spread]
+    assert len(set(folders)) >= 3
+    first_round = folders[: len(set(folders))]
+    assert len(set(first_round)) == len(first_round)  # one from each folder first
 
 
 def test_failures_in_workers_are_single_failed_items(big_tree: Path) -> None:
