@@ -1,9 +1,9 @@
 """``ckpt-tui convert ROOT [--dry-run] [--force] [--json]``: write sidecars for legacy checkpoints.
 
 Exit 0 when every item was written or skipped, 1 when some failed, 2 on a usage error, 130 when
-interrupted (Ctrl-C or SIGTERM: the few sidecars being written finish, whole, and are counted;
-the rest stay untouched). The tree is converted in one pass (:mod:`ckpt_tui.core.convert_tree`):
-each sidecar is written as soon as its checkpoint is read, and the files are shared with forked
+interrupted (Ctrl-C or SIGTERM: the sidecars being written finish, whole, and are counted; the
+rest stay untouched). The tree is converted in one pass (:mod:`ckpt_tui.core.convert_tree`):
+sidecars are written in groups as the checkpoints are read, and the files are shared with forked
 worker processes on Linux. Only the modules of that pass are imported (no pydantic, and rich
 only for a progress bar on a terminal).
 The reference tool's flags (``--outputs-dir``, ``--exp-dir``, ``--checkpoint``, ``--no-recursive``,
