@@ -228,8 +228,7 @@ class SidecarWriter:
             for job in group:
                 if self.cancel.is_set():
                     return
-                self._write(*job)
-                self._reports.append(self._done.get())
+                self._reports.append(self._write(*job))
             return
         while len(self._threads) < min(self._wanted, len(group)):  # started after any fork
             number = len(self._threads)
@@ -261,9 +260,9 @@ class SidecarWriter:
 
     def _run(self) -> None:
         while (job := self._jobs.get()) is not None:
-            self._write(*job)
+            self._done.put(self._write(*job))
 
-    def _write(self, index: int, item: ConversionItem) -> None:
+    def _write(self, index: int, item: ConversionItem) -> ItemReport:
         try:
             result = execute_item(item, force=self.force, sync_folder=False)
         except Exception as exc:  # never raises for a failed write; a bug must not hang the group
@@ -271,7 +270,7 @@ class SidecarWriter:
             result = ConversionResult(item.checkpoint, "failed", reason=reason)
         if result.sidecar is not None:
             self._folders.add(os.path.dirname(result.sidecar))
-        self._done.put(_report(index, item, result))
+        return _report(index, item, result)
 
 
 def _spread_over_folders(
