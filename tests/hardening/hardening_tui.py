@@ -8,6 +8,8 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+from screen_capture import screen_lines as screen_lines
+
 LOAD_TIMEOUT_S = 120.0
 
 
@@ -33,8 +35,3 @@ async def run_headless(
             await pilot.pause(0.05)
         await pilot.pause()
         yield app, pilot, screen.query_one(CatalogTable)
-
-
-def screen_lines(app: Any) -> list[str]:
-    """What the terminal shows right now, one string per line (the app's compositor)."""
-    return [strip.text for strip in app.screen._compositor.render_strips()]

@@ -63,6 +63,21 @@ async def test_help_lists_every_key_and_closes(tui_tree: Path) -> None:
         assert not isinstance(app.screen, HelpScreen)
 
 
+async def test_help_floats_over_the_table(tui_tree: Path) -> None:
+    """The table, status line and footer stay visible around the dialog, also when the screen
+    is read while a repaint is pending (the trap described in ``tests/screen_capture.py``)."""
+    async with running(tui_tree, size=(120, 36)) as (app, pilot):
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        for _ in range(2):
+            app.screen.refresh()  # a paint is due: read before the app gets to it
+            text = screen_text(app)
+            assert "ckpt-tui help" in text
+            assert "shown" in text and "Quit" in text, text
+            await pilot.pause()
+        assert "Quit" in app.export_screenshot()
+
+
 async def test_help_fits_80x24(tui_tree: Path) -> None:
     async with running(tui_tree, size=(80, 24)) as (app, pilot):
         await pilot.press("question_mark")

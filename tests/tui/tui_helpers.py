@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from screen_capture import screen_text as screen_text
 from textual import events
 
 from ckpt_tui.core.models import (
@@ -193,11 +194,6 @@ def write_tree(root: Path, marker: Path) -> Path:
     for path in out.rglob("*"):
         os.utime(path, (FIXED_MTIME, FIXED_MTIME))
     return out
-
-
-def screen_text(app: Any) -> str:
-    """What the terminal shows right now, as plain text (one line per row)."""
-    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
 
 
 async def wait_for(

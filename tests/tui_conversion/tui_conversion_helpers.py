@@ -16,6 +16,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from screen_capture import screen_text as screen_text
+
 from ckpt_tui.core.models import (
     CheckpointingConfig,
     CheckpointMetadataV1,
@@ -122,11 +124,6 @@ def sha256_tree(root: Path, suffixes: tuple[str, ...] = (".ckpt", ".pt", ".pth")
         if path.suffix in suffixes and path.is_file() and not path.is_symlink():
             digests[str(path.relative_to(root))] = hashlib.sha256(path.read_bytes()).hexdigest()
     return digests
-
-
-def screen_text(app: Any) -> str:
-    """What the terminal shows right now, as plain text (one line per row)."""
-    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
 
 
 async def wait_for(
