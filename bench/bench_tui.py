@@ -31,7 +31,7 @@ PER_FOLDER = 100
 CHILD = r"""
 import asyncio, json, os, resource, sys, time
 spawned = float(sys.argv[1]); root = sys.argv[2]; mode = sys.argv[3]
-from ckpt_tui.tui.app import make_app
+from ckpt_tui.tui.app import make_app, prepare_process
 from ckpt_tui.tui.widgets.catalog_table import CatalogTable
 
 marks = {"imported": time.time() - spawned}
@@ -66,6 +66,7 @@ async def key_to_repaint(app, name, key):
 
 async def main():
     app = make_app(root, poll_interval=None)
+    prepare_process()  # as run_app does
     async with app.run_test(size=(120, 36)) as pilot:
         screen = app.screen_stack[0]
         await until(lambda: "first_rows" in marks)

@@ -22,6 +22,7 @@ from ckpt_tui.core.cache import CatalogCache
 from ckpt_tui.core.checkpoint_tier import checkpoint_tier, checkpoint_tier_or_issue
 from ckpt_tui.core.discovery import walk
 from ckpt_tui.core.entry import CheckpointCatalogEntry, Issue
+from ckpt_tui.core.fingerprint import TreeFingerprint
 from ckpt_tui.core.merge import TierResult
 
 BATCH_SIZE = 500
@@ -82,7 +83,9 @@ class Build:
         self.total = 0
         self.inspector: ThreadPoolExecutor | None = None
 
-    def run(self, patterns: list[str]) -> Iterator[CatalogUpdate]:
+    def run(
+        self, patterns: list[str], fingerprint: TreeFingerprint | None = None
+    ) -> Iterator[CatalogUpdate]:
         """Walk, answer, stream; see :func:`ckpt_tui.core.catalog.iter_catalog`."""
         cache_issues = 0
         try:
@@ -90,9 +93,11 @@ class Build:
                 self.cache = CatalogCache(os.path.realpath(self.root))
                 self.issues.extend(self.cache.issues)
                 cache_issues = len(self.cache.issues)
-            for _folder, files in walk(self.root, self.issues, patterns=patterns):
+            for folder, files in walk(self.root, self.issues, patterns=patterns):
                 if self.cancel.is_set():
                     return self._stop()
+                if fingerprint is not None:
+                    fingerprint.add(folder, files)
                 for found in files:
                     self._prepared(self.assembler.prepare(found))
                     if len(self.batch) >= (BATCH_SIZE if self.sent_any else FIRST_BATCH_SIZE):

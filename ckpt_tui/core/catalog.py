@@ -18,6 +18,7 @@ from pathlib import Path
 from ckpt_tui.core.build import BATCH_SIZE, Build, CatalogUpdate
 from ckpt_tui.core.discovery import DEFAULT_PATTERNS
 from ckpt_tui.core.entry import CheckpointCatalog, CheckpointCatalogEntry, Issue
+from ckpt_tui.core.fingerprint import TreeFingerprint
 
 __all__ = ["BATCH_SIZE", "CatalogUpdate", "build_catalog", "iter_catalog", "resolve_root"]
 
@@ -63,6 +64,7 @@ def iter_catalog(
     cancel: threading.Event | None = None,
     workers: int = 2,
     patterns: Iterable[str] = DEFAULT_PATTERNS,
+    fingerprint: TreeFingerprint | None = None,
 ) -> Iterator[CatalogUpdate]:
     """Stream the catalog of ``root``: fast-tier entries first, then slow-tier replacements.
 
@@ -71,7 +73,9 @@ def iter_catalog(
     With ``inspect`` the checkpoint tier runs for every entry without a valid sidecar, on
     ``workers`` threads. When ``cancel`` is set the iterator stops within a fraction of a
     second, without a final update (what was finished is still cached). ``use_cache=False``
-    bypasses both the in-process and the persistent cache.
+    bypasses both the in-process and the persistent cache. ``fingerprint`` is fed from the
+    build's own walk, each folder before its files are read (live updates compare it with
+    :func:`~ckpt_tui.core.fingerprint.tree_fingerprint` later).
     """
     build = Build(resolve_root(root), use_cache, inspect, cancel, max(1, workers))
-    return build.run(list(patterns))
+    return build.run(list(patterns), fingerprint)

@@ -14,6 +14,8 @@ worker thread importing it while the UI thread starts up makes both wait on each
 
 from __future__ import annotations
 
+import gc
+import sys
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
@@ -107,9 +109,31 @@ def make_app(
     )
 
 
+#: Seconds a thread may hold the interpreter lock while another waits (Python's default: 5 ms).
+SWITCH_INTERVAL = 0.001
+
+
+def prepare_process() -> None:
+    """Process-wide settings for the interactive app; the entry point calls it before the app runs.
+
+    - Everything alive now (modules, the app, its CSS) lives as long as the process, so it is
+      left out of later garbage collections (``gc.freeze``). Left in, the first full collection
+      while the first rows load walks it all, 20-30 ms with the interpreter lock held, between
+      the first batch and its paint.
+    - The loading thread does many short system calls (reading sidecars, the cache), and after
+      each it waits for the lock while the UI thread paints: up to 5 ms each by default. At
+      1 ms the first rows of a 10,000-entry tree with a cold cache paint ~0.1 s sooner here.
+
+    Not done by the app itself, which tests create by the hundred in one process.
+    """
+    gc.freeze()
+    sys.setswitchinterval(SWITCH_INTERVAL)
+
+
 def run_app(root: Path, *, use_cache: bool = True) -> int:
     """Run the TUI on ``root`` in this terminal; returns the exit code."""
     app = make_app(root, use_cache=use_cache)
+    prepare_process()
     result = app.run()
     if app.return_code not in (None, 0):
         return app.return_code

@@ -9,7 +9,6 @@ widget; the screen applies the messages on the UI thread.
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -19,6 +18,7 @@ from textual.message import Message
 
 from ckpt_tui.core.catalog import iter_catalog
 from ckpt_tui.core.entry import CheckpointCatalogEntry, Issue
+from ckpt_tui.core.fingerprint import TreeFingerprint
 
 #: Seconds between two batches of entries.
 BATCH_INTERVAL = 0.1
@@ -49,7 +49,8 @@ class CatalogBatch(Message):
         self.seen = seen
         """On the final batch: every checkpoint path the scan found (others were removed)."""
         self.signature = signature
-        """On the final batch: :func:`tree_signature` of the tree early in the scan."""
+        """On the final batch: the tree's fingerprint as the scan walked it
+        (:class:`~ckpt_tui.core.fingerprint.TreeFingerprint`)."""
 
 
 class TreeSignature(Message):
@@ -58,28 +59,6 @@ class TreeSignature(Message):
     def __init__(self, signature: int) -> None:
         super().__init__()
         self.signature = signature
-
-
-def tree_signature(root: Path) -> int:
-    """A cheap fingerprint of every checkpoint, sidecar and config under ``root``.
-
-    One directory walk with the stat results the walk already has (names, sizes, mtimes): about
-    a quarter of a cached scan's cost, so the live-update poll runs a scan only on a change.
-    """
-    from ckpt_tui.core.discovery import walk
-
-    parts: list[tuple[object, ...]] = []
-    for folder, files in walk(os.path.abspath(root), []):
-        aux: list[tuple[str, int, int]] = []
-        for name, entry in sorted(folder.aux.items()):
-            try:
-                stat = entry.stat()
-            except OSError:
-                aux.append((name, -1, -1))
-            else:
-                aux.append((name, stat.st_size, stat.st_mtime_ns))
-        parts.append((folder.rel, tuple(aux), tuple((f.name, f.size, f.mtime_ns) for f in files)))
-    return hash(tuple(parts))
 
 
 class CatalogProgress(Message):
@@ -110,16 +89,23 @@ def stream_catalog(
     Stops early (without a final batch) once ``cancel`` is set. ``progress=False`` is for the
     quiet background poll: batches only.
     """
-    # Taken right after the first batch is out (so the first rows are not delayed by it): a
-    # change after that shows up as a new signature at the next poll.
-    signature: int | None = None
-
+    # Fed by the scan's own walk, each folder before its files are read: a change the scan
+    # missed shows up as a new fingerprint at the next poll, and no second walk competes with
+    # the first rows for the interpreter.
+    fingerprint = TreeFingerprint()
     pending: dict[str, CheckpointCatalogEntry] = {}
     issues: list[Issue] = []
     seen: set[str] = set()
     last_post = float("-inf")
     done = total = 0
-    updates = iter_catalog(root, use_cache=use_cache, inspect=True, cancel=cancel, workers=workers)
+    updates = iter_catalog(
+        root,
+        use_cache=use_cache,
+        inspect=True,
+        cancel=cancel,
+        workers=workers,
+        fingerprint=fingerprint,
+    )
     for update in updates:
         if cancel.is_set():
             return
@@ -134,14 +120,10 @@ def stream_catalog(
         if pending and now - last_post >= BATCH_INTERVAL:
             post(CatalogBatch(generation, list(pending.values()), issues, done, total, final=False))
             pending, issues, last_post = {}, [], now
-            if signature is None:
-                signature = tree_signature(root)
         elif progress:
             post(CatalogProgress(generation, done, total))
     if cancel.is_set():
         return
-    if signature is None:
-        signature = tree_signature(root)
     post(
         CatalogBatch(
             generation,
@@ -151,6 +133,6 @@ def stream_catalog(
             total,
             final=True,
             seen=frozenset(seen),
-            signature=signature,
+            signature=fingerprint.value(),
         )
     )

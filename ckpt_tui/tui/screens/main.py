@@ -34,6 +34,7 @@ from textual.worker import Worker, WorkerState
 
 from ckpt_tui.core.entry import CheckpointCatalogEntry
 from ckpt_tui.core.filtering import EntryFilter
+from ckpt_tui.core.fingerprint import tree_fingerprint
 from ckpt_tui.core.sorting import DESCENDING_FIRST, sort_entries
 from ckpt_tui.tui.commands import PaletteCommand, catalog_commands
 from ckpt_tui.tui.formatting import safe
@@ -42,7 +43,6 @@ from ckpt_tui.tui.loading import (
     CatalogProgress,
     TreeSignature,
     stream_catalog,
-    tree_signature,
 )
 from ckpt_tui.tui.widgets.catalog_table import COLUMNS, CatalogTable
 from ckpt_tui.tui.widgets.detail_pane import DetailPane
@@ -168,7 +168,7 @@ class MainScreen(Screen[None]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="poll")
     def _poll_worker(self) -> None:
         try:
-            signature = tree_signature(self.root)
+            signature = tree_fingerprint(self.root)
         except OSError:
             return  # the root went away: a rescan (ctrl+r) reports it; polling stays quiet
         self.post_message(TreeSignature(signature))
