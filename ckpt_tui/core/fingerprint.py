@@ -1,10 +1,12 @@
 """A cheap fingerprint of a tree: every checkpoint, sidecar and config, by name, size and mtime.
 
 Live updates poll it: a new fingerprint means something changed, and only then is the tree
-scanned again. It is fed from :func:`ckpt_tui.core.discovery.walk`, folder by folder, with the
-stat results the walk already has; the scan feeds one from its own walk (``iter_catalog``'s
-``fingerprint``), so the poll's baseline costs no second walk, and each folder is fingerprinted
-before its files are read: a change the scan did not see always shows at the next poll.
+scanned again. It is fed from :func:`ckpt_tui.core.discovery.walk`, folder by folder: the
+walk's own stat of each checkpoint, and one stat of each sidecar and config (cached on the
+listing's entry, so the sidecar tier reuses it). The scan feeds one from its own walk
+(``iter_catalog``'s ``fingerprint``), so the poll's baseline costs no second walk, and each
+folder is fingerprinted before its files are read: a change the scan did not see always shows
+at the next poll.
 """
 
 from __future__ import annotations
