@@ -143,9 +143,10 @@ def dump_yaml(data: Any) -> str:
     fast = _dump_simple(data)
     if fast is not None:
         return fast
-    text: str = _pyyaml().yaml.dump(
+    pyyaml = _pyyaml()
+    text: str = pyyaml.yaml.dump(
         data,
-        Dumper=_pyyaml().SafeDumper,
+        Dumper=pyyaml.SafeDumper,
         sort_keys=False,
         allow_unicode=True,
         default_flow_style=False,
