@@ -53,8 +53,8 @@ callbacks:
 _CHILD = r"""
 import json, resource, sys, time
 mode, root = sys.argv[1], sys.argv[2]
-from ckpt_tui.core.catalog import build_catalog
-from ckpt_tui.core.cache import code_version
+from ckpt_tui.catalog.api import build_catalog
+from ckpt_tui.catalog.cache import code_version
 code_version()  # once per process, not part of a build
 
 
@@ -88,7 +88,8 @@ class Row:
 
 def make_tree(root: Path, count: int) -> None:
     """``count`` tiny checkpoints with sidecars, in runs of 50 with a Hydra config each."""
-    from ckpt_tui.core.models import (
+    from ckpt_tui.io.safe_yaml import dump_yaml
+    from ckpt_tui.model.schema import (
         CheckpointingConfig,
         CheckpointMetadataV1,
         DecoderInfo,
@@ -99,7 +100,6 @@ def make_tree(root: Path, count: int) -> None:
         ModelInfo,
         TrainingInfo,
     )
-    from ckpt_tui.core.safe_yaml import dump_yaml
 
     for index in range(count):
         run, epoch = divmod(index, RUN_SIZE)

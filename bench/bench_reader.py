@@ -64,7 +64,7 @@ print(json.dumps({{"seconds": t1 - t0, "rchar": r1 - r0, "hwm_kb": hwm_kb()}}))
 
 METHODS = {
     "safe reader (inspect_checkpoint)": (
-        "from pathlib import Path\nfrom ckpt_tui.core.reader import inspect_checkpoint",
+        "from pathlib import Path\nfrom ckpt_tui.reader import inspect_checkpoint",
         "assert not inspect_checkpoint(Path(path)).has_errors",
     ),
     "torch.load(weights_only=False)": (
@@ -337,7 +337,7 @@ def _run(folder: Path, runs: int, quick: bool) -> int:
     refusal = weights_only_refuses_omegaconf(folder / "omegaconf.ckpt")
     print(f"torch.load(weights_only=True), same checkpoint with OmegaConf hparams: {refusal}")
 
-    reader_imports = "from pathlib import Path\nfrom ckpt_tui.core.reader import inspect_checkpoint"
+    reader_imports = "from pathlib import Path\nfrom ckpt_tui.reader import inspect_checkpoint"
     reader_load = "load = lambda p: inspect_checkpoint(Path(p))"
     reader_first, reader_times = repeat(reader_imports, reader_load, big, 50)
     torch_load = "load = lambda p: torch.load(p, map_location='cpu', weights_only=False)"

@@ -148,14 +148,14 @@ def write_tree(root: Path, count: int) -> None:
     """``count`` sidecar-backed checkpoints under ``root`` (one real torch file, copied)."""
     import torch
 
-    from ckpt_tui.core.models import (
+    from ckpt_tui.io.safe_yaml import dump_yaml
+    from ckpt_tui.model.schema import (
         CheckpointMetadataV1,
         EncoderInfo,
         MetricsInfo,
         ModelInfo,
         TrainingInfo,
     )
-    from ckpt_tui.core.safe_yaml import dump_yaml
 
     sample = root / "sample.bin"
     root.mkdir(parents=True, exist_ok=True)

@@ -11,9 +11,9 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ckpt_tui.core.catalog import build_catalog, iter_catalog
-    from ckpt_tui.core.entry import CheckpointCatalog, CheckpointCatalogEntry, Issue
-    from ckpt_tui.core.models import (
+    from ckpt_tui.catalog.api import build_catalog, iter_catalog
+    from ckpt_tui.model.entry import CheckpointCatalog, CheckpointCatalogEntry, Issue
+    from ckpt_tui.model.schema import (
         CheckpointingConfig,
         CheckpointMetadataV1,
         DecoderInfo,
@@ -24,38 +24,38 @@ if TYPE_CHECKING:
         ModelInfo,
         TrainingInfo,
     )
-    from ckpt_tui.core.sidecars import (
+    from ckpt_tui.sidecar.files import (
         load_metadata,
         load_metadata_batch,
         read_sidecar,
         save_metadata,
     )
-    from ckpt_tui.core.validation import ValidationReport, validate_checkpoint, validate_tree
+    from ckpt_tui.sidecar.validate import ValidationReport, validate_checkpoint, validate_tree
 
 __version__ = "0.1.0"
 
 _WHERE: dict[str, str] = {
-    "build_catalog": "ckpt_tui.core.catalog",
-    "iter_catalog": "ckpt_tui.core.catalog",
-    "CheckpointCatalog": "ckpt_tui.core.entry",
-    "CheckpointCatalogEntry": "ckpt_tui.core.entry",
-    "Issue": "ckpt_tui.core.entry",
-    "CheckpointMetadataV1": "ckpt_tui.core.models",
-    "CheckpointingConfig": "ckpt_tui.core.models",
-    "DecoderInfo": "ckpt_tui.core.models",
-    "EncoderInfo": "ckpt_tui.core.models",
-    "HeadInfo": "ckpt_tui.core.models",
-    "LossInfo": "ckpt_tui.core.models",
-    "MetricsInfo": "ckpt_tui.core.models",
-    "ModelInfo": "ckpt_tui.core.models",
-    "TrainingInfo": "ckpt_tui.core.models",
-    "load_metadata": "ckpt_tui.core.sidecars",
-    "load_metadata_batch": "ckpt_tui.core.sidecars",
-    "read_sidecar": "ckpt_tui.core.sidecars",
-    "save_metadata": "ckpt_tui.core.sidecars",
-    "ValidationReport": "ckpt_tui.core.validation",
-    "validate_checkpoint": "ckpt_tui.core.validation",
-    "validate_tree": "ckpt_tui.core.validation",
+    "build_catalog": "ckpt_tui.catalog.api",
+    "iter_catalog": "ckpt_tui.catalog.api",
+    "CheckpointCatalog": "ckpt_tui.model.entry",
+    "CheckpointCatalogEntry": "ckpt_tui.model.entry",
+    "Issue": "ckpt_tui.model.entry",
+    "CheckpointMetadataV1": "ckpt_tui.model.schema",
+    "CheckpointingConfig": "ckpt_tui.model.schema",
+    "DecoderInfo": "ckpt_tui.model.schema",
+    "EncoderInfo": "ckpt_tui.model.schema",
+    "HeadInfo": "ckpt_tui.model.schema",
+    "LossInfo": "ckpt_tui.model.schema",
+    "MetricsInfo": "ckpt_tui.model.schema",
+    "ModelInfo": "ckpt_tui.model.schema",
+    "TrainingInfo": "ckpt_tui.model.schema",
+    "load_metadata": "ckpt_tui.sidecar.files",
+    "load_metadata_batch": "ckpt_tui.sidecar.files",
+    "read_sidecar": "ckpt_tui.sidecar.files",
+    "save_metadata": "ckpt_tui.sidecar.files",
+    "ValidationReport": "ckpt_tui.sidecar.validate",
+    "validate_checkpoint": "ckpt_tui.sidecar.validate",
+    "validate_tree": "ckpt_tui.sidecar.validate",
 }
 
 __all__ = [

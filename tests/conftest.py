@@ -38,7 +38,7 @@ def _private_cache(
 ) -> Iterator[Path]:
     """Each test gets its own cache folder (also for its subprocesses) and an empty memory layer,
     so no test reads another's cache or writes to the user's ~/.cache."""
-    from ckpt_tui.core import cache
+    from ckpt_tui.catalog import cache
 
     folder = tmp_path_factory.mktemp("cache")
     monkeypatch.setenv("CKPT_TUI_CACHE_DIR", str(folder))

@@ -21,7 +21,6 @@ import time
 import warnings
 from collections import deque
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
@@ -40,13 +39,14 @@ from ckpt_tui.callbacks.run_info import (
     wandb_run_id,
 )
 from ckpt_tui.callbacks.writer import SidecarWriter
-from ckpt_tui.core.models import (
+from ckpt_tui.io.text import iso_local_time
+from ckpt_tui.model.schema import (
     CheckpointingConfig,
     CheckpointMetadataV1,
     ModelInfo,
     TrainingInfo,
 )
-from ckpt_tui.core.sidecars import read_sidecar, sidecar_candidates
+from ckpt_tui.sidecar.files import read_sidecar, sidecar_candidates
 
 #: How many (save, sidecar) timings are kept for diagnostics and the benchmark.
 TIMINGS_KEPT = 10_000
@@ -295,7 +295,7 @@ class MetadataCallbackCore:
         return CheckpointMetadataV1(
             checkpoint_path=str(path),
             exp_name=self._exp_names[folder],
-            created_at=datetime.now().astimezone().isoformat(timespec="seconds"),
+            created_at=iso_local_time(),
             training=TrainingInfo(
                 epoch=int(trainer.current_epoch),
                 global_step=int(trainer.global_step),

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ckpt_tui.core.models import MetricsInfo
+from ckpt_tui.model.schema import MetricsInfo
 
 #: Logged names that are training position, not metrics (they live in ``training``).
 POSITION_KEYS = frozenset({"epoch", "step"})

@@ -3,7 +3,7 @@
 Hyper-parameters are read through exact, configurable key paths whose defaults fit Hydra layouts
 (``model.encoder.model_name``). The reference read attributes that did not exist and wrote
 "unknown" everywhere; here a name comes from the hyper-parameters, else from state-dict inference
-(``ckpt_tui.core.statedict``), and only a required name that no source knows is written as the
+(``ckpt_tui.sources.statedict``), and only a required name that no source knows is written as the
 reference's "unknown" placeholder (readers map it back to ``None``).
 """
 
@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ckpt_tui.core.models import (
+from ckpt_tui.model.schema import (
     UNKNOWN,
     DecoderInfo,
     EncoderInfo,
@@ -169,9 +169,9 @@ def names_from_hparams(hparams: Any, keys: ModelKeys) -> ModelNames:
 
 
 def names_from_state_dict(shapes: Mapping[str, Sequence[int]]) -> ModelNames | None:
-    """Names inferred from parameter shapes by ``ckpt_tui.core.statedict``, if available."""
+    """Names inferred from parameter shapes by ``ckpt_tui.sources.statedict``, if available."""
     try:
-        module = importlib.import_module("ckpt_tui.core.statedict")
+        module = importlib.import_module("ckpt_tui.sources.statedict")
     except ImportError:
         return None
     infer = getattr(module, "infer_model_from_shapes", None)

@@ -16,8 +16,8 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
-from ckpt_tui.core.models import CheckpointMetadataV1
-from ckpt_tui.core.sidecars import save_metadata
+from ckpt_tui.model.schema import CheckpointMetadataV1
+from ckpt_tui.sidecar.files import save_metadata
 
 #: How many write durations are kept for diagnostics and the benchmark.
 WRITE_TIMINGS_KEPT = 10_000

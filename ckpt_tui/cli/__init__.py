@@ -8,7 +8,6 @@ the module of the command being run is imported, so ``ckpt-tui --help`` stays fa
 from __future__ import annotations
 
 import argparse
-import gc
 import importlib
 import sys
 from collections.abc import Sequence
@@ -65,12 +64,7 @@ def _tui_parser() -> argparse.ArgumentParser:
 def run() -> int:
     """The program's entry point (the ``ckpt-tui`` script and ``python -m ckpt_tui``): runs
     :func:`main` on ``sys.argv`` and returns its exit code for ``sys.exit``."""
-    code = main()
-    # At exit the interpreter runs the cycle collector over every object still alive, ~15 ms
-    # after a conversion; the process's memory goes back to the system anyway. Frozen objects
-    # are skipped; everything else (flushing stdout, atexit handlers) happens as usual.
-    gc.freeze()
-    return code
+    return main()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -2,7 +2,7 @@
 
 Exit 0 when every item was written or skipped, 1 when some failed, 2 on a usage error, 130 when
 interrupted (Ctrl-C or SIGTERM: the sidecars being written finish, whole, and are counted; the
-rest stay untouched). The tree is converted in one pass (:mod:`ckpt_tui.core.convert_tree`):
+rest stay untouched). The tree is converted in one pass (:mod:`ckpt_tui.convert.tree`):
 sidecars are written in groups as the checkpoints are read, and the files are shared with forked
 worker processes on Linux. Only the modules of that pass are imported (no pydantic, and rich
 only for a progress bar on a terminal).
@@ -13,7 +13,6 @@ The reference tool's flags (``--outputs-dir``, ``--exp-dir``, ``--checkpoint``, 
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import signal
 import sys
@@ -25,10 +24,10 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
-from ckpt_tui.core.text import escape_for_terminal, escape_surrogates_json
+from ckpt_tui.io.text import escape_for_terminal, escape_surrogates_json
 
 if TYPE_CHECKING:
-    from ckpt_tui.core.convert_tree import ItemReport, TreeRun
+    from ckpt_tui.convert.tree import ItemReport, TreeRun
 
 EXIT_INTERRUPTED = 130
 
@@ -133,24 +132,16 @@ def _summary(tree: TreeRun, dry_run: bool) -> dict[str, Any]:
 def run(args: argparse.Namespace) -> int:
     """Convert (or with ``--dry-run`` plan) in one pass, then report."""
     cancel = threading.Event()
-    # The cyclic GC would only rescan the modules being imported and the run's plain, acyclic
-    # objects (~4 ms of imports alone); it is back on when the command returns.
-    collecting = gc.isenabled()
-    gc.disable()
     # Ctrl-C and SIGTERM set cancel rather than raising: an exception could land between a write
     # and its bookkeeping, and then the summary would miss a sidecar that is on disk. The few
     # writes in flight finish, whole.
-    try:
-        with _cancel_on(signal.SIGTERM, cancel), _cancel_on(signal.SIGINT, cancel):
-            return _run(args, cancel)
-    finally:
-        if collecting:
-            gc.enable()
+    with _cancel_on(signal.SIGTERM, cancel), _cancel_on(signal.SIGINT, cancel):
+        return _run(args, cancel)
 
 
 def _run(args: argparse.Namespace, cancel: threading.Event) -> int:
-    from ckpt_tui.core.convert_tree import convert_tree
-    from ckpt_tui.core.sidecars import sidecar_path_for
+    from ckpt_tui.convert.tree import convert_tree
+    from ckpt_tui.sidecar.files import sidecar_path_for
 
     selected = _select(args)
     if isinstance(selected, str):

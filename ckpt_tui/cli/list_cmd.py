@@ -16,8 +16,8 @@ import sys
 import time
 from typing import Any, TextIO
 
-from ckpt_tui.core.entry import JSON_FIELDS, CheckpointCatalogEntry, Issue
-from ckpt_tui.core.text import escape_for_terminal, escape_surrogates_json
+from ckpt_tui.io.text import escape_for_terminal, escape_surrogates_json
+from ckpt_tui.model.entry import JSON_FIELDS, CheckpointCatalogEntry, Issue
 
 EXIT_OK = 0
 EXIT_USAGE = 2
@@ -43,9 +43,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Build, filter, sort and print the catalog of ``args.root``."""
-    from ckpt_tui.core.catalog import iter_catalog, resolve_root
-    from ckpt_tui.core.filtering import FilterError, parse_filter
-    from ckpt_tui.core.sorting import resolve_sort_field, sort_entries
+    from ckpt_tui.catalog.api import iter_catalog, resolve_root
+    from ckpt_tui.catalog.filter import FilterError, parse_filter
+    from ckpt_tui.catalog.sort import resolve_sort_field, sort_entries
 
     try:
         root = resolve_root(args.root)

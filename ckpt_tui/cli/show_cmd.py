@@ -15,8 +15,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ckpt_tui.core.entry import CheckpointCatalogEntry
-from ckpt_tui.core.text import escape_for_terminal, escape_surrogates_json
+from ckpt_tui.io.text import escape_for_terminal, escape_surrogates_json
+from ckpt_tui.model.entry import CheckpointCatalogEntry
 
 _ROOT_LEVELS = 3
 """By default the catalog root is this many folders above the checkpoint (the run's parent for
@@ -46,7 +46,7 @@ def describe_checkpoint(
     checkpoint: Path, root: Path | None = None, *, use_cache: bool = True
 ) -> CheckpointCatalogEntry | None:
     """The catalog entry of one checkpoint, built with the same tiers as ``list``."""
-    from ckpt_tui.core.catalog import iter_catalog
+    from ckpt_tui.catalog.api import iter_catalog
 
     path = Path(os.path.abspath(checkpoint))
     root = Path(os.path.abspath(root)) if root else default_root(path)
@@ -63,7 +63,7 @@ def describe_checkpoint(
 
 def run(args: argparse.Namespace) -> int:
     """Print the entry and the file's details."""
-    from ckpt_tui.core.inspection_details import checkpoint_details
+    from ckpt_tui.sources.details import checkpoint_details
 
     checkpoint: Path = args.checkpoint
     if not checkpoint.is_file():

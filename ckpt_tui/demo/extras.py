@@ -5,7 +5,11 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta
 
-from ckpt_tui.core.models import (
+from ckpt_tui.demo.configs import hydra_yaml, lightning_hparams, overrides, run_config
+from ckpt_tui.demo.simulate import Point
+from ckpt_tui.demo.spec import DECODER_IN_CHANNELS, Run
+from ckpt_tui.io.safe_yaml import dump_yaml
+from ckpt_tui.model.schema import (
     CheckpointingConfig,
     CheckpointMetadataV1,
     DecoderInfo,
@@ -16,10 +20,6 @@ from ckpt_tui.core.models import (
     ModelInfo,
     TrainingInfo,
 )
-from ckpt_tui.core.safe_yaml import dump_yaml
-from ckpt_tui.demo.configs import hydra_yaml, lightning_hparams, overrides, run_config
-from ckpt_tui.demo.simulate import Point
-from ckpt_tui.demo.spec import DECODER_IN_CHANNELS, Run
 
 TextFiles = dict[str, tuple[str, datetime]]
 """Path relative to the run folder → (content, mtime)."""

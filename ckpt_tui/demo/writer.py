@@ -10,15 +10,15 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from ckpt_tui.core.atomic import atomic_write_bytes, atomic_write_text
-from ckpt_tui.core.safe_yaml import dump_yaml
-from ckpt_tui.core.sidecars import SIDECAR_SUFFIX, save_metadata
 from ckpt_tui.demo import configs, extras
 from ckpt_tui.demo.lightning_dict import Weights, checkpoint_dict, weights
 from ckpt_tui.demo.runs import RUNS
 from ckpt_tui.demo.serialize import legacy_bytes, zip_bytes
 from ckpt_tui.demo.simulate import Saved, replay, run_points
 from ckpt_tui.demo.spec import Run
+from ckpt_tui.io.atomic import atomic_write_bytes, atomic_write_text
+from ckpt_tui.io.safe_yaml import dump_yaml
+from ckpt_tui.sidecar.files import SIDECAR_SUFFIX, save_metadata
 
 
 @dataclass

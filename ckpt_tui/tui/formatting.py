@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 
 from rich.cells import cell_len, set_cell_size
 
-from ckpt_tui.core.text import escape_for_terminal
+from ckpt_tui.io.text import escape_for_terminal
 
 #: Longest string ever rendered whole; longer ones are cut with a note.
 MAX_TEXT = 300
@@ -19,7 +19,7 @@ MAX_TEXT = 300
 
 def safe(value: object, limit: int = MAX_TEXT) -> str:
     """``value`` as one printable line: controls, bidi and undecodable bytes escaped
-    (``ckpt_tui.core.text``), cut to ``limit`` characters."""
+    (``ckpt_tui.io.text``), cut to ``limit`` characters."""
     text = escape_for_terminal(str(value))
     if len(text) > limit:
         cut = len(text) - limit

@@ -1,6 +1,6 @@
 """Streaming the catalog into the UI: the body of the loading worker and the messages it posts.
 
-The worker thread iterates :func:`ckpt_tui.core.catalog.iter_catalog` and coalesces its updates:
+The worker thread iterates :func:`ckpt_tui.catalog.api.iter_catalog` and coalesces its updates:
 entries are posted in batches at most every :data:`BATCH_INTERVAL` seconds (the first batch at
 once, so sidecar rows paint early), never one message per row. Progress in between is posted as
 a replaceable message, so a slow UI only ever sees the latest count. Nothing here touches a
@@ -16,9 +16,9 @@ from pathlib import Path
 
 from textual.message import Message
 
-from ckpt_tui.core.catalog import iter_catalog
-from ckpt_tui.core.entry import CheckpointCatalogEntry, Issue
-from ckpt_tui.core.fingerprint import TreeFingerprint
+from ckpt_tui.catalog.api import iter_catalog
+from ckpt_tui.catalog.fingerprint import TreeFingerprint
+from ckpt_tui.model.entry import CheckpointCatalogEntry, Issue
 
 #: Seconds between two batches of entries.
 BATCH_INTERVAL = 0.1
@@ -50,7 +50,7 @@ class CatalogBatch(Message):
         """On the final batch: every checkpoint path the scan found (others were removed)."""
         self.signature = signature
         """On the final batch: the tree's fingerprint as the scan walked it
-        (:class:`~ckpt_tui.core.fingerprint.TreeFingerprint`)."""
+        (:class:`~ckpt_tui.catalog.fingerprint.TreeFingerprint`)."""
 
 
 class TreeSignature(Message):

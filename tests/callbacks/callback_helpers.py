@@ -21,7 +21,7 @@ from typing import Any
 import lightning.pytorch
 import torch
 
-from ckpt_tui.core.sidecars import SIDECAR_SUFFIX, checkpoint_stem
+from ckpt_tui.sidecar.files import SIDECAR_SUFFIX, checkpoint_stem
 
 #: val/hmean logged at each epoch: up and down, so top-k keeps and drops files.
 HMEANS = (0.50, 0.70, 0.60, 0.80, 0.65)
@@ -215,7 +215,7 @@ for line in sys.stdin:
 class CheckpointTruth:
     """What checkpoints say about themselves: epoch and step as stored in the file.
 
-    Read with the project's safe reader (``ckpt_tui.core.reader.inspect_checkpoint``) when it is
+    Read with the project's safe reader (``ckpt_tui.reader.inspect_checkpoint``) when it is
     there; otherwise by torch in a separate, trusted process (the package itself never unpickles
     a checkpoint; this check may, on files the test just wrote), one process per session.
     """
@@ -223,7 +223,7 @@ class CheckpointTruth:
     def __init__(self) -> None:
         self._proc: subprocess.Popen[str] | None = None
         try:
-            from ckpt_tui.core.reader import inspect_checkpoint
+            from ckpt_tui.reader import inspect_checkpoint
         except ImportError:
             self._inspect: Any = None
             self._proc = subprocess.Popen(

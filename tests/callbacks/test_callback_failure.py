@@ -23,7 +23,7 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
 from ckpt_tui.callbacks import MetadataCallback, MetadataCallbackWarning
-from ckpt_tui.core.sidecars import read_sidecar
+from ckpt_tui.sidecar.files import read_sidecar
 
 EPOCHS = 3
 

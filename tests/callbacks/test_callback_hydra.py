@@ -14,7 +14,7 @@ import pytest
 from callback_helpers import assert_one_sidecar_each, checkpoints_in
 from omegaconf import OmegaConf
 
-from ckpt_tui.core.sidecars import read_sidecar
+from ckpt_tui.sidecar.files import read_sidecar
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIG = REPO / "configs" / "callbacks" / "metadata.yaml"

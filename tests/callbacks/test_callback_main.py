@@ -19,9 +19,9 @@ from callback_helpers import (
 from lightning.pytorch.callbacks import ModelCheckpoint
 
 from ckpt_tui.callbacks import MetadataCallback
-from ckpt_tui.core.models import CheckpointMetadataV1
-from ckpt_tui.core.sidecars import read_sidecar
-from ckpt_tui.core.validation import validate_checkpoint
+from ckpt_tui.model.schema import CheckpointMetadataV1
+from ckpt_tui.sidecar.files import read_sidecar
+from ckpt_tui.sidecar.validate import validate_checkpoint
 
 
 class MainRun:

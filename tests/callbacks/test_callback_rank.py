@@ -9,7 +9,7 @@ from callback_helpers import assert_one_sidecar_each, checkpoints_in, fit
 from lightning.pytorch.callbacks import ModelCheckpoint
 
 from ckpt_tui.callbacks import MetadataCallback
-from ckpt_tui.core.sidecars import read_sidecar
+from ckpt_tui.sidecar.files import read_sidecar
 
 
 @pytest.mark.slow

@@ -32,7 +32,7 @@ from ckpt_tui.callbacks.run_info import (
     run_folder_name,
     wandb_run_id,
 )
-from ckpt_tui.core.models import UNKNOWN, known
+from ckpt_tui.model.schema import UNKNOWN, known
 
 # ------------------------------------------------------------------------------------ metrics
 
@@ -149,7 +149,7 @@ def test_model_info_without_hparams_falls_back_to_the_state_dict() -> None:
     module = make_module(hparams=None)
     info = model_info_for(module, ModelKeys())
     try:
-        from ckpt_tui.core.statedict import infer_model_from_shapes
+        from ckpt_tui.sources.statedict import infer_model_from_shapes
     except ImportError:  # the inference module is not there yet: the schema's placeholder
         assert (info.architecture, info.encoder.model_name) == (UNKNOWN, UNKNOWN)
         assert known(info.architecture) is None

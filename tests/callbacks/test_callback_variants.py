@@ -22,8 +22,8 @@ from lightning.pytorch.plugins.io import AsyncCheckpointIO
 from omegaconf import OmegaConf
 
 from ckpt_tui.callbacks import MetadataCallback
-from ckpt_tui.core.models import CheckpointMetadataV1
-from ckpt_tui.core.sidecars import read_sidecar
+from ckpt_tui.model.schema import CheckpointMetadataV1
+from ckpt_tui.sidecar.files import read_sidecar
 
 CONFIG = Path(__file__).resolve().parents[2] / "configs" / "callbacks" / "metadata.yaml"
 

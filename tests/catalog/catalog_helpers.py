@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ckpt_tui.core.models import (
+from ckpt_tui.model.schema import (
     CheckpointingConfig,
     CheckpointMetadataV1,
     EncoderInfo,

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from catalog_helpers import metadata
 
-from ckpt_tui.core.sidecars import save_metadata
+from ckpt_tui.sidecar.files import save_metadata
 
 WriteCheckpoint = Callable[..., Path]
 

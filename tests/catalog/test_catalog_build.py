@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from ckpt_tui.core import build as catalog_module
-from ckpt_tui.core.catalog import BATCH_SIZE, CatalogUpdate, build_catalog, iter_catalog
-from ckpt_tui.core.merge import TierResult
+from ckpt_tui.catalog import build as catalog_module
+from ckpt_tui.catalog.api import BATCH_SIZE, CatalogUpdate, build_catalog, iter_catalog
+from ckpt_tui.sources.merge import TierResult
 
 
 @pytest.fixture

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from catalog_helpers import HYDRA_CONFIG, write_text
 
-from ckpt_tui.core import cache
-from ckpt_tui.core.cache import CACHE_FILE
-from ckpt_tui.core.catalog import build_catalog
-from ckpt_tui.core.entry import CheckpointCatalogEntry, Issue
+from ckpt_tui.catalog import cache
+from ckpt_tui.catalog.api import build_catalog
+from ckpt_tui.catalog.cache import CACHE_FILE
+from ckpt_tui.model.entry import CheckpointCatalogEntry, Issue
 
 
 def by_path(root: Path, **kwargs: object) -> dict[str, CheckpointCatalogEntry]:
@@ -38,7 +38,7 @@ _TAMPER = Issue(severity="error", code="test.tampered", message="changed by a ca
 def fresh_process_build(root: Path) -> dict[str, object]:
     code = (
         "import json, sys\n"
-        "from ckpt_tui.core.catalog import build_catalog\n"
+        "from ckpt_tui.catalog.api import build_catalog\n"
         "c = build_catalog(sys.argv[1])\n"
         "print(json.dumps({'entries': [e.to_json() for e in c.entries],"
         " 'issues': [i.code for i in c.scan_issues]}))\n"
@@ -220,7 +220,7 @@ def test_two_processes_share_the_cache(tree: Path, write_checkpoint) -> None:
         write_checkpoint(tree / f"run{index % 4}" / "checkpoints" / f"epoch={index}.ckpt")
     code = (
         "import sys\n"
-        "from ckpt_tui.core.catalog import build_catalog\n"
+        "from ckpt_tui.catalog.api import build_catalog\n"
         "for _ in range(5):\n"
         "    c = build_catalog(sys.argv[1])\n"
         "    assert len(c.entries) == 42, len(c.entries)\n"

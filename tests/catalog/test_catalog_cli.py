@@ -19,9 +19,9 @@ import pytest
 from catalog_helpers import metadata
 
 from ckpt_tui.cli import list_cmd
-from ckpt_tui.core.entry import JSON_FIELDS
-from ckpt_tui.core.models import MetricsInfo
-from ckpt_tui.core.sidecars import save_metadata
+from ckpt_tui.model.entry import JSON_FIELDS
+from ckpt_tui.model.schema import MetricsInfo
+from ckpt_tui.sidecar.files import save_metadata
 
 HOSTILE = "run\x1b]0;pwned\x07\x1b[31m"
 

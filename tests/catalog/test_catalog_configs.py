@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from catalog_helpers import HYDRA_CONFIG, write_text
 
-from ckpt_tui.core.catalog import build_catalog
-from ckpt_tui.core.configs import HPARAMS_LABEL, read_config_fields
-from ckpt_tui.core.entry import CheckpointCatalogEntry
+from ckpt_tui.catalog.api import build_catalog
+from ckpt_tui.model.entry import CheckpointCatalogEntry
+from ckpt_tui.sources.config import HPARAMS_LABEL, read_config_fields
 
 
 def only_entry(root: Path) -> CheckpointCatalogEntry:

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from ckpt_tui.core.catalog import build_catalog
+from ckpt_tui.catalog.api import build_catalog
 
 
 @pytest.fixture(scope="session")

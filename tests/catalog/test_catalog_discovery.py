@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from ckpt_tui.core.catalog import build_catalog
-from ckpt_tui.core.discovery import walk
-from ckpt_tui.core.entry import Issue
+from ckpt_tui.catalog.api import build_catalog
+from ckpt_tui.catalog.discover import walk
+from ckpt_tui.model.entry import Issue
 
 
 def found(root: Path, **kwargs: object) -> tuple[list[str], list[Issue]]:
@@ -154,7 +154,7 @@ def _unreadable_scan(root: Path) -> dict[str, object]:
     """
     code = (
         "import json, sys\n"
-        "from ckpt_tui.core.catalog import build_catalog\n"
+        "from ckpt_tui.catalog.api import build_catalog\n"
         "c = build_catalog(sys.argv[1], use_cache=False)\n"
         "print(json.dumps({'paths': [e.checkpoint_path for e in c.entries],"
         " 'issues': [i.code for i in c.scan_issues]}))\n"

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from catalog_helpers import write_text
 
-from ckpt_tui.core.catalog import iter_catalog
-from ckpt_tui.core.fingerprint import TreeFingerprint, tree_fingerprint
+from ckpt_tui.catalog.api import iter_catalog
+from ckpt_tui.catalog.fingerprint import TreeFingerprint, tree_fingerprint
 
 WriteCheckpoint = Callable[..., Path]
 

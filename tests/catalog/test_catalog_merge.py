@@ -12,11 +12,11 @@ import pytest
 from catalog_helpers import HYDRA_CONFIG, write_text
 from reference_sidecar import REFERENCE_YAML as REFERENCE_SIDECAR
 
-from ckpt_tui.core.catalog import build_catalog
-from ckpt_tui.core.checkpoint_tier import checkpoint_tier, tier_from_inspection
-from ckpt_tui.core.entry import CheckpointCatalogEntry, Issue
-from ckpt_tui.core.merge import TierResult, canonical_metric, merge_tiers
-from ckpt_tui.core.models import MetricsInfo
+from ckpt_tui.catalog.api import build_catalog
+from ckpt_tui.model.entry import CheckpointCatalogEntry, Issue
+from ckpt_tui.model.schema import MetricsInfo
+from ckpt_tui.sources.checkpoint import checkpoint_tier, tier_from_inspection
+from ckpt_tui.sources.merge import TierResult, canonical_metric, merge_tiers
 
 
 def entries(root: Path, **kwargs: Any) -> dict[str, CheckpointCatalogEntry]:

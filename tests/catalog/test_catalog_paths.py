@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from ckpt_tui.core.catalog import build_catalog
-from ckpt_tui.core.path_inference import checkpoint_name, parse_name, path_tier
+from ckpt_tui.catalog.api import build_catalog
+from ckpt_tui.sources.path import checkpoint_name, parse_name, path_tier
 
 
 @pytest.mark.parametrize(

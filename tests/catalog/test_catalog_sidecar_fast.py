@@ -9,12 +9,12 @@ from pathlib import Path
 
 from catalog_helpers import write_text
 
-from ckpt_tui.core.catalog import build_catalog
-from ckpt_tui.core.sidecars import SIDECAR_SUFFIX
+from ckpt_tui.catalog.api import build_catalog
+from ckpt_tui.sidecar.files import SIDECAR_SUFFIX
 
 COUNT_PYDANTIC = """
 import json, sys
-from ckpt_tui.core.catalog import build_catalog
+from ckpt_tui.catalog.api import build_catalog
 catalog = build_catalog(sys.argv[1], use_cache=False)
 print(json.dumps({
     "sources": sorted({entry.source for entry in catalog.entries}),

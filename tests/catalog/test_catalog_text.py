@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from ckpt_tui.core.text import escape_for_terminal, escape_surrogates_json
+from ckpt_tui.io.text import escape_for_terminal, escape_surrogates_json
 
 
 @pytest.mark.parametrize(

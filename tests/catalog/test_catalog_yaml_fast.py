@@ -9,8 +9,8 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ckpt_tui.core.safe_yaml import IMPLICIT_FIRST, dump_yaml
-from ckpt_tui.core.yaml_fast import FALLBACK, parse_simple_yaml
+from ckpt_tui.io.safe_yaml import IMPLICIT_FIRST, dump_yaml
+from ckpt_tui.io.yaml_subset import FALLBACK, parse_simple_yaml
 
 
 def safe_load(text: str) -> Any:

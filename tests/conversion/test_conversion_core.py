@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from conversion_helpers import tree_hashes
 
+from ckpt_tui.catalog.api import build_catalog
 from ckpt_tui.cli import main
-from ckpt_tui.core.catalog import build_catalog
-from ckpt_tui.core.conversion import execute_plan, plan_conversion
-from ckpt_tui.core.sidecars import read_sidecar, sidecar_path_for
+from ckpt_tui.convert.plan import execute_plan, plan_conversion
+from ckpt_tui.sidecar.files import read_sidecar, sidecar_path_for
 
 SIDECAR_FIELDS = (
     "exp_name", "architecture", "backbone", "epoch", "global_step", "hmean", "precision",

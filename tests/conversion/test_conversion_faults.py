@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from conversion_helpers import tree_hashes
 
-from ckpt_tui.core.sidecars import SIDECAR_SUFFIX, read_sidecar
+from ckpt_tui.sidecar.files import SIDECAR_SUFFIX, read_sidecar
 
 FILES = 240
 

@@ -10,16 +10,16 @@ from pathlib import Path
 import pytest
 from conversion_helpers import tree_hashes
 
-from ckpt_tui.core.atomic import atomic_write_bytes, atomic_write_text
-from ckpt_tui.core.catalog import build_catalog
-from ckpt_tui.core.conversion import (
+from ckpt_tui.catalog.api import build_catalog
+from ckpt_tui.convert.plan import (
     ConversionItem,
     ConversionPlan,
     ConversionResult,
     execute_plan,
     plan_conversion,
 )
-from ckpt_tui.core.sidecars import SIDECAR_SUFFIX, read_sidecar
+from ckpt_tui.io.atomic import atomic_write_bytes, atomic_write_text
+from ckpt_tui.sidecar.files import SIDECAR_SUFFIX, read_sidecar
 
 COPIES = 40
 WORKERS = 4

@@ -9,8 +9,8 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ckpt_tui.core.models import CheckpointMetadataV1
-from ckpt_tui.core.safe_yaml import _dump_simple, dump_yaml, parse_yaml
+from ckpt_tui.io.safe_yaml import _dump_simple, dump_yaml, parse_yaml
+from ckpt_tui.model.schema import CheckpointMetadataV1
 
 
 def reference_dump(data: Any) -> str:

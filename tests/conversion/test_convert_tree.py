@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 from conversion_helpers import tree_hashes
 
-import ckpt_tui.core.convert_tree as convert_tree_module
-from ckpt_tui.core.catalog import build_catalog
-from ckpt_tui.core.conversion import execute_plan, plan_conversion
-from ckpt_tui.core.convert_fork import process_count
-from ckpt_tui.core.convert_tree import ItemReport, _spread_over_folders, convert_tree
-from ckpt_tui.core.sidecars import SIDECAR_SUFFIX, read_sidecar
+import ckpt_tui.convert.tree as convert_tree_module
+from ckpt_tui.catalog.api import build_catalog
+from ckpt_tui.convert.fork import process_count
+from ckpt_tui.convert.plan import execute_plan, plan_conversion
+from ckpt_tui.convert.tree import ItemReport, _spread_over_folders, convert_tree
+from ckpt_tui.sidecar.files import SIDECAR_SUFFIX, read_sidecar
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="forks on Linux")
 
@@ -143,7 +143,7 @@ def test_a_cancel_between_groups_reports_exactly_what_was_written(
 
 
 def test_a_group_is_written_one_folder_after_another(big_tree: Path) -> None:
-    from ckpt_tui.core.conversion import ConversionItem
+    from ckpt_tui.convert.plan import ConversionItem
 
     items: list[ConversionItem] = [
         item

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from demo_helpers import rel
 
-from ckpt_tui.core.sidecars import read_sidecar
 from ckpt_tui.demo import DemoSummary
 from ckpt_tui.demo.runs import RUNS
 from ckpt_tui.demo.spec import TRAIN_ROOT
+from ckpt_tui.sidecar.files import read_sidecar
 
 Facts = dict[str, dict[str, Any]]
 

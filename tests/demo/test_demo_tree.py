@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from demo_helpers import rel
 
-from ckpt_tui.core.safe_yaml import MAX_CONFIG_BYTES, load_document
-from ckpt_tui.core.sidecars import read_sidecar, sidecar_candidates
 from ckpt_tui.demo import DemoSummary
 from ckpt_tui.demo.runs import RUNS
+from ckpt_tui.io.safe_yaml import MAX_CONFIG_BYTES, load_document
+from ckpt_tui.sidecar.files import read_sidecar, sidecar_candidates
 
 # One path per name pattern and layout the demo promises (relative to the demo root).
 PROMISED = {

@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from ckpt_tui.core.entry import FIELD_NAMES, CheckpointCatalogEntry, Issue, checked_values
+from ckpt_tui.model.entry import FIELD_NAMES, CheckpointCatalogEntry, Issue, checked_values
 
 
 def full_entry() -> CheckpointCatalogEntry:

@@ -9,10 +9,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from reference_sidecar import REFERENCE_YAML
 
-from ckpt_tui.core.entry import CheckpointCatalog, CheckpointCatalogEntry
-from ckpt_tui.core.models import CheckpointMetadataV1, known
-from ckpt_tui.core.safe_yaml import parse_yaml
-from ckpt_tui.core.sidecars import parse_metadata
+from ckpt_tui.io.safe_yaml import parse_yaml
+from ckpt_tui.model.entry import CheckpointCatalog, CheckpointCatalogEntry
+from ckpt_tui.model.schema import CheckpointMetadataV1, known
+from ckpt_tui.sidecar.files import parse_metadata
 
 
 def reference_data() -> dict[str, Any]:
@@ -184,7 +184,7 @@ metadata_strategy = st.builds(
 @settings(max_examples=150, deadline=None)
 @given(metadata_strategy)
 def test_random_valid_metadata_round_trips_through_yaml(metadata: CheckpointMetadataV1) -> None:
-    from ckpt_tui.core.safe_yaml import dump_yaml
+    from ckpt_tui.io.safe_yaml import dump_yaml
 
     again, issues = parse_metadata(parse_yaml(dump_yaml(metadata.to_yaml_dict())), source="x")
     assert issues == []

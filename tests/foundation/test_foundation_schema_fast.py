@@ -19,8 +19,8 @@ from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
 from reference_sidecar import REFERENCE_YAML
 
-from ckpt_tui.core import schema_fast
-from ckpt_tui.core.models import (
+from ckpt_tui.io.safe_yaml import dump_yaml, parse_yaml
+from ckpt_tui.model.schema import (
     CheckpointingConfig,
     CheckpointMetadataV1,
     DecoderInfo,
@@ -31,8 +31,8 @@ from ckpt_tui.core.models import (
     ModelInfo,
     TrainingInfo,
 )
-from ckpt_tui.core.safe_yaml import dump_yaml, parse_yaml
-from ckpt_tui.core.schema_fast import fast_sidecar, fast_validate
+from ckpt_tui.sidecar import schema_fast
+from ckpt_tui.sidecar.schema_fast import fast_sidecar, fast_validate
 
 REJECTED = "rejected by pydantic"
 

@@ -14,8 +14,8 @@ import pytest
 from reference_sidecar import REFERENCE_YAML
 
 from ckpt_tui import load_metadata, load_metadata_batch, save_metadata
-from ckpt_tui.core.safe_yaml import MAX_SIDECAR_BYTES
-from ckpt_tui.core.sidecars import read_sidecar, sidecar_candidates, sidecar_path_for
+from ckpt_tui.io.safe_yaml import MAX_SIDECAR_BYTES
+from ckpt_tui.sidecar.files import read_sidecar, sidecar_candidates, sidecar_path_for
 
 MakeCheckpoint = Callable[[str], Path]
 
@@ -167,7 +167,7 @@ def test_batch_goes_on_past_bad_files(make_checkpoint: MakeCheckpoint) -> None:
 
 def test_importing_the_package_pulls_in_neither_torch_nor_textual() -> None:
     code = (
-        "import sys, ckpt_tui, ckpt_tui.cli, ckpt_tui.core.validation\n"
+        "import sys, ckpt_tui, ckpt_tui.cli, ckpt_tui.sidecar.validate\n"
         "heavy = ('torch', 'lightning', 'pytorch_lightning', 'textual')\n"
         "heavy = [m for m in heavy if m in sys.modules]\n"
         "print(','.join(heavy))\n"

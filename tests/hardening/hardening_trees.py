@@ -7,7 +7,7 @@ from pathlib import Path
 
 from hardening_helpers import HOSTILE_NAMES, INVALID_UTF8
 
-from ckpt_tui.core.models import MetricsInfo
+from ckpt_tui.model.schema import MetricsInfo
 
 SIDECAR_KINDS = ("osc52_clipboard", "ansi_colour", "newline", "c1_csi", "bidi_override")
 """Kinds whose checkpoint also gets a sidecar whose exp_name holds the same hostile text."""
@@ -19,7 +19,7 @@ def hostile_tree(base: Path, ckpt_bytes: bytes) -> tuple[Path, list[bytes]]:
     """``base/outputs`` with one run per hostile kind; returns it and the checkpoints (bytes)."""
     from catalog_helpers import metadata
 
-    from ckpt_tui.core.sidecars import save_metadata
+    from ckpt_tui.sidecar.files import save_metadata
 
     root = base / "outputs"
     paths: list[bytes] = []

@@ -23,11 +23,11 @@ from pathlib import Path
 import pytest
 from hardening_helpers import ignore_sigxfsz, limit_memory, run_cli, tree_digest
 
-from ckpt_tui.core import cache
-from ckpt_tui.core.cache import CACHE_FILE
-from ckpt_tui.core.catalog import build_catalog, iter_catalog
-from ckpt_tui.core.entry import CheckpointCatalog
-from ckpt_tui.core.sidecars import read_sidecar
+from ckpt_tui.catalog import cache
+from ckpt_tui.catalog.api import build_catalog, iter_catalog
+from ckpt_tui.catalog.cache import CACHE_FILE
+from ckpt_tui.model.entry import CheckpointCatalog
+from ckpt_tui.sidecar.files import read_sidecar
 
 HYDRA = "exp_name: full-disk\nmodel:\n  architecture: dbnet\n  encoder:\n    model_name: resnet18\n"
 CHECKPOINTS = 24

@@ -25,15 +25,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 from reader_pickles import legacy_checkpoint, zip_checkpoint
 
-from ckpt_tui.core.entry import CheckpointCatalogEntry, Issue
-from ckpt_tui.core.filtering import FilterError, parse_filter
-from ckpt_tui.core.reader import inspect_checkpoint
-from ckpt_tui.core.reader.resolve import Resolver
-from ckpt_tui.core.reader.unpickler import TruncatedPickle, UnpicklingError, unpickle
-from ckpt_tui.core.safe_yaml import UnsafeDocumentError, dump_yaml, parse_yaml
-from ckpt_tui.core.sidecar_tier import read_sidecar_file
-from ckpt_tui.core.sidecars import parse_metadata
-from ckpt_tui.core.yaml_fast import parse_simple_yaml
+from ckpt_tui.catalog.filter import FilterError, parse_filter
+from ckpt_tui.io.safe_yaml import UnsafeDocumentError, dump_yaml, parse_yaml
+from ckpt_tui.io.yaml_subset import parse_simple_yaml
+from ckpt_tui.model.entry import CheckpointCatalogEntry, Issue
+from ckpt_tui.reader import inspect_checkpoint
+from ckpt_tui.reader.unpickle.machine import TruncatedPickle, UnpicklingError, unpickle
+from ckpt_tui.reader.unpickle.resolve import Resolver
+from ckpt_tui.sidecar.files import parse_metadata
+from ckpt_tui.sources.sidecar import read_sidecar_file
 
 pytestmark = [pytest.mark.fuzz, pytest.mark.timeout(fuzz_timeout())]
 

@@ -14,7 +14,7 @@ from hardening_helpers import bounded_python, by_path, issue_codes, list_json, r
 from hardening_pickles import CASES, LIVE, ZIP_ONLY
 from reader_pickles import legacy_checkpoint, zip_checkpoint
 
-from ckpt_tui.core.reader import inspect_checkpoint
+from ckpt_tui.reader import inspect_checkpoint
 
 SECURITY = "security.unsafe-global"
 

@@ -24,8 +24,8 @@ from typing import Any
 import pytest
 from hardening_helpers import by_path, issue_codes, list_json, run_cli, tree_digest
 
-from ckpt_tui.core import cache
-from ckpt_tui.core.catalog import build_catalog
+from ckpt_tui.catalog import cache
+from ckpt_tui.catalog.api import build_catalog
 
 NOBODY = 65534
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from hardening_helpers import by_path, issue_codes, list_json, run_cli
 
-from ckpt_tui.core.safe_yaml import MAX_CONFIG_BYTES, MAX_SIDECAR_BYTES
+from ckpt_tui.io.safe_yaml import MAX_CONFIG_BYTES, MAX_SIDECAR_BYTES
 
 HUNDRED_MB = 100 * 1024 * 1024
 

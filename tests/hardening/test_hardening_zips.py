@@ -14,8 +14,8 @@ import pytest
 from hardening_helpers import by_path, issue_codes, list_json
 from hardening_zips import ZIP_CASES
 
-from ckpt_tui.core.reader import inspect_checkpoint
-from ckpt_tui.core.reader.unpickler import DEFAULT_LIMITS
+from ckpt_tui.reader import inspect_checkpoint
+from ckpt_tui.reader.unpickle.machine import DEFAULT_LIMITS
 
 
 @pytest.mark.parametrize("name", sorted(ZIP_CASES))

@@ -17,8 +17,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from ckpt_tui.core.reader import unpickler
-from ckpt_tui.core.reader.objects import (
+from ckpt_tui.reader.unpickle import machine as unpickler
+from ckpt_tui.reader.unpickle.machine import Limits, unpickle
+from ckpt_tui.reader.unpickle.objects import (
     Call,
     DType,
     GlobalRef,
@@ -27,9 +28,8 @@ from ckpt_tui.core.reader.objects import (
     StorageType,
     TensorRef,
 )
-from ckpt_tui.core.reader.resolve import Resolver, SafeFn
-from ckpt_tui.core.reader.unpickler import Limits, unpickle
-from ckpt_tui.core.reader.zipformat import _storage_loader
+from ckpt_tui.reader.unpickle.resolve import Resolver, SafeFn
+from ckpt_tui.reader.zipformat import _storage_loader
 
 REBUILD = "torch._utils _rebuild_tensor_v2"
 _PUTS = ("BINPUT", "LONG_BINPUT", "MEMOIZE")

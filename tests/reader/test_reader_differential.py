@@ -12,12 +12,12 @@ from typing import Any
 import pytest
 from reader_oracle_client import oracle
 
-from ckpt_tui.core.reader import inspect_checkpoint
-from ckpt_tui.core.reader.legacy import parse_legacy
-from ckpt_tui.core.reader.objects import Call, DType, TensorRef
-from ckpt_tui.core.reader.plain import to_plain
-from ckpt_tui.core.reader.source import CheckpointFile, ParsedFile
-from ckpt_tui.core.reader.zipformat import parse_zip
+from ckpt_tui.reader import inspect_checkpoint
+from ckpt_tui.reader.legacy import parse_legacy
+from ckpt_tui.reader.source import CheckpointFile, ParsedFile
+from ckpt_tui.reader.unpickle.objects import Call, DType, TensorRef
+from ckpt_tui.reader.unpickle.plain import to_plain
+from ckpt_tui.reader.zipformat import parse_zip
 
 
 def parse(path: Path) -> ParsedFile:

@@ -29,10 +29,10 @@ from reader_fastpath_cases import (
     with_memo_dump,
 )
 
-from ckpt_tui.core.reader import inspect_checkpoint
-from ckpt_tui.core.reader.resolve import Resolver
-from ckpt_tui.core.reader.unpickler import Limits, unpickle
-from ckpt_tui.core.reader.zipformat import _storage_loader
+from ckpt_tui.reader import inspect_checkpoint
+from ckpt_tui.reader.unpickle.machine import Limits, unpickle
+from ckpt_tui.reader.unpickle.resolve import Resolver
+from ckpt_tui.reader.zipformat import _storage_loader
 
 
 def _adam_checkpoint() -> dict[str, Any]:

@@ -24,8 +24,8 @@ from reader_pickles import (
     zip_checkpoint,
 )
 
-from ckpt_tui.core.reader import CheckpointInspection, inspect_checkpoint
-from ckpt_tui.core.reader.unpickler import DEFAULT_LIMITS
+from ckpt_tui.reader import CheckpointInspection, inspect_checkpoint
+from ckpt_tui.reader.unpickle.machine import DEFAULT_LIMITS
 
 HANG_LIMIT_S = 10.0
 
@@ -344,7 +344,7 @@ _BOUNDED = """
 import json, resource, sys
 resource.setrlimit(resource.RLIMIT_AS, (1536 * 1024 * 1024, 1536 * 1024 * 1024))
 from pathlib import Path
-from ckpt_tui.core.reader import inspect_checkpoint
+from ckpt_tui.reader import inspect_checkpoint
 out = {}
 for name in sys.argv[1:]:
     result = inspect_checkpoint(Path(name))

@@ -5,8 +5,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from ckpt_tui.core.reader import inspect_checkpoint
-from ckpt_tui.core.statedict import infer_model_from_shapes
+from ckpt_tui.reader import inspect_checkpoint
+from ckpt_tui.sources.statedict import infer_model_from_shapes
 
 
 def test_epoch_zero_is_a_real_epoch(lightning_run: Path) -> None:

@@ -24,7 +24,7 @@ from reader_models import (
     shapes_of,
 )
 
-from ckpt_tui.core.statedict import ModelGuess, infer_model_from_shapes
+from ckpt_tui.sources.statedict import ModelGuess, infer_model_from_shapes
 
 META = torch.device("meta")  # real modules, no weights allocated
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from ckpt_tui.core.reader import zipdir
+from ckpt_tui.reader import zipdir
 
 
 def _directory(path: Path) -> tuple[bytes, int, int]:

@@ -16,7 +16,7 @@ from tui_helpers import (
     wait_for,
 )
 
-from ckpt_tui.core.sorting import sort_entries
+from ckpt_tui.catalog.sort import sort_entries
 from ckpt_tui.tui.widgets.catalog_table import COLUMNS
 
 SIDECAR_BY_HMEAN = [  # (path, hmean) of the entries with a valid sidecar, best first

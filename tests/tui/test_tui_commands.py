@@ -22,7 +22,7 @@ from tui_helpers import (
     wait_for,
 )
 
-from ckpt_tui.core.sorting import DESCENDING_FIRST
+from ckpt_tui.catalog.sort import DESCENDING_FIRST
 from ckpt_tui.tui.keys import KEYS
 from ckpt_tui.tui.screens.help import HelpScreen
 from ckpt_tui.tui.widgets.catalog_table import COLUMNS

@@ -20,7 +20,7 @@ from tui_helpers import (
     table_lines,
 )
 
-from ckpt_tui.core.entry import CheckpointCatalogEntry, Issue
+from ckpt_tui.model.entry import CheckpointCatalogEntry, Issue
 from ckpt_tui.tui.widgets.detail_pane import DetailPane, render_sections
 
 

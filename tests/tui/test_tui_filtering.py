@@ -6,14 +6,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ckpt_tui.core.entry import CheckpointCatalogEntry, Issue
-from ckpt_tui.core.filtering import (
+from ckpt_tui.catalog.filter import (
     EntryFilter,
     FilterError,
     best_per_experiment,
     parse_filter,
     parse_number,
 )
+from ckpt_tui.model.entry import CheckpointCatalogEntry, Issue
 
 
 def entry(path: str, **fields: object) -> CheckpointCatalogEntry:

@@ -18,7 +18,7 @@ def loaded_after(statement: str) -> set[str]:
 
 
 @pytest.mark.parametrize(
-    "module", ["ckpt_tui.core.filtering", "ckpt_tui.core.sorting", "ckpt_tui.core.entry"]
+    "module", ["ckpt_tui.catalog.filter", "ckpt_tui.catalog.sort", "ckpt_tui.model.entry"]
 )
 def test_core_modules_import_neither_textual_nor_torch(module: str) -> None:
     modules = loaded_after(f"import {module}")

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ckpt_tui.core.entry import CheckpointCatalogEntry
-from ckpt_tui.core.sorting import SORT_FIELDS, resolve_sort_field, sort_entries
+from ckpt_tui.catalog.sort import SORT_FIELDS, resolve_sort_field, sort_entries
+from ckpt_tui.model.entry import CheckpointCatalogEntry
 
 
 def entry(path: str, **fields: object) -> CheckpointCatalogEntry:

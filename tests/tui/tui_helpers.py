@@ -19,7 +19,7 @@ from typing import Any
 from screen_capture import screen_text as screen_text
 from textual import events
 
-from ckpt_tui.core.models import (
+from ckpt_tui.model.schema import (
     CheckpointingConfig,
     CheckpointMetadataV1,
     DecoderInfo,
@@ -30,7 +30,7 @@ from ckpt_tui.core.models import (
     ModelInfo,
     TrainingInfo,
 )
-from ckpt_tui.core.sidecars import save_metadata
+from ckpt_tui.sidecar.files import save_metadata
 from ckpt_tui.tui.app import CheckpointBrowserApp, make_app
 from ckpt_tui.tui.screens.main import MainScreen
 from ckpt_tui.tui.widgets.catalog_table import CatalogTable

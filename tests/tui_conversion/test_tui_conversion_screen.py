@@ -25,7 +25,7 @@ from tui_conversion_helpers import (
     wait_for,
 )
 
-from ckpt_tui.core.sidecars import read_sidecar, sidecar_path_for
+from ckpt_tui.sidecar.files import read_sidecar, sidecar_path_for
 from ckpt_tui.tui.screens.conversion import (
     CandidateList,
     ConversionScreen,

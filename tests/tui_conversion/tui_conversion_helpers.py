@@ -18,7 +18,7 @@ from typing import Any
 
 from screen_capture import screen_text as screen_text
 
-from ckpt_tui.core.models import (
+from ckpt_tui.model.schema import (
     CheckpointingConfig,
     CheckpointMetadataV1,
     EncoderInfo,
@@ -26,7 +26,7 @@ from ckpt_tui.core.models import (
     ModelInfo,
     TrainingInfo,
 )
-from ckpt_tui.core.sidecars import save_metadata
+from ckpt_tui.sidecar.files import save_metadata
 from ckpt_tui.tui.app import CheckpointBrowserApp, make_app
 from ckpt_tui.tui.screens.conversion import ConversionScreen
 from ckpt_tui.tui.screens.main import MainScreen

@@ -1,7 +1,7 @@
 """The conversion screen (key ``c``): pick checkpoints, preview their sidecars, write them.
 
-The core plans and writes (:mod:`ckpt_tui.core.conversion`); this screen shows the plan, lets the
-user choose, and runs :func:`~ckpt_tui.core.conversion.execute_plan` in a thread worker that posts
+The core plans and writes (:mod:`ckpt_tui.convert.plan`); this screen shows the plan, lets the
+user choose, and runs :func:`~ckpt_tui.convert.plan.execute_plan` in a thread worker that posts
 one message per item. Its result is a :class:`ConversionSummary`, or ``None`` when nothing ran.
 
 | key | action |
@@ -42,14 +42,14 @@ from textual.widgets import (
 from textual.widgets.selection_list import Selection
 from textual.worker import Worker, WorkerState
 
-from ckpt_tui.core.conversion import (
+from ckpt_tui.convert.plan import (
     ConversionItem,
     ConversionPlan,
     ConversionResult,
     execute_plan,
     plan_conversion,
 )
-from ckpt_tui.core.entry import CheckpointCatalogEntry
+from ckpt_tui.model.entry import CheckpointCatalogEntry
 from ckpt_tui.tui.screens.conversion_view import (
     ConversionSummary,
     no_candidates_hint,

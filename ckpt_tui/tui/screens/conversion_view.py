@@ -12,8 +12,8 @@ from rich.console import RenderableType
 from rich.syntax import Syntax
 from rich.text import Text
 
-from ckpt_tui.core.conversion import ConversionItem, ConversionPlan, ConversionResult, Outcome
-from ckpt_tui.core.text import escape_for_terminal
+from ckpt_tui.convert.plan import ConversionItem, ConversionPlan, ConversionResult, Outcome
+from ckpt_tui.io.text import escape_for_terminal
 
 #: Row tags: (text, style) per planned action and per outcome.
 ACTION_TAGS = {

@@ -32,10 +32,10 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header
 from textual.worker import Worker, WorkerState
 
-from ckpt_tui.core.entry import CheckpointCatalogEntry
-from ckpt_tui.core.filtering import EntryFilter
-from ckpt_tui.core.fingerprint import tree_fingerprint
-from ckpt_tui.core.sorting import DESCENDING_FIRST, sort_entries
+from ckpt_tui.catalog.filter import EntryFilter
+from ckpt_tui.catalog.fingerprint import tree_fingerprint
+from ckpt_tui.catalog.sort import DESCENDING_FIRST, sort_entries
+from ckpt_tui.model.entry import CheckpointCatalogEntry
 from ckpt_tui.tui.commands import PaletteCommand, catalog_commands
 from ckpt_tui.tui.formatting import safe
 from ckpt_tui.tui.loading import (

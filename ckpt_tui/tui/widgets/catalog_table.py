@@ -33,7 +33,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from ckpt_tui.core.entry import CheckpointCatalogEntry
+from ckpt_tui.model.entry import CheckpointCatalogEntry
 from ckpt_tui.tui import formatting as fmt
 
 Entry = CheckpointCatalogEntry
@@ -44,7 +44,7 @@ class Column:
     """One table column: its sort field, header, width and how a cell is made."""
 
     key: str
-    """Sort field name (``ckpt_tui.core.sorting.SORT_FIELDS``)."""
+    """Sort field name (``ckpt_tui.catalog.sort.SORT_FIELDS``)."""
     label: str
     """Header text."""
     width: int

@@ -25,7 +25,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.widgets import Collapsible, Static
 
-from ckpt_tui.core.entry import CheckpointCatalogEntry, Issue
+from ckpt_tui.model.entry import CheckpointCatalogEntry, Issue
 from ckpt_tui.tui import formatting as fmt
 
 Entry = CheckpointCatalogEntry

@@ -21,7 +21,7 @@ from textual.message import Message
 from textual.timer import Timer
 from textual.widgets import Input
 
-from ckpt_tui.core.filtering import EntryFilter, FilterError, parse_filter
+from ckpt_tui.catalog.filter import EntryFilter, FilterError, parse_filter
 from ckpt_tui.tui.formatting import safe
 
 #: Seconds of typing pause before a filter applies.

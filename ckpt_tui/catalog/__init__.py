@@ -1,0 +1,1 @@
+"""Building the catalog: discover, describe, merge, cache and stream; filter and sort."""

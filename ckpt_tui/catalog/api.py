@@ -1,0 +1,81 @@
+"""Building the catalog of a folder: discovery, the tiers, the cache, streamed as it goes.
+
+:func:`iter_catalog` walks the tree once and yields entries in batches as soon as the fast tiers
+(sidecar, config, path) have answered, then yields replacements as the slow checkpoint tier
+finishes on a bounded thread pool; it stops promptly when ``cancel`` is set. :func:`build_catalog`
+collects everything into a :class:`CheckpointCatalog`. One bad file is one entry with an error;
+nothing in the tree can stop a build.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from ckpt_tui.catalog.build import BATCH_SIZE, Build, CatalogUpdate
+from ckpt_tui.catalog.discover import DEFAULT_PATTERNS
+from ckpt_tui.catalog.fingerprint import TreeFingerprint
+from ckpt_tui.model.entry import CheckpointCatalog, CheckpointCatalogEntry, Issue
+
+__all__ = ["BATCH_SIZE", "CatalogUpdate", "build_catalog", "iter_catalog", "resolve_root"]
+
+
+def resolve_root(root: Path | str) -> str:
+    """``root`` as an absolute path; ``FileNotFoundError``/``NotADirectoryError`` when unusable."""
+    path = os.path.abspath(os.fspath(root))
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"no such folder: {root}")
+    if not os.path.isdir(path):
+        raise NotADirectoryError(f"not a folder: {root}")
+    return path
+
+
+def build_catalog(
+    root: Path | str, use_cache: bool = True, *, inspect: bool = True
+) -> CheckpointCatalog:
+    """Every checkpoint under ``root`` as a :class:`CheckpointCatalog` (entries in walk order).
+
+    Raises ``FileNotFoundError`` or ``NotADirectoryError`` when ``root`` is not a folder; no
+    problem inside the tree ever raises.
+    """
+    started = time.perf_counter()
+    entries: dict[str, CheckpointCatalogEntry] = {}
+    issues: list[Issue] = []
+    for update in iter_catalog(root, use_cache=use_cache, inspect=inspect):
+        for entry in update.entries:
+            entries[entry.checkpoint_path] = entry
+        issues.extend(update.scan_issues)
+    return CheckpointCatalog(
+        root=resolve_root(root),
+        entries=list(entries.values()),
+        catalog_build_time_seconds=time.perf_counter() - started,
+        scan_issues=issues,
+    )
+
+
+def iter_catalog(
+    root: Path | str,
+    *,
+    use_cache: bool = True,
+    inspect: bool = True,
+    cancel: threading.Event | None = None,
+    workers: int = 2,
+    patterns: Iterable[str] = DEFAULT_PATTERNS,
+    fingerprint: TreeFingerprint | None = None,
+) -> Iterator[CatalogUpdate]:
+    """Stream the catalog of ``root``: fast-tier entries first, then slow-tier replacements.
+
+    Every update carries the entries that are new or changed since the previous one, the slow
+    tier's progress (``done`` of ``total``) and new scan issues; the last has ``final=True``.
+    With ``inspect`` the checkpoint tier runs for every entry without a valid sidecar, on
+    ``workers`` threads. When ``cancel`` is set the iterator stops within a fraction of a
+    second, without a final update (what was finished is still cached). ``use_cache=False``
+    bypasses both the in-process and the persistent cache. ``fingerprint`` is fed from the
+    build's own walk, each folder before its files are read (live updates compare it with
+    :func:`~ckpt_tui.catalog.fingerprint.tree_fingerprint` later).
+    """
+    build = Build(resolve_root(root), use_cache, inspect, cancel, max(1, workers))
+    return build.run(list(patterns), fingerprint)

@@ -1,0 +1,1 @@
+"""Conversion: plan the sidecars of checkpoints that have none, and write them."""

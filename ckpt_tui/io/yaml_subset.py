@@ -1,0 +1,329 @@
+"""A fast reader for the plain block-style YAML that sidecars are written in.
+
+libyaml's ``CSafeLoader`` still builds every value in Python and costs about half a millisecond
+per 2 KB sidecar on a slow core, which alone would put a 10,000-sidecar build over its budget.
+Sidecars (``dump_yaml`` here, ``yaml.dump`` in the reference) use a tiny part of YAML: block
+mappings and sequences, plain or simply quoted scalars, ``{}`` and ``[]``. This module reads
+exactly that part and answers :data:`FALLBACK` for anything else (anchors, tags, flow
+collections, multi-line scalars, comments after values, document markers, odd characters,
+unusual numbers), so the caller hands the text to the real safe loader.
+
+Whatever it accepts it reads to the same value as ``yaml.safe_load`` (a property test checks
+this against PyYAML), and it builds only ``dict``, ``list``, ``str``, ``int``, ``float``,
+``bool`` and ``None``: nothing here can construct an object.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from typing import Any, Final, cast
+
+from ckpt_tui.io.safe_yaml import MAX_DEPTH, MAX_NODES, resolve_plain_scalar
+
+
+class _Fallback:
+    """The text is outside the subset: parse it with the full safe loader."""
+
+    def __repr__(self) -> str:
+        return "FALLBACK"
+
+
+FALLBACK: Final = _Fallback()
+"""Returned by :func:`parse_simple_yaml` when the text needs the full safe loader."""
+
+# Characters that libyaml refuses or treats specially (tabs, CR, NEL, line separators, BOM,
+# controls, surrogates): any of them sends the whole text to the real loader.
+_ODD_CHARS = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufeff\ufffe\uffff]")
+# Plain scalars may not start with an indicator; "-x" is fine, "- x" is a sequence entry.
+_PLAIN_START_BAD = frozenset("?:,[]{}#&*!|>'\"%@`")
+_INT = re.compile(r"[-+]?(?:0|[1-9][0-9]*)")
+_FLOAT = re.compile(r"[-+]?[0-9]+\.[0-9]*(?:[eE][-+][0-9]+)?|\.[0-9]+(?:[eE][-+][0-9]+)?")
+_BOOLS = {"yes": True, "true": True, "on": True, "no": False, "false": False, "off": False}
+_BOOL_WORDS = frozenset(
+    [
+        "yes",
+        "Yes",
+        "YES",
+        "no",
+        "No",
+        "NO",
+        "true",
+        "True",
+        "TRUE",
+        "false",
+        "False",
+        "FALSE",
+        "on",
+        "On",
+        "ON",
+        "off",
+        "Off",
+        "OFF",
+    ]
+)
+_NULL_WORDS = frozenset(("null", "Null", "NULL"))
+_STR_TAG = "tag:yaml.org,2002:str"
+_NULL_TAG = "tag:yaml.org,2002:null"
+_MEMO_LIMIT = 4096
+_SCALARS: dict[str, Any] = {}
+_STR_KEYS: set[str] = set()
+
+
+class _OutsideSubset(Exception):
+    """Raised inside the parser to abandon the fast path."""
+
+
+# One line of the subset: indent, optional "- " entry marker, optional "key:" and the rest.
+_LINE = re.compile(
+    r"^( *)(?:(-)(?: +|$))?(?:([A-Za-z0-9_][A-Za-z0-9_./@+=-]*):(?: +|$))?(.*?) *$", re.MULTILINE
+)
+
+
+def parse_simple_yaml(text: str) -> Any:
+    """The value of ``text``, or :data:`FALLBACK` when it is outside the simple subset."""
+    # str.isprintable() is False for every odd character (and some harmless ones), and much
+    # faster than the regex: the regex only runs for texts it cannot clear.
+    if not text.replace("\n", "").isprintable() and _ODD_CHARS.search(text):
+        return FALLBACK
+    if 3 * (text.count("\n") + 1) > MAX_NODES:
+        return FALLBACK  # each line makes at most three nodes; the real loader says why
+    try:
+        if "#" in text and _COMMENT_LINE.search(text):
+            return _parse(_LINE.findall(text), _scalar)
+        return _from_template(text)
+    except (_OutsideSubset, RecursionError):
+        return FALLBACK
+
+
+# Sidecars from one writer share their layout line for line; only the values differ. The layout
+# ("shape") is the text with each value replaced by a marker. The first document of a shape is
+# parsed with placeholders for values, which gives a JSON template; every document of that shape
+# then fills the template with its values' JSON and json.loads builds the result in C. Structure
+# checks (indents, keys, multi-line values) depend only on the shape; value checks run per value.
+# The prefix groups are atomic, so they split each line exactly as _LINE does.
+_PREFIX = r"(?>( *(?:-(?: +|$))?(?:[A-Za-z0-9_][A-Za-z0-9_./@+=-]*:(?: +|$))?))"
+# split("\n" + text) gives [between, prefix, value, between, prefix, value, ..., between], each
+# between without the newline before the next value line. A leading literal "\n" rather than "^"
+# lets the regex engine jump from line to line instead of trying every character.
+_VALUES = re.compile(r"\n" + _PREFIX + r"(\S[^\n]*)", re.MULTILINE)
+_COMMENT_LINE = re.compile(r"^ *#", re.MULTILINE)
+_TEMPLATE_LIMIT = 256
+_Shape = tuple[tuple[str, ...], tuple[str, ...]]
+_Template = tuple[list[str], list[int] | None]
+_TEMPLATES: dict[_Shape, _Template | None] = {}
+_FRAGMENTS: dict[str, str] = {}
+
+
+class _Slot:
+    """Stands for the value of the document's ``index``-th non-empty value."""
+
+    __slots__ = ("index",)
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+
+
+def _from_template(text: str) -> Any:
+    pieces = _VALUES.split("\n" + text)
+    shape = (tuple(pieces[0::3]), tuple(pieces[1::3]))
+    try:
+        template = _TEMPLATES[shape]
+    except KeyError:
+        template = _compile(text)
+        if len(_TEMPLATES) >= _TEMPLATE_LIMIT:
+            _TEMPLATES.clear()
+        _TEMPLATES[shape] = template
+    if template is None:
+        raise _OutsideSubset  # the layout itself is outside the subset
+    values = pieces[2::3]
+    fragments: list[str | None] = list(map(_FRAGMENTS.get, values))  # no Python-level loop
+    while None in fragments:
+        index = fragments.index(None)
+        fragments[index] = _fragment(values[index])
+    filled = cast("list[str]", fragments)  # no None is left
+    parts, slots = template
+    out: list[str] = [""] * (2 * len(parts) - 1)
+    out[0::2] = parts
+    out[1::2] = filled if slots is None else [filled[slot] for slot in slots]
+    return json.loads("".join(out))
+
+
+def _compile(text: str) -> _Template | None:
+    counter = iter(range(MAX_NODES))
+    try:
+        root = _parse(_LINE.findall(text), lambda _rest: _Slot(next(counter)))
+    except (_OutsideSubset, RecursionError):
+        return None
+    parts = [""]
+    slots: list[int] = []
+
+    def emit(node: Any) -> None:
+        if isinstance(node, _Slot):
+            slots.append(node.index)
+            parts.append("")
+        elif isinstance(node, dict):
+            parts[-1] += "{"
+            for index, (key, value) in enumerate(node.items()):
+                parts[-1] += ("," if index else "") + json.dumps(key) + ":"
+                emit(value)
+            parts[-1] += "}"
+        elif isinstance(node, list):
+            parts[-1] += "["
+            for index, value in enumerate(node):
+                parts[-1] += "," if index else ""
+                emit(value)
+            parts[-1] += "]"
+        else:
+            parts[-1] += json.dumps(node)  # None (a key or entry without a value)
+
+    emit(root)
+    # Usually every value lands in its own place in order (no duplicate keys): no mapping needed.
+    values = next(counter)  # how many values the document has
+    return parts, None if slots == list(range(values)) else slots
+
+
+def _fragment(text: str) -> str:
+    """The JSON for one value (remembered: sidecars repeat names, flags and small numbers)."""
+    try:
+        return _FRAGMENTS[text]
+    except KeyError:
+        pass
+    fragment = json.dumps(_read_scalar(text.rstrip(" ")))
+    if len(_FRAGMENTS) > _MEMO_LIMIT:
+        _FRAGMENTS.clear()
+    _FRAGMENTS[text] = fragment
+    return fragment
+
+
+def _parse(lines: list[tuple[str, str, str, str]], scalar: Callable[[str], Any]) -> Any:
+    # One pass with a stack of open blocks: (indent, container, is_sequence).
+    root: Any = None
+    stack: list[tuple[int, Any, bool]] = []
+    pending: tuple[Any, Any, int, bool] | None = None  # (container, key, indent, is_sequence)
+    scalar_indent = -1  # a line deeper than a scalar's would continue it (multi-line scalar)
+    for indent_text, dash, key, rest in lines:
+        if not dash and not key and (not rest or rest[0] == "#"):
+            continue  # blank or comment line
+        indent = len(indent_text)
+        if indent <= scalar_indent:
+            scalar_indent = -1
+        elif scalar_indent >= 0:
+            raise _OutsideSubset
+        if pending is not None:
+            parent, slot, parent_indent, in_sequence = pending
+            pending = None
+            if indent > parent_indent or (indent == parent_indent and dash and not in_sequence):
+                block: Any = [] if dash else {}
+                parent[slot] = block
+                stack.append((indent, block, bool(dash)))
+                if len(stack) > MAX_DEPTH:
+                    raise _OutsideSubset
+        if not stack:
+            if root is not None:
+                raise _OutsideSubset  # a second top-level block
+            root = [] if dash else {}
+            stack.append((indent, root, bool(dash)))
+        while stack and (
+            indent < stack[-1][0]
+            or (indent == stack[-1][0] and stack[-1][2] and not dash and len(stack) > 1)
+        ):
+            stack.pop()
+        if not stack or indent != stack[-1][0]:
+            raise _OutsideSubset
+        container, is_sequence = stack[-1][1], stack[-1][2]
+        if is_sequence:
+            if not dash or key:
+                raise _OutsideSubset  # a mapping inside an entry's line, or a key in a list
+            if rest:
+                container.append(scalar(rest))
+                scalar_indent = indent
+            else:
+                container.append(None)
+                pending = (container, len(container) - 1, indent, True)
+        else:
+            if dash or not key or (key not in _STR_KEYS and not _str_key(key)):
+                raise _OutsideSubset
+            if rest:
+                container[key] = scalar(rest)
+                scalar_indent = indent
+            else:
+                container[key] = None
+                pending = (container, key, indent, False)
+    return root
+
+
+def _str_key(key: str) -> bool:
+    if not isinstance(_resolve_plain(key), str):
+        return False
+    if len(_STR_KEYS) > _MEMO_LIMIT:
+        _STR_KEYS.clear()
+    _STR_KEYS.add(key)
+    return True
+
+
+def _scalar(text: str) -> Any:
+    # Sidecars repeat the same names, flags and small numbers: remember immutable results.
+    try:
+        return _SCALARS[text]
+    except KeyError:
+        pass
+    value = _read_scalar(text)
+    if not isinstance(value, (dict, list)):
+        if len(_SCALARS) > _MEMO_LIMIT:
+            _SCALARS.clear()
+        _SCALARS[text] = value
+    return value
+
+
+def _read_scalar(text: str) -> Any:
+    first = text[0]
+    if first == "'":
+        inner = text[1:-1]
+        if len(text) < 2 or text[-1] != "'" or "'" in inner.replace("''", ""):
+            raise _OutsideSubset
+        return inner.replace("''", "'")
+    if first == '"':
+        inner = text[1:-1]
+        if len(text) < 2 or text[-1] != '"' or '"' in inner or "\\" in inner:
+            raise _OutsideSubset
+        return inner
+    if text == "{}":
+        return {}
+    if text == "[]":
+        return []
+    if (
+        first in _PLAIN_START_BAD
+        or (first == "-" and (len(text) == 1 or text[1] == " "))
+        or ": " in text
+        or " #" in text
+        or text.endswith(":")
+        or text in ("---", "...")
+    ):
+        raise _OutsideSubset
+    return _resolve_plain(text)
+
+
+def _resolve_plain(text: str) -> Any:
+    """A plain scalar's value, as YAML 1.1's implicit resolvers (PyYAML's) would type it."""
+    first = text[0]
+    if first.isalpha() or first == "_":
+        # Only bool and null resolvers apply to a scalar starting with a letter (PyYAML keys its
+        # resolvers by first character); checking those words directly skips the regex walk.
+        if first in "yYnNtTfFoO":
+            if text in _BOOL_WORDS:
+                return _BOOLS[text.lower()]
+            if text in _NULL_WORDS:
+                return None
+        return text
+    if _INT.fullmatch(text):
+        return int(text)
+    if _FLOAT.fullmatch(text):
+        return float(text)
+    tag = resolve_plain_scalar(text)
+    if tag == _STR_TAG:
+        return text
+    if tag == _NULL_TAG:
+        return None
+    raise _OutsideSubset  # timestamps, octal, sexagesimal, .inf, merge keys, ...

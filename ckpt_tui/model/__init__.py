@@ -1,0 +1,1 @@
+"""The catalog's data: entries, issues, and the sidecar schema."""

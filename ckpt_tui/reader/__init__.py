@@ -1,0 +1,114 @@
+"""The safe, fast checkpoint reader: everything a checkpoint says, without loading it.
+
+``inspect_checkpoint(path)`` reads a torch zip checkpoint's directory and ``data.pkl`` (tens of
+KB, whatever the file's size), a legacy checkpoint's pickles, or a safetensors header, through a
+restricted unpickler that never imports or calls anything named in the file. It never raises for
+a bad file: problems become issues on the returned :class:`CheckpointInspection`.
+
+This package imports neither torch nor the ``pickle`` module.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ckpt_tui.model.entry import Issue
+from ckpt_tui.reader.legacy import looks_like_pickle, parse_legacy
+from ckpt_tui.reader.lightning import summarize, tensor_info
+from ckpt_tui.reader.results import (
+    CheckpointInspection,
+    Format,
+    ModelCheckpointState,
+    TensorInfo,
+)
+from ckpt_tui.reader.safetensors import looks_like_safetensors, parse_safetensors
+from ckpt_tui.reader.source import CheckpointFile, FormatError, ParsedFile, PickleFailure
+from ckpt_tui.reader.unpickle.danger import danger_issue, derived_targets
+from ckpt_tui.reader.zipformat import ZIP_MAGIC, parse_zip
+
+__all__ = [
+    "CheckpointInspection",
+    "Format",
+    "ModelCheckpointState",
+    "TensorInfo",
+    "inspect_checkpoint",
+]
+
+
+def inspect_checkpoint(path: Path) -> CheckpointInspection:
+    """Everything the file says about itself, read safely; never raises for a bad file.
+
+    Broken or hostile files come back with an error issue (``checkpoint.*``); files that are
+    readable but name dangerous globals (``os.system``, ``builtins.eval``, ...) with a
+    ``security.unsafe-global`` warning and ``dangerous_globals`` filled in.
+    """
+    path = Path(path)
+    result = CheckpointInspection(path=path)
+    try:
+        with CheckpointFile(path) as f:
+            try:
+                _inspect(f, result)
+            finally:
+                result.bytes_read = f.bytes_read
+    except OSError as exc:
+        _error(result, "checkpoint.unreadable", f"cannot read the file: {exc.strerror or exc}")
+    except FormatError as exc:
+        _error(result, exc.code, exc.message)
+    except PickleFailure as exc:
+        _record_dangers(result, exc.parsed)
+        _error(result, "checkpoint.pickle-invalid", f"the checkpoint's pickle is unreadable: {exc}")
+    except Exception as exc:  # one bad file must never stop a catalog build
+        _error(
+            result, "checkpoint.unreadable", f"reader failed: {type(exc).__name__}: {exc!s:.200}"
+        )
+    result.issues.sort(key=lambda issue: issue.rank)
+    return result
+
+
+def _inspect(f: CheckpointFile, result: CheckpointInspection) -> None:
+    if f.size == 0:
+        raise FormatError("checkpoint.empty", "the file is empty (0 bytes)")
+    head = f.read(0, 16)
+    if head.startswith(ZIP_MAGIC):
+        result.format = "zip"
+        parsed = parse_zip(f)
+    elif looks_like_safetensors(head, f.size):
+        result.format = "safetensors"
+        parsed = parse_safetensors(f)
+    elif looks_like_pickle(head):
+        result.format = "legacy"
+        parsed = parse_legacy(f)
+    elif f.read(257, 5) == b"ustar":
+        raise FormatError(
+            "checkpoint.unsupported", "tar-based checkpoint (torch < 0.4) is not supported"
+        )
+    else:
+        raise FormatError(
+            "checkpoint.not-a-checkpoint", "neither a torch zip, a torch pickle nor safetensors"
+        )
+    result.issues.extend(parsed.issues)
+    _record_dangers(result, parsed)
+    if parsed.format == "safetensors":
+        result.weights_key = ""
+        result.tensors = {name: tensor_info(t) for name, t in parsed.root.items()}
+        result.parameter_count = sum(info.numel for info in result.tensors.values())
+        result.tensor_bytes = sum(info.nbytes for info in result.tensors.values())
+        result.safetensors_metadata = parsed.extra.get("metadata")
+        return
+    result.unknown_globals = parsed.extra.get("unknown_globals", [])
+    summarize(parsed.root, parsed.scalar, result)
+
+
+def _record_dangers(result: CheckpointInspection, parsed: ParsedFile) -> None:
+    names = list(parsed.dangerous)
+    for name in derived_targets(parsed.extra.get("danger_calls", [])):
+        if name not in names:
+            names.append(name)
+    result.dangerous_globals = names
+    issue = danger_issue(names)
+    if issue is not None:
+        result.issues.append(issue)
+
+
+def _error(result: CheckpointInspection, code: str, message: str) -> None:
+    result.issues.append(Issue(severity="error", code=code, message=message))

@@ -1,0 +1,1 @@
+"""Sidecar files: names, reading, writing and validation."""

@@ -1,0 +1,1 @@
+"""The tiers that describe a checkpoint (sidecar, config, path, checkpoint) and their merge."""
