@@ -15,7 +15,7 @@ help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 	@echo "  make run ROOT=path   open the app on a real tree"
 
-# The constraints file pins the CPU build of torch that this machine keeps on disk (see DEVELOPERS.md);
+# The constraints file pins the CPU build of torch (an unpinned torch pulls a CUDA build of GBs);
 # pyproject keeps a normal range for users.
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

@@ -158,7 +158,7 @@ def bench_size(count: int, repeat: int, workdir: Path) -> list[Row]:
     cold = [measure("cold", root, workdir / "unused-cache") for _ in range(repeat)]
     fills = [measure("fill", root, workdir / f"cache-{count}-{n}") for n in range(repeat)]
     warm = [measure("warm", root, workdir / f"cache-{count}-0") for _ in range(repeat)]
-    # The targets (issue 3) are for 10,000 checkpoints; other sizes are shown for the trend.
+    # The targets are for 10,000 checkpoints; other sizes are shown for the trend.
     cold_target = TARGETS["cold"] if count == 10_000 else None
     warm_target = TARGETS["warm"] if count == 10_000 else None
     plan: list[tuple[str, list[dict[str, Any]], int, float | None]] = [

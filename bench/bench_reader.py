@@ -1,4 +1,4 @@
-"""Benchmark the safe checkpoint reader against torch.load (issue 4).
+"""Benchmark the safe checkpoint reader against torch.load.
 
 Run: ``.venv/bin/python bench/bench_reader.py [--quick]``
 

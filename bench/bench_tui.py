@@ -9,7 +9,7 @@ run folder). Each measurement runs the real app headless (``run_test``) in a fre
   in the filter box (filter) and ``j`` while a cold 10,000-entry load is still running;
 - peak RSS of the app process, and whether ``torch`` was ever imported in it.
 
-Prints a markdown table of medians against the issue's targets. ``--quick``: one run each.
+Prints a markdown table of medians against the targets. ``--quick``: one run each.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Run every benchmark script in ``bench/`` and print their tables (``make bench``).
 
 Each ``bench_*.py`` is a standalone script that prints a markdown table of medians and ratios
-against the baseline its issue names. Extra arguments (e.g. ``--quick``) are passed to each.
+against its baseline. Extra arguments (e.g. ``--quick``) are passed to each.
 """
 
 from __future__ import annotations
