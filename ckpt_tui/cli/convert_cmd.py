@@ -2,10 +2,11 @@
 
 Exit 0 when every item was written or skipped, 1 when some failed, 2 on a usage error, 130 when
 interrupted (Ctrl-C or SIGTERM: the sidecars being written finish, whole, and are counted; the
-rest stay untouched). The tree is converted in one pass (:mod:`ckpt_tui.convert.tree`):
-sidecars are written in groups as the checkpoints are read, and the files are shared with forked
-worker processes on Linux. Only the modules of that pass are imported (no pydantic, and rich
-only for a progress bar on a terminal).
+rest stay untouched). The tree is converted in one pass by the conversion engine
+(:func:`ckpt_tui.convert.tree.convert_tree`, the same engine as the TUI's conversion screen):
+sidecars are written in groups on several threads as the checkpoints are read, and entries the
+catalog cache holds are used without reading their checkpoints again. Only the modules of that
+pass are imported (no pydantic, and rich only for a progress bar on a terminal).
 The reference tool's flags (``--outputs-dir``, ``--exp-dir``, ``--checkpoint``, ``--no-recursive``,
 ``-v``) work too.
 """
@@ -27,7 +28,9 @@ from typing import TYPE_CHECKING, Any
 from ckpt_tui.io.text import escape_for_terminal, escape_surrogates_json
 
 if TYPE_CHECKING:
-    from ckpt_tui.convert.tree import ItemReport, TreeRun
+    from ckpt_tui.catalog.discover import FoundFile
+    from ckpt_tui.convert.engine import ConversionReport
+    from ckpt_tui.convert.write import ItemReport
 
 EXIT_INTERRUPTED = 130
 
@@ -110,7 +113,7 @@ def _not_run_json(rel: str, sidecar: str) -> dict[str, Any]:
             "reason": reason, "unknown_fields": []}  # fmt: skip
 
 
-def _summary(tree: TreeRun, dry_run: bool) -> dict[str, Any]:
+def _summary(tree: ConversionReport[FoundFile], dry_run: bool) -> dict[str, Any]:
     if dry_run:
         kinds = [r.action for r in tree.reports]
         converted = kinds.count("write") + kinds.count("replace")
@@ -188,8 +191,8 @@ def _progress(*, show: bool) -> Iterator[Progress]:
         return
     from rich.progress import Progress as Bar
 
-    # No refresh thread (auto_refresh=False): the conversion may fork, and a fork copies no
-    # thread. The bar is redrawn as files finish instead.
+    # No refresh thread (auto_refresh=False): it would take the GIL from the reading of the
+    # checkpoints several times a second. The bar is redrawn as files finish instead.
     with Bar(transient=True, auto_refresh=False) as bar:
         task = bar.add_task("converting", total=None)
 
@@ -208,7 +211,9 @@ def _progress(*, show: bool) -> Iterator[Progress]:
         yield found, advance
 
 
-def _print_report(tree: TreeRun, summary: dict[str, Any], *, verbose: bool) -> None:
+def _print_report(
+    tree: ConversionReport[FoundFile], summary: dict[str, Any], *, verbose: bool
+) -> None:
     for report in tree.reports:
         failed = report.outcome == "failed" or report.action == "impossible"
         if not (verbose or failed):

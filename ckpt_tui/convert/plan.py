@@ -1,24 +1,20 @@
-"""Conversion: write sidecars for checkpoints that have none, from everything the catalog knows.
+"""Planning a conversion: what sidecar each checkpoint would get, from what the catalog knows.
 
-``plan_conversion`` works out exactly what would be written (a valid ``CheckpointMetadataV1`` per
-checkpoint as plain data, plus the fields no source knew); ``execute_plan`` writes the sidecars
-atomically, one result per item. Checkpoints are never opened for writing, moved or modified.
-The documents are validated by :func:`ckpt_tui.sidecar.schema_fast.fast_validate`, so planning needs
-no pydantic unless a document is unusual. ``ckpt-tui convert`` plans and writes item by item as it
-reads (:mod:`ckpt_tui.convert.tree`), with these same functions.
+:func:`plan_item` works out exactly what would be written for one entry (a valid
+``CheckpointMetadataV1`` as plain data, plus the fields no source knew), or why nothing can be.
+The documents are validated by :func:`ckpt_tui.sidecar.schema_fast.fast_validate`, so planning
+needs no pydantic unless a document is unusual. Writing is :mod:`ckpt_tui.convert.write`'s job,
+and :mod:`ckpt_tui.convert.engine` runs the two for the CLI and the TUI alike.
 """
 
 from __future__ import annotations
 
-import threading
-from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from ckpt_tui.io.atomic import atomic_write_bytes, fsync_folder
 from ckpt_tui.io.safe_yaml import dump_yaml
 from ckpt_tui.io.text import escape_surrogates, iso_local_time
 from ckpt_tui.model.entry import CheckpointCatalogEntry
@@ -27,13 +23,7 @@ from ckpt_tui.sidecar.files import find_sidecar, sidecar_path_for
 from ckpt_tui.sidecar.schema_fast import fast_validate
 
 if TYPE_CHECKING:
-    from concurrent.futures import Future
-
     from ckpt_tui.model.schema import CheckpointMetadataV1
-
-WRITE_WORKERS = 4
-"""Sidecars a headless conversion writes at once. A write is mostly its fsync, and concurrent
-fsyncs share journal commits: 200 sidecars took ~1.5x less time than one at a time (ext4)."""
 
 Action = Literal["write", "replace", "skip", "impossible"]
 Outcome = Literal["written", "skipped", "failed"]
@@ -83,25 +73,6 @@ class ConversionPlan:
 
     items: list[ConversionItem]
     """One item per candidate checkpoint."""
-
-    @property
-    def to_write(self) -> list[ConversionItem]:
-        """Items that would write or replace a sidecar."""
-        return [item for item in self.items if item.action in ("write", "replace")]
-
-
-@dataclass
-class ConversionResult:
-    """What happened to one item."""
-
-    checkpoint: Path
-    """The checkpoint."""
-    outcome: Outcome
-    """``written``, ``skipped`` or ``failed``."""
-    sidecar: Path | None = None
-    """The sidecar written."""
-    reason: str = ""
-    """Why it was skipped or failed."""
 
 
 def sidecar_data_from_entry(entry: CheckpointCatalogEntry) -> tuple[dict[str, Any], list[str]]:
@@ -229,123 +200,3 @@ def plan_conversion(
 ) -> ConversionPlan:
     """Plan converting ``entries``; checkpoints with a sidecar are skipped unless ``force``."""
     return ConversionPlan([plan_item(entry, force=force) for entry in entries])
-
-
-def execute_item(
-    item: ConversionItem, *, force: bool = False, sync_folder: bool = True
-) -> ConversionResult:
-    """Carry out one planned item. Never raises for a failed write: it becomes a result.
-
-    ``sync_folder=False`` leaves the folder's fsync to the caller (see :func:`execute_plan`).
-    """
-    if item.action == "skip":
-        return ConversionResult(item.checkpoint, "skipped", reason=item.reason)
-    if item.action == "impossible" or item.data is None:
-        return ConversionResult(item.checkpoint, "failed", reason=item.reason)
-    existing, _ = find_sidecar(item.checkpoint)
-    if existing is not None and not force:
-        # Another converter got there between plan and execute: theirs is complete; keep it.
-        return ConversionResult(
-            item.checkpoint, "skipped", reason=f"sidecar exists: {existing.name}"
-        )
-    try:
-        atomic_write_bytes(item.target, item.payload(), sync_folder=sync_folder)
-    except OSError as exc:
-        reason = f"cannot write {item.target.name}: {exc.strerror or exc}"
-        return ConversionResult(item.checkpoint, "failed", reason=reason)
-    except Exception as exc:  # one item that cannot be written must never stop the others
-        reason = f"cannot write {item.target.name}: {type(exc).__name__}: {exc!s:.200}"
-        return ConversionResult(item.checkpoint, "failed", reason=reason)
-    return ConversionResult(item.checkpoint, "written", sidecar=item.target)
-
-
-def execute_plan(
-    plan: ConversionPlan,
-    *,
-    force: bool = False,
-    cancel: threading.Event | None = None,
-    on_result: Callable[[ConversionItem, ConversionResult], None] | None = None,
-    workers: int = 1,
-) -> list[ConversionResult]:
-    """Write the planned sidecars; stops between items when ``cancel`` is set.
-
-    Results come back in plan order, and ``on_result`` runs on the calling thread. With
-    ``workers=1`` one item is written at a time: a cancel lets the item being written finish and
-    leaves the rest untouched and absent from the results. With more workers up to ``workers``
-    items are written at once (a write is mostly waiting for its fsync, and those overlap); a
-    cancel then lets the writes already started finish (their results are still delivered) and
-    leaves the rest untouched. A ``KeyboardInterrupt`` does the same, but as an exception can
-    land anywhere, the results after one may miss a write: to stop on a signal, set ``cancel``
-    from a handler instead (as ``ckpt-tui convert`` does).
-
-    Each folder written to is fsynced once at the end, even after a cancel or an interrupt,
-    instead of once per sidecar: the fsync before each rename already makes every sidecar whole
-    after a crash, and the folder's fsync only makes the renames durable.
-    """
-    folders: set[Path] = set()
-
-    def deliver(item: ConversionItem, result: ConversionResult) -> None:
-        if result.sidecar is not None:
-            folders.add(result.sidecar.parent)
-        results.append(result)
-        if on_result is not None:
-            on_result(item, result)
-
-    results: list[ConversionResult] = []
-    try:
-        if workers <= 1:
-            for item in plan.items:
-                if cancel is not None and cancel.is_set():
-                    break
-                deliver(item, execute_item(item, force=force, sync_folder=False))
-        else:
-            _execute_parallel(plan, force, cancel, deliver, workers)
-    finally:
-        for folder in sorted(folders):
-            fsync_folder(folder)
-    return results
-
-
-def _execute_parallel(
-    plan: ConversionPlan,
-    force: bool,
-    cancel: threading.Event | None,
-    deliver: Callable[[ConversionItem, ConversionResult], None],
-    workers: int,
-) -> None:
-    """``execute_plan`` on ``workers`` threads, at most ``2 * workers`` items queued ahead."""
-    from concurrent.futures import ThreadPoolExecutor  # imported here: ~10 ms (logging)
-
-    pending: deque[tuple[ConversionItem, Future[ConversionResult]]] = deque()
-    with ThreadPoolExecutor(workers, thread_name_prefix="ckpt-convert") as pool:
-        try:
-            for item in plan.items:
-                if cancel is not None and cancel.is_set():
-                    break
-                future = pool.submit(execute_item, item, force=force, sync_folder=False)
-                pending.append((item, future))
-                if len(pending) >= 2 * workers:
-                    _deliver_first(pending, deliver)
-            while pending and not (cancel is not None and cancel.is_set()):
-                _deliver_first(pending, deliver)
-        finally:
-            # A cancel or an interrupt: items not started stay untouched...
-            for _, future in pending:
-                future.cancel()
-            # ...and the writes in flight finish (wait=True) and are reported.
-            pool.shutdown(wait=True)
-            for done_item, done in pending:
-                if not done.cancelled():
-                    deliver(done_item, done.result())
-
-
-def _deliver_first(
-    pending: deque[tuple[ConversionItem, Future[ConversionResult]]],
-    deliver: Callable[[ConversionItem, ConversionResult], None],
-) -> None:
-    # Wait before popping: an interrupt during the wait leaves the item pending, to be
-    # reported once its write has finished.
-    item, future = pending[0]
-    result = future.result()
-    pending.popleft()
-    deliver(item, result)

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+from typing import Any
+
+from ckpt_tui.convert.engine import ConversionReport, run_conversion
+from ckpt_tui.convert.plan import ConversionItem, ConversionPlan
 
 
 def tree_hashes(root: Path) -> dict[str, str]:
@@ -13,3 +17,10 @@ def tree_hashes(root: Path) -> dict[str, str]:
         for path in sorted(root.rglob("*"))
         if path.is_file()
     }
+
+
+def write_planned(
+    plan: ConversionPlan, *, force: bool = False, **options: Any
+) -> ConversionReport[ConversionItem]:
+    """Run the conversion engine on items planned beforehand (as the TUI's screen does)."""
+    return run_conversion(plan.items, lambda item: item, force=force, **options)

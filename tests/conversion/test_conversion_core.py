@@ -7,11 +7,11 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from conversion_helpers import tree_hashes
+from conversion_helpers import tree_hashes, write_planned
 
 from ckpt_tui.catalog.api import build_catalog
 from ckpt_tui.cli import main
-from ckpt_tui.convert.plan import execute_plan, plan_conversion
+from ckpt_tui.convert.plan import plan_conversion
 from ckpt_tui.sidecar.files import read_sidecar, sidecar_path_for
 
 SIDECAR_FIELDS = (
@@ -46,7 +46,7 @@ def test_plan_builds_valid_metadata_and_lists_unknowns(legacy_tree: Path) -> Non
 def test_round_trip_reads_back_the_same_values_from_sidecars(legacy_tree: Path) -> None:
     before = {e.checkpoint_path: e for e in build_catalog(legacy_tree, use_cache=False).entries}
     hashes = checkpoints(legacy_tree)
-    results = execute_plan(plan_conversion(before.values()))
+    results = write_planned(plan_conversion(before.values())).reports
     assert sorted(r.outcome for r in results) == [
         "failed",
         "written",
@@ -59,7 +59,7 @@ def test_round_trip_reads_back_the_same_values_from_sidecars(legacy_tree: Path) 
     for result in results:
         if result.outcome != "written":
             continue
-        key = result.checkpoint.relative_to(legacy_tree).as_posix()
+        key = result.checkpoint_path
         old, new = before[key], after[key]
         assert new.source == "sidecar", key
         for name in SIDECAR_FIELDS:
@@ -70,13 +70,13 @@ def test_round_trip_reads_back_the_same_values_from_sidecars(legacy_tree: Path) 
 
 def test_existing_sidecars_are_skipped_unless_forced(legacy_tree: Path) -> None:
     entries = build_catalog(legacy_tree, use_cache=False).entries
-    execute_plan(plan_conversion(entries))
+    write_planned(plan_conversion(entries))
     target = next(legacy_tree.rglob("epoch=0-step=0.metadata.yaml"))
     first = target.read_bytes()
-    again = execute_plan(plan_conversion(entries))
+    again = write_planned(plan_conversion(entries)).reports
     assert {r.outcome for r in again} <= {"skipped", "failed"}
     assert target.read_bytes() == first
-    forced = execute_plan(plan_conversion(entries, force=True), force=True)
+    forced = write_planned(plan_conversion(entries, force=True), force=True).reports
     assert "written" in {r.outcome for r in forced}
     assert read_sidecar(next(legacy_tree.rglob("epoch=0-step=0.ckpt"))).metadata is not None
 
@@ -119,6 +119,6 @@ def test_read_only_folder_is_a_failed_item(legacy_tree: Path) -> None:
     plan = plan_conversion(entries)
     sidecar_path_for(ckpt).mkdir()
     plan.items[0].action = "write"
-    [result] = execute_plan(plan)
+    [result] = write_planned(plan).reports
     assert result.outcome == "failed" and "cannot write" in result.reason
     assert not [p for p in ckpt.parent.iterdir() if p.name.endswith(".tmp")]

@@ -1,4 +1,5 @@
-"""Writing sidecars on several threads: same files, plan order, and safe stops."""
+"""The engine writing planned sidecars on several threads: same files, reports in order, safe
+stops."""
 
 from __future__ import annotations
 
@@ -8,16 +9,11 @@ import threading
 from pathlib import Path
 
 import pytest
-from conversion_helpers import tree_hashes
+from conversion_helpers import tree_hashes, write_planned
 
 from ckpt_tui.catalog.api import build_catalog
-from ckpt_tui.convert.plan import (
-    ConversionItem,
-    ConversionPlan,
-    ConversionResult,
-    execute_plan,
-    plan_conversion,
-)
+from ckpt_tui.convert.plan import ConversionPlan, plan_conversion
+from ckpt_tui.convert.write import ItemReport
 from ckpt_tui.io.atomic import atomic_write_bytes, atomic_write_text
 from ckpt_tui.sidecar.files import SIDECAR_SUFFIX, read_sidecar
 
@@ -67,9 +63,9 @@ def temp_files(root: Path) -> list[Path]:
     return [path for path in root.rglob("*") if path.name.endswith(".tmp")]
 
 
-def assert_reported_is_on_disk(root: Path, results: list[ConversionResult]) -> None:
+def assert_reported_is_on_disk(root: Path, results: list[ItemReport]) -> None:
     """Exactly the sidecars reported as written exist, each one whole and valid."""
-    written = {r.checkpoint for r in results if r.outcome == "written"}
+    written = {root / r.checkpoint_path for r in results if r.outcome == "written"}
     on_disk = {ckpt for ckpt in root.rglob("*.ckpt") if read_sidecar(ckpt).found}
     assert on_disk == written
     for ckpt in on_disk:
@@ -81,13 +77,15 @@ def test_parallel_writes_the_same_sidecars_as_serial(many_tree: Path, tmp_path: 
     other = tmp_path / "other" / "outputs"
     shutil.copytree(many_tree, other)
     hashes = {k: v for k, v in tree_hashes(many_tree).items() if k.endswith(".ckpt")}
-    serial = execute_plan(plan_for(other))
+    serial = write_planned(plan_for(other), write_threads=0).reports
     plan = plan_for(many_tree)
-    seen: list[ConversionItem] = []
-    parallel = execute_plan(plan, on_result=lambda item, _: seen.append(item), workers=WORKERS)
+    seen: list[int] = []
+    parallel = write_planned(
+        plan, on_report=lambda index, _: seen.append(index), write_threads=WORKERS
+    ).reports
     assert [r.outcome for r in parallel] == ["written"] * (2 * COPIES)
-    assert [r.checkpoint for r in parallel] == [item.checkpoint for item in plan.items]
-    assert seen == plan.items  # on_result in plan order too
+    assert [r.sidecar_path for r in parallel] == [str(item.target) for item in plan.items]
+    assert sorted(seen) == list(range(len(plan.items)))  # each once, as its write finished
     assert sidecars(many_tree) == sidecars(other)
     assert len(serial) == len(parallel)
     assert {k: v for k, v in tree_hashes(many_tree).items() if k.endswith(".ckpt")} == hashes
@@ -97,23 +95,33 @@ def test_parallel_writes_the_same_sidecars_as_serial(many_tree: Path, tmp_path: 
 def test_parallel_cancel_finishes_only_the_writes_in_flight(many_tree: Path) -> None:
     plan = plan_for(many_tree)
     cancel = threading.Event()
-    results = execute_plan(plan, cancel=cancel, on_result=lambda *_: cancel.set(), workers=WORKERS)
-    assert 1 <= len(results) <= 2 * WORKERS, "at most the items queued ahead are finished"
-    assert [r.checkpoint for r in results] == [i.checkpoint for i in plan.items[: len(results)]]
+    group = 2 * WORKERS
+    run = write_planned(
+        plan,
+        cancel=cancel,
+        on_report=lambda *_: cancel.set(),
+        write_threads=WORKERS,
+        write_group=group,
+    )
+    results = run.reports
+    assert run.cancelled
+    assert 1 <= len(results) <= group, "no group is started after a cancel"
+    assert len(results) + len(run.not_run) == len(plan.items)
     assert_reported_is_on_disk(many_tree, results)
 
 
 def test_interrupt_lets_writes_in_flight_finish_and_reports_them(many_tree: Path) -> None:
     plan = plan_for(many_tree)
-    delivered: list[ConversionResult] = []
+    delivered: list[ItemReport] = []
 
-    def ctrl_c_once(_item: ConversionItem, result: ConversionResult) -> None:
-        delivered.append(result)
+    def ctrl_c_once(_index: int, report: ItemReport | None) -> None:
+        assert report is not None
+        delivered.append(report)
         if len(delivered) == 1:
             raise KeyboardInterrupt  # as a Ctrl-C on the calling thread would
 
     with pytest.raises(KeyboardInterrupt):
-        execute_plan(plan, on_result=ctrl_c_once, workers=WORKERS)
+        write_planned(plan, on_report=ctrl_c_once, write_threads=WORKERS)
     assert 1 <= len(delivered) < len(plan.items)
     assert_reported_is_on_disk(many_tree, delivered)
 
@@ -122,7 +130,7 @@ def test_a_failing_item_does_not_stop_the_others(many_tree: Path) -> None:
     plan = plan_for(many_tree)
     blocked = plan.items[5]
     blocked.target.mkdir()  # os.replace cannot put a file over a folder (even as root)
-    results = execute_plan(plan, workers=WORKERS)
+    results = write_planned(plan, write_threads=WORKERS).reports
     outcomes = [r.outcome for r in results]
     assert outcomes[5] == "failed" and "cannot write" in results[5].reason
     assert outcomes.count("written") == len(plan.items) - 1

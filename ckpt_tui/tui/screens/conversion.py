@@ -1,8 +1,10 @@
 """The conversion screen (key ``c``): pick checkpoints, preview their sidecars, write them.
 
-The core plans and writes (:mod:`ckpt_tui.convert.plan`); this screen shows the plan, lets the
-user choose, and runs :func:`~ckpt_tui.convert.plan.execute_plan` in a thread worker that posts
-one message per item. Its result is a :class:`ConversionSummary`, or ``None`` when nothing ran.
+The conversion engine plans and writes (:mod:`ckpt_tui.convert`, the same engine as
+``ckpt-tui convert``); this screen shows the plan, lets the user choose, and runs
+:func:`~ckpt_tui.convert.engine.run_conversion` on the chosen items in a thread worker that posts
+one message per item. Its result is a :class:`ConversionSummary`, or ``None`` when nothing ran;
+the caller says what it did and rescans.
 
 | key | action |
 |---|---|
@@ -42,13 +44,9 @@ from textual.widgets import (
 from textual.widgets.selection_list import Selection
 from textual.worker import Worker, WorkerState
 
-from ckpt_tui.convert.plan import (
-    ConversionItem,
-    ConversionPlan,
-    ConversionResult,
-    execute_plan,
-    plan_conversion,
-)
+from ckpt_tui.convert.engine import run_conversion
+from ckpt_tui.convert.plan import ConversionItem, ConversionPlan, plan_conversion
+from ckpt_tui.convert.write import ItemReport
 from ckpt_tui.model.entry import CheckpointCatalogEntry
 from ckpt_tui.tui.screens.conversion_view import (
     ConversionSummary,
@@ -105,7 +103,7 @@ class ConversionScreen(Screen[ConversionSummary | None]):
     class ItemConverted(Message):
         """Item ``index`` of the plan has its result."""
 
-        def __init__(self, index: int, result: ConversionResult) -> None:
+        def __init__(self, index: int, result: ItemReport) -> None:
             super().__init__()
             self.index = index
             self.result = result
@@ -129,11 +127,11 @@ class ConversionScreen(Screen[ConversionSummary | None]):
         """Whether the force switch is on (replace existing sidecars)."""
         self.plan_force = False
         """The force the current plan was made with (a run uses it, so the two agree)."""
-        self.results: dict[int, ConversionResult] = {}
+        self.results: dict[int, ItemReport] = {}
         """Results so far, by plan index."""
         self.run_indexes: list[int] = []
         """The plan indexes the run was started with (empty until Convert)."""
-        self.after_item: Callable[[ConversionResult], None] | None = None
+        self.after_item: Callable[[ItemReport], None] | None = None
         """Called in the worker thread after each item's message is posted. A test hook: it
         can hold the worker between two items to cancel at a known point."""
         self.status_text = ""
@@ -302,24 +300,30 @@ class ConversionScreen(Screen[ConversionSummary | None]):
         self.query_one(ProgressBar).update(total=len(chosen), progress=0)
         self._set_status(Text(f"converting 0/{len(chosen)}…"))
         self._cancel = threading.Event()
-        subset = ConversionPlan([self.plan.items[i] for i in chosen])
-        self._convert_worker(subset, chosen, self.plan_force, self._cancel)
+        items = [self.plan.items[i] for i in chosen]
+        self._convert_worker(items, chosen, self.plan_force, self._cancel)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="conversion")
     def _convert_worker(
-        self, plan: ConversionPlan, indexes: list[int], force: bool, cancel: threading.Event
+        self,
+        items: list[ConversionItem],
+        indexes: list[int],
+        force: bool,
+        cancel: threading.Event,
     ) -> None:
-        done = 0
-
-        def on_result(_item: ConversionItem, result: ConversionResult) -> None:
-            nonlocal done
-            self.post_message(self.ItemConverted(indexes[done], result))
-            done += 1
+        def on_report(position: int, report: ItemReport | None) -> None:
+            if report is None:  # (planned items are always candidates)
+                return
+            self.post_message(self.ItemConverted(indexes[position], report))
             if self.after_item is not None:
-                self.after_item(result)
+                self.after_item(report)
 
-        results = execute_plan(plan, force=force, cancel=cancel, on_result=on_result)
-        self.post_message(self.RunFinished(len(indexes) - len(results)))
+        # One sidecar at a time (no writer threads): escape then stops right after the sidecar
+        # being written, and the progress bar moves one item at a time.
+        run = run_conversion(
+            items, _planned, force=force, cancel=cancel, on_report=on_report, write_threads=0
+        )
+        self.post_message(self.RunFinished(len(run.not_run)))
 
     @on(ItemConverted)
     def _item_converted(self, message: ItemConverted) -> None:
@@ -381,10 +385,12 @@ class ConversionScreen(Screen[ConversionSummary | None]):
         return ConversionSummary(results, len(self.run_indexes), self._cancelled, self.plan_force)
 
     def _close(self) -> None:
-        summary = self.summary()
-        if summary is not None:
-            self.app.notify(summary.describe(), title="Conversion")
-        self.dismiss(summary)
+        self.dismiss(self.summary())
+
+
+def _planned(item: ConversionItem) -> ConversionItem:
+    # The items were planned (and shown) before the run: the engine writes them as they are.
+    return item
 
 
 def _actionable(item: ConversionItem) -> bool:

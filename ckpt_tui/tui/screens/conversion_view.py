@@ -12,7 +12,8 @@ from rich.console import RenderableType
 from rich.syntax import Syntax
 from rich.text import Text
 
-from ckpt_tui.convert.plan import ConversionItem, ConversionPlan, ConversionResult, Outcome
+from ckpt_tui.convert.plan import ConversionItem, ConversionPlan, Outcome
+from ckpt_tui.convert.write import ItemReport
 from ckpt_tui.io.text import escape_for_terminal
 
 #: Row tags: (text, style) per planned action and per outcome.
@@ -38,7 +39,7 @@ def shown(text: object) -> str:
 class ConversionSummary:
     """What one run of the conversion screen did (the screen's result)."""
 
-    results: tuple[ConversionResult, ...]
+    results: tuple[ItemReport, ...]
     """One result per item that ran, in order."""
     requested: int
     """How many checkpoints were selected when Convert was pressed."""
@@ -87,12 +88,12 @@ def no_candidates_hint(plan: ConversionPlan | None, *, force: bool) -> Text:
     return Text("")
 
 
-def row_label(item: ConversionItem, result: ConversionResult | None) -> Text:
+def row_label(item: ConversionItem, result: ItemReport | None) -> Text:
     """One candidate row: the action (or outcome), the file name, why, then the folder.
 
     The name comes before the folder because a long row is cut at the right edge.
     """
-    if result is not None:
+    if result is not None and result.outcome is not None:  # (None only in a dry run)
         tag, style = OUTCOME_TAGS[result.outcome]
         reason = result.reason
     else:
@@ -110,11 +111,11 @@ def row_label(item: ConversionItem, result: ConversionResult | None) -> Text:
     return text
 
 
-def preview_title(item: ConversionItem, result: ConversionResult | None) -> Text:
+def preview_title(item: ConversionItem, result: ItemReport | None) -> Text:
     """The preview's first line: which sidecar, and what happens (or happened) to it."""
     text = Text()
     text.append(shown(item.target.name), style="bold")
-    if result is not None:
+    if result is not None and result.outcome is not None:  # (None only in a dry run)
         tag, style = OUTCOME_TAGS[result.outcome]
         text.append(f"  {tag}", style=style)
         if result.reason:

@@ -15,13 +15,12 @@ sorting and scanning themselves are core functions. Keys (DESIGN.md):
 
 from __future__ import annotations
 
-import importlib
 import threading
 import time
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -49,10 +48,12 @@ from ckpt_tui.tui.widgets.detail_pane import DetailPane
 from ckpt_tui.tui.widgets.filter_box import FilterBox
 from ckpt_tui.tui.widgets.status_line import Status, StatusLine
 
+if TYPE_CHECKING:
+    from ckpt_tui.tui.screens.conversion_view import ConversionSummary
+
 Entry = CheckpointCatalogEntry
 #: Below this width the detail pane moves under the table.
 NARROW = 100
-CONVERSION_MODULE = "ckpt_tui.tui.screens.conversion"
 
 
 class MainScreen(Screen[None]):
@@ -358,16 +359,17 @@ class MainScreen(Screen[None]):
 
     def action_convert(self) -> None:
         """Open the conversion screen for :meth:`conversion_targets`."""
-        try:
-            module = importlib.import_module(CONVERSION_MODULE)
-        except ModuleNotFoundError as exc:
-            if exc.name != CONVERSION_MODULE:
-                raise
-            self.notify("conversion: coming soon")
-            return
-        # Contract for the conversion issue: ConversionScreen(root, entries); a rescan follows.
-        screen = module.ConversionScreen(self.root, self.conversion_targets())
-        self.app.push_screen(screen, callback=lambda _result: self.action_rescan())
+        # Imported on first use: the conversion engine is not needed to start browsing.
+        from ckpt_tui.tui.screens.conversion import ConversionScreen
+
+        screen = ConversionScreen(self.root, self.conversion_targets())
+        self.app.push_screen(screen, callback=self._conversion_closed)
+
+    def _conversion_closed(self, summary: ConversionSummary | None) -> None:
+        """Say what the conversion did (when it ran), then rescan: sidecars change entries."""
+        if summary is not None:
+            self.notify(summary.describe(), title="Conversion")
+        self.action_rescan()
 
     def palette_commands(self) -> list[PaletteCommand]:
         """The command palette entries of this screen."""
