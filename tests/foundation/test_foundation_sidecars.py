@@ -167,7 +167,7 @@ def test_batch_goes_on_past_bad_files(make_checkpoint: MakeCheckpoint) -> None:
 
 def test_importing_the_package_pulls_in_neither_torch_nor_textual() -> None:
     code = (
-        "import sys, ckpt_tui, ckpt_tui.cli, ckpt_tui.sidecar.validate\n"
+        "import sys, ckpt_tui, ckpt_tui.cli, ckpt_tui.sidecar.validate, ckpt_tui.catalog.validate\n"
         "heavy = ('torch', 'lightning', 'pytorch_lightning', 'textual')\n"
         "heavy = [m for m in heavy if m in sys.modules]\n"
         "print(','.join(heavy))\n"

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from reference_sidecar import REFERENCE_YAML
 
+from ckpt_tui.catalog.validate import validate_tree
 from ckpt_tui.cli import main
 from ckpt_tui.sidecar.files import sidecar_path_for
-from ckpt_tui.sidecar.validate import validate_tree
 
 MakeCheckpoint = Callable[[str], Path]
 
