@@ -90,3 +90,10 @@ def test_usage_errors_exit_2(tmp_path: Path) -> None:
     with pytest.raises(SystemExit) as exit_info:
         main(["validate"])
     assert exit_info.value.code == 2
+
+
+def test_the_public_name_validates_a_tree(mixed_tree: Path) -> None:
+    import ckpt_tui
+
+    report = ckpt_tui.validate_tree(mixed_tree)
+    assert (report.total, report.valid, report.invalid, report.missing) == (5, 1, 3, 1)
