@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ckpt_tui.catalog.api import build_catalog, iter_catalog
+    from ckpt_tui.catalog.validate import validate_tree
     from ckpt_tui.model.entry import CheckpointCatalog, CheckpointCatalogEntry, Issue
     from ckpt_tui.model.schema import (
         CheckpointingConfig,
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
         read_sidecar,
         save_metadata,
     )
-    from ckpt_tui.sidecar.validate import ValidationReport, validate_checkpoint, validate_tree
+    from ckpt_tui.sidecar.validate import ValidationReport, validate_checkpoint
 
 __version__ = "0.1.0"
 
@@ -55,7 +56,7 @@ _WHERE: dict[str, str] = {
     "save_metadata": "ckpt_tui.sidecar.files",
     "ValidationReport": "ckpt_tui.sidecar.validate",
     "validate_checkpoint": "ckpt_tui.sidecar.validate",
-    "validate_tree": "ckpt_tui.sidecar.validate",
+    "validate_tree": "ckpt_tui.catalog.validate",
 }
 
 __all__ = [

@@ -13,7 +13,7 @@ from ckpt_tui.catalog.cache import code_version
 from ckpt_tui.catalog.discover import Folder, FoundFile
 from ckpt_tui.io.text import iso_local_time
 from ckpt_tui.model.entry import CheckpointCatalogEntry, Issue, checked_values
-from ckpt_tui.sidecar.files import stem_of
+from ckpt_tui.sidecar.files import SidecarFound, find_sidecars, stem_of
 from ckpt_tui.sources.config import (
     HYDRA_LABEL,
     SIDECAR_CONFIG_LABEL,
@@ -26,12 +26,7 @@ from ckpt_tui.sources.config import (
 )
 from ckpt_tui.sources.merge import TierResult, merge_tiers
 from ckpt_tui.sources.path import path_tier
-from ckpt_tui.sources.sidecar import (
-    SidecarFound,
-    find_sidecars,
-    read_sidecar_file,
-    sidecar_tier,
-)
+from ckpt_tui.sources.sidecar import read_tier
 
 
 @dataclass
@@ -73,7 +68,7 @@ class Assembler:
     def prepare(self, found: FoundFile) -> FastResult:
         """Signature and lookups for ``found`` (cheap: listings and stats only)."""
         folder = found.folder
-        sidecars = find_sidecars(folder, found.name)
+        sidecars = find_sidecars(folder.path, found.name, folder.aux)
         candidates, folder_sig = self._folder_config(folder)
         own: list[ConfigCandidate] = []
         own_sig = ""
@@ -92,22 +87,12 @@ class Assembler:
 
     def run_fast(self, result: FastResult) -> None:
         """Run the sidecar, config and path tiers for ``result.found``."""
-        found, sidecars = result.found, result.sidecars
+        found = result.found
         folder = found.folder
-        sidecar = TierResult(kind="sidecar", issues=list(sidecars.issues))
-        name, duplicate = sidecars.chosen()
-        sidecar.issues.extend(duplicate)
+        sidecar, name = read_tier(found.path, result.sidecars)
         if name is not None:
             result.sidecar_rel = f"{folder.rel}/{name}" if folder.rel else name
-            valid, issues = read_sidecar_file(os.path.join(folder.path, name), name)
-            if valid is not None:
-                read = sidecar_tier(valid)
-                read.issues = sidecar.issues + issues
-                read.file = os.path.join(folder.path, name)
-                sidecar = read
-                result.sidecar_backed = True
-            else:
-                sidecar.issues.extend(issues)
+            result.sidecar_backed = sidecar.file is not None
         config, result.config_rel = self._config_tier(result.candidates)
         result.tiers = [sidecar, config, path_tier(found.rel, found.path)]
 

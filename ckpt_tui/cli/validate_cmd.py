@@ -7,8 +7,8 @@ import json
 import sys
 from pathlib import Path
 
+from ckpt_tui.catalog.validate import validate_tree
 from ckpt_tui.io.text import escape_for_terminal, escape_surrogates_json
-from ckpt_tui.sidecar.validate import validate_tree
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -2,8 +2,8 @@
 
 :func:`plan_item` works out exactly what would be written for one entry (a valid
 ``CheckpointMetadataV1`` as plain data, plus the fields no source knew), or why nothing can be.
-The documents are validated by :func:`ckpt_tui.sidecar.schema_fast.fast_validate`, so planning
-needs no pydantic unless a document is unusual. Writing is :mod:`ckpt_tui.convert.write`'s job,
+The documents are validated with pydantic's ``CheckpointMetadataV1``, as every sidecar read is.
+Writing is :mod:`ckpt_tui.convert.write`'s job,
 and :mod:`ckpt_tui.convert.engine` runs the two for the CLI and the TUI alike.
 """
 
@@ -20,7 +20,6 @@ from ckpt_tui.io.text import escape_surrogates, iso_local_time
 from ckpt_tui.model.entry import CheckpointCatalogEntry
 from ckpt_tui.model.placeholders import UNKNOWN
 from ckpt_tui.sidecar.files import find_sidecar, sidecar_path_for
-from ckpt_tui.sidecar.schema_fast import fast_validate
 
 if TYPE_CHECKING:
     from ckpt_tui.model.schema import CheckpointMetadataV1
@@ -134,14 +133,8 @@ def sidecar_data_from_entry(entry: CheckpointCatalogEntry) -> tuple[dict[str, An
     for metric in ("hmean", "precision", "recall"):
         if getattr(entry, metric) is None:
             unknown.append(f"metrics.{metric}")
-    # The plain document almost always passes the fast check; pydantic (~0.17 s to import)
-    # decides only what it is unsure about, and words the error when the document is invalid.
-    # The fast check refuses strings that are not UTF-8, so what it accepts needs no escaping.
-    validated = fast_validate(data)
-    if validated is None:
-        data = _utf8_safe(data)
-        validated = fast_validate(data)
-    return (validated if validated is not None else _validate_with_pydantic(data)), unknown
+    # YAML (UTF-8) cannot hold lone surrogates (odd file names): escape them before validating.
+    return _validate_with_pydantic(_utf8_safe(data)), unknown
 
 
 def _validate_with_pydantic(data: dict[str, Any]) -> dict[str, Any]:

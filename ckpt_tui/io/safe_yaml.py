@@ -36,7 +36,7 @@ class UnsafeDocumentError(ValueError):
 class _PyYAML:
     """PyYAML's safe parts, imported on first use: plain sidecars and a warm start never need
     them (:mod:`ckpt_tui.io.yaml_subset` reads sidecars, :func:`dump_yaml` writes them), and the
-    import costs ~15 ms of every start-up."""
+    import would otherwise be paid by every start-up."""
 
     yaml: ModuleType
     SafeLoader: type[Any]
@@ -156,7 +156,7 @@ def dump_yaml(data: Any) -> str:
 
 # -- the fast path of dump_yaml --------------------------------------------------------------
 # Even with libyaml's emitter, yaml.dump builds a node per value and resolves every scalar in
-# Python: about 0.4 ms for one sidecar, as much as the rest of writing it. A sidecar is a
+# Python, which costs as much as the rest of writing a sidecar. A sidecar is a
 # mapping of mappings with simple keys and scalars, so _dump_simple writes that subset directly
 # and answers None for anything else (odd characters, spaces, quotes, nested lists, shared
 # objects, ...), which goes to yaml.dump. A property test checks it against yaml.dump.

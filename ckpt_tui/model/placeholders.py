@@ -1,6 +1,6 @@
 """The schema's version and its "not known" placeholder, without importing pydantic.
 
-The catalog's hot path needs these constants; :mod:`ckpt_tui.model.schema` (pydantic, ~0.2 s to
+The catalog's hot path needs these constants; :mod:`ckpt_tui.model.schema` (pydantic, slow to
 import and build) is imported only when a sidecar is actually validated.
 """
 

@@ -1,14 +1,19 @@
-"""Sidecar files: ``<stem>.metadata.yaml`` next to each checkpoint.
+"""Sidecar files: ``<stem>.metadata.yaml`` next to each checkpoint — the one sidecar reader.
 
 Both names are read (``epoch=10.metadata.yaml`` and ``epoch=10.ckpt.metadata.yaml``; when both
 exist the newer wins, with a warning); only ``<stem>.metadata.yaml`` is written, atomically.
-Reading never raises for a bad file: the failure comes back as issues on a :class:`SidecarRead`.
+Everything that reads sidecars (the library's :func:`read_sidecar`, ``validate``, the catalog's
+sidecar tier, conversion) goes through :func:`find_sidecars` and :func:`read_found`, so they never
+disagree on which file counts or on whether it is valid. Reading never raises for a bad file: the
+failure comes back as issues on a :class:`SidecarRead`.
 """
 
 from __future__ import annotations
 
+import functools
+import os
 import stat
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,9 +26,9 @@ from ckpt_tui.io.safe_yaml import (
     parse_yaml,
     read_bounded_text,
 )
+from ckpt_tui.io.yaml_subset import FALLBACK, parse_simple_yaml
 from ckpt_tui.model.entry import Issue
 from ckpt_tui.model.placeholders import SCHEMA_VERSION
-from ckpt_tui.sidecar.schema_fast import ValidSidecar, fast_sidecar
 
 if TYPE_CHECKING:
     from ckpt_tui.model.schema import CheckpointMetadataV1
@@ -47,9 +52,89 @@ def sidecar_path_for(ckpt_path: Path) -> Path:
     return ckpt_path.parent / (checkpoint_stem(ckpt_path) + SIDECAR_SUFFIX)
 
 
+def sidecar_names(ckpt_name: str) -> tuple[str, ...]:
+    """The accepted sidecar names of a checkpoint file name, ``<stem>`` first, each once."""
+    by_stem = stem_of(ckpt_name) + SIDECAR_SUFFIX
+    by_name = ckpt_name + SIDECAR_SUFFIX
+    return (by_stem, by_name) if by_stem != by_name else (by_stem,)
+
+
 def sidecar_candidates(ckpt_path: Path) -> tuple[Path, Path]:
-    """Both accepted sidecar names: ``<stem>.metadata.yaml`` and ``<name>.metadata.yaml``."""
+    """Both accepted sidecar paths: ``<stem>.metadata.yaml`` and ``<name>.metadata.yaml``."""
     return sidecar_path_for(ckpt_path), ckpt_path.parent / (ckpt_path.name + SIDECAR_SUFFIX)
+
+
+@dataclass
+class SidecarFound:
+    """Which sidecar files exist for one checkpoint."""
+
+    folder: str
+    """The folder the checkpoint and its sidecars are in."""
+    present: list[tuple[str, os.stat_result]] = field(default_factory=list)
+    """``(name, stat)`` of each existing sidecar, in :func:`sidecar_names` order."""
+    issues: list[Issue] = field(default_factory=list)
+    """Problems met while looking (a sidecar that is not a regular file)."""
+
+    @property
+    def signature(self) -> str:
+        """Changes whenever a sidecar appears, disappears or changes."""
+        return "|".join(f"{n}:{s.st_size}:{s.st_mtime_ns}" for n, s in self.present)
+
+    def chosen(self) -> tuple[str | None, list[Issue]]:
+        """The sidecar to read (the newer when both names exist) and a warning when both do."""
+        if not self.present:
+            return None, []
+        if len(self.present) == 1:
+            return self.present[0][0], []
+        newest = max(self.present, key=lambda item: item[1].st_mtime_ns)[0]
+        other = next(name for name, _ in self.present if name != newest)
+        warning = Issue(
+            severity="warning",
+            code="sidecar.duplicate",
+            message=f"two sidecars: using the newer {newest}, ignoring {other}",
+        )
+        return newest, [warning]
+
+
+def find_sidecars(
+    folder: str | os.PathLike[str],
+    ckpt_name: str,
+    listing: Mapping[str, os.DirEntry[str]] | None = None,
+) -> SidecarFound:
+    """The sidecars of the checkpoint ``ckpt_name`` in ``folder``.
+
+    ``listing`` is the folder's listing when the caller already made one (the catalog's walk):
+    a name missing from it is known to be absent, so no stat is spent on it, and the entry's own
+    (cached) stat is used for the rest. Without it, each candidate name is stat'ed.
+    """
+    folder = os.fspath(folder)
+    found = SidecarFound(folder)
+    for name in sidecar_names(ckpt_name):
+        stat_of: Callable[[], os.stat_result]
+        if listing is None:
+            stat_of = functools.partial(os.stat, os.path.join(folder, name))
+        else:
+            entry = listing.get(name)
+            if entry is None:
+                continue
+            stat_of = entry.stat
+        try:
+            info = stat_of()
+        except OSError:
+            continue  # no such sidecar (or a dangling link): the usual case
+        if not stat.S_ISREG(info.st_mode):
+            found.issues.append(_error("sidecar.unreadable", f"{name}: not a regular file"))
+            continue
+        found.present.append((name, info))
+    return found
+
+
+def find_sidecar(ckpt_path: Path) -> tuple[Path | None, list[Issue]]:
+    """The sidecar to read for ``ckpt_path`` (the newer when both names exist)."""
+    ckpt_path = Path(ckpt_path)
+    found = find_sidecars(ckpt_path.parent, ckpt_path.name)
+    name, duplicate = found.chosen()
+    return (None if name is None else ckpt_path.parent / name), found.issues + duplicate
 
 
 @dataclass
@@ -71,28 +156,16 @@ class SidecarRead:
         return self.path is not None
 
 
-def find_sidecar(ckpt_path: Path) -> tuple[Path | None, list[Issue]]:
-    """The sidecar to read for ``ckpt_path`` (the newer when both names exist)."""
-    present: list[tuple[int, Path]] = []
-    for candidate in sidecar_candidates(ckpt_path):
-        try:
-            info = candidate.stat()
-        except OSError:
-            continue  # no such sidecar: the usual case
-        if stat.S_ISREG(info.st_mode):  # a folder or FIFO under that name is not a sidecar
-            present.append((info.st_mtime_ns, candidate))
-    if not present:
-        return None, []
-    if len(present) == 1:
-        return present[0][1], []
-    newest = max(present, key=lambda item: item[0])[1]
-    other = next(path for _, path in present if path != newest)
-    warning = Issue(
-        severity="warning",
-        code="sidecar.duplicate",
-        message=f"two sidecars: using the newer {newest.name}, ignoring {other.name}",
-    )
-    return newest, [warning]
+def parse_sidecar_text(text: str) -> Any:
+    """The data of a sidecar's text; raises ``UnsafeDocumentError`` when it is not safe YAML.
+
+    The plain YAML sidecars are written in is read by :mod:`ckpt_tui.io.yaml_subset`; anything
+    it is not sure of goes to PyYAML's safe loader, which reads it to the same value.
+    """
+    data = parse_simple_yaml(text)
+    if data is FALLBACK:
+        data = parse_yaml(text)
+    return data
 
 
 def parse_metadata(data: Any, *, source: str) -> tuple[CheckpointMetadataV1 | None, list[Issue]]:
@@ -100,38 +173,13 @@ def parse_metadata(data: Any, *, source: str) -> tuple[CheckpointMetadataV1 | No
     versioned, issues = _versioned(data, source)
     if versioned is None:
         return None, issues
-    return _validate_with_pydantic(versioned, source, issues)
-
-
-def parse_sidecar(data: Any, *, source: str) -> tuple[ValidSidecar | None, list[Issue]]:
-    """Like :func:`parse_metadata`, as plain validated data: the catalog's hot path.
-
-    The plain sidecar is checked by :mod:`ckpt_tui.sidecar.schema_fast` without importing pydantic;
-    anything else goes to pydantic, so the verdict and the issues are the same either way.
-    """
-    versioned, issues = _versioned(data, source)
-    if versioned is None:
-        return None, issues
-    valid = fast_sidecar(versioned)
-    if valid is None:
-        metadata, issues = _validate_with_pydantic(versioned, source, issues)
-        if metadata is None:
-            return None, issues
-        given = frozenset(metadata.checkpointing.model_fields_set)
-        valid = ValidSidecar(metadata.to_yaml_dict(), given)
-    return valid, issues
-
-
-def _validate_with_pydantic(
-    data: dict[str, Any], source: str, issues: list[Issue]
-) -> tuple[CheckpointMetadataV1 | None, list[Issue]]:
-    # Imported here: pydantic costs ~0.2 s, and plain sidecars never need it (schema_fast).
+    # Imported here: ``import ckpt_tui`` and walks that meet no sidecar need no pydantic.
     from pydantic import ValidationError
 
     from ckpt_tui.model.schema import CheckpointMetadataV1
 
     try:
-        return CheckpointMetadataV1.model_validate(data), issues
+        return CheckpointMetadataV1.model_validate(versioned), issues
     except ValidationError as exc:
         for error in exc.errors(include_url=False):
             where = ".".join(str(part) for part in error["loc"]) or "(document)"
@@ -159,21 +207,39 @@ def _versioned(data: Any, source: str) -> tuple[dict[str, Any] | None, list[Issu
     return data, issues
 
 
+def read_sidecar_file(
+    path: str | os.PathLike[str],
+) -> tuple[CheckpointMetadataV1 | None, list[Issue]]:
+    """Read, parse and validate one sidecar file; never raises for a bad or hostile file.
+
+    Issues name the file by its base name (``epoch=1.metadata.yaml: training.epoch: ...``).
+    """
+    path = os.fspath(path)
+    name = os.path.basename(path)
+    try:
+        data = parse_sidecar_text(read_bounded_text(path, MAX_SIDECAR_BYTES))
+    except (UnsafeDocumentError, OSError) as exc:
+        return None, [_error("sidecar.unreadable", f"{name}: {_reason(exc)}")]
+    return parse_metadata(data, source=name)
+
+
+def read_found(checkpoint: str | os.PathLike[str], found: SidecarFound) -> SidecarRead:
+    """Choose among the sidecars ``found`` for ``checkpoint`` and read the chosen one."""
+    name, duplicate = found.chosen()
+    result = SidecarRead(Path(checkpoint), issues=found.issues + duplicate)
+    if name is None:
+        return result
+    path = os.path.join(found.folder, name)
+    result.path = Path(path)
+    result.metadata, issues = read_sidecar_file(path)
+    result.issues.extend(issues)
+    return result
+
+
 def read_sidecar(ckpt_path: Path) -> SidecarRead:
     """Find and read the sidecar of ``ckpt_path``. Never raises for a bad or hostile file."""
-    path, issues = find_sidecar(ckpt_path)
-    result = SidecarRead(checkpoint=ckpt_path, path=path, issues=issues)
-    if path is None:
-        return result
-    try:
-        data = parse_yaml(read_bounded_text(path, MAX_SIDECAR_BYTES))
-    except (UnsafeDocumentError, OSError) as exc:
-        result.issues.append(_error("sidecar.unreadable", f"{path.name}: {_reason(exc)}"))
-        return result
-    metadata, parse_issues = parse_metadata(data, source=path.name)
-    result.metadata = metadata
-    result.issues.extend(parse_issues)
-    return result
+    ckpt_path = Path(ckpt_path)
+    return read_found(ckpt_path, find_sidecars(ckpt_path.parent, ckpt_path.name))
 
 
 def load_metadata(ckpt_path: Path) -> CheckpointMetadataV1 | None:

@@ -1,13 +1,14 @@
 """Sidecar validation: the reference validator's rules, reported per file and in total.
 
 Schema problems (Pydantic) come from :mod:`ckpt_tui.sidecar.files` with their field path; this
-module adds the business rules: hmean is required, precision and recall are expected.
+module adds the business rules: hmean is required, precision and recall are expected. Walking a
+tree to validate it is :func:`ckpt_tui.catalog.validate.validate_tree`.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -23,13 +24,9 @@ Status = Literal["valid", "invalid", "missing"]
 
 def business_rule_issues(metadata: CheckpointMetadataV1, *, source: str) -> list[Issue]:
     """Rules beyond the schema: a missing hmean is an error, missing precision/recall a warning."""
-    return metric_rule_issues(metadata.metrics.model_dump(), source=source)
-
-
-def metric_rule_issues(metrics: Mapping[str, Any], *, source: str) -> list[Issue]:
-    """:func:`business_rule_issues` for a validated sidecar's ``metrics`` as plain data."""
+    metrics = metadata.metrics
     issues: list[Issue] = []
-    if metrics.get("hmean") is None:
+    if metrics.hmean is None:
         issues.append(
             Issue(
                 severity="error",
@@ -37,8 +34,8 @@ def metric_rule_issues(metrics: Mapping[str, Any], *, source: str) -> list[Issue
                 message=f"{source}: metrics.hmean: required",
             )
         )
-    for name in ("precision", "recall"):
-        if metrics.get(name) is None:
+    for name, value in (("precision", metrics.precision), ("recall", metrics.recall)):
+        if value is None:
             issues.append(
                 Issue(
                     severity="warning",
@@ -176,29 +173,3 @@ def _relative(path: Path, root: Path | None) -> str:
         except ValueError:
             return str(path)
     return str(path)
-
-
-def validate_tree(root: Path) -> ValidationReport:
-    """Walk ``root`` and validate the sidecar of every checkpoint; orphan sidecars are warned of."""
-    from ckpt_tui.catalog.discover import walk
-    from ckpt_tui.sidecar.files import SIDECAR_SUFFIX, sidecar_candidates
-
-    scan_issues: list[Issue] = []
-    checkpoints: list[Path] = []
-    for folder, files in walk(str(root.resolve()), scan_issues):
-        claimed: set[str] = set()
-        for found in files:
-            path = Path(found.path)
-            checkpoints.append(path)
-            claimed.update(candidate.name for candidate in sidecar_candidates(path))
-        for name in sorted(folder.aux):
-            if name.endswith(SIDECAR_SUFFIX) and name not in claimed:
-                where = f"{folder.rel}/{name}" if folder.rel else name
-                scan_issues.append(
-                    Issue(
-                        severity="warning",
-                        code="sidecar.orphan",
-                        message=f"{where}: no checkpoint next to this sidecar",
-                    )
-                )
-    return validate_checkpoints(root.resolve(), checkpoints, scan_issues)

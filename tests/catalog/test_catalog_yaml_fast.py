@@ -1,4 +1,10 @@
-"""The fast sidecar YAML reader agrees with PyYAML's safe loader on everything it accepts."""
+"""The fast sidecar YAML reader agrees with PyYAML's safe loader on everything it accepts.
+
+Both of PyYAML's safe loaders are the reference: ``yaml.safe_load`` (pure Python) and libyaml's
+``CSafeLoader`` (what the catalog falls back to). Characters that Python counts as white space or
+line breaks but YAML does not (U+00A0, U+3000, U+2000-U+200A, U+FEFF), YAML's own line breaks
+(U+2028, U+2029, U+0085, CR) and tabs are mixed into keys, values and indentation.
+"""
 
 from __future__ import annotations
 
@@ -12,19 +18,39 @@ from hypothesis import strategies as st
 from ckpt_tui.io.safe_yaml import IMPLICIT_FIRST, dump_yaml
 from ckpt_tui.io.yaml_subset import FALLBACK, parse_simple_yaml
 
+UNICODE_SPACES = ["\u00a0", "\u3000", *map(chr, range(0x2000, 0x200B)), "\ufeff"]
+"""Text to YAML, white space to Python."""
+LINE_BREAKS = ["\u2028", "\u2029", "\u0085", "\r"]
+"""Line breaks to YAML (and to ``str.splitlines()``), not to a regex's ``$``."""
+ODD = [*UNICODE_SPACES, *LINE_BREAKS, "\t"]
+
 
 def safe_load(text: str) -> Any:
-    return yaml.load(text, Loader=yaml.CSafeLoader)  # the safe loader
+    """libyaml's safe loader, after checking the pure-Python one reads ``text`` the same."""
+    value = yaml.load(text, Loader=yaml.CSafeLoader)
+    assert repr(yaml.safe_load(text)) == repr(value), repr(text)
+    return value
 
 
 def agrees(text: str) -> Any:
     fast = parse_simple_yaml(text)
     if fast is FALLBACK:
         return FALLBACK
-    assert fast == safe_load(text), text
-    # types too: 1 == 1.0 == True in Python
-    assert repr(fast) == repr(safe_load(text)), text
+    # repr: types too (1 == 1.0 == True in Python)
+    assert repr(fast) == repr(safe_load(text)), repr(text)
     return fast
+
+
+def agrees_or_both_refuse(text: str) -> None:
+    """The fast reader accepts ``text`` only if PyYAML does, and then reads the same value."""
+    try:
+        expected = yaml.safe_load(text)
+    except yaml.YAMLError:
+        assert parse_simple_yaml(text) is FALLBACK, repr(text)
+        return
+    fast = parse_simple_yaml(text)
+    if fast is not FALLBACK:
+        assert repr(fast) == repr(expected), repr(text)
 
 
 scalars = st.one_of(
@@ -33,6 +59,7 @@ scalars = st.one_of(
     st.integers(min_value=-(10**12), max_value=10**12),
     st.floats(allow_nan=False, allow_infinity=False),
     st.text(max_size=30),
+    st.text(st.sampled_from([*ODD, "a", "b", " ", ":", "#", "-", "'"]), max_size=8),
     st.sampled_from(
         [
             "yes",
@@ -73,6 +100,7 @@ scalars = st.one_of(
 keys = st.one_of(
     st.from_regex(r"[A-Za-z_][A-Za-z0-9_./-]{0,12}", fullmatch=True),
     st.text(max_size=8),
+    st.text(st.sampled_from([*ODD, "k", "_", "-", " "]), min_size=1, max_size=6),
 )
 documents = st.recursive(
     scalars,
@@ -140,6 +168,13 @@ line_parts = st.sampled_from(
         "é",
         "\\",
         "''",
+        *ODD,
+        "\u3000- ",
+        "\t- ",
+        "a\u00a0",
+        "\u3000a: 1",
+        "\n\u3000 ",
+        "\n \u00a0",
     ]
 )
 
@@ -147,15 +182,65 @@ line_parts = st.sampled_from(
 @settings(max_examples=1000)
 @given(st.lists(line_parts, max_size=30).map("".join))
 def test_arbitrary_text_agrees_or_falls_back(text: str) -> None:
-    try:
-        expected = safe_load(text)
-    except yaml.YAMLError:
-        # the fast path must not accept what the real loader refuses
-        assert parse_simple_yaml(text) is FALLBACK, repr(text)
-        return
-    fast = parse_simple_yaml(text)
-    if fast is not FALLBACK:
-        assert repr(fast) == repr(expected), repr(text)
+    agrees_or_both_refuse(text)
+
+
+SIDECAR_TEXT = dump_yaml(
+    {
+        "schema_version": "1.0",
+        "exp_name": "run",
+        "training": {"epoch": 3, "global_step": 120, "max_epochs": None},
+        "model": {"encoder": {"model_name": "resnet50"}, "decoder": {"in_channels": [64, 128]}},
+        "metrics": {"hmean": 0.84, "additional_metrics": {"val/loss": 0.5}},
+    }
+)
+
+
+@settings(max_examples=500)
+@given(st.lists(st.tuples(st.integers(0, len(SIDECAR_TEXT)), st.sampled_from(ODD)), max_size=3))
+def test_a_sidecar_with_odd_characters_anywhere_agrees_or_falls_back(
+    inserts: list[tuple[int, str]],
+) -> None:
+    # Into keys, values, indentation and line ends of a real sidecar's text.
+    text = SIDECAR_TEXT
+    for at, char in sorted(inserts, reverse=True):
+        text = text[:at] + char + text[at:]
+    agrees_or_both_refuse(text)
+
+
+@pytest.mark.parametrize("char", ODD)
+@pytest.mark.parametrize(
+    "template",
+    [
+        "exp_name: {c}run\n",
+        "exp_name: run{c}\n",
+        "exp_name: {c}\n",
+        "exp_name: a{c}b\nx: 1\n",
+        "exp_name:{c}run\n",
+        "exp_name: run\n{c}x: 1\n",
+        "a:\n{c} b: 1\n",
+        "a:\n  b: 1\n{c}\n",
+        "a:\n- {c}x\n",
+        "a:\n{c}- x\n",
+        "{c}a: 1\n",
+        "a{c}: 1\n",
+        "a: '{c}q'\n",
+        'a: "{c}q"\n',
+        "a: x{c}#c\n",
+        "a: 1{c}\n",
+    ],
+)
+def test_each_odd_character_in_each_place(template: str, char: str) -> None:
+    agrees_or_both_refuse(template.format(c=char))
+
+
+def test_an_exception_inside_the_reader_is_a_fallback() -> None:
+    # A ``str`` subclass whose ``count`` fails stands for a bug anywhere inside the reader.
+    class Broken(str):
+        def count(self, *args: Any) -> int:
+            raise ValueError("a bug")
+
+    assert parse_simple_yaml(Broken("a: 1\n")) is FALLBACK
 
 
 @pytest.mark.parametrize(
@@ -278,18 +363,7 @@ def test_plain_scalars_resolve_like_pyyaml(plain: str) -> None:
         agrees(text)
 
 
-def test_documents_sharing_a_layout() -> None:
-    # The first document of a layout compiles a template; later ones fill it with their values.
-    assert agrees("name: a\nepoch: 1\nflags:\n- x\n") == {"name": "a", "epoch": 1, "flags": ["x"]}
-    assert agrees("name: 'b'\nepoch: 2.5\nflags:\n- yes\n") == {
-        "name": "b",
-        "epoch": 2.5,
-        "flags": [True],
-    }
-    assert parse_simple_yaml("name: c\nepoch: 2025-01-01\nflags:\n- x\n") is FALLBACK
-    assert parse_simple_yaml("name: c\nepoch: [1]\nflags:\n- x\n") is FALLBACK
-    assert agrees("name: d\nepoch: {}\nflags:\n- []\n") == {"name": "d", "epoch": {}, "flags": [[]]}
-    # templates never share containers between results
+def test_results_never_share_containers() -> None:
     first = parse_simple_yaml("name: d\nepoch: {}\nflags:\n- []\n")
     first["epoch"]["changed"] = True
     assert parse_simple_yaml("name: d\nepoch: {}\nflags:\n- []\n")["epoch"] == {}
@@ -306,10 +380,9 @@ def test_documents_sharing_a_layout() -> None:
     ],
 )
 def test_duplicate_keys_last_wins_like_pyyaml(text: str) -> None:
-    for _ in range(2):  # the second time through the template
-        fast = parse_simple_yaml(text)
-        if fast is not FALLBACK:
-            assert repr(fast) == repr(safe_load(text))
+    fast = parse_simple_yaml(text)
+    if fast is not FALLBACK:
+        assert repr(fast) == repr(safe_load(text))
 
 
 def test_implicit_first_characters_are_pyyamls() -> None:

@@ -167,7 +167,7 @@ def test_batch_goes_on_past_bad_files(make_checkpoint: MakeCheckpoint) -> None:
 
 def test_importing_the_package_pulls_in_neither_torch_nor_textual() -> None:
     code = (
-        "import sys, ckpt_tui, ckpt_tui.cli, ckpt_tui.sidecar.validate\n"
+        "import sys, ckpt_tui, ckpt_tui.cli, ckpt_tui.sidecar.validate, ckpt_tui.catalog.validate\n"
         "heavy = ('torch', 'lightning', 'pytorch_lightning', 'textual')\n"
         "heavy = [m for m in heavy if m in sys.modules]\n"
         "print(','.join(heavy))\n"
@@ -176,3 +176,17 @@ def test_importing_the_package_pulls_in_neither_torch_nor_textual() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == ""
+
+
+@pytest.mark.parametrize("exp_name", ["\u3000run", "\u00a0run", "run\u2009"])
+def test_names_with_unicode_spaces_round_trip(
+    make_checkpoint: MakeCheckpoint, exp_name: str
+) -> None:
+    ckpt = make_checkpoint("run/epoch=1.ckpt")
+    sidecar_path_for(ckpt).write_text(REFERENCE_YAML)
+    first = load_metadata(ckpt)
+    assert first is not None
+    save_metadata(first.model_copy(update={"exp_name": exp_name}), ckpt)
+    read = read_sidecar(ckpt)
+    assert read.metadata is not None and read.metadata.exp_name == exp_name
+    assert read.issues == []

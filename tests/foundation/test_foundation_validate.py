@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from reference_sidecar import REFERENCE_YAML
 
+from ckpt_tui.catalog.validate import validate_tree
 from ckpt_tui.cli import main
 from ckpt_tui.sidecar.files import sidecar_path_for
-from ckpt_tui.sidecar.validate import validate_tree
 
 MakeCheckpoint = Callable[[str], Path]
 
@@ -90,3 +90,10 @@ def test_usage_errors_exit_2(tmp_path: Path) -> None:
     with pytest.raises(SystemExit) as exit_info:
         main(["validate"])
     assert exit_info.value.code == 2
+
+
+def test_the_public_name_validates_a_tree(mixed_tree: Path) -> None:
+    import ckpt_tui
+
+    report = ckpt_tui.validate_tree(mixed_tree)
+    assert (report.total, report.valid, report.invalid, report.missing) == (5, 1, 3, 1)

@@ -32,8 +32,7 @@ from ckpt_tui.model.entry import CheckpointCatalogEntry, Issue
 from ckpt_tui.reader import inspect_checkpoint
 from ckpt_tui.reader.unpickle.machine import TruncatedPickle, UnpicklingError, unpickle
 from ckpt_tui.reader.unpickle.resolve import Resolver
-from ckpt_tui.sidecar.files import parse_metadata
-from ckpt_tui.sources.sidecar import read_sidecar_file
+from ckpt_tui.sidecar.files import parse_metadata, read_sidecar_file
 
 pytestmark = [pytest.mark.fuzz, pytest.mark.timeout(fuzz_timeout())]
 
@@ -157,7 +156,7 @@ def check_sidecar_text(text: str, path: Path) -> None:
         data = None
     parse_metadata(data, source="fuzz")
     path.write_bytes(text.encode("utf-8", "surrogatepass"))
-    metadata, issues = read_sidecar_file(str(path), path.name)
+    metadata, issues = read_sidecar_file(path)
     assert metadata is not None or any(issue.severity == "error" for issue in issues)
     del value
 
