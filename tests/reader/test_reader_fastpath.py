@@ -24,6 +24,7 @@ from reader_fastpath_cases import (
     data_pkl,
     fast_path,
     get_op,
+    outcome,
     record_ops,
     record_starts,
     with_memo_dump,
@@ -347,3 +348,33 @@ def test_seeded_random_mutations(base: bytes) -> None:
             continue  # pickletools cannot list its memo
         compare(dumped)  # the memo too: a PUT's slot shows only in later GETs
     assert fast_runs > 100
+
+
+def test_a_failure_inside_the_fast_path_falls_back_to_the_opcode_loop(base: bytes) -> None:
+    """The fast path is hand-written: if it raises, even after writing a memo slot, the result is
+    the opcode loop's, not an error."""
+    from ckpt_tui.reader.unpickle import machine
+
+    slow, _ = outcome(base, fast=False)
+    real = machine.tensor_records
+    calls = [0]
+
+    def breaking(rebuild: Any, memo: list[Any], load: Any) -> Any:
+        read, forget = real(rebuild, memo, load)
+
+        def broken(data: bytes, pos: int, budget: int) -> Any:
+            calls[0] += 1
+            if calls[0] == 3:
+                memo.append("left behind by a failed fast read")
+                raise ValueError("a bug in the fast path")
+            return read(data, pos, budget)
+
+        return broken, forget
+
+    machine.tensor_records = breaking  # type: ignore[assignment]
+    try:
+        quick, _ = outcome(base, fast=True)
+    finally:
+        machine.tensor_records = real
+    assert calls[0] >= 3
+    assert quick == slow and quick[0] == "ok"

@@ -75,7 +75,27 @@ def unpickle(
     caller reading a stream can fetch more bytes and try again.
     """
     try:
-        return _run(data, start, resolver, persistent_load, limits)
+        return _checked(data, start, resolver, persistent_load, limits, fast_path=FAST_PATH)
+    except UnpicklingError:
+        if not FAST_PATH or persistent_load is None:
+            raise
+    # The fast path is hand-written: whatever failed with it, the plain opcode loop has the last
+    # word (a malformed file fails there too, with the loop's own message).
+    return _checked(data, start, resolver, persistent_load, limits, fast_path=False)
+
+
+def _checked(
+    data: bytes,
+    start: int,
+    resolver: Resolver,
+    persistent_load: Callable[[Any], Any] | None,
+    limits: Limits,
+    *,
+    fast_path: bool,
+) -> tuple[Any, int]:
+    """:func:`_run`, with every failure turned into :class:`UnpicklingError` (or truncation)."""
+    try:
+        return _run(data, start, resolver, persistent_load, limits, fast_path)
     except (UnpicklingError, TruncatedPickle):
         raise
     except PickleDataError as exc:
@@ -92,6 +112,7 @@ def _run(
     resolver: Resolver,
     persistent_load: Callable[[Any], Any] | None,
     limits: Limits,
+    fast_path: bool,
 ) -> tuple[Any, int]:
     if len(data) - start > limits.max_bytes:
         raise UnpicklingError(f"pickle over {limits.max_bytes} bytes")
@@ -133,7 +154,7 @@ def _run(
     # needs persistent ids (storages): without them, or when it is turned off, ``rebuild`` is
     # an object no memo slot holds, so it never runs.
     rebuild: object = resolver.rebuild_tensor_v2
-    if not FAST_PATH or persistent_load is None:
+    if not fast_path or persistent_load is None:
         rebuild = object()
     fast, forget = tensor_records(resolver.rebuild_tensor_v2, memo, persistent_load or _refuse)
     try:
