@@ -18,6 +18,7 @@ ORDER = [
     "bench_convert",
     "bench_callback",
     "bench_scale",
+    "bench_handwritten",
 ]
 
 

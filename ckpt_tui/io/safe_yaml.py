@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 import json
 import os
-import re
 import stat
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,6 +61,9 @@ IMPLICIT_FIRST = frozenset(("", *"!&*+-.0123456789<=FNOTYfnoty~"))
 timestamp, merge, value, yaml) may claim: a plain scalar starting with anything else is a string.
 The keys of ``yaml.resolver.Resolver.yaml_implicit_resolvers`` (a test checks), known without
 importing PyYAML."""
+
+
+_STR_TAG = "tag:yaml.org,2002:str"
 
 
 def resolve_plain_scalar(text: str) -> str:
@@ -137,12 +139,9 @@ def load_document(path: Path, limit: int) -> Any:
 def dump_yaml(data: Any) -> str:
     """Serialise plain data as block-style YAML in the given key order.
 
-    The text is exactly what ``yaml.dump`` (safe dumper, ``sort_keys=False``,
-    ``allow_unicode=True``, block style) writes; see :func:`_dump_simple` for the fast path.
+    PyYAML's safe dumper (libyaml's when present), ``sort_keys=False``, ``allow_unicode=True``,
+    block style.
     """
-    fast = _dump_simple(data)
-    if fast is not None:
-        return fast
     pyyaml = _pyyaml()
     text: str = pyyaml.yaml.dump(
         data,
@@ -152,89 +151,6 @@ def dump_yaml(data: Any) -> str:
         default_flow_style=False,
     )
     return text
-
-
-# -- the fast path of dump_yaml --------------------------------------------------------------
-# Even with libyaml's emitter, yaml.dump builds a node per value and resolves every scalar in
-# Python, which costs as much as the rest of writing a sidecar. A sidecar is a
-# mapping of mappings with simple keys and scalars, so _dump_simple writes that subset directly
-# and answers None for anything else (odd characters, spaces, quotes, nested lists, shared
-# objects, ...), which goes to yaml.dump. A property test checks it against yaml.dump.
-
-_STR_TAG = "tag:yaml.org,2002:str"
-_FLOAT_TAG = "tag:yaml.org,2002:float"
-# Strings that PyYAML and libyaml both write plain (or single-quoted when they would read back
-# as another type): no spaces, quotes, indicators or non-ASCII; not starting with "...", not
-# ending with ":".
-_SIMPLE_TEXT = re.compile(r"(?!\.\.\.)[A-Za-z0-9_./][A-Za-z0-9_./=+~:-]*(?<!:)")
-# Keys: short (libyaml writes keys over 128 characters in the long "? key" form), no ":".
-_SIMPLE_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_./-]{0,63}")
-
-
-class _NotSimple(Exception):
-    """The data is outside the subset that :func:`_dump_simple` writes."""
-
-
-def _dump_simple(data: Any) -> str | None:
-    """``data`` as ``yaml.dump`` would write it, or ``None`` when it is outside the subset."""
-    if type(data) is not dict or not data:
-        return None
-    out: list[str] = []
-    try:
-        _simple_mapping(data, "", out, {id(data)})
-    except _NotSimple:
-        return None
-    return "".join(out)
-
-
-def _simple_mapping(data: dict[Any, Any], indent: str, out: list[str], seen: set[int]) -> None:
-    for key, value in data.items():
-        if type(key) is not str or not _SIMPLE_KEY.fullmatch(key) or _simple_text(key) != key:
-            raise _NotSimple
-        kind = type(value)
-        if kind is not dict and kind is not list:
-            out.append(f"{indent}{key}: {_simple_scalar(value)}\n")
-            continue
-        if id(value) in seen:  # yaml.dump writes an object met twice as an anchor and alias
-            raise _NotSimple
-        seen.add(id(value))
-        if not value:
-            out.append(f"{indent}{key}: {'{}' if kind is dict else '[]'}\n")
-            continue
-        out.append(f"{indent}{key}:\n")
-        if kind is dict:
-            _simple_mapping(value, indent + "  ", out, seen)
-        else:  # a block sequence in a mapping is not indented further ("indentless")
-            out.extend(f"{indent}- {_simple_scalar(item)}\n" for item in value)
-
-
-def _simple_scalar(value: Any) -> str:
-    kind = type(value)  # exact types: yaml.dump's safe representer refuses subclasses
-    if kind is str:
-        return _simple_text(value)
-    if kind is bool:
-        return "true" if value else "false"
-    if kind is int:
-        return str(value)
-    if kind is float:
-        # SafeRepresenter.represent_float, for finite values.
-        text = repr(value).lower()
-        if "." not in text and "e" in text:
-            text = text.replace("e", ".0e", 1)
-        if resolve_plain_scalar(text) != _FLOAT_TAG:
-            raise _NotSimple  # inf, nan or a form the float resolver would not read back
-        return text
-    if value is None:
-        return "null"
-    raise _NotSimple
-
-
-def _simple_text(text: str) -> str:
-    if not _SIMPLE_TEXT.fullmatch(text):
-        raise _NotSimple
-    if resolve_plain_scalar(text) == _STR_TAG:
-        return text
-    return f"'{text}'"  # reads back as another type (a timestamp, "1.0", "yes"): quote it
 
 
 def check_bounded(data: Any) -> None:
