@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-#: (keys, what they do): the documented key table, word for word.
+#: (keys, what they do): the key table of the user documentation, as the TUI offers it.
 KEYS: tuple[tuple[str, str], ...] = (
     ("↑ ↓ PgUp PgDn Home End, j k", "move"),
     ("enter", "focus the detail pane on the highlighted checkpoint"),
