@@ -3,7 +3,8 @@
 :func:`iter_catalog` walks the tree once and yields entries in batches as soon as the fast tiers
 (sidecar, config, path) have answered, then yields replacements as the slow checkpoint tier
 finishes on a bounded thread pool; it stops promptly when ``cancel`` is set. :func:`build_catalog`
-collects everything into a :class:`CheckpointCatalog`. One bad file is one entry with an error;
+collects everything into a :class:`CheckpointCatalog` (merged by
+:class:`~ckpt_tui.catalog.updates.CatalogState`). One bad file is one entry with an error;
 nothing in the tree can stop a build.
 """
 
@@ -18,9 +19,17 @@ from pathlib import Path
 from ckpt_tui.catalog.build import BATCH_SIZE, Build, CatalogUpdate
 from ckpt_tui.catalog.discover import DEFAULT_PATTERNS
 from ckpt_tui.catalog.fingerprint import TreeFingerprint
-from ckpt_tui.model.entry import CheckpointCatalog, CheckpointCatalogEntry, Issue
+from ckpt_tui.catalog.updates import CatalogState
+from ckpt_tui.model.entry import CheckpointCatalog
 
-__all__ = ["BATCH_SIZE", "CatalogUpdate", "build_catalog", "iter_catalog", "resolve_root"]
+__all__ = [
+    "BATCH_SIZE",
+    "CatalogState",
+    "CatalogUpdate",
+    "build_catalog",
+    "iter_catalog",
+    "resolve_root",
+]
 
 
 def resolve_root(root: Path | str) -> str:
@@ -42,18 +51,10 @@ def build_catalog(
     problem inside the tree ever raises.
     """
     started = time.perf_counter()
-    entries: dict[str, CheckpointCatalogEntry] = {}
-    issues: list[Issue] = []
+    state = CatalogState()
     for update in iter_catalog(root, use_cache=use_cache, inspect=inspect):
-        for entry in update.entries:
-            entries[entry.checkpoint_path] = entry
-        issues.extend(update.scan_issues)
-    return CheckpointCatalog(
-        root=resolve_root(root),
-        entries=list(entries.values()),
-        catalog_build_time_seconds=time.perf_counter() - started,
-        scan_issues=issues,
-    )
+        state.apply(update)
+    return state.catalog(resolve_root(root), time.perf_counter() - started)
 
 
 def iter_catalog(

@@ -1,7 +1,7 @@
 """``ckpt-tui list ROOT [--json|--csv] [--sort FIELD] [--desc] [--filter EXPR] [--no-cache]``.
 
 On a terminal: a table (and a progress bar on stderr while a long build runs). With ``--json``:
-the array of entries (DESIGN.md) and nothing else on stdout; ``--csv``: one row per entry.
+the array of entries and nothing else on stdout; ``--csv``: one row per entry.
 Names are shown escaped, never raw: a file name can hold terminal escape sequences.
 Exit codes: 0 done, 2 usage error (bad root, bad filter, unknown sort field).
 """
@@ -17,7 +17,7 @@ import time
 from typing import Any, TextIO
 
 from ckpt_tui.io.text import escape_for_terminal, escape_surrogates_json
-from ckpt_tui.model.entry import JSON_FIELDS, CheckpointCatalogEntry, Issue
+from ckpt_tui.model.entry import JSON_FIELDS, CheckpointCatalogEntry
 
 EXIT_OK = 0
 EXIT_USAGE = 2
@@ -43,7 +43,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Build, filter, sort and print the catalog of ``args.root``."""
-    from ckpt_tui.catalog.api import iter_catalog, resolve_root
+    from ckpt_tui.catalog.api import CatalogState, iter_catalog, resolve_root
     from ckpt_tui.catalog.filter import FilterError, parse_filter
     from ckpt_tui.catalog.sort import resolve_sort_field, sort_entries
 
@@ -64,27 +64,24 @@ def run(args: argparse.Namespace) -> int:
         except KeyError as exc:
             return _usage(str(exc.args[0]) if exc.args else str(exc))
 
-    entries: dict[str, Entry] = {}
-    issues: list[Issue] = []
+    state = CatalogState()
     with _Progress() as progress:
         for update in iter_catalog(root, use_cache=not args.no_cache):
-            for entry in update.entries:
-                entries[entry.checkpoint_path] = entry
-            issues.extend(update.scan_issues)
-            progress.show(len(entries), update.done, update.total)
-    selected = list(entries.values())
+            state.apply(update)
+            progress.show(len(state), update.done, update.total)
+    selected = state.ordered()
     if entry_filter is not None:
         selected = entry_filter.select(selected)
     if sort_field is not None:
         selected = sort_entries(selected, sort_field, descending=args.desc)
-    for issue in issues:
+    for issue in state.scan_issues:
         print(f"ckpt-tui: {escape_for_terminal(str(issue))}", file=sys.stderr)
     if args.json:
         _write_json(selected, sys.stdout)
     elif args.csv:
         _write_csv(selected, sys.stdout)
     else:
-        _write_table(selected, len(entries))
+        _write_table(selected, len(state))
     return EXIT_OK
 
 

@@ -118,11 +118,11 @@ def prepare_process() -> None:
 
     - Everything alive now (modules, the app, its CSS) lives as long as the process, so it is
       left out of later garbage collections (``gc.freeze``). Left in, the first full collection
-      while the first rows load walks it all, 20-30 ms with the interpreter lock held, between
-      the first batch and its paint.
+      while the first rows load walks it all with the interpreter lock held, between the first
+      batch and its paint.
     - The loading thread does many short system calls (reading sidecars, the cache), and after
-      each it waits for the lock while the UI thread paints: up to 5 ms each by default. At
-      1 ms the first rows of a 10,000-entry tree with a cold cache paint ~0.1 s sooner here.
+      each it waits for the lock while the UI thread paints, for up to the switch interval; a
+      shorter interval lets the first rows of a large tree paint sooner.
 
     Not done by the app itself, which tests create by the hundred in one process.
     """

@@ -1,8 +1,8 @@
-"""The keys of DESIGN.md, in one place: the help screen renders this table."""
+"""The keys of the TUI, in one place: the help screen renders this table."""
 
 from __future__ import annotations
 
-#: (keys, what they do) — exactly DESIGN.md's "TUI keys" table.
+#: (keys, what they do): the key table of the user documentation, as the TUI offers it.
 KEYS: tuple[tuple[str, str], ...] = (
     ("↑ ↓ PgUp PgDn Home End, j k", "move"),
     ("enter", "focus the detail pane on the highlighted checkpoint"),

@@ -1,53 +1,42 @@
 """Streaming the catalog into the UI: the body of the loading worker and the messages it posts.
 
-The worker thread iterates :func:`ckpt_tui.catalog.api.iter_catalog` and coalesces its updates:
-entries are posted in batches at most every :data:`BATCH_INTERVAL` seconds (the first batch at
-once, so sidecar rows paint early), never one message per row. Progress in between is posted as
-a replaceable message, so a slow UI only ever sees the latest count. Nothing here touches a
+The worker thread iterates :func:`ckpt_tui.catalog.api.iter_catalog` into a
+:class:`~ckpt_tui.catalog.updates.CatalogState` and passes its changes on at most every
+:data:`BATCH_INTERVAL` seconds (the first batch at once, so sidecar rows paint early), never one
+message per row. Progress in between is posted as a replaceable message, so a slow UI only ever
+sees the latest count. Every message names the worker that posted it: once a newer scan has
+cancelled that worker, the screen ignores what it still had in flight. Nothing here touches a
 widget; the screen applies the messages on the UI thread.
 """
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 from textual.message import Message
+from textual.worker import Worker, get_current_worker
 
-from ckpt_tui.catalog.api import iter_catalog
+from ckpt_tui.catalog.api import CatalogState, CatalogUpdate, iter_catalog
 from ckpt_tui.catalog.fingerprint import TreeFingerprint
-from ckpt_tui.model.entry import CheckpointCatalogEntry, Issue
 
 #: Seconds between two batches of entries.
 BATCH_INTERVAL = 0.1
 
 
 class CatalogBatch(Message):
-    """New or replaced entries (keyed by checkpoint path) from scan number ``generation``."""
+    """New or replaced entries from the scan run by ``worker``; ``update.final`` ends that scan."""
 
     def __init__(
-        self,
-        generation: int,
-        entries: list[CheckpointCatalogEntry],
-        scan_issues: list[Issue],
-        done: int,
-        total: int,
-        *,
-        final: bool,
-        seen: frozenset[str] | None = None,
-        signature: int | None = None,
+        self, worker: Worker[None], update: CatalogUpdate, *, signature: int | None = None
     ) -> None:
         super().__init__()
-        self.generation = generation
-        self.entries = entries
-        self.scan_issues = scan_issues
-        self.done = done
-        self.total = total
-        self.final = final
-        self.seen = seen
-        """On the final batch: every checkpoint path the scan found (others were removed)."""
+        self.worker = worker
+        """The loading worker that posted this (stale once it is cancelled)."""
+        self.update = update
+        """The entries that changed since the previous batch (each path once), scan issues
+        and progress."""
         self.signature = signature
         """On the final batch: the tree's fingerprint as the scan walked it
         (:class:`~ckpt_tui.catalog.fingerprint.TreeFingerprint`)."""
@@ -62,11 +51,11 @@ class TreeSignature(Message):
 
 
 class CatalogProgress(Message):
-    """How far scan ``generation`` has got; a newer one replaces an unread older one."""
+    """How far the scan run by ``worker`` has got; a newer one replaces an unread older one."""
 
-    def __init__(self, generation: int, done: int, total: int) -> None:
+    def __init__(self, worker: Worker[None], done: int, total: int) -> None:
         super().__init__()
-        self.generation = generation
+        self.worker = worker
         self.done = done
         self.total = total
 
@@ -77,62 +66,44 @@ class CatalogProgress(Message):
 def stream_catalog(
     root: Path,
     *,
-    generation: int,
     post: Callable[[Message], object],
-    cancel: threading.Event,
     use_cache: bool = True,
     progress: bool = True,
     workers: int = 2,
 ) -> None:
     """Scan ``root`` and post :class:`CatalogBatch` / :class:`CatalogProgress` messages.
 
-    Stops early (without a final batch) once ``cancel`` is set. ``progress=False`` is for the
+    Runs inside a thread worker and stops early (without a final batch) once that worker is
+    cancelled: its ``cancelled_event`` is the build's cancel flag. ``progress=False`` is for the
     quiet background poll: batches only.
     """
+    worker: Worker[None] = get_current_worker()
     # Fed by the scan's own walk, each folder before its files are read: a change the scan
     # missed shows up as a new fingerprint at the next poll, and no second walk competes with
     # the first rows for the interpreter.
     fingerprint = TreeFingerprint()
-    pending: dict[str, CheckpointCatalogEntry] = {}
-    issues: list[Issue] = []
-    seen: set[str] = set()
+    state = CatalogState()
     last_post = float("-inf")
-    done = total = 0
     updates = iter_catalog(
         root,
         use_cache=use_cache,
         inspect=True,
-        cancel=cancel,
+        cancel=worker.cancelled_event,
         workers=workers,
         fingerprint=fingerprint,
     )
     for update in updates:
-        if cancel.is_set():
+        if worker.is_cancelled:
             return
-        done, total = update.done, update.total
-        for entry in update.entries:
-            pending[entry.checkpoint_path] = entry
-            seen.add(entry.checkpoint_path)
-        issues.extend(update.scan_issues)
-        now = time.monotonic()
+        state.apply(update)
         if update.final:
             break
-        if pending and now - last_post >= BATCH_INTERVAL:
-            post(CatalogBatch(generation, list(pending.values()), issues, done, total, final=False))
-            pending, issues, last_post = {}, [], now
+        now = time.monotonic()
+        if state.has_news and now - last_post >= BATCH_INTERVAL:
+            post(CatalogBatch(worker, state.take()))
+            last_post = now
         elif progress:
-            post(CatalogProgress(generation, done, total))
-    if cancel.is_set():
+            post(CatalogProgress(worker, update.done, update.total))
+    if worker.is_cancelled:
         return
-    post(
-        CatalogBatch(
-            generation,
-            list(pending.values()),
-            issues,
-            done,
-            total,
-            final=True,
-            seen=frozenset(seen),
-            signature=fingerprint.value(),
-        )
-    )
+    post(CatalogBatch(worker, state.take(), signature=fingerprint.value()))

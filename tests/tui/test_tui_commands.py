@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from textual import events
 from textual.command import CommandInput, CommandList, CommandPalette
+from textual.worker import WorkerState
 from tui_helpers import (
     FIXED_MTIME,
     build,
@@ -212,4 +213,28 @@ async def test_quit_while_scanning_cancels_and_exits(tmp_path: Path, tui_tree: P
         await pilot.press("q")  # at once, while the first scan runs
         await pilot.pause()
     assert app.return_code == 0
-    assert screen._cancel.is_set()
+    # The scan either finished first or was cancelled through its worker, whose cancelled_event
+    # is the flag the build itself watches.
+    scan = screen._scan
+    assert scan is not None
+    assert scan.state == WorkerState.SUCCESS or scan.cancelled_event.is_set()
+
+
+async def test_a_rescan_cancels_the_scan_in_flight_and_ignores_its_late_batches(
+    tui_tree: Path, tmp_path: Path
+) -> None:
+    root = tmp_path / "outputs"
+    shutil.copytree(tui_tree, root)
+    async with running(root, use_cache=False) as (app, pilot):
+        screen = main(app)
+        before = screen.scans_completed
+        screen.scan(progress=True)
+        first = screen._scan
+        screen.scan(progress=True)  # before the first one's thread even started
+        assert first is not None and first is not screen._scan
+        assert first.is_cancelled and first.cancelled_event.is_set()
+        await wait_for(pilot, lambda: not screen.is_loading, what="the second scan")
+        await pilot.pause(0.3)
+        assert screen.scans_completed == before + 1
+        assert len(shown_paths(app)) == 10
+        assert "10/10 shown" in status(app)

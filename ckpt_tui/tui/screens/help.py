@@ -1,4 +1,4 @@
-"""The help screen: DESIGN.md's key table and the filter language at a glance."""
+"""The help screen: the key table and the filter language at a glance."""
 
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
 """The main screen: the catalog table, the detail pane, the filter box and the status line.
 
-It owns the view state (entries, filter, sort, marks) and the catalog workers; the filtering,
-sorting and scanning themselves are core functions. Keys (DESIGN.md):
+It owns the view state (filter, sort, marks; the table owns the cursor) and the catalog workers;
+the entries live in a :class:`~ckpt_tui.catalog.updates.CatalogState`, and the filtering, sorting
+and scanning themselves are library functions. Keys:
 
 | key | action |
 |---|---|
@@ -15,9 +16,7 @@ sorting and scanning themselves are core functions. Keys (DESIGN.md):
 
 from __future__ import annotations
 
-import threading
-import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
@@ -26,7 +25,6 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Container
-from textual.events import Resize
 from textual.screen import Screen
 from textual.widgets import Footer, Header
 from textual.worker import Worker, WorkerState
@@ -34,6 +32,7 @@ from textual.worker import Worker, WorkerState
 from ckpt_tui.catalog.filter import EntryFilter
 from ckpt_tui.catalog.fingerprint import tree_fingerprint
 from ckpt_tui.catalog.sort import DESCENDING_FIRST, sort_entries
+from ckpt_tui.catalog.updates import CatalogState
 from ckpt_tui.model.entry import CheckpointCatalogEntry
 from ckpt_tui.tui.commands import PaletteCommand, catalog_commands
 from ckpt_tui.tui.formatting import safe
@@ -52,7 +51,7 @@ if TYPE_CHECKING:
     from ckpt_tui.tui.screens.conversion_view import ConversionSummary
 
 Entry = CheckpointCatalogEntry
-#: Below this width the detail pane moves under the table.
+#: Below this width the detail pane moves under the table (the screen's ``-narrow`` class).
 NARROW = 100
 
 
@@ -60,6 +59,8 @@ class MainScreen(Screen[None]):
     """Browse, sort, filter and inspect the checkpoints under one root."""
 
     AUTO_FOCUS = "#catalog"
+    # Not annotated ClassVar: Textual's own annotation makes it an instance variable for mypy.
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (NARROW, "-wide")]  # noqa: RUF012
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("slash", "focus_filter", "Filter", id="main.filter"),
@@ -85,8 +86,8 @@ class MainScreen(Screen[None]):
         self._now = now
         self._use_cache = use_cache
         self._poll_interval = poll_interval
-        self.entries: dict[str, Entry] = {}
-        """Every entry, by checkpoint path."""
+        self.catalog = CatalogState()
+        """Every entry, merged from the scans' updates."""
         self.marks: set[str] = set()
         """Checkpoint paths of the marked rows."""
         self.entry_filter = EntryFilter()
@@ -97,19 +98,18 @@ class MainScreen(Screen[None]):
         """Finished scans, polls included (tests wait on it)."""
         self.is_loading = False
         """Whether a visible scan (start-up or rescan) is running."""
-        self._ordered: list[Entry] = []
-        self._generation = 0
-        self._cancel = threading.Event()
+        self._scan: Worker[None] | None = None
         self._scanning = False
-        self.last_scan_seconds = 0.0
-        """How long the last finished scan took."""
-        self._scan_started = 0.0
         self._signature: int | None = None
+
+    @property
+    def entries(self) -> Mapping[str, Entry]:
+        """Every entry by checkpoint path (read-only: only scans change it)."""
+        return self.catalog.entries
 
     def compose(self) -> ComposeResult:
         yield Header()
-        narrow = "-narrow" if self.app.size.width < NARROW else ""
-        with Container(id="body", classes=narrow):
+        with Container(id="body"):
             yield CatalogTable(now=self._now, id="catalog")
             yield DetailPane(now=self._now, id="detail")
         yield FilterBox(id="filter")
@@ -125,40 +125,35 @@ class MainScreen(Screen[None]):
         if self._poll_interval:
             self.set_interval(self._poll_interval, self._poll)
 
-    def on_unmount(self) -> None:
-        self.cancel_scans()
-
     def cancel_scans(self) -> None:
-        """Ask the scan in flight to stop (quit, rescan)."""
-        self._cancel.set()
-
-    def on_resize(self, event: Resize) -> None:
-        self.query_one("#body").set_class(event.size.width < NARROW, "-narrow")
+        """Ask the scan in flight to stop (quit); unmounting the screen cancels it too."""
+        self.workers.cancel_group(self, "catalog")
 
     # -- scanning ---------------------------------------------------------------------------
 
     def scan(self, *, progress: bool) -> None:
         """Start a scan of the root, cancelling any scan in flight."""
-        self._cancel.set()
-        self._cancel = threading.Event()
-        self._generation += 1
         self._scanning = True
-        self._scan_started = time.monotonic()
         self.is_loading = progress
         if progress:
             self.query_one(StatusLine).progress(0, 0, loading=True)
-        self._scan_worker(self._generation, self._cancel, progress)
+        self.catalog.start()
+        # Exclusive: starting this worker cancels the one in flight, whose late messages are
+        # then ignored (they name a cancelled worker).
+        self._scan = self._scan_worker(progress)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="catalog")
-    def _scan_worker(self, generation: int, cancel: threading.Event, progress: bool) -> None:
+    def _scan_worker(self, progress: bool) -> None:
         stream_catalog(
             self.root,
-            generation=generation,
             post=self.post_message,
-            cancel=cancel,
             use_cache=self._use_cache,
             progress=progress,
         )
+
+    def _current(self, worker: Worker[None]) -> bool:
+        # Only the latest scan's messages count: an older one was cancelled by a rescan.
+        return worker is self._scan and not worker.is_cancelled
 
     def _poll(self) -> None:
         # Live updates: a cheap look at the tree every few seconds; a scan only on a change.
@@ -181,47 +176,35 @@ class MainScreen(Screen[None]):
 
     @on(CatalogProgress)
     def _progress(self, message: CatalogProgress) -> None:
-        if message.generation == self._generation and self.is_loading:
+        if self._current(message.worker) and self.is_loading:
             self.query_one(StatusLine).progress(message.done, message.total, loading=True)
 
     @on(CatalogBatch)
     def _batch(self, message: CatalogBatch) -> None:
-        if message.generation != self._generation:
-            return  # a cancelled scan's late batch
-        changed = False
-        for entry in message.entries:
-            old = self.entries.get(entry.checkpoint_path)
-            if old is None or old != entry:
-                self.entries[entry.checkpoint_path] = entry
-                changed = True
-        if message.final and message.seen is not None:
-            for path in [p for p in self.entries if p not in message.seen]:
-                del self.entries[path]
-                changed = True
+        if not self._current(message.worker):
+            return
+        update = message.update
+        changed = self.catalog.apply(update)
         if self.is_loading:
-            self.query_one(StatusLine).progress(message.done, message.total, loading=True)
+            self.query_one(StatusLine).progress(update.done, update.total, loading=True)
         if changed:
-            self._ordered = sorted(self.entries.values(), key=lambda e: e.checkpoint_path)
             self.refresh_view()
-        if message.scan_issues:
-            first = safe(message.scan_issues[0].message, 120)
+        if update.scan_issues:
+            first = safe(update.scan_issues[0].message, 120)
             self.notify(
-                f"{len(message.scan_issues)} scan problem(s): {first}",
+                f"{len(update.scan_issues)} scan problem(s): {first}",
                 severity="warning",
                 markup=False,  # file names may hold "[...]": never parse them as markup
             )
-        if message.final:
+        if update.final:
             self._signature = message.signature
-            self._finish_scan(message.generation)
+            self._finish_scan()
 
-    def _finish_scan(self, generation: int) -> None:
-        if generation != self._generation:
-            return
-        if self.is_loading and not self.entries:
+    def _finish_scan(self) -> None:
+        if self.is_loading and not self.catalog:
             self.notify(f"no checkpoints under {safe(self.root)}", severity="warning", markup=False)
         self.is_loading = False
         self._scanning = False
-        self.last_scan_seconds = time.monotonic() - self._scan_started
         self.query_one(StatusLine).progress(0, 0, loading=False)
         self.scans_completed += 1
 
@@ -235,8 +218,8 @@ class MainScreen(Screen[None]):
             severity="error",
             markup=False,
         )
-        if event.worker.group == "catalog":
-            self._finish_scan(self._generation)
+        if event.worker is self._scan:
+            self._finish_scan()
 
     # -- the view ---------------------------------------------------------------------------
 
@@ -245,7 +228,7 @@ class MainScreen(Screen[None]):
 
         ``follow=False`` (a new sort or filter) puts the cursor on the first row.
         """
-        rows = self.entry_filter.select(self._ordered)
+        rows = self.entry_filter.select(self.catalog.by_path())
         field, descending = self.sort
         if field != "path" or descending:
             rows = sort_entries(rows, field, descending)
@@ -255,21 +238,21 @@ class MainScreen(Screen[None]):
         self._show_counts()
 
     def _show_counts(self) -> None:
-        entries = self.entries.values()
-        sidecar = sum(1 for e in entries if e.source == "sidecar")
+        catalog = self.catalog
+        sidecar = sum(1 for e in catalog if e.source == "sidecar")
         field, descending = self.sort
         status = Status(
             shown=len(self.query_one(CatalogTable).rows),
-            total=len(self.entries),
+            total=len(catalog),
             sidecar=sidecar,
-            inferred=len(self.entries) - sidecar,
-            issues=sum(1 for e in entries if _has_problem(e)),
-            marked=len(self.marks & self.entries.keys()),
+            inferred=len(catalog) - sidecar,
+            issues=sum(1 for e in catalog if _has_problem(e)),
+            marked=len(self.marks & catalog.entries.keys()),
             sort=f"{field} {'↓' if descending else '↑'}",
             filter=self.entry_filter.expression,
         )
         self.query_one(StatusLine).show(status)
-        self.sub_title = f"{safe(self.root, 120)} · {len(self.entries)} checkpoints"
+        self.sub_title = f"{safe(self.root, 120)} · {len(catalog)} checkpoints"
 
     @on(FilterBox.Applied)
     def _filter_applied(self, message: FilterBox.Applied) -> None:
@@ -354,8 +337,9 @@ class MainScreen(Screen[None]):
 
     def conversion_targets(self) -> list[Entry]:
         """The marked entries, or else every entry without a sidecar, in path order."""
-        marked = [e for e in self._ordered if e.checkpoint_path in self.marks]
-        return marked or [e for e in self._ordered if e.sidecar_path is None]
+        ordered = self.catalog.by_path()
+        marked = [e for e in ordered if e.checkpoint_path in self.marks]
+        return marked or [e for e in ordered if e.sidecar_path is None]
 
     def action_convert(self) -> None:
         """Open the conversion screen for :meth:`conversion_targets`."""

@@ -184,9 +184,9 @@ class CatalogTable(ScrollView, can_focus=True):
         if path is not None:
             index = next((i for i, e in enumerate(rows) if e.checkpoint_path == path), None)
         if index is None:
-            index = min(self.cursor_row, len(rows) - 1) if follow else 0
+            index = self.cursor_row if follow else 0
         self._update_virtual_size()
-        self.cursor_row = max(0, index)
+        self.cursor_row = index
         self._scroll_to_cursor()
         self._announce()
         self.refresh()
@@ -201,9 +201,8 @@ class CatalogTable(ScrollView, can_focus=True):
         self.refresh()
 
     def move_to(self, index: int) -> None:
-        """Move the cursor to row ``index`` (clamped)."""
-        if self.rows:
-            self.cursor_row = max(0, min(index, len(self.rows) - 1))
+        """Move the cursor to row ``index`` (clamped to the rows)."""
+        self.cursor_row = index
 
     # -- actions ----------------------------------------------------------------------------
 
@@ -238,6 +237,10 @@ class CatalogTable(ScrollView, can_focus=True):
             self.post_message(self.Selected(entry))
 
     # -- reactive plumbing ------------------------------------------------------------------
+
+    def validate_cursor_row(self, row: int) -> int:
+        """Keep the cursor on a row (0 when there are none)."""
+        return max(0, min(row, len(self.rows) - 1))
 
     def watch_cursor_row(self, old: int, new: int) -> None:
         self._scroll_to_cursor()
