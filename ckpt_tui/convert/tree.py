@@ -27,7 +27,7 @@ from pathlib import Path
 import ckpt_tui.reader
 import ckpt_tui.sources.statedict  # noqa: F401
 from ckpt_tui.catalog.cache import CatalogCache
-from ckpt_tui.catalog.describe import Assembler, FastResult
+from ckpt_tui.catalog.describe import Describer, Prepared
 from ckpt_tui.catalog.discover import FoundFile, walk
 from ckpt_tui.convert.plan import (
     Action,
@@ -40,7 +40,7 @@ from ckpt_tui.convert.plan import (
 from ckpt_tui.io.atomic import fsync_folder
 from ckpt_tui.model.entry import CheckpointCatalogEntry, Issue
 from ckpt_tui.sidecar.files import sidecar_path_for
-from ckpt_tui.sources.checkpoint import checkpoint_tier, checkpoint_tier_or_issue
+from ckpt_tui.sources.checkpoint import checkpoint_tier
 from ckpt_tui.sources.merge import TierResult
 
 WRITE_GROUP = 256
@@ -113,36 +113,27 @@ class TreeConverter:
     def __init__(
         self, root: str, *, force: bool, dry_run: bool, cache: CatalogCache | None
     ) -> None:
-        self.assembler = Assembler(root)
+        self.describer = Describer(root)
         self.force = force
         self.dry_run = dry_run
         self.cache = cache
 
     def plan(self, found: FoundFile) -> ConversionItem | None:
         """The planned item for ``found``; ``None`` when it has a sidecar and ``force`` is off."""
-        result = self.assembler.prepare(found)
-        if not self.force and result.sidecars.present:
+        prepared = self.describer.prepare(found)
+        if not self.force and prepared.sidecars.present:
             return None
-        return plan_item(self._entry(result), force=self.force)
+        return plan_item(self._entry(prepared), force=self.force)
 
-    def _entry(self, result: FastResult) -> CheckpointCatalogEntry:
+    def _entry(self, prepared: Prepared) -> CheckpointCatalogEntry:
         # As the catalog's build does for one file (ckpt_tui.catalog.build), without its threads.
-        found = result.found
-        readable = found.error is None and found.size > 0
         if self.cache is not None:
-            cached = self.cache.lookup(found.rel, result.sig, need_inspected=readable)
+            cached = self.cache.lookup(
+                prepared.found.rel, prepared.sig, need_inspected=prepared.readable
+            )
             if cached is not None:
-                cached.abs_path = found.path
-                cached.mtime = found.mtime if found.error is None else None
-                return cached
-        try:
-            self.assembler.run_fast(result)
-            slow = None
-            if readable and not result.sidecar_backed:
-                slow = checkpoint_tier_or_issue(found.path, _fields_only)
-            return self.assembler.entry(result, slow)
-        except Exception as exc:  # a bug must cost one entry, never the run
-            return self.assembler.failed(result, exc)
+                return prepared.restore(cached)
+        return self.describer.describe(prepared, _fields_only)
 
     def failed(self, index: int, found: FoundFile, reason: str) -> ItemReport:
         """A failed report for a file that could not be planned or whose worker was lost."""
