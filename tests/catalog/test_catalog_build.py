@@ -78,6 +78,35 @@ def test_bad_root_raises(tmp_path: Path) -> None:
         iter_catalog(tmp_path / "file")
 
 
+def test_the_checkpoint_tier_given_reads_only_what_no_sidecar_answered(mixed_tree: Path) -> None:
+    (mixed_tree / "run" / "checkpoints" / "empty.ckpt").write_bytes(b"")
+    (mixed_tree / "run" / "checkpoints" / "gone.ckpt").symlink_to(mixed_tree / "missing.ckpt")
+    asked: list[str] = []
+    lock = threading.Lock()
+
+    def tier(path: str) -> TierResult:
+        with lock:
+            asked.append(Path(path).name)
+        answer = TierResult(kind="checkpoint")
+        answer.put("architecture", "from-the-given-tier", "a test")
+        return answer
+
+    catalog = build_catalog(mixed_tree, checkpoint_tier=tier)
+    entries = {Path(e.checkpoint_path).name: e for e in catalog.entries}
+    # neither the sidecar-backed files, nor an empty file, nor a dangling link is read
+    assert sorted(asked) == ["epoch=1.ckpt", "epoch=3.ckpt", "epoch=5.ckpt"]
+    assert {name for name, e in entries.items() if e.architecture == "from-the-given-tier"} == {
+        "epoch=1.ckpt",
+        "epoch=3.ckpt",
+        "epoch=5.ckpt",
+    }
+    assert entries["empty.ckpt"].issues[0].code == "checkpoint.empty"
+    # a warm build asks nothing again
+    asked.clear()
+    build_catalog(mixed_tree, checkpoint_tier=tier)
+    assert asked == []
+
+
 def test_failing_tier_is_one_error_entry(mixed_tree: Path) -> None:
     def broken(path: str) -> TierResult:
         if path.endswith("epoch=3.ckpt"):
