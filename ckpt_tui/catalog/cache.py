@@ -1,10 +1,10 @@
 """The catalog cache: entries remembered per file, in memory and in SQLite.
 
-Each checkpoint's entry is stored under its path relative to the root, with a signature made of
-the code's version, the file's real path, size and ``mtime_ns``, and the stat signatures of every
-sidecar and config that could feed it. A new, changed or deleted checkpoint, sidecar or config
-anywhere in the tree therefore changes or drops exactly the entries it affects — nothing depends
-on a folder's mtime.
+Each checkpoint's entry is stored under its path relative to the root, with a signature
+(:meth:`ckpt_tui.catalog.describe.Describer.prepare` makes it) of the code's version, the file's
+real path, size and ``mtime_ns``, and the stat signatures of every sidecar and config that could
+feed it. A new, changed or deleted checkpoint, sidecar or config anywhere in the tree therefore
+changes or drops exactly the entries it affects — nothing depends on a folder's mtime.
 
 - Persistent: ``$CKPT_TUI_CACHE_DIR/catalog.sqlite3``, else ``$XDG_CACHE_HOME/ckpt-tui/`` (default
   ``~/.cache/ckpt-tui/``), in WAL mode so two processes can share it.

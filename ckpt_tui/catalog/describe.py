@@ -76,7 +76,8 @@ class FastTiers:
     prepared: Prepared
     """What they were run for."""
     tiers: list[TierResult]
-    """Sidecar, config and path results, in that order (shared: never changed)."""
+    """Sidecar, config and path results, in that order. A folder's checkpoints share one config
+    result: never change them."""
     sidecar_rel: str | None
     """The sidecar read, relative to the root."""
     config_rel: str | None
