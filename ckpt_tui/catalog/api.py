@@ -21,6 +21,7 @@ from ckpt_tui.catalog.discover import DEFAULT_PATTERNS
 from ckpt_tui.catalog.fingerprint import TreeFingerprint
 from ckpt_tui.catalog.updates import CatalogState
 from ckpt_tui.model.entry import CheckpointCatalog
+from ckpt_tui.sources.checkpoint import CheckpointTier
 
 __all__ = [
     "BATCH_SIZE",
@@ -43,16 +44,24 @@ def resolve_root(root: Path | str) -> str:
 
 
 def build_catalog(
-    root: Path | str, use_cache: bool = True, *, inspect: bool = True
+    root: Path | str,
+    use_cache: bool = True,
+    *,
+    inspect: bool = True,
+    checkpoint_tier: CheckpointTier | None = None,
 ) -> CheckpointCatalog:
     """Every checkpoint under ``root`` as a :class:`CheckpointCatalog` (entries in walk order).
+
+    ``checkpoint_tier`` is passed to :func:`iter_catalog`.
 
     Raises ``FileNotFoundError`` or ``NotADirectoryError`` when ``root`` is not a folder; no
     problem inside the tree ever raises.
     """
     started = time.perf_counter()
     state = CatalogState()
-    for update in iter_catalog(root, use_cache=use_cache, inspect=inspect):
+    for update in iter_catalog(
+        root, use_cache=use_cache, inspect=inspect, checkpoint_tier=checkpoint_tier
+    ):
         state.apply(update)
     return state.catalog(resolve_root(root), time.perf_counter() - started)
 
@@ -66,6 +75,7 @@ def iter_catalog(
     workers: int = 2,
     patterns: Iterable[str] = DEFAULT_PATTERNS,
     fingerprint: TreeFingerprint | None = None,
+    checkpoint_tier: CheckpointTier | None = None,
 ) -> Iterator[CatalogUpdate]:
     """Stream the catalog of ``root``: fast-tier entries first, then slow-tier replacements.
 
@@ -76,7 +86,10 @@ def iter_catalog(
     second, without a final update (what was finished is still cached). ``use_cache=False``
     bypasses both the in-process and the persistent cache. ``fingerprint`` is fed from the
     build's own walk, each folder before its files are read (live updates compare it with
-    :func:`~ckpt_tui.catalog.fingerprint.tree_fingerprint` later).
+    :func:`~ckpt_tui.catalog.fingerprint.tree_fingerprint` later). ``checkpoint_tier`` reads one
+    checkpoint, on a worker thread (default:
+    :func:`~ckpt_tui.sources.checkpoint.checkpoint_tier`); its answers are cached like the
+    default's, so one whose answers must not outlive the build goes with ``use_cache=False``.
     """
-    build = Build(resolve_root(root), use_cache, inspect, cancel, max(1, workers))
+    build = Build(resolve_root(root), use_cache, inspect, cancel, max(1, workers), checkpoint_tier)
     return build.run(list(patterns), fingerprint)

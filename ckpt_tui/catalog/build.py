@@ -1,9 +1,14 @@
-"""The streaming build behind :func:`ckpt_tui.catalog.api.iter_catalog`.
+"""The streaming build behind :func:`ckpt_tui.catalog.api.iter_catalog`: one pipeline per file.
 
-One walk of the tree; each file's cache signature is checked first, cache misses have their fast
-tiers (sidecar, config, path) run at once, and entries without a valid sidecar then go to the
-checkpoint tier on a bounded thread pool. Everything is delivered as :class:`CatalogUpdate`
-batches on the consumer's thread.
+    discover → describe (prepare → cache, else the fast tiers) → entry → stream
+                                         └→ checkpoint tier (thread pool) → entry → stream
+    every final entry → cache
+
+One walk of the tree (:func:`~ckpt_tui.catalog.discover.walk`). Each found file is prepared
+(:meth:`~ckpt_tui.catalog.describe.Describer.prepare`: its signature); the cache answers if it
+can, else the fast tiers (sidecar, config, path) do at once. An entry no valid sidecar answered
+then goes to the checkpoint tier on a bounded thread pool, and its replacement follows. Everything
+is delivered as :class:`CatalogUpdate` batches on the consumer's thread.
 """
 
 from __future__ import annotations
@@ -18,22 +23,23 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from ckpt_tui.catalog.cache import CatalogCache
-from ckpt_tui.catalog.describe import Assembler, FastResult
-from ckpt_tui.catalog.discover import walk
+from ckpt_tui.catalog.describe import Describer, FastTiers, Prepared
+from ckpt_tui.catalog.discover import FoundFile, walk
 from ckpt_tui.catalog.fingerprint import TreeFingerprint
 from ckpt_tui.model.entry import CheckpointCatalogEntry, Issue
-from ckpt_tui.sources.checkpoint import checkpoint_tier, checkpoint_tier_or_issue
+from ckpt_tui.sources.checkpoint import CheckpointTier, checkpoint_tier_or_issue
 from ckpt_tui.sources.merge import TierResult
 
 BATCH_SIZE = 500
+"""Entries per update while walking."""
 FIRST_BATCH_SIZE = 50
 """The first update goes out early, so the first rows appear while the walk goes on."""
-"""Entries per update while walking."""
 SLOW_BATCH_SIZE = 50
 """Entries per update while the checkpoint tier finishes."""
 BATCH_SECONDS = 0.25
-FIRST_BATCH_SECONDS = 0.05
 """An update is sent at least this often while there is something new."""
+FIRST_BATCH_SECONDS = 0.05
+"""The same, until the first entries are out."""
 _POLL_SECONDS = 0.05
 
 
@@ -54,7 +60,11 @@ class CatalogUpdate:
 
 
 class Build:
-    """One streaming build; all methods run on the consumer's thread."""
+    """One streaming build; all methods run on the consumer's thread.
+
+    ``checkpoint_tier`` reads one checkpoint (on a worker thread); ``None`` is the real one,
+    :func:`ckpt_tui.sources.checkpoint.checkpoint_tier`.
+    """
 
     def __init__(
         self,
@@ -63,13 +73,15 @@ class Build:
         inspect: bool,
         cancel: threading.Event | None,
         workers: int,
+        checkpoint_tier: CheckpointTier | None = None,
     ) -> None:
         self.root = root
         self.inspect = inspect
         self.cancel = cancel or threading.Event()
         self.workers = workers
         self.use_cache = use_cache
-        self.assembler = Assembler(root)
+        self.checkpoint_tier = checkpoint_tier
+        self.describer = Describer(root)
         self.issues: list[Issue] = []
         self.issues_sent = 0
         self.batch: list[CheckpointCatalogEntry] = []
@@ -77,7 +89,7 @@ class Build:
         self.sent_any = False
         self.cache: CatalogCache | None = None
         # the slow (checkpoint) tier
-        self.pending: dict[str, FastResult] = {}
+        self.pending: dict[str, FastTiers] = {}
         self.finished: queue.SimpleQueue[tuple[str, TierResult]] = queue.SimpleQueue()
         self.done = 0
         self.total = 0
@@ -86,7 +98,7 @@ class Build:
     def run(
         self, patterns: list[str], fingerprint: TreeFingerprint | None = None
     ) -> Iterator[CatalogUpdate]:
-        """Walk, answer, stream; see :func:`ckpt_tui.catalog.api.iter_catalog`."""
+        """Walk, describe, stream; see :func:`ckpt_tui.catalog.api.iter_catalog`."""
         cache_issues = 0
         try:
             if self.use_cache:
@@ -99,7 +111,7 @@ class Build:
                 if fingerprint is not None:
                     fingerprint.add(folder, files)
                 for found in files:
-                    self._prepared(self.assembler.prepare(found))
+                    self._describe(found)
                     if len(self.batch) >= (BATCH_SIZE if self.sent_any else FIRST_BATCH_SIZE):
                         if self.cancel.is_set():
                             return self._stop()
@@ -117,7 +129,7 @@ class Build:
                     rel, slow = self.finished.get(timeout=_POLL_SECONDS)
                 except queue.Empty:
                     continue
-                self._slow_done(rel, slow)
+                self._checkpoint_done(rel, slow)
                 self._collect()
                 if len(self.batch) >= SLOW_BATCH_SIZE or self._due():
                     yield self._update()
@@ -130,26 +142,43 @@ class Build:
             if self.cache is not None:
                 self.cache.close()
 
-    # -- the fast tiers ------------------------------------------------------------------------
+    # -- one file: prepared, from the cache or the fast tiers, to the checkpoint tier ---------
 
-    def _prepared(self, result: FastResult) -> None:
-        found = result.found
+    def _describe(self, found: FoundFile) -> None:
+        prepared = self.describer.prepare(found)
+        inspect = self.inspect and prepared.readable
         if self.cache is not None:
-            cached = self.cache.lookup(
-                found.rel, result.sig, need_inspected=self._can_inspect(result)
-            )
+            cached = self.cache.lookup(found.rel, prepared.sig, need_inspected=inspect)
             if cached is not None:
-                cached.abs_path = found.path
-                cached.mtime = found.mtime if found.error is None else None
-                self.batch.append(cached)
+                self.batch.append(prepared.restore(cached))
                 return
         try:
-            self.assembler.run_fast(result)
-            entry = self.assembler.entry(result)
+            fast = self.describer.fast_tiers(prepared)
+            entry = self.describer.entry(fast)
         except Exception as exc:  # a bug must cost one entry, never the build
-            entry = self.assembler.failed(result, exc)
-            result.sidecar_backed = True  # nothing more to learn about it
-        self._fast_done(result, entry)
+            self._emit(prepared, self.describer.failed(found, exc), complete=True)
+            return
+        if inspect and fast.needs_checkpoint:
+            self.batch.append(entry)
+            self._submit(fast)
+        else:
+            # Complete for any later build when nothing is left to read; otherwise a build
+            # that inspects will still have to.
+            self._emit(prepared, entry, complete=not fast.needs_checkpoint)
+
+    def _submit(self, fast: FastTiers) -> None:
+        if self.inspector is None:
+            self.inspector = ThreadPoolExecutor(self.workers, thread_name_prefix="ckpt-inspect")
+        found = fast.prepared.found
+        self.pending[found.rel] = fast
+        self.total += 1
+        future = self.inspector.submit(checkpoint_tier_or_issue, found.path, self.checkpoint_tier)
+        future.add_done_callback(functools.partial(self._finished, found.rel))
+
+    def _finished(self, rel: str, future: Future[TierResult]) -> None:
+        # On a worker thread: hand the result to the consumer's thread.
+        if not future.cancelled():
+            self.finished.put((rel, future.result()))
 
     def _collect(self) -> None:
         while True:
@@ -157,49 +186,22 @@ class Build:
                 rel, slow = self.finished.get_nowait()
             except queue.Empty:
                 return
-            self._slow_done(rel, slow)
+            self._checkpoint_done(rel, slow)
 
-    def _fast_done(self, result: FastResult, entry: CheckpointCatalogEntry) -> None:
-        self.batch.append(entry)
-        if self._can_inspect(result) and not result.sidecar_backed:
-            self._submit(result)
-        elif self.cache is not None:
-            # Complete for any later build when a sidecar answered or there is nothing to read;
-            # otherwise a build that inspects will still have to.
-            found = result.found
-            complete = result.sidecar_backed or found.error is not None or found.size == 0
-            self.cache.store(found.rel, result.sig, entry, inspected=complete)
-
-    def _can_inspect(self, result: FastResult) -> bool:
-        # Nothing to read in a dangling link or an empty file (both are already errors).
-        found = result.found
-        return self.inspect and found.error is None and found.size > 0
-
-    # -- the slow tier -------------------------------------------------------------------------
-
-    def _submit(self, result: FastResult) -> None:
-        if self.inspector is None:
-            self.inspector = ThreadPoolExecutor(self.workers, thread_name_prefix="ckpt-inspect")
-        rel = result.found.rel
-        self.pending[rel] = result
-        self.total += 1
-        future = self.inspector.submit(_inspect, result.found.path)
-        future.add_done_callback(functools.partial(self._finished, rel))
-
-    def _finished(self, rel: str, future: Future[TierResult]) -> None:
-        if not future.cancelled():
-            self.finished.put((rel, future.result()))
-
-    def _slow_done(self, rel: str, slow: TierResult) -> None:
-        result = self.pending.pop(rel)
+    def _checkpoint_done(self, rel: str, slow: TierResult) -> None:
+        fast = self.pending.pop(rel)
         self.done += 1
         try:
-            entry = self.assembler.entry(result, slow)
+            entry = self.describer.entry(fast, slow)
         except Exception as exc:  # a bug must cost one entry, never the build
-            entry = self.assembler.failed(result, exc)
+            entry = self.describer.failed(fast.prepared.found, exc)
+        self._emit(fast.prepared, entry, complete=True)
+
+    def _emit(self, prepared: Prepared, entry: CheckpointCatalogEntry, *, complete: bool) -> None:
+        """Stream a finished ``entry`` and remember it; ``complete``: nothing left to read."""
         self.batch.append(entry)
         if self.cache is not None:
-            self.cache.store(rel, result.sig, entry, inspected=True)
+            self.cache.store(prepared.found.rel, prepared.sig, entry, inspected=complete)
 
     # -- updates and the end -------------------------------------------------------------------
 
@@ -232,8 +234,3 @@ class Build:
     def _close_inspector(self) -> None:
         if self.inspector is not None:
             self.inspector.shutdown(wait=False, cancel_futures=True)
-
-
-def _inspect(path: str) -> TierResult:
-    # checkpoint_tier is looked up here, at call time (tests replace it).
-    return checkpoint_tier_or_issue(path, checkpoint_tier)

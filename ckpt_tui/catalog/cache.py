@@ -1,10 +1,10 @@
 """The catalog cache: entries remembered per file, in memory and in SQLite.
 
-Each checkpoint's entry is stored under its path relative to the root, with a signature made of
-the code's version, the file's real path, size and ``mtime_ns``, and the stat signatures of every
-sidecar and config that could feed it. A new, changed or deleted checkpoint, sidecar or config
-anywhere in the tree therefore changes or drops exactly the entries it affects — nothing depends
-on a folder's mtime.
+Each checkpoint's entry is stored under its path relative to the root, with a signature
+(:meth:`ckpt_tui.catalog.describe.Describer.prepare` makes it) of the code's version, the file's
+real path, size and ``mtime_ns``, and the stat signatures of every sidecar and config that could
+feed it. A new, changed or deleted checkpoint, sidecar or config anywhere in the tree therefore
+changes or drops exactly the entries it affects — nothing depends on a folder's mtime.
 
 - Persistent: ``$CKPT_TUI_CACHE_DIR/catalog.sqlite3``, else ``$XDG_CACHE_HOME/ckpt-tui/`` (default
   ``~/.cache/ckpt-tui/``), in WAL mode so two processes can share it.
@@ -41,9 +41,8 @@ MEMORY_ROOTS = 8
 """Roots whose entries the in-process layer keeps."""
 EARLY_LOOKUPS = 64
 """Lookups answered from their own folder's rows (one small query per folder) before the rest of
-the root's rows are read in one go. A build's first batch then waits for the rows it needs, not
-for the whole tree's: ~40 ms at 10,000 entries, several times that while the TUI starts up on
-the other thread."""
+the root's rows are read in one go: a build's first batch waits for the rows it needs, not for the
+whole tree's."""
 
 
 @dataclass(frozen=True)
@@ -100,14 +99,10 @@ def clear_memory() -> None:
 class CatalogCache:
     """One build's view of the cache for one root. Not shared between threads."""
 
-    def __init__(self, root_real: str, *, persistent: bool = True) -> None:
+    def __init__(self, root_real: str) -> None:
         self.root = root_real
         self.issues: list[Issue] = []
         """Warnings about the cache itself (rebuilt, locked, unavailable)."""
-        self.hits = 0
-        """Entries served from the cache in this build."""
-        self.misses = 0
-        """Entries looked up and not found (or out of date)."""
         self._memory: dict[str, _Row] = {}
         self._disk: dict[str, _Row] = {}
         self._disk_complete = False  # every row of the root read into _disk
@@ -121,8 +116,7 @@ class CatalogCache:
             if remembered is not None:
                 _memory.move_to_end(root_real)
                 self._memory = remembered
-        if persistent:
-            self._open()
+        self._open()
 
     def lookup(self, rel: str, sig: str, *, need_inspected: bool) -> CheckpointCatalogEntry | None:
         """The cached entry for ``rel`` (a new object) if its signature still matches, else None."""
@@ -137,9 +131,7 @@ class CatalogCache:
             except ValueError:
                 continue  # an unreadable row is a miss; it is rewritten below
             self._fresh[rel] = row
-            self.hits += 1
             return entry
-        self.misses += 1
         return None
 
     def store(self, rel: str, sig: str, entry: CheckpointCatalogEntry, *, inspected: bool) -> None:
@@ -186,10 +178,7 @@ class CatalogCache:
         except sqlite3.DatabaseError as exc:
             # It opened, but its pages lie (malformed): without this every later build would
             # fail to write it again. Removed now, a fresh one is made by the next build.
-            self.close()
-            _remove_database(cache_dir() / CACHE_FILE)
-            message = f"cache file was corrupt ({exc}); removed, rebuilt by the next build"
-            self.issues.append(_warning("cache.rebuilt", message))
+            self._remove_corrupt(exc)
         except (sqlite3.Error, ValueError) as exc:
             self.issues.append(_warning("cache.write-failed", f"cache not updated: {exc}"))
 
@@ -225,14 +214,11 @@ class CatalogCache:
                 self.issues.append(_warning("cache.unavailable", f"cache not used: {exc}"))
                 return
             except (sqlite3.DatabaseError, OSError) as exc:
-                self.close()
                 if attempt == 2 or isinstance(exc, OSError):
+                    self.close()
                     self.issues.append(_warning("cache.unavailable", f"cache not used: {exc}"))
                     return
-                self.issues.append(
-                    _warning("cache.rebuilt", f"cache file {path} was corrupt ({exc}); rebuilt")
-                )
-                _remove_database(path)
+                self._remove_corrupt(exc)
 
     def _connect(self, path: Path) -> sqlite3.Connection:
         db = sqlite3.connect(
@@ -290,19 +276,24 @@ class CatalogCache:
             self.issues.append(_warning("cache.unavailable", f"cache not used: {exc}"))
             return
         except sqlite3.DatabaseError as exc:
-            self.close()
-            path = cache_dir() / CACHE_FILE
-            self.issues.append(
-                _warning("cache.rebuilt", f"cache file {path} was corrupt ({exc}); rebuilt")
-            )
-            _remove_database(path)
-            _files_seen.discard(str(path))  # removed here, not "deleted" by someone else
+            self._remove_corrupt(exc)
             self._disk = {}
             self._open()
             self._disk_complete = True  # a new file holds no rows
             return
         if not where:
             self._disk_complete = True
+
+    def _remove_corrupt(self, exc: sqlite3.DatabaseError) -> None:
+        """Close and delete a corrupt cache file, with a warning; the next open starts afresh."""
+        self.close()
+        path = cache_dir() / CACHE_FILE
+        message = f"cache file {path} was corrupt ({exc}); rebuilt"
+        self.issues.append(_warning("cache.rebuilt", message))
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            with contextlib.suppress(OSError):
+                os.unlink(f"{path}{suffix}")
+        _files_seen.discard(str(path))  # removed here, not "deleted" by someone else
 
 
 def _create_schema(db: sqlite3.Connection) -> None:
@@ -328,7 +319,7 @@ def _create_schema(db: sqlite3.Connection) -> None:
 
 
 def _text(key: bytes) -> str:
-    # os.fsdecode without its per-call checks (~1 µs of 4 per row read).
+    # os.fsdecode without its per-call checks: this runs for every row read.
     return key.decode(_FS_ENCODING, _FS_ERRORS)
 
 
@@ -343,9 +334,9 @@ def _key(text: str) -> bytes:
 
 # A row is two JSON texts joined by a newline (which compact ASCII JSON never holds): the
 # provenance object, then an array of every field in FIELD_NAMES order (issues as
-# [severity, code, message]; abs_path, mtime and provenance as blanks). Loading 10,000 rows is
-# most of a warm start: an array parses in half an object's time and builds the entry
-# positionally, and a run's checkpoints share a handful of provenance texts, parsed once each.
+# [severity, code, message]; abs_path, mtime and provenance as blanks). Loading the rows is most
+# of a warm start: an array parses faster than an object and builds the entry positionally, and
+# a run's checkpoints share a handful of provenance texts, parsed once each.
 _ABS_PATH_AT = FIELD_NAMES.index("abs_path")
 _MTIME_AT = FIELD_NAMES.index("mtime")
 _PROVENANCE_AT = FIELD_NAMES.index("provenance")
@@ -397,12 +388,6 @@ def _provenance(text: str) -> dict[str, str]:
             _PROVENANCE_MEMO.clear()
         _PROVENANCE_MEMO[text] = known
     return dict(known)  # each entry owns its dict
-
-
-def _remove_database(path: Path) -> None:
-    for suffix in ("", "-wal", "-shm", "-journal"):
-        with contextlib.suppress(OSError):
-            os.unlink(f"{path}{suffix}")
 
 
 def _warning(code: str, message: str) -> Issue:

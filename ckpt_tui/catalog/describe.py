@@ -1,19 +1,27 @@
-"""Turning one found checkpoint into a catalog entry: run the fast tiers, merge, build the entry.
+"""Describing one found checkpoint, stage by stage; each stage hands its result to the next.
 
-The fast tiers are the sidecar, the config and the path; the slow one (the checkpoint itself) is
-run later by the catalog, and :meth:`Assembler.entry` merges it in with the same fast tiers.
+1. :meth:`Describer.prepare`: what feeds the entry (its sidecars, the configs that exist) and the
+   cache signature they make, from listings and stats only → :class:`Prepared`;
+2. :meth:`Describer.fast_tiers`: the sidecar, config and path tiers → :class:`FastTiers`;
+3. :meth:`Describer.entry`: the tiers merged into a :class:`CheckpointCatalogEntry`, with the
+   checkpoint tier's result once it has run.
+
+The checkpoint tier (the slow one) runs between stages 2 and 3 when
+:attr:`FastTiers.needs_checkpoint`: on the build's thread pool (:mod:`ckpt_tui.catalog.build`), or
+inline with :meth:`Describer.describe`.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from ckpt_tui.catalog.cache import code_version
 from ckpt_tui.catalog.discover import Folder, FoundFile
 from ckpt_tui.io.text import iso_local_time
 from ckpt_tui.model.entry import CheckpointCatalogEntry, Issue, checked_values
 from ckpt_tui.sidecar.files import SidecarFound, find_sidecars, stem_of
+from ckpt_tui.sources.checkpoint import CheckpointTier, checkpoint_tier_or_issue
 from ckpt_tui.sources.config import (
     HYDRA_LABEL,
     SIDECAR_CONFIG_LABEL,
@@ -29,9 +37,9 @@ from ckpt_tui.sources.path import path_tier
 from ckpt_tui.sources.sidecar import read_tier
 
 
-@dataclass
-class FastResult:
-    """The fast tiers of one checkpoint and what the catalog needs to finish it."""
+@dataclass(slots=True)
+class Prepared:
+    """A found checkpoint and what feeds its entry, before any file is read."""
 
     found: FoundFile
     """The file."""
@@ -41,18 +49,45 @@ class FastResult:
     """The sidecar files found for it."""
     candidates: list[ConfigCandidate]
     """Its config candidates that exist, in search order."""
-    tiers: list[TierResult] = field(default_factory=list)
-    """Sidecar, config and path results (filled by :meth:`Assembler.run_fast`)."""
-    sidecar_rel: str | None = None
+
+    @property
+    def readable(self) -> bool:
+        """Whether the checkpoint tier has anything to read (not a dangling link, not empty)."""
+        return self.found.error is None and self.found.size > 0
+
+    def restore(self, cached: CheckpointCatalogEntry) -> CheckpointCatalogEntry:
+        """``cached`` (the cache's entry for this signature) with this walk's path and mtime,
+        which the cache does not keep."""
+        found = self.found
+        cached.abs_path = found.path
+        cached.mtime = found.mtime if found.error is None else None
+        return cached
+
+
+@dataclass(slots=True)
+class FastTiers:
+    """The fast tiers' answers for one checkpoint."""
+
+    prepared: Prepared
+    """What they were run for."""
+    tiers: list[TierResult]
+    """Sidecar, config and path results, in that order. A folder's checkpoints share one config
+    result: never change them."""
+    sidecar_rel: str | None
     """The sidecar read, relative to the root."""
-    config_rel: str | None = None
+    config_rel: str | None
     """The config read, relative to the root."""
-    sidecar_backed: bool = False
-    """Whether a valid sidecar answered (the slow tier is then skipped)."""
+    sidecar_backed: bool
+    """Whether a valid sidecar answered."""
+
+    @property
+    def needs_checkpoint(self) -> bool:
+        """Whether the checkpoint tier still has something to add (no valid sidecar answered)."""
+        return not self.sidecar_backed and self.prepared.readable
 
 
-class Assembler:
-    """Builds entries for one root; remembers per-folder config lookups for the build."""
+class Describer:
+    """Describes the checkpoints of one root; remembers per-folder config lookups for a build."""
 
     def __init__(self, root: str) -> None:
         self.root = root
@@ -65,8 +100,8 @@ class Assembler:
         ] = {}
         self._version = code_version()
 
-    def prepare(self, found: FoundFile) -> FastResult:
-        """Signature and lookups for ``found`` (cheap: listings and stats only)."""
+    def prepare(self, found: FoundFile) -> Prepared:
+        """Stage 1: signature and lookups for ``found`` (cheap: listings and stats only)."""
         folder = found.folder
         sidecars = find_sidecars(folder.path, found.name, folder.aux)
         candidates, folder_sig = self._folder_config(folder)
@@ -83,23 +118,29 @@ class Assembler:
         real = found.real_path()
         sig = f"{self._version}|{real}|{state}|{sidecars.signature}|{own_sig}|{folder_sig}"
         # Without own configs the folder's list is shared (and so is its config tier below).
-        return FastResult(found, sig, sidecars, own + candidates if own else candidates)
+        return Prepared(found, sig, sidecars, own + candidates if own else candidates)
 
-    def run_fast(self, result: FastResult) -> None:
-        """Run the sidecar, config and path tiers for ``result.found``."""
-        found = result.found
+    def fast_tiers(self, prepared: Prepared) -> FastTiers:
+        """Stage 2: the sidecar, config and path tiers of ``prepared.found``."""
+        found = prepared.found
         folder = found.folder
-        sidecar, name = read_tier(found.path, result.sidecars)
+        sidecar, name = read_tier(found.path, prepared.sidecars)
+        sidecar_rel = None
         if name is not None:
-            result.sidecar_rel = f"{folder.rel}/{name}" if folder.rel else name
-            result.sidecar_backed = sidecar.file is not None
-        config, result.config_rel = self._config_tier(result.candidates)
-        result.tiers = [sidecar, config, path_tier(found.rel, found.path)]
+            sidecar_rel = f"{folder.rel}/{name}" if folder.rel else name
+        config, config_rel = self._config_tier(prepared.candidates)
+        return FastTiers(
+            prepared,
+            [sidecar, config, path_tier(found.rel, found.path)],
+            sidecar_rel,
+            config_rel,
+            name is not None and sidecar.file is not None,
+        )
 
-    def entry(self, result: FastResult, slow: TierResult | None = None) -> CheckpointCatalogEntry:
-        """Merge the fast tiers (and the slow one, when given) into a catalog entry."""
-        found = result.found
-        merged = merge_tiers(result.tiers + ([slow] if slow is not None else []))
+    def entry(self, fast: FastTiers, slow: TierResult | None = None) -> CheckpointCatalogEntry:
+        """Stage 3: the fast tiers (and the checkpoint tier, when given) merged into an entry."""
+        found = fast.prepared.found
+        merged = merge_tiers([*fast.tiers, slow] if slow is not None else fast.tiers)
         values = merged.values
         provenance = merged.provenance
         issues = list(merged.issues)
@@ -120,8 +161,8 @@ class Assembler:
                 size_bytes=found.size,
                 mtime=found.mtime if found.error is None else None,
                 source=merged.source,
-                sidecar_path=result.sidecar_rel,
-                config_path=result.config_rel,
+                sidecar_path=fast.sidecar_rel,
+                config_path=fast.config_rel,
                 provenance=provenance,
                 issues=issues,
                 details=merged.details,
@@ -141,6 +182,33 @@ class Assembler:
                 issues=[problem, *issues],
             )
 
+    def describe(
+        self, prepared: Prepared, checkpoint_tier: CheckpointTier
+    ) -> CheckpointCatalogEntry:
+        """Stages 2 and 3 on this thread, with ``checkpoint_tier`` when the fast tiers need it.
+
+        Never raises: a failure is an entry with an error (:meth:`failed`).
+        """
+        try:
+            fast = self.fast_tiers(prepared)
+            slow = None
+            if fast.needs_checkpoint:
+                slow = checkpoint_tier_or_issue(prepared.found.path, checkpoint_tier)
+            return self.entry(fast, slow)
+        except Exception as exc:  # a bug must cost one entry, never the run
+            return self.failed(prepared.found, exc)
+
+    def failed(self, found: FoundFile, exc: BaseException) -> CheckpointCatalogEntry:
+        """The entry of a file whose tiers failed unexpectedly: listed, with the reason."""
+        reason = " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
+        return CheckpointCatalogEntry(
+            checkpoint_path=found.rel,
+            abs_path=found.path,
+            size_bytes=found.size,
+            mtime=found.mtime if found.error is None else None,
+            issues=[Issue(severity="error", code="catalog.internal", message=reason)],
+        )
+
     def _config_tier(self, candidates: list[ConfigCandidate]) -> tuple[TierResult, str | None]:
         # Every checkpoint of a run reads the same config: read and interpret it once per build.
         # The result is shared, so it is never changed after this point.
@@ -156,7 +224,7 @@ class Assembler:
             if chosen is not None and data is not None:
                 config = read_config_fields(data, chosen.label)
                 config.file = chosen.path
-                config_rel = self.relative(chosen.path)
+                config_rel = os.path.relpath(chosen.path, self.root).replace(os.sep, "/")
                 if chosen.label == HYDRA_LABEL:
                     config.put("hydra_config_path", config_rel, "hydra config file")
             config.issues.extend(issues)
@@ -164,22 +232,6 @@ class Assembler:
             self._config_tiers[key] = known
         self._shared_tiers[id(candidates)] = (candidates, known)
         return known
-
-    def failed(self, result: FastResult, exc: BaseException) -> CheckpointCatalogEntry:
-        """The entry of a file whose tiers failed unexpectedly: listed, with the reason."""
-        found = result.found
-        reason = " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
-        return CheckpointCatalogEntry(
-            checkpoint_path=found.rel,
-            abs_path=found.path,
-            size_bytes=found.size,
-            mtime=found.mtime if found.error is None else None,
-            issues=[Issue(severity="error", code="catalog.internal", message=reason)],
-        )
-
-    def relative(self, path: str) -> str:
-        """``path`` relative to the root, "/"-separated (``..`` when above it)."""
-        return os.path.relpath(path, self.root).replace(os.sep, "/")
 
     def _folder_config(self, folder: Folder) -> tuple[list[ConfigCandidate], str]:
         known = self._folder_configs.get(folder.path)

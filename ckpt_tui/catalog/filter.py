@@ -256,11 +256,6 @@ def best_per_experiment(entries: Sequence[Entry]) -> list[Entry]:
     return [entry for entry in entries if id(entry) in chosen]
 
 
-def known_fields() -> list[str]:
-    """Every field name the language accepts (canonical names and aliases), sorted."""
-    return sorted({*TEXT_FIELDS, *NUMBER_FIELDS, *ALIASES, "has", "is"})
-
-
 def parse_number(text: str, *, size: bool = False) -> float:
     """A number as typed in a filter; with ``size``, unit suffixes such as ``MB``/``GiB``."""
     match = _NUMBER.fullmatch(text.strip())

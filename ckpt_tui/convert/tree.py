@@ -19,14 +19,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ckpt_tui.catalog.cache import CatalogCache
-from ckpt_tui.catalog.describe import Assembler, FastResult
+from ckpt_tui.catalog.describe import Describer, Prepared
 from ckpt_tui.catalog.discover import FoundFile, walk
 from ckpt_tui.convert.engine import ConversionReport, OnReport, run_conversion
 from ckpt_tui.convert.plan import ConversionItem, plan_item
 from ckpt_tui.convert.write import WRITE_GROUP, WRITE_THREADS
 from ckpt_tui.model.entry import CheckpointCatalogEntry, Issue
 from ckpt_tui.sidecar.files import sidecar_path_for
-from ckpt_tui.sources.checkpoint import checkpoint_tier, checkpoint_tier_or_issue
+from ckpt_tui.sources.checkpoint import checkpoint_tier
 from ckpt_tui.sources.merge import TierResult
 
 ReadCheckpoint = Callable[[str], TierResult]
@@ -51,43 +51,40 @@ class TreePlanner:
         cache: CatalogCache | None,
         read_checkpoint: ReadCheckpoint = read_fields,
     ) -> None:
-        self.assembler = Assembler(root)
+        self.describer = Describer(root)
         self.force = force
         self.cache = cache
         self.read_checkpoint = read_checkpoint
         self.checkpoints_read = 0
         """Checkpoints whose contents were read (the others came from a sidecar or the cache)."""
+        self.cache_hits = 0
+        """Checkpoints the cache answered for."""
 
     def plan(self, found: FoundFile) -> ConversionItem | None:
         """The planned item for ``found``; ``None`` when it has a sidecar and ``force`` is off.
         Never raises: an unexpected failure is an ``impossible`` item that says why."""
         try:
-            result = self.assembler.prepare(found)
-            if not self.force and result.sidecars.present:
+            prepared = self.describer.prepare(found)
+            if not self.force and prepared.sidecars.present:
                 return None
-            return plan_item(self._entry(result), force=self.force)
+            return plan_item(self._entry(prepared), force=self.force)
         except Exception as exc:  # a bug must cost one item, never the run
             return _broken_item(found, f"internal error: {type(exc).__name__}: {exc!s:.200}")
 
-    def _entry(self, result: FastResult) -> CheckpointCatalogEntry:
+    def _entry(self, prepared: Prepared) -> CheckpointCatalogEntry:
         # As the catalog's build does for one file (ckpt_tui.catalog.build), without its threads.
-        found = result.found
-        readable = found.error is None and found.size > 0
         if self.cache is not None:
-            cached = self.cache.lookup(found.rel, result.sig, need_inspected=readable)
+            cached = self.cache.lookup(
+                prepared.found.rel, prepared.sig, need_inspected=prepared.readable
+            )
             if cached is not None:
-                cached.abs_path = found.path
-                cached.mtime = found.mtime if found.error is None else None
-                return cached
-        try:
-            self.assembler.run_fast(result)
-            slow = None
-            if readable and not result.sidecar_backed:
-                self.checkpoints_read += 1
-                slow = checkpoint_tier_or_issue(found.path, self.read_checkpoint)
-            return self.assembler.entry(result, slow)
-        except Exception as exc:  # a bug must cost one entry, never the run
-            return self.assembler.failed(result, exc)
+                self.cache_hits += 1
+                return prepared.restore(cached)
+        return self.describer.describe(prepared, self._read)
+
+    def _read(self, path: str) -> TierResult:
+        self.checkpoints_read += 1
+        return self.read_checkpoint(path)
 
 
 def _broken_item(found: FoundFile, reason: str) -> ConversionItem:
@@ -160,6 +157,6 @@ def convert_tree(
         if cache is not None:
             cache.close()
     report.scan_issues = issues
-    report.cache_hits = cache.hits if cache is not None else 0
+    report.cache_hits = planner.cache_hits
     report.checkpoints_read = planner.checkpoints_read
     return report

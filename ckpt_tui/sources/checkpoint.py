@@ -21,8 +21,9 @@ from ckpt_tui.model.placeholders import known
 from ckpt_tui.sources.config import HPARAMS_LABEL, read_config_fields
 from ckpt_tui.sources.merge import TierResult, canonical_metric
 
-CHECKPOINT_TIER_VERSION = "1-safe-reader"
-"""Changes whenever what this tier can read changes (the cache also keys on the reader's source)."""
+CheckpointTier = Callable[[str], TierResult]
+"""A checkpoint tier: the path of a checkpoint → what it says about itself. The catalog's build
+takes one (default :func:`checkpoint_tier`), so a caller can choose how files are read."""
 
 
 def checkpoint_tier(path: str | Path, *, details: bool = True) -> TierResult:
@@ -43,9 +44,7 @@ def checkpoint_tier(path: str | Path, *, details: bool = True) -> TierResult:
     return tier_from_inspection(inspection, guess, details=details)
 
 
-def checkpoint_tier_or_issue(
-    path: str, tier: Callable[[str], TierResult] | None = None
-) -> TierResult:
+def checkpoint_tier_or_issue(path: str, tier: CheckpointTier | None = None) -> TierResult:
     """``tier(path)`` (default :func:`checkpoint_tier`), an unexpected exception turned into an
     error issue."""
     try:

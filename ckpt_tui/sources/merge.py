@@ -22,10 +22,6 @@ FIELD_TIER_ORDER: dict[str, tuple[Source, ...]] = {
 """Fields whose tiers rank differently from :data:`TIER_RANK`."""
 
 
-#: The canonical metric fields and the other names they are logged under.
-METRIC_FIELDS = ("hmean", "precision", "recall", "validation_loss")
-
-
 @dataclass
 class TierResult:
     """What one tier knows about one checkpoint."""

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from ckpt_tui.catalog import build as catalog_module
 from ckpt_tui.catalog.api import BATCH_SIZE, CatalogUpdate, build_catalog, iter_catalog
 from ckpt_tui.sources.merge import TierResult
 
@@ -79,14 +78,44 @@ def test_bad_root_raises(tmp_path: Path) -> None:
         iter_catalog(tmp_path / "file")
 
 
-def test_failing_tier_is_one_error_entry(mixed_tree: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_checkpoint_tier_given_reads_only_what_no_sidecar_answered(mixed_tree: Path) -> None:
+    (mixed_tree / "run" / "checkpoints" / "empty.ckpt").write_bytes(b"")
+    (mixed_tree / "run" / "checkpoints" / "gone.ckpt").symlink_to(mixed_tree / "missing.ckpt")
+    asked: list[str] = []
+    lock = threading.Lock()
+
+    def tier(path: str) -> TierResult:
+        with lock:
+            asked.append(Path(path).name)
+        answer = TierResult(kind="checkpoint")
+        answer.put("architecture", "from-the-given-tier", "a test")
+        return answer
+
+    catalog = build_catalog(mixed_tree, checkpoint_tier=tier)
+    entries = {Path(e.checkpoint_path).name: e for e in catalog.entries}
+    # neither the sidecar-backed files, nor an empty file, nor a dangling link is read
+    assert sorted(asked) == ["epoch=1.ckpt", "epoch=3.ckpt", "epoch=5.ckpt"]
+    assert {name for name, e in entries.items() if e.architecture == "from-the-given-tier"} == {
+        "epoch=1.ckpt",
+        "epoch=3.ckpt",
+        "epoch=5.ckpt",
+    }
+    assert entries["empty.ckpt"].issues[0].code == "checkpoint.empty"
+    # a warm build asks nothing again
+    asked.clear()
+    build_catalog(mixed_tree, checkpoint_tier=tier)
+    assert asked == []
+
+
+def test_failing_tier_is_one_error_entry(mixed_tree: Path) -> None:
     def broken(path: str) -> TierResult:
         if path.endswith("epoch=3.ckpt"):
             raise RuntimeError("boom")
         return TierResult(kind="checkpoint")
 
-    monkeypatch.setattr(catalog_module, "checkpoint_tier", broken)
-    entries = {e.checkpoint_path: e for e in build_catalog(mixed_tree).entries}
+    entries = {
+        e.checkpoint_path: e for e in build_catalog(mixed_tree, checkpoint_tier=broken).entries
+    }
     assert len(entries) == 6
     bad = entries["run/checkpoints/epoch=3.ckpt"]
     assert bad.issues[0].code == "checkpoint.inspect-failed"
@@ -94,7 +123,7 @@ def test_failing_tier_is_one_error_entry(mixed_tree: Path, monkeypatch: pytest.M
     assert not entries["run/checkpoints/epoch=1.ckpt"].has_errors
 
 
-def test_slow_tier_respects_worker_bound(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_slow_tier_respects_worker_bound(tmp_path: Path) -> None:
     for index in range(12):
         (tmp_path / f"m{index}.ckpt").write_bytes(b"x")
     lock = threading.Lock()
@@ -109,15 +138,12 @@ def test_slow_tier_respects_worker_bound(tmp_path: Path, monkeypatch: pytest.Mon
             running[0] -= 1
         return TierResult(kind="checkpoint")
 
-    monkeypatch.setattr(catalog_module, "checkpoint_tier", slow)
-    updates = collect(tmp_path, workers=3, use_cache=False)
+    updates = collect(tmp_path, workers=3, use_cache=False, checkpoint_tier=slow)
     assert updates[-1].done == 12
     assert 1 <= running[1] <= 3
 
 
-def test_cancel_stops_promptly_while_workers_are_busy(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_cancel_stops_promptly_while_workers_are_busy(tmp_path: Path) -> None:
     for index in range(20):
         (tmp_path / f"m{index}.ckpt").write_bytes(b"x")
     release = threading.Event()
@@ -126,11 +152,10 @@ def test_cancel_stops_promptly_while_workers_are_busy(
         release.wait(timeout=30)
         return TierResult(kind="checkpoint")
 
-    monkeypatch.setattr(catalog_module, "checkpoint_tier", blocked)
     cancel = threading.Event()
     seen: list[CatalogUpdate] = []
     try:
-        iterator = iter_catalog(tmp_path, cancel=cancel, workers=2)
+        iterator = iter_catalog(tmp_path, cancel=cancel, workers=2, checkpoint_tier=blocked)
         seen.append(next(iterator))  # the walk's entries
         cancel.set()
         started = time.monotonic()

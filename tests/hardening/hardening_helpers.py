@@ -10,7 +10,7 @@ import signal
 import stat
 import subprocess
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -129,12 +129,3 @@ def bounded_python(
         preexec_fn=limit_memory,
         check=False,
     )
-
-
-def write_all(paths: Sequence[bytes | str | Path], data: bytes) -> None:
-    """Write ``data`` to every path, creating folders (paths may be bytes)."""
-    for path in paths:
-        raw = os.fsencode(path)
-        os.makedirs(os.path.dirname(raw), exist_ok=True)
-        with open(raw, "wb") as handle:
-            handle.write(data)

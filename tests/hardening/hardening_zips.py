@@ -110,7 +110,6 @@ def torch_like(
 # Offsets of fields inside the headers.
 LOCAL_NAME_LEN = 26
 LOCAL_EXTRA_LEN = 28
-LOCAL_CSIZE = 18
 CENTRAL_CSIZE = 20
 CENTRAL_USIZE = 24
 CENTRAL_OFFSET = 42
