@@ -1,4 +1,4 @@
-"""The filter language of the TUI filter box and ``list --filter`` (DESIGN.md).
+"""The filter language of the TUI filter box and ``list --filter`` (docs/reference.md).
 
 Space-separated terms, all must hold::
 

@@ -68,7 +68,7 @@ def run() -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit code (see DESIGN.md)."""
+    """Run the command line; returns the exit code (docs/reference.md lists them)."""
     args_list = list(sys.argv[1:] if argv is None else argv)
     try:
         if args_list and args_list[0] in COMMANDS:

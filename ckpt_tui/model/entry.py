@@ -1,12 +1,12 @@
 """The catalog's own models: one entry per checkpoint, and the catalog that holds them.
 
-``CheckpointCatalogEntry`` carries the JSON entry of DESIGN.md (``to_json()`` gives exactly
+``CheckpointCatalogEntry`` carries the JSON entry of docs/reference.md (``to_json()`` gives exactly
 those fields) plus the detail the TUI and the conversion need (decoder, head, loss, ...).
 Unknown is ``None``, never the string "unknown"; epoch 0 is a real epoch.
 
 These are plain slotted dataclasses, not pydantic models: the catalog makes one per checkpoint
-(10,000 in a big tree) and the TUI imports them before its first paint, where pydantic's import
-and schema building alone cost ~0.2 s. Values from untrusted tiers (configs, checkpoints) pass
+(10,000 in a big tree) and the TUI imports them before its first paint, which pydantic's import
+and schema building would delay. Values from untrusted tiers (configs, checkpoints) pass
 :func:`checked_values` first; the sidecar itself is still validated by pydantic
 (:mod:`ckpt_tui.model.schema`).
 """
@@ -21,7 +21,7 @@ from typing import Any, Literal
 Severity = Literal["error", "warning", "info"]
 Source = Literal["sidecar", "config", "checkpoint", "path"]
 
-#: The fields of one entry in ``list --json`` / ``show --json``, in order (DESIGN.md).
+#: The fields of one entry in ``list --json`` / ``show --json``, in order (docs/reference.md).
 JSON_FIELDS: tuple[str, ...] = (
     "checkpoint_path",
     "exp_name",
@@ -195,7 +195,7 @@ class CheckpointCatalogEntry:
         return f"{text} ({' • '.join(notes)})" if notes else text
 
     def to_json(self) -> dict[str, Any]:
-        """The entry as DESIGN.md's JSON object, fields in contract order."""
+        """The entry as the documented JSON object, fields in contract order."""
         data = self.to_dict()
         data["display_name"] = self.to_display_option()
         return {name: data[name] for name in JSON_FIELDS}

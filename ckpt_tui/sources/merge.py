@@ -1,8 +1,9 @@
 """Merging what each tier knows, field by field, remembering where every value came from.
 
-Tiers rank ``sidecar`` > ``config`` > ``checkpoint`` > ``path`` (DESIGN.md's ``source`` values, best
-first). Each field takes the value of the best tier that knows it; ``exp_name`` ranks the config
-above the sidecar (issue 3). The entry's ``source`` is the best tier that answered at all.
+Tiers rank ``sidecar`` > ``config`` > ``checkpoint`` > ``path`` (the entry's ``source`` values,
+best first). Each field takes the value of the best tier that knows it; ``exp_name`` ranks the
+config above the sidecar (the run's config names the experiment). The entry's ``source`` is the
+best tier that answered at all.
 """
 
 from __future__ import annotations
