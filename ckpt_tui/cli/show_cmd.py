@@ -46,19 +46,14 @@ def describe_checkpoint(
     checkpoint: Path, root: Path | None = None, *, use_cache: bool = True
 ) -> CheckpointCatalogEntry | None:
     """The catalog entry of one checkpoint, built with the same tiers as ``list``."""
-    from ckpt_tui.catalog.api import iter_catalog
+    from ckpt_tui.catalog.api import CatalogState, iter_catalog
 
     path = Path(os.path.abspath(checkpoint))
     root = Path(os.path.abspath(root)) if root else default_root(path)
-    pattern = glob.escape(path.name)
-    # A later update replaces an earlier version of the entry (the checkpoint tier's answer
-    # follows the fast tiers'), and the final update may not repeat it: keep the last seen.
-    found = None
-    for update in iter_catalog(root, use_cache=use_cache, patterns=[pattern]):
-        for entry in update.entries:
-            if os.path.abspath(entry.abs_path) == str(path):
-                found = entry
-    return found
+    state = CatalogState()
+    for update in iter_catalog(root, use_cache=use_cache, patterns=[glob.escape(path.name)]):
+        state.apply(update)
+    return next((e for e in state if os.path.abspath(e.abs_path) == str(path)), None)
 
 
 def run(args: argparse.Namespace) -> int:

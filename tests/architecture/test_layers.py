@@ -150,3 +150,13 @@ def test_folders_stay_small() -> None:
     for folder in [p for p in PACKAGE.rglob("*") if p.is_dir() and p.name != "__pycache__"]:
         count = len([p for p in folder.glob("*.py") if p.name != "__init__.py"])
         assert count <= MAX_MODULES_PER_FOLDER, f"{folder.relative_to(PACKAGE)}: {count} modules"
+
+
+def test_every_public_name_resolves() -> None:
+    """The names users import from ``ckpt_tui`` keep working whatever module holds them now."""
+    import ckpt_tui
+
+    for name in ckpt_tui.__all__:
+        assert getattr(ckpt_tui, name) is not None, name
+    assert callable(ckpt_tui.build_catalog) and callable(ckpt_tui.validate_tree)
+    assert ckpt_tui.CheckpointMetadataV1.model_fields["schema_version"].default == "1.0"
