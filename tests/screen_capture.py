@@ -38,7 +38,7 @@ def svg_lines(svg: str, width: int, height: int) -> list[str]:
         line = cells[row]
         # A space is written as &#160; while a real no-break space stays itself.
         for char in html.unescape(match["body"].replace("&#160;", " ")):
-            if char == "\n":  # the end of a line, written into the line before it
+            if char == "\n":  # Rich ends every line with a run of its own holding "\n"
                 continue
             size = cell_len(char)
             if size == 0:  # a combining mark joins the character before it
@@ -63,3 +63,46 @@ def screen_lines(app: Any) -> list[str]:
 def screen_text(app: Any) -> str:
     """What the terminal shows right now, as plain text (one line per row)."""
     return "\n".join(screen_lines(app))
+
+
+def region_lines(app: Any, region: Any) -> list[str]:
+    """The part of the screen inside ``region`` (a widget's ``region`` or
+    ``content_region``), one right-trimmed string per line."""
+    lines = screen_lines(app)
+    return [line[region.x : region.right].rstrip() for line in lines[region.y : region.bottom]]
+
+
+def widget_text(app: Any, widget: Any) -> str:
+    """What ``widget`` shows inside its border and padding, as plain text."""
+    return "\n".join(region_lines(app, widget.content_region))
+
+
+async def scrolled_text(pilot: Any, widget: Any) -> str:
+    """Everything a scrollable ``widget`` shows, read as a user would: a screen at a time,
+    scrolling down until its end; the scroll position is restored afterwards."""
+    start = widget.scroll_y
+    lines: dict[int, str] = {}
+    top = 0
+    while True:
+        widget.scroll_to(y=top, animate=False, immediate=True)
+        await pilot.pause()
+        offset = round(widget.scroll_y)
+        for row, line in enumerate(region_lines(pilot.app, widget.scrollable_content_region)):
+            lines[offset + row] = line
+        if offset >= widget.max_scroll_y:
+            break
+        top = offset + max(1, widget.scrollable_content_region.height)
+    widget.scroll_to(y=start, animate=False, immediate=True)
+    await pilot.pause()
+    last = len(lines)
+    while last and not lines.get(last - 1):  # the blank rows under the content
+        last -= 1
+    return "\n".join(lines.get(row, "") for row in range(last))
+
+
+def toast_texts(app: Any) -> list[str]:
+    """The notifications on screen, one string each (a wrapped message joined with spaces)."""
+    return [
+        " ".join(line.strip() for line in region_lines(app, toast.content_region) if line.strip())
+        for toast in app.screen.query("Toast")
+    ]
