@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -127,10 +128,18 @@ def test_real_terminal_gets_no_escape_from_a_name(
         while "osc\\x1b]52" not in tmux("capture-pane", "-p", "-t", "t"):
             assert time.monotonic() < deadline, tmux("capture-pane", "-p", "-t", "t")
             time.sleep(0.2)
-        for key in ["End", "Home", *["j"] * 24, "Enter", "Escape"]:
+        for key in ["End", "Home", *["j"] * 24, "Enter"]:
             tmux("send-keys", "-t", "t", key)
-            time.sleep(0.05)
-        time.sleep(1.0)
+            time.sleep(0.05)  # paced like typing; the screen below is the sync
+
+        def wait_screen(condition: Callable[[str], bool], what: str) -> None:
+            while not condition(tmux("capture-pane", "-p", "-t", "t")):
+                assert time.monotonic() < deadline + 30, f"timed out waiting for {what}"
+                time.sleep(0.1)
+
+        wait_screen(lambda s: "esc Back to table" in s, "the detail pane's focus")
+        tmux("send-keys", "-t", "t", "Escape")
+        wait_screen(lambda s: "esc Back to table" not in s, "the focus back on the table")
         screen = tmux("capture-pane", "-p", "-e", "-t", "t")
         assert "\x1b[31mred" not in screen  # the name's colour never applied
         assert "ansi\\x1b[31mred" in tmux("capture-pane", "-p", "-t", "t")
