@@ -27,8 +27,9 @@ _TEXT = re.compile(
 )
 
 
-def svg_lines(svg: str, width: int, height: int) -> list[str]:
-    """The text of a ``Console.export_svg`` screenshot of ``width`` × ``height`` cells."""
+def svg_cells(svg: str, width: int, height: int) -> list[list[str]]:
+    """The cells of a ``Console.export_svg`` screenshot of ``width`` × ``height`` cells, line by
+    line (the cell after a wide character holds ``""``)."""
     cells = [[" "] * width for _ in range(height)]
     for match in _TEXT.finditer(svg):
         row = int(match["line"])
@@ -51,13 +52,18 @@ def svg_lines(svg: str, width: int, height: int) -> list[str]:
             for extra in range(1, size):
                 line[column + extra] = ""
             column += size
-    return ["".join(line) for line in cells]
+    return cells
+
+
+def screen_cells(app: Any) -> list[list[str]]:
+    """What the terminal shows right now, cell by cell."""
+    width, height = app.size
+    return svg_cells(app.export_screenshot(), width, height)
 
 
 def screen_lines(app: Any) -> list[str]:
     """What the terminal shows right now, one string per line."""
-    width, height = app.size
-    return svg_lines(app.export_screenshot(), width, height)
+    return ["".join(line) for line in screen_cells(app)]
 
 
 def screen_text(app: Any) -> str:
@@ -68,8 +74,9 @@ def screen_text(app: Any) -> str:
 def region_lines(app: Any, region: Any) -> list[str]:
     """The part of the screen inside ``region`` (a widget's ``region`` or
     ``content_region``), one right-trimmed string per line."""
-    lines = screen_lines(app)
-    return [line[region.x : region.right].rstrip() for line in lines[region.y : region.bottom]]
+    lines = screen_cells(app)[region.y : region.bottom]
+    # Cut by cells, not characters: a wide character left of the region is one character.
+    return ["".join(line[region.x : region.right]).rstrip() for line in lines]
 
 
 def widget_text(app: Any, widget: Any) -> str:
