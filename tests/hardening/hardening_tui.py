@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 from screen_capture import screen_lines as screen_lines
+from screen_capture import toast_texts as toast_texts
 
 LOAD_TIMEOUT_S = 120.0
 
@@ -25,6 +26,7 @@ async def run_headless(
     from ckpt_tui.tui.widgets.catalog_table import CatalogTable
 
     app = make_app(root, poll_interval=None, cursor_blink=False)
+    app.NOTIFICATION_TIMEOUT = 60  # read before they expire, however slow the machine
     async with app.run_test(size=size, notifications=notifications) as pilot:
         screen = app.screen_stack[0]
         loop = asyncio.get_running_loop()
@@ -35,3 +37,12 @@ async def run_headless(
             await pilot.pause(0.05)
         await pilot.pause()
         yield app, pilot, screen.query_one(CatalogTable)
+
+
+async def wait_until(pilot: Any, condition: Callable[[], bool], timeout: float = 20.0) -> None:
+    """Let the app run until ``condition()`` holds; fail (not hang) after ``timeout`` seconds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        assert loop.time() < deadline, f"timed out waiting for {condition}"
+        await pilot.pause(0.05)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from tui_helpers import (
     MARKER,
+    detail_text,
     main,
     running,
     screen_text,
@@ -134,7 +135,7 @@ async def test_move_keys(tui_tree: Path) -> None:
         # The detail pane follows the cursor.
         await pilot.press("end")
         last = shown_paths(app)[-1]
-        assert last.split("/")[-1] in main(app).query_one("#detail").text()  # type: ignore[attr-defined]
+        assert last.split("/")[-1] in await detail_text(pilot)
 
 
 async def test_space_marks_and_unmarks(tui_tree: Path) -> None:

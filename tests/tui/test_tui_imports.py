@@ -1,5 +1,5 @@
-"""Start-up stays light: the TUI never imports torch at start-up; core filtering/sorting never
-import Textual (the Harlequin habit: check ``sys.modules`` in a fresh interpreter)."""
+"""The import contracts: the TUI never imports torch or Lightning at start-up, and the core's
+filtering and sorting never import Textual (checked in a fresh interpreter)."""
 
 from __future__ import annotations
 
@@ -38,19 +38,3 @@ def test_making_the_app_does_not_import_torch() -> None:
         "from ckpt_tui.tui.app import make_app\napp = make_app('.')\napp.get_default_screen()"
     )
     assert "torch" not in modules
-
-
-def test_prepare_process_freezes_start_up_and_shortens_the_switch_interval() -> None:
-    """What ``run_app`` does before the app runs (a process-wide choice, so checked in a fresh
-    interpreter): start-up objects leave the collector, threads switch every millisecond."""
-    code = (
-        "import gc, sys\n"
-        "from ckpt_tui.tui.app import SWITCH_INTERVAL, prepare_process\n"
-        "before = gc.get_freeze_count()\n"
-        "prepare_process()\n"
-        "print(before, gc.get_freeze_count(), sys.getswitchinterval() == SWITCH_INTERVAL)"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
-    ).stdout.split()
-    assert out[0] == "0" and int(out[1]) > 10_000 and out[2] == "True"

@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from screen_capture import region_lines, scrolled_text
 from screen_capture import screen_text as screen_text
 from textual import events
 
@@ -248,7 +249,13 @@ def filter_box(app: CheckpointBrowserApp) -> FilterBox:
 
 
 def status(app: CheckpointBrowserApp) -> str:
-    return main(app).query_one(StatusLine).plain
+    """The status line as shown."""
+    return "\n".join(region_lines(app, main(app).query_one(StatusLine).region))
+
+
+async def detail_text(pilot: Any) -> str:
+    """Everything the detail pane shows, scrolled through from top to bottom."""
+    return await scrolled_text(pilot, detail(pilot.app))
 
 
 def shown_paths(app: CheckpointBrowserApp) -> list[str]:
@@ -258,10 +265,7 @@ def shown_paths(app: CheckpointBrowserApp) -> list[str]:
 
 def table_lines(app: CheckpointBrowserApp) -> list[str]:
     """The table's lines as displayed (header first)."""
-    widget = table(app)
-    region = widget.region
-    lines = screen_text(app).splitlines()
-    return [line[region.x : region.right] for line in lines[region.y : region.bottom]]
+    return region_lines(app, table(app).region)
 
 
 async def type_text(pilot: Any, text: str) -> None:

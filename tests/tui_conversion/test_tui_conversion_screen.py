@@ -16,12 +16,14 @@ from tui_conversion_helpers import (
     HOSTILE_NAME,
     RUN,
     build,
+    conversion_status,
     loaded,
     main,
     open_conversion,
     running,
     screen_text,
     sha256_tree,
+    toast_texts,
     wait_for,
 )
 
@@ -64,10 +66,6 @@ def planned_paths(screen: ConversionScreen) -> list[str]:
     return [item.entry.checkpoint_path for item in screen.plan.items]
 
 
-def notifications(app: Any) -> list[str]:
-    return [str(n.message) for n in app._notifications]
-
-
 async def back_on_table(pilot: Any, scans_before: int) -> MainScreen:
     """Wait until the main screen is back and its rescan is done."""
     app = pilot.app
@@ -93,17 +91,17 @@ async def test_lists_targets_and_selects(small_tree: Path) -> None:
         widget = candidates(screen)
         assert widget.get_option_at_index(4).disabled
         assert sorted(widget.selected) == [0, 1, 2, 3]
-        assert screen.status_text == "4 of 4 selected · 1 can't be converted"
+        assert conversion_status(screen) == "4 of 4 selected · 1 can't be converted"
         assert widget.highlighted == 0
 
         await pilot.press("space")  # deselect the highlighted row
         assert sorted(widget.selected) == [1, 2, 3]
-        assert screen.status_text.startswith("3 of 4 selected")
+        await wait_for(pilot, lambda: conversion_status(screen).startswith("3 of 4 selected"))
         await pilot.press("a")  # some unselected: select all
         assert sorted(widget.selected) == [0, 1, 2, 3]
         await pilot.press("a")  # all selected: none
         assert widget.selected == []
-        assert screen.status_text.startswith("0 of 4 selected")
+        await wait_for(pilot, lambda: conversion_status(screen).startswith("0 of 4 selected"))
         await pilot.press("down", "space")
         assert widget.selected == [1]
         await pilot.press("end", "space")  # the last row that can be converted
@@ -118,7 +116,7 @@ async def test_lists_targets_and_selects(small_tree: Path) -> None:
         paths = [*RUN_TARGETS, HOSTILE]
         written = [p for p in paths if sidecar_path_for(small_tree / p).exists()]
         assert written == [RUN_TARGETS[1], RUN_TARGETS[2]]  # exactly the two selected
-        assert app._exception is None
+        assert app.return_code is None  # still running: nothing failed
 
 
 async def test_preview_shows_yaml_and_unknown_fields(small_tree: Path) -> None:
@@ -159,7 +157,7 @@ async def test_preview_shows_yaml_and_unknown_fields(small_tree: Path) -> None:
         lines = preview_lines(screen)
         assert lines[0].startswith("epoch=6-step=600[b]\\x1b[2J.metadata.yaml")
         assert "\x1b" not in screen_text(app)
-        assert app._exception is None
+        assert app.return_code is None  # still running: nothing failed
 
 
 async def test_convert_writes_valid_sidecars_and_table_shows_them(small_tree: Path) -> None:
@@ -171,7 +169,9 @@ async def test_convert_writes_valid_sidecars_and_table_shows_them(small_tree: Pa
         await wait_for(pilot, lambda: screen.phase == "done", what="the run")
         rows = row_texts(screen)
         assert [row[:10].strip() for row in rows] == ["✓ written"] * 4 + ["can't"]
-        assert screen.status_text.startswith("4 written · 0 skipped · 0 failed")
+        await wait_for(
+            pilot, lambda: conversion_status(screen).startswith("4 written · 0 skipped · 0 failed")
+        )
         assert "100%" in screen_text(app)
         for path in [*RUN_TARGETS, HOSTILE]:
             read = read_sidecar(small_tree / path)
@@ -187,8 +187,8 @@ async def test_convert_writes_valid_sidecars_and_table_shows_them(small_tree: Pa
             assert table.entries[path].source == "sidecar", path
         assert table.entries[BROKEN].source != "sidecar"
         assert "5 sidecar · 1 inferred" in screen_text(app)
-        assert any("4 written · 0 skipped · 0 failed" in n for n in notifications(app))
-        assert app._exception is None
+        assert any("4 written · 0 skipped · 0 failed" in n for n in toast_texts(app))
+        assert app.return_code is None  # still running: nothing failed
     assert sha256_tree(small_tree) == before  # no checkpoint changed
 
 
@@ -212,7 +212,7 @@ async def test_cancel_midway_leaves_the_rest_untouched(run_tree: Path) -> None:
         assert first_done.is_set()
         await pilot.press("escape")
         assert screen.phase == "running"  # waits for the worker: the write in flight finishes
-        assert screen.status_text.startswith("cancelling")
+        await wait_for(pilot, lambda: conversion_status(screen).startswith("cancelling"))
         scans = main(app).scans_completed
         release.set()
         table = await back_on_table(pilot, scans)
@@ -225,7 +225,7 @@ async def test_cancel_midway_leaves_the_rest_untouched(run_tree: Path) -> None:
         assert summary.not_run == 11
         assert any(
             "1 written · 0 skipped · 0 failed · 11 not run (cancelled)" in n
-            for n in notifications(app)
+            for n in toast_texts(app)
         )
         sidecars = sorted(p.name for p in run_tree.rglob("*.metadata.yaml"))
         assert sidecars == ["epoch=0-step=100.metadata.yaml"]
@@ -239,7 +239,7 @@ async def test_cancel_midway_leaves_the_rest_untouched(run_tree: Path) -> None:
         sources = {path: entry.source for path, entry in table.entries.items()}
         assert sources.pop(f"{CKPTS}/epoch=0-step=100.ckpt") == "sidecar"
         assert len(sources) == 11 and "sidecar" not in sources.values()
-        assert app._exception is None
+        assert app.return_code is None  # still running: nothing failed
     assert sha256_tree(run_tree) == before
 
 
@@ -276,7 +276,7 @@ async def test_force_replaces_an_existing_sidecar(small_tree: Path) -> None:
         assert planned_paths(screen) == [WITH_SIDECAR]
         assert row_texts(screen)[0].startswith("skip      epoch=2-step=20.ckpt  sidecar exists")
         assert candidates(screen).selected == []
-        assert "1 have a sidecar (f replaces them)" in screen.status_text
+        assert "1 have a sidecar (f replaces them)" in conversion_status(screen)
         assert "press f to replace" in screen_text(app)
 
         await pilot.press("f")
@@ -296,7 +296,7 @@ async def test_force_replaces_an_existing_sidecar(small_tree: Path) -> None:
         assert summary is not None and summary.force and summary.count("written") == 1
         await pilot.press("enter")  # Close
         await wait_for(pilot, lambda: isinstance(app.screen, MainScreen), what="the table")
-        assert app._exception is None
+        assert app.return_code is None  # still running: nothing failed
     new_text = sidecar.read_text()
     assert new_text != old_text
     assert "created_at: '2025-10-18T14:32:00+00:00'" in new_text  # from the file's mtime

@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from screen_capture import screen_text as screen_text
+from screen_capture import toast_texts as toast_texts
+from screen_capture import widget_text
 
 from ckpt_tui.model.schema import (
     CheckpointingConfig,
@@ -166,12 +168,20 @@ async def open_conversion(pilot: Any) -> ConversionScreen:
     return screen
 
 
+def conversion_status(screen: ConversionScreen) -> str:
+    """The conversion screen's status line as shown."""
+    return widget_text(screen.app, screen.query_one("#conversion-status"))
+
+
 @asynccontextmanager
 async def running(
     root: Path, size: tuple[int, int] = (120, 36)
 ) -> AsyncIterator[tuple[CheckpointBrowserApp, Any]]:
-    """Run the app headless until its first scan is complete."""
+    """Run the app headless until its first scan is complete.
+
+    Notifications stay up for a minute, so a slow machine reads them before they expire."""
     app = build(root)
+    app.NOTIFICATION_TIMEOUT = 60
     async with app.run_test(size=size, notifications=True) as pilot:
         await loaded(pilot)
         yield app, pilot

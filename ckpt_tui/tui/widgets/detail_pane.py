@@ -55,10 +55,7 @@ class DetailPane(VerticalScroll, can_focus=True):
     ) -> None:
         super().__init__(id=id, classes=classes)
         self._now = now
-        self.entry: Entry | None = None
-        """The entry shown."""
-        self._plain = ""
-        self._hparams_plain = ""
+        self._entry: Entry | None = None
 
     def compose(self) -> ComposeResult:
         yield Static(id="detail-body")
@@ -67,40 +64,26 @@ class DetailPane(VerticalScroll, can_focus=True):
 
     def on_mount(self) -> None:
         self.border_title = "Details"
-        self.show(self.entry)
+        self.show(self._entry)
 
     def show(self, entry: Entry | None) -> None:
         """Display ``entry`` (``None``: a hint instead)."""
-        self.entry = entry
-        if not self.is_mounted:
+        self._entry = entry
+        if not self.is_mounted:  # on_mount shows it
             return
         body = self.query_one("#detail-body", Static)
         hparams = self.query_one("#detail-hparams", Collapsible)
         if entry is None:
             body.update(Text("No checkpoint selected.", style="dim"))
-            self._plain = "No checkpoint selected."
             hparams.display = False
             return
         sections = render_sections(entry, self._now())
-        self._plain = "\n".join(section.plain for section in sections)
         body.update(Group(*(part for section in sections for part in section.renderables())))
         lines = hparam_lines(entry)
         hparams.display = bool(lines)
         if lines:
             hparams.title = f"Hyper-parameters ({len(lines)})"
-            text = _hparam_text(lines)
-            self._hparams_plain = text.plain
-            self.query_one("#detail-hparams-body", Static).update(text)
-
-    def text(self) -> str:
-        """The pane's content as plain text (what the user reads), for tests."""
-        parts = [self._plain]
-        collapsible = self.query_one("#detail-hparams", Collapsible)
-        if collapsible.display:
-            parts.append(collapsible.title)
-            if not collapsible.collapsed:
-                parts.append(self._hparams_plain)
-        return "\n".join(parts)
+            self.query_one("#detail-hparams-body", Static).update(_hparam_text(lines))
 
 
 @dataclass
@@ -130,16 +113,6 @@ class Section:
             grid.add_row(label, value)
         out.append(grid)
         return out
-
-    @property
-    def plain(self) -> str:
-        """The block as plain text (heading, then ``label  value`` lines)."""
-        lines = [] if self.heading is None else ["", self.heading.plain]
-        lines += [] if self.lead is None else [self.lead.plain]
-        lines += [
-            f"{label.plain:<{LABEL_WIDTH}}{value.plain}".rstrip() for label, value in self.rows
-        ]
-        return "\n".join(lines)
 
 
 def render_sections(entry: Entry, now: datetime) -> list[Section]:

@@ -46,8 +46,6 @@ class FilterBox(Input):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(placeholder=PLACEHOLDER, id=id)
-        self.error: FilterError | None = None
-        """The current expression's error, ``None`` when it is valid."""
         self._timer: Timer | None = None
 
     def on_mount(self) -> None:
@@ -86,11 +84,9 @@ class FilterBox(Input):
         try:
             parsed = parse_filter(self.value)
         except FilterError as exc:
-            self.error = exc
             self.add_class("-invalid")
             self.border_subtitle = safe(str(exc), 200)
             return False
-        self.error = None
         self.remove_class("-invalid")
         self.border_subtitle = ""
         self.post_message(self.Applied(parsed, leave=leave))

@@ -45,9 +45,6 @@ class StatusLine(Horizontal):
     StatusLine ProgressBar > Bar { width: 16; }
     """
 
-    plain: str = ""
-    """The text shown, without styles (for tests)."""
-
     def compose(self) -> ComposeResult:
         yield Static(id="status-text")
         yield ProgressBar(show_eta=False, id="status-progress")
@@ -65,7 +62,6 @@ class StatusLine(Horizontal):
         text.append(f" │ {status.sidecar} sidecar · {status.inferred} inferred")
         if status.issues:
             text.append(f" │ {status.issues} with issues", style="yellow")
-        self.plain = text.plain
         self.query_one("#status-text", Static).update(text)
 
     def progress(self, done: int, total: int, *, loading: bool) -> None:
