@@ -134,8 +134,6 @@ class ConversionScreen(Screen[ConversionSummary | None]):
         self.after_item: Callable[[ItemReport], None] | None = None
         """Called in the worker thread after each item's message is posted. A test hook: it
         can hold the worker between two items to cancel at a known point."""
-        self.status_text = ""
-        """The status line as plain text (tests read it)."""
         self._generation = 0
         self._cancel = threading.Event()
         self._cancelling = False
@@ -250,7 +248,6 @@ class ConversionScreen(Screen[ConversionSummary | None]):
         self._set_status(plan_status(self.plan, len(self.query_one(CandidateList).selected)))
 
     def _set_status(self, text: Text) -> None:
-        self.status_text = text.plain
         self.query_one("#conversion-status", Static).update(text)
 
     # -- actions ----------------------------------------------------------------------------
