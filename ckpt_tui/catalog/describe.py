@@ -124,7 +124,7 @@ class Describer:
         """Stage 2: the sidecar, config and path tiers of ``prepared.found``."""
         found = prepared.found
         folder = found.folder
-        sidecar, name = read_tier(found.path, prepared.sidecars)
+        sidecar, name = read_tier(prepared.sidecars)
         sidecar_rel = None
         if name is not None:
             sidecar_rel = f"{folder.rel}/{name}" if folder.rel else name

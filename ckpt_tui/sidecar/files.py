@@ -223,17 +223,24 @@ def read_sidecar_file(
     return parse_metadata(data, source=name)
 
 
+def read_chosen(
+    found: SidecarFound,
+) -> tuple[str | None, CheckpointMetadataV1 | None, list[Issue]]:
+    """Choose among the sidecars ``found`` and read the chosen one: its name (``None`` when
+    there is none), its metadata (``None`` when missing or invalid) and every issue met."""
+    name, duplicate = found.chosen()
+    issues = found.issues + duplicate
+    if name is None:
+        return None, None, issues
+    metadata, read_issues = read_sidecar_file(os.path.join(found.folder, name))
+    return name, metadata, issues + read_issues
+
+
 def read_found(checkpoint: str | os.PathLike[str], found: SidecarFound) -> SidecarRead:
     """Choose among the sidecars ``found`` for ``checkpoint`` and read the chosen one."""
-    name, duplicate = found.chosen()
-    result = SidecarRead(Path(checkpoint), issues=found.issues + duplicate)
-    if name is None:
-        return result
-    path = os.path.join(found.folder, name)
-    result.path = Path(path)
-    result.metadata, issues = read_sidecar_file(path)
-    result.issues.extend(issues)
-    return result
+    name, metadata, issues = read_chosen(found)
+    path = None if name is None else Path(found.folder, name)
+    return SidecarRead(Path(checkpoint), path, metadata, issues)
 
 
 def read_sidecar(ckpt_path: Path) -> SidecarRead:

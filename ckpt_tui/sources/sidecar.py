@@ -8,10 +8,10 @@ into the tier's values and adds the business rules' issues, as ``validate`` repo
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ckpt_tui.model.placeholders import known
-from ckpt_tui.sidecar.files import SidecarFound, read_found
+from ckpt_tui.sidecar.files import SidecarFound, read_chosen
 from ckpt_tui.sidecar.validate import business_rule_issues
 from ckpt_tui.sources.merge import TierResult
 
@@ -19,21 +19,20 @@ if TYPE_CHECKING:
     from ckpt_tui.model.schema import CheckpointMetadataV1
 
 
-def read_tier(checkpoint: str, found: SidecarFound) -> tuple[TierResult, str | None]:
-    """The sidecar tier of ``checkpoint`` from the sidecars ``found`` for it, and the name of the
+def read_tier(found: SidecarFound) -> tuple[TierResult, str | None]:
+    """The sidecar tier from the sidecars ``found`` for one checkpoint, and the name of the
     sidecar chosen (valid or not; ``None`` when there is none).
 
     The tier has values (and ``file``) only when the sidecar is valid. Never raises for a bad or
     hostile file.
     """
-    read = read_found(checkpoint, found)
-    if read.metadata is None or read.path is None:
-        tier = TierResult(kind="sidecar", issues=read.issues)
-    else:
-        tier = sidecar_tier(read.metadata)
-        tier.issues = read.issues + business_rule_issues(read.metadata, source=read.path.name)
-        tier.file = os.fspath(read.path)
-    return tier, None if read.path is None else read.path.name
+    name, metadata, issues = read_chosen(found)
+    if name is None or metadata is None:
+        return TierResult(kind="sidecar", issues=issues), name
+    tier = sidecar_tier(metadata)
+    tier.issues = issues + business_rule_issues(metadata, source=name)
+    tier.file = os.path.join(found.folder, name)
+    return tier, name
 
 
 #: Entry field → the sidecar key path it is read from (the provenance is "sidecar <key path>").
@@ -65,36 +64,33 @@ _PROVENANCE = {name: f"sidecar {path}" for name, path in SIDECAR_FIELDS.items()}
 
 def sidecar_tier(metadata: CheckpointMetadataV1) -> TierResult:
     """The fields a valid sidecar gives, with ``sidecar <key path>`` provenance."""
-    data = metadata.to_yaml_dict()
-    training: dict[str, Any] = data["training"]
-    model: dict[str, Any] = data["model"]
-    metrics: dict[str, Any] = data["metrics"]
-    checkpointing: dict[str, Any] = data["checkpointing"]
-    monitor = known(checkpointing.get("monitor"))
+    training, model, metrics = metadata.training, metadata.model, metadata.metrics
+    checkpointing = metadata.checkpointing
+    monitor = known(checkpointing.monitor)
     # The schema defaults mode to "max" and save_top_k to 1: only what the file says is known.
-    given = metadata.checkpointing.model_fields_set
+    given = checkpointing.model_fields_set
     found = {
-        "exp_name": known(data["exp_name"]),
-        "created_at": data["created_at"],
-        "epoch": training["epoch"],
-        "global_step": training["global_step"],
-        "max_epochs": training.get("max_epochs"),
-        "architecture": known(model["architecture"]),
-        "backbone": known(model["encoder"]["model_name"]),
-        "decoder": known(model["decoder"].get("name")),
-        "head": known(model["head"].get("name")),
-        "loss": known(model["loss"].get("name")),
-        "hmean": metrics.get("hmean"),
-        "precision": metrics.get("precision"),
-        "recall": metrics.get("recall"),
-        "validation_loss": metrics.get("validation_loss"),
-        "additional_metrics": dict(metrics["additional_metrics"]) or None,
+        "exp_name": known(metadata.exp_name),
+        "created_at": metadata.created_at,
+        "epoch": training.epoch,
+        "global_step": training.global_step,
+        "max_epochs": training.max_epochs,
+        "architecture": known(model.architecture),
+        "backbone": known(model.encoder.model_name),
+        "decoder": known(model.decoder.name),
+        "head": known(model.head.name),
+        "loss": known(model.loss.name),
+        "hmean": metrics.hmean,
+        "precision": metrics.precision,
+        "recall": metrics.recall,
+        "validation_loss": metrics.validation_loss,
+        "additional_metrics": dict(metrics.additional_metrics) or None,
         "monitor": monitor,
-        "monitor_mode": checkpointing["mode"] if "mode" in given or monitor is not None else None,
-        "save_top_k": checkpointing["save_top_k"] if "save_top_k" in given else None,
-        "save_last": checkpointing.get("save_last"),
-        "hydra_config_path": known(data.get("hydra_config_path")),
-        "wandb_run_id": known(data.get("wandb_run_id")),
+        "monitor_mode": checkpointing.mode if "mode" in given or monitor is not None else None,
+        "save_top_k": checkpointing.save_top_k if "save_top_k" in given else None,
+        "save_last": checkpointing.save_last,
+        "hydra_config_path": known(metadata.hydra_config_path),
+        "wandb_run_id": known(metadata.wandb_run_id),
     }
     values = {name: value for name, value in found.items() if value is not None}
     return TierResult(
