@@ -18,8 +18,26 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any, Literal
 
-Severity = Literal["error", "warning", "info"]
+from ckpt_tui.model.issue import SEVERITY_RANK, Issue, Severity
+
+__all__ = [
+    "FIELD_NAMES",
+    "JSON_FIELDS",
+    "SAFETY_VALUES",
+    "SEVERITY_RANK",
+    "CheckpointCatalog",
+    "CheckpointCatalogEntry",
+    "Issue",
+    "Safety",
+    "Severity",
+    "Source",
+    "checked_values",
+]
+
 Source = Literal["sidecar", "config", "checkpoint", "path"]
+Safety = Literal["safe", "unsafe", "code", "unchecked", "unreadable"]
+SAFETY_VALUES: tuple[str, ...] = ("safe", "unsafe", "code", "unchecked", "unreadable")
+"""What loading the file with ``torch.load`` would do (docs/reference.md, "Safety verdict")."""
 
 #: The fields of one entry in ``list --json`` / ``show --json``, in order (docs/reference.md).
 JSON_FIELDS: tuple[str, ...] = (
@@ -41,51 +59,15 @@ JSON_FIELDS: tuple[str, ...] = (
     "source",
     "sidecar_path",
     "config_path",
+    "safety",
+    "unsafe_globals",
     "provenance",
     "issues",
 )
 
 _NAME_LIMIT = 23
 _NAME_KEEP = 20
-_SEVERITIES = frozenset(("error", "warning", "info"))
 _SOURCES = frozenset(("sidecar", "config", "checkpoint", "path"))
-
-
-@dataclass(frozen=True, slots=True)
-class Issue:
-    """One problem found with a checkpoint or its metadata."""
-
-    severity: Severity
-    """``error`` (the entry is broken), ``warning`` (something is off) or ``info``."""
-    code: str
-    """Stable machine-readable code, e.g. ``sidecar.invalid`` or ``security.unsafe-global``."""
-    message: str
-    """One human-readable line."""
-
-    def __post_init__(self) -> None:
-        if self.severity not in _SEVERITIES:
-            raise ValueError(f"issue severity must be error, warning or info: {self.severity!r}")
-
-    def __str__(self) -> str:
-        return f"{self.severity}: {self.message} [{self.code}]"
-
-    def to_dict(self) -> dict[str, str]:
-        """The issue as a JSON object: severity, code, message."""
-        return {"severity": self.severity, "code": self.code, "message": self.message}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Issue:
-        """The issue :meth:`to_dict` gave."""
-        return cls(severity=data["severity"], code=data["code"], message=data["message"])
-
-    @property
-    def rank(self) -> int:
-        """Where the issue sorts: errors first, then warnings, then notes."""
-        return SEVERITY_RANK[self.severity]
-
-
-SEVERITY_RANK: dict[str, int] = {"error": 0, "warning": 1, "info": 2}
-"""The one severity order: a list of issues sorted by it shows errors first."""
 
 
 @dataclass(slots=True)
@@ -130,6 +112,12 @@ class CheckpointCatalogEntry:
     """The sidecar that was read, relative to the root."""
     config_path: str | None = None
     """The config that was read, relative to the root."""
+    safety: Safety = "unchecked"
+    """What ``torch.load`` of the file would do: ``safe``, ``unsafe`` (a global outside the
+    allowlist), ``code`` (TorchScript or torch.export), ``unreadable``, or ``unchecked`` (not read
+    yet: a sidecar answered). It belongs to the file: only the checkpoint tier sets it."""
+    unsafe_globals: list[str] = field(default_factory=list)
+    """Every ``module.name`` outside the allowlist, from every pickle of the file."""
     provenance: dict[str, str] = field(default_factory=dict)
     """For each known field, where its value came from."""
     issues: list[Issue] = field(default_factory=list)
@@ -212,6 +200,8 @@ class CheckpointCatalogEntry:
                 value = [issue.to_dict() for issue in value]
             elif name in _DICT_FIELDS:
                 value = dict(value)
+            elif name in _LIST_FIELDS:
+                value = list(value)
             data[name] = value
         return data
 
@@ -258,6 +248,7 @@ def _compact_timestamp(created_at: str | None) -> str | None:
 
 _INTERNAL_FIELDS = frozenset(("abs_path", "mtime", "details"))
 _DICT_FIELDS = frozenset(("provenance", "additional_metrics"))
+_LIST_FIELDS = frozenset(("unsafe_globals",))
 _DEFAULTS: dict[str, Any] = {
     f.name: (f.default_factory() if callable(f.default_factory) else f.default)
     for f in fields(CheckpointCatalogEntry)
@@ -276,7 +267,7 @@ _INT_FIELDS = frozenset(("epoch", "global_step", "size_bytes", "max_epochs", "sa
 _FLOAT_FIELDS = frozenset(
     ("hmean", "precision", "recall", "monitor_value", "validation_loss", "mtime")
 )
-_NOT_NULL = frozenset(("checkpoint_path", "abs_path", "exp_name", "size_bytes", "source"))
+_NOT_NULL = frozenset(("checkpoint_path", "abs_path", "exp_name", "size_bytes", "source", "safety"))
 _NONE = type(None)
 #: The exact type(s) each field holds once checked (what the cache gives back through JSON).
 _EXACT_TYPES: dict[str, tuple[type, ...]] = {
@@ -286,6 +277,8 @@ _EXACT_TYPES: dict[str, tuple[type, ...]] = {
     "save_last": (bool, str, _NONE),
     "source": (str,),
     "monitor_mode": (str, _NONE),
+    "safety": (str,),
+    "unsafe_globals": (list,),
     "issues": (list,),
     "provenance": (dict,),
     "additional_metrics": (dict,),
@@ -298,6 +291,7 @@ _ROW_TYPES: tuple[tuple[type, ...], ...] = tuple(_EXACT_TYPES[name] for name in 
 _AT = {name: index for index, name in enumerate(FIELD_NAMES)}
 _SOURCE_AT, _MODE_AT, _ISSUES_AT = _AT["source"], _AT["monitor_mode"], _AT["issues"]
 _PROVENANCE_AT, _METRICS_AT = _AT["provenance"], _AT["additional_metrics"]
+_SAFETY_AT, _UNSAFE_AT = _AT["safety"], _AT["unsafe_globals"]
 _MODES = frozenset((None, "min", "max"))
 
 
@@ -311,6 +305,8 @@ def _row_fits(row: list[Any]) -> bool:
         and all(type(issue) is Issue for issue in row[_ISSUES_AT])
         and all(type(v) is str for v in row[_PROVENANCE_AT].values())
         and all(type(v) is float for v in row[_METRICS_AT].values())
+        and row[_SAFETY_AT] in SAFETY_VALUES
+        and all(type(name) is str for name in row[_UNSAFE_AT])
     )
 
 
@@ -340,6 +336,10 @@ def checked_values(values: dict[str, Any]) -> dict[str, Any]:
             ok = value in _SOURCES
         elif name == "monitor_mode":
             ok = value in ("min", "max")
+        elif name == "safety":
+            ok = value in SAFETY_VALUES
+        elif name == "unsafe_globals":
+            ok = isinstance(value, list) and all(type(item) is str for item in value)
         elif name == "save_last":
             ok = type(value) is bool or type(value) is str
         elif name == "additional_metrics":

@@ -51,16 +51,16 @@ def inspect_checkpoint(path: Path) -> CheckpointInspection:
             finally:
                 result.bytes_read = f.bytes_read
     except OSError as exc:
-        _error(result, "checkpoint.unreadable", f"cannot read the file: {exc.strerror or exc}")
+        _unreadable(result, "checkpoint.unreadable", f"cannot read the file: {exc.strerror or exc}")
     except FormatError as exc:
-        _error(result, exc.code, exc.message)
+        _unreadable(result, exc.code, exc.message)
     except PickleFailure as exc:
         _record_dangers(result, exc.parsed)
-        _error(result, "checkpoint.pickle-invalid", f"the checkpoint's pickle is unreadable: {exc}")
+        message = f"the checkpoint's pickle is unreadable: {exc}"
+        _unreadable(result, "checkpoint.pickle-invalid", message)
     except Exception as exc:  # one bad file must never stop a catalog build
-        _error(
-            result, "checkpoint.unreadable", f"reader failed: {type(exc).__name__}: {exc!s:.200}"
-        )
+        message = f"reader failed: {type(exc).__name__}: {exc!s:.200}"
+        _unreadable(result, "checkpoint.unreadable", message)
     result.issues.sort(key=lambda issue: issue.rank)
     return result
 
@@ -105,9 +105,19 @@ def _record_dangers(result: CheckpointInspection, parsed: ParsedFile) -> None:
         if name not in names:
             names.append(name)
     result.dangerous_globals = names
+    result.unsafe_globals = list(names)
+    if names:
+        result.safety = "unsafe"
     issue = danger_issue(names)
     if issue is not None:
         result.issues.append(issue)
+
+
+def _unreadable(result: CheckpointInspection, code: str, message: str) -> None:
+    """An error that ends the read: the verdict is ``unreadable`` unless dangers were found."""
+    if result.safety != "unsafe":
+        result.safety = "unreadable"
+    _error(result, code, message)
 
 
 def _error(result: CheckpointInspection, code: str, message: str) -> None:

@@ -9,6 +9,7 @@ from typing import Any, Literal
 from ckpt_tui.model.entry import Issue
 
 Format = Literal["zip", "legacy", "safetensors", "unknown"]
+Verdict = Literal["safe", "unsafe", "code", "unreadable"]
 Mode = Literal["min", "max"]
 
 
@@ -100,6 +101,11 @@ class CheckpointInspection:
     """A safetensors file's ``__metadata__``."""
     dangerous_globals: list[str] = field(default_factory=list)
     """Globals that unsafe loading would call, e.g. ``os.system``."""
+    safety: Verdict = "safe"
+    """What ``torch.load`` of the file would do: ``safe``, ``unsafe``, ``code`` or ``unreadable``
+    (the entry's ``safety``; the reader never answers ``unchecked``)."""
+    unsafe_globals: list[str] = field(default_factory=list)
+    """Every ``module.name`` outside the allowlist, from every pickle of the file."""
     issues: list[Issue] = field(default_factory=list)
     """Errors (the file is broken), security warnings (``security.unsafe-global``), notes."""
     bytes_read: int = 0

@@ -52,6 +52,8 @@ def checkpoint_tier_or_issue(path: str, tier: CheckpointTier | None = None) -> T
     except Exception as exc:  # the tier must never raise, but one file must never stop a build
         return TierResult(
             kind="checkpoint",
+            values={"safety": "unreadable"},
+            provenance={"safety": "the file, read by the safe reader"},
             issues=[
                 Issue(
                     severity="error",
@@ -77,6 +79,9 @@ def tier_from_inspection(inspection: Any, guess: Any = None, *, details: bool = 
 
     tier = TierResult(kind="checkpoint")
     put = tier.put
+    # The verdict is the file's own: only this tier sets it, so no sidecar can hide it.
+    put("safety", getattr(inspection, "safety", None), "the file, read by the safe reader")
+    put("unsafe_globals", list(getattr(inspection, "unsafe_globals", [])), "the file's pickles")
     put("epoch", _int(getattr(inspection, "epoch", None)), "checkpoint epoch")
     put("global_step", _int(getattr(inspection, "global_step", None)), "checkpoint global_step")
     where_cb = "checkpoint callbacks ModelCheckpoint"
