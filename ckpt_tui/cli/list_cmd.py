@@ -111,7 +111,8 @@ def _write_json(entries: list[Entry], out: TextIO) -> None:
 
 
 def csv_row(entry: Entry) -> list[str]:
-    """One CSV row: the JSON fields; provenance as JSON, issues as ``severity: message [code]``."""
+    """One CSV row: the JSON fields; provenance as JSON, issues as ``severity: message [code]``,
+    unsafe globals separated by spaces."""
     data = entry.to_json()
     row: list[str] = []
     for name in JSON_FIELDS:
@@ -120,6 +121,8 @@ def csv_row(entry: Entry) -> list[str]:
             text = json.dumps(value, ensure_ascii=False)
         elif name == "issues":
             text = "; ".join(f"{i['severity']}: {i['message']} [{i['code']}]" for i in value)
+        elif name == "unsafe_globals":
+            text = " ".join(value)
         elif value is None:
             text = ""
         else:

@@ -22,6 +22,10 @@ FIELD_TIER_ORDER: dict[str, tuple[Source, ...]] = {
 }
 """Fields whose tiers rank differently from :data:`TIER_RANK`."""
 
+VERDICT_FIELDS = frozenset(("safety", "unsafe_globals"))
+"""What the file would do when loaded: not a description, so a tier that gives only these has
+not described the checkpoint (the entry's ``source`` ignores them)."""
+
 
 @dataclass
 class TierResult:
@@ -113,7 +117,9 @@ def merge_tiers(tiers: Sequence[TierResult]) -> Merged:
                 provenance[name] = best.provenance.get(name, best.kind)
                 break
     _derive_monitor_value(values, provenance)
-    source: Source = next((tier.kind for tier in ranked if tier.values), "path")
+    source: Source = next(
+        (tier.kind for tier in ranked if tier.values.keys() - VERDICT_FIELDS), "path"
+    )
     issues = [issue for tier in ranked for issue in tier.issues]
     if len(issues) > 1:
         issues.sort(key=lambda issue: issue.rank)

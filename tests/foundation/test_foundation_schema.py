@@ -118,9 +118,12 @@ def test_entry_json_has_exactly_the_contract_fields_in_order() -> None:
     assert list(data) == [
         "checkpoint_path", "exp_name", "display_name", "architecture", "backbone", "epoch",
         "global_step", "hmean", "precision", "recall", "monitor", "monitor_mode", "monitor_value",
-        "created_at", "size_bytes", "source", "sidecar_path", "config_path", "provenance", "issues",
+        "created_at", "size_bytes", "source", "sidecar_path", "config_path", "safety",
+        "unsafe_globals", "provenance", "issues",
     ]  # fmt: skip
     assert data["epoch"] is None and data["architecture"] == "dbnet"
+    # Not read yet is "unchecked", never a guess of "safe".
+    assert data["safety"] == "unchecked" and data["unsafe_globals"] == []
 
 
 def test_catalog_counts_coverage() -> None:
