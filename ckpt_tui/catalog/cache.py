@@ -2,7 +2,8 @@
 
 Each checkpoint's entry is stored under its path relative to the root, with a signature
 (:meth:`ckpt_tui.catalog.describe.Describer.prepare` makes it) of the code's version, the file's
-real path, size and ``mtime_ns``, and the stat signatures of every sidecar and config that could
+real path, size, ``mtime_ns``, ``ctime_ns`` and inode (a file copied over another with the same
+size and mtime is a new file), and the stat signatures of every sidecar and config that could
 feed it. A new, changed or deleted checkpoint, sidecar or config anywhere in the tree therefore
 changes or drops exactly the entries it affects — nothing depends on a folder's mtime.
 
@@ -133,6 +134,13 @@ class CatalogCache:
             self._fresh[rel] = row
             return entry
         return None
+
+    def stored(self, rel: str) -> tuple[str, bool] | None:
+        """The signature and ``inspected`` flag of the row remembered for ``rel``, if any."""
+        if self._db is not None and not self._disk_complete:
+            self._read_for(rel)
+        row = self._fresh.get(rel) or self._memory.get(rel) or self._disk.get(rel)
+        return None if row is None else (row.sig, row.inspected)
 
     def store(self, rel: str, sig: str, entry: CheckpointCatalogEntry, *, inspected: bool) -> None:
         """Remember ``entry`` as it is now (written to disk by :meth:`finish`)."""
@@ -332,11 +340,9 @@ def _key(text: str) -> bytes:
     return os.fsencode(text)
 
 
-# A row is two JSON texts joined by a newline (which compact ASCII JSON never holds): the
-# provenance object, then an array of every field in FIELD_NAMES order (issues as
-# [severity, code, message]; abs_path, mtime and provenance as blanks). Loading the rows is most
-# of a warm start: an array parses faster than an object and builds the entry positionally, and
-# a run's checkpoints share a handful of provenance texts, parsed once each.
+# A row: two JSON texts joined by a newline (never in compact ASCII JSON): the provenance, then
+# every field in FIELD_NAMES order (issues as [severity, code, message]; abs_path, mtime and
+# provenance blank). An array parses faster than an object, and provenance texts repeat.
 _ABS_PATH_AT = FIELD_NAMES.index("abs_path")
 _MTIME_AT = FIELD_NAMES.index("mtime")
 _PROVENANCE_AT = FIELD_NAMES.index("provenance")

@@ -37,6 +37,26 @@ from ckpt_tui.sources.path import path_tier
 from ckpt_tui.sources.sidecar import read_tier
 
 
+def file_state(found: FoundFile) -> str:
+    """What the cache knows a found file by, besides its real path: size, mtime, ctime, inode.
+
+    Size and mtime alone can be forged (a file copied over another of the same size, then
+    ``touch -r``); the ctime and the inode cannot be set back, and the walk's stat has them.
+    """
+    return f"{found.size}:{found.mtime_ns}:{found.ctime_ns}:{found.ino}"
+
+
+def file_identity(path: str) -> str | None:
+    """``real path|state`` of the file at ``path`` now, as it appears in a cache signature
+    (:meth:`Describer.prepare`); ``None`` when it cannot be stat'ed."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    state = f"{info.st_size}:{info.st_mtime_ns}:{info.st_ctime_ns}:{info.st_ino}"
+    return f"{os.path.realpath(path)}|{state}"
+
+
 @dataclass(slots=True)
 class Prepared:
     """A found checkpoint and what feeds its entry, before any file is read."""
@@ -114,7 +134,7 @@ class Describer:
                 if name in folder.aux
             ]
             own_sig = self.configs.signature([c.path for c in own])
-        state = "dangling" if found.error else f"{found.size}:{found.mtime_ns}"
+        state = "dangling" if found.error else file_state(found)
         real = found.real_path()
         sig = f"{self._version}|{real}|{state}|{sidecars.signature}|{own_sig}|{folder_sig}"
         # Without own configs the folder's list is shared (and so is its config tier below).

@@ -74,6 +74,11 @@ class FoundFile:
     """Modification time, seconds."""
     mtime_ns: int = 0
     """Modification time, nanoseconds (cache key)."""
+    ctime_ns: int = 0
+    """Inode change time, nanoseconds (cache key: a copy over the file changes it, whatever the
+    mtime says)."""
+    ino: int = 0
+    """Inode number (cache key: a file renamed over this one has another)."""
     is_link: bool = False
     """Whether the name is a symbolic link."""
     error: Issue | None = None
@@ -226,6 +231,8 @@ def _found_file(folder: Folder, entry: os.DirEntry[str], issues: list[Issue]) ->
     found.size = info.st_size
     found.mtime = info.st_mtime
     found.mtime_ns = info.st_mtime_ns
+    found.ctime_ns = info.st_ctime_ns
+    found.ino = info.st_ino
     return found
 
 

@@ -9,8 +9,11 @@ Space-separated terms, all must hold::
                           step, size (size takes 100MB / 1.5GiB / 2k suffixes)
     -last                 any term prefixed by - is negated
     "my run"  exp:"a b"   quotes keep spaces together
+    safety:unsafe         the file's safety verdict, exactly: safe, unsafe, code, unchecked,
+                          unreadable (safety!=safe: any other verdict)
     has:sidecar           presence: sidecar, config, issues (errors or warnings), errors,
-                          warnings, security, notes (info), or any field
+                          warnings, security (a security issue, or an unsafe or code verdict),
+                          notes (info), or any field
     is:best               the best checkpoint of each experiment among the other matches
 
 A null value never satisfies a comparison (``hmean>0.5`` and ``hmean!=0.5`` are both false for an
@@ -26,7 +29,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from ckpt_tui.model.entry import CheckpointCatalogEntry
+from ckpt_tui.model.entry import SAFETY_VALUES, CheckpointCatalogEntry
 
 Entry = CheckpointCatalogEntry
 Predicate = Callable[[Entry], bool]
@@ -122,7 +125,9 @@ _PRESENCE: dict[str, Predicate] = {
     "notes": lambda e: any(i.severity == "info" for i in e.issues),
     "errors": lambda e: any(i.severity == "error" for i in e.issues),
     "warnings": lambda e: any(i.severity == "warning" for i in e.issues),
-    "security": lambda e: any(i.code.startswith("security") for i in e.issues),
+    "security": lambda e: (
+        e.safety in ("unsafe", "code") or any(i.code.startswith("security") for i in e.issues)
+    ),
 }
 
 _WORD_FIELDS = ("exp", "arch", "backbone", "path")
@@ -324,15 +329,15 @@ def _field_predicate(
 ) -> Predicate:
     if key == "has":
         return _presence_predicate(value, value_pos)
+    if key in ("safety", "safe", "verdict"):
+        return _safety_predicate(name, op, value, value_pos)
     canonical = ALIASES.get(key, key)
     if canonical in NUMBER_FIELDS:
         return _number_predicate(canonical, name, op, value, value_pos)
     if canonical in TEXT_FIELDS:
         return _text_predicate(canonical, name, op, value, position)
-    raise FilterError(
-        f"unknown field '{name}' (fields: {', '.join(sorted({*TEXT_FIELDS, *NUMBER_FIELDS}))})",
-        position,
-    )
+    known = ", ".join(sorted({*TEXT_FIELDS, *NUMBER_FIELDS, "safety"}))
+    raise FilterError(f"unknown field '{name}' (fields: {known})", position)
 
 
 def _presence_predicate(value: str, position: int) -> Predicate:
@@ -347,6 +352,18 @@ def _presence_predicate(value: str, position: int) -> Predicate:
         text_getter = TEXT_FIELDS[canonical]
         return lambda entry: text_getter(entry) is not None
     raise FilterError(f"has: does not know '{value}'", position)
+
+
+def _safety_predicate(name: str, op: str, value: str, position: int) -> Predicate:
+    # Exact, even after ":": "safety:safe" must never match an unsafe entry by substring.
+    wanted = value.lower()
+    if wanted not in SAFETY_VALUES:
+        raise FilterError(f"{name} is one of {', '.join(SAFETY_VALUES)}; got '{value}'", position)
+    if op in (":", "="):
+        return lambda entry: entry.safety == wanted
+    if op == "!=":
+        return lambda entry: entry.safety != wanted
+    raise FilterError(f"'{name}' is a verdict: use {name}:VALUE or {name}!=VALUE", position)
 
 
 def _number_predicate(canonical: str, name: str, op: str, value: str, position: int) -> Predicate:

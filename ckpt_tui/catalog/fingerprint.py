@@ -1,4 +1,5 @@
-"""A cheap fingerprint of a tree: every checkpoint, sidecar and config, by name, size and mtime.
+"""A cheap fingerprint of a tree: every checkpoint (name, size, mtime, ctime, inode), sidecar and
+config (name, size, mtime).
 
 Live updates poll it: a new fingerprint means something changed, and only then is the tree
 scanned again. It is fed from :func:`ckpt_tui.catalog.discover.walk`, folder by folder: the
@@ -37,7 +38,7 @@ class TreeFingerprint:
                 aux.append((name, -1, -1))
             else:
                 aux.append((name, stat.st_size, stat.st_mtime_ns))
-        checkpoints = tuple((f.name, f.size, f.mtime_ns) for f in files)
+        checkpoints = tuple((f.name, f.size, f.mtime_ns, f.ctime_ns, f.ino) for f in files)
         self._parts.append((folder.rel, tuple(aux), checkpoints))
 
     def value(self) -> int:

@@ -7,6 +7,7 @@ rest stay untouched). The tree is converted in one pass by the conversion engine
 sidecars are written in groups on several threads as the checkpoints are read, and entries the
 catalog cache holds are used without reading their checkpoints again. Only the modules of that
 pass are imported (no pydantic, and rich only for a progress bar on a terminal).
+An ``unsafe`` (or ``code``) checkpoint is skipped, with its reason, unless ``--force``.
 The reference tool's flags (``--outputs-dir``, ``--exp-dir``, ``--checkpoint``, ``--no-recursive``,
 ``-v``) work too.
 """
@@ -47,7 +48,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="only checkpoints directly in ROOT or ROOT/checkpoints",
     )
     parser.add_argument("--dry-run", action="store_true", help="show what would be written")
-    parser.add_argument("--force", action="store_true", help="replace existing sidecars")
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="replace existing sidecars; convert unsafe checkpoints too (still unsafe once read)",
+    )
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     parser.add_argument("--no-cache", action="store_true", help="bypass the catalog cache")
     parser.add_argument("-v", "--verbose", action="store_true", help="one line per checkpoint")
@@ -104,13 +109,14 @@ def _item_json(report: ItemReport) -> dict[str, Any]:
         "outcome": report.outcome,
         "reason": report.reason or None,
         "unknown_fields": report.unknown_fields,
+        "safety": report.safety,
     }
 
 
 def _not_run_json(rel: str, sidecar: str) -> dict[str, Any]:
     reason = "not run (interrupted)"
     return {"checkpoint_path": rel, "sidecar_path": sidecar, "action": None, "outcome": None,
-            "reason": reason, "unknown_fields": []}  # fmt: skip
+            "reason": reason, "unknown_fields": [], "safety": None}  # fmt: skip
 
 
 def _summary(tree: ConversionReport[FoundFile], dry_run: bool) -> dict[str, Any]:
@@ -216,7 +222,8 @@ def _print_report(
 ) -> None:
     for report in tree.reports:
         failed = report.outcome == "failed" or report.action == "impossible"
-        if not (verbose or failed):
+        # An unsafe checkpoint left without a sidecar is always worth a line: it says why.
+        if not (verbose or failed or report.safety in ("unsafe", "code")):
             continue
         what = report.outcome or (
             "would write" if report.action in ("write", "replace") else report.action

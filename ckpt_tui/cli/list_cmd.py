@@ -1,7 +1,10 @@
-"""``ckpt-tui list ROOT [--json|--csv] [--sort FIELD] [--desc] [--filter EXPR] [--no-cache]``.
+"""``ckpt-tui list ROOT [--json|--csv] [--sort FIELD] [--desc] [--filter EXPR] [--verify]
+[--no-cache]``.
 
 On a terminal: a table (and a progress bar on stderr while a long build runs). With ``--json``:
-the array of entries and nothing else on stdout; ``--csv``: one row per entry.
+the array of entries and nothing else on stdout; ``--csv``: one row per entry. Entries a sidecar
+described are ``unchecked`` (their file was not read); ``--verify`` reads the safety verdict of
+each of them before anything is filtered or printed.
 Names are shown escaped, never raw: a file name can hold terminal escape sequences.
 Exit codes: 0 done, 2 usage error (bad root, bad filter, unknown sort field).
 """
@@ -38,6 +41,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sort", metavar="FIELD", help="sort by FIELD (unknown values last)")
     parser.add_argument("--desc", action="store_true", help="sort in descending order")
     parser.add_argument("--filter", metavar="EXPR", help="keep entries matching EXPR")
+    parser.add_argument(
+        "--verify",
+        action="store_true",
+        help="read the safety verdict of every unchecked (sidecar-described) checkpoint",
+    )
     parser.add_argument("--no-cache", action="store_true", help="bypass the catalog cache")
 
 
@@ -69,6 +77,16 @@ def run(args: argparse.Namespace) -> int:
         for update in iter_catalog(root, use_cache=not args.no_cache):
             state.apply(update)
             progress.show(len(state), update.done, update.total)
+    if args.verify:
+        from ckpt_tui.catalog.verify import verify_entries
+
+        with _Progress("verifying") as progress:
+            verified = verify_entries(
+                state.ordered(), workers=2, root=None if args.no_cache else root
+            )
+            for update in verified:
+                state.apply(update)
+                progress.show(len(state), update.done, update.total)
     selected = state.ordered()
     if entry_filter is not None:
         selected = entry_filter.select(selected)
@@ -175,6 +193,7 @@ def _write_table(entries: list[Entry], found: int) -> None:
         ("prec", "right"),
         ("rec", "right"),
         ("source", "left"),
+        ("safety", "left"),
         ("issues", "left"),
     ):
         table.add_column(title, justify=justify, overflow="fold")  # type: ignore[arg-type]
@@ -190,6 +209,7 @@ def _write_table(entries: list[Entry], found: int) -> None:
             cell(entry.precision, digits=3),
             cell(entry.recall, digits=3),
             cell(entry.source),
+            _safety_cell(entry),
             _issues_cell(entry),
         )
     # Piped output has no width to fit: give long paths room instead of folding them.
@@ -197,6 +217,22 @@ def _write_table(entries: list[Entry], found: int) -> None:
     console.print(table)
     shown = f"{len(entries)} of {found}" if len(entries) != found else str(found)
     console.print(Text(f"{shown} checkpoints", style="dim"))
+
+
+_SAFETY_STYLES = {
+    "safe": "green",
+    "unsafe": "bold red",
+    "code": "bold magenta",
+    "unchecked": "dim",
+    "unreadable": "yellow",
+}
+
+
+def _safety_cell(entry: Entry) -> Any:
+    from rich.text import Text
+
+    # The verdict word itself, never only a colour: piped output has none.
+    return Text(entry.safety, style=_SAFETY_STYLES.get(entry.safety, ""))
 
 
 def _issues_cell(entry: Entry) -> Any:
@@ -222,7 +258,8 @@ def _issues_cell(entry: Entry) -> Any:
 class _Progress:
     """A progress bar on stderr, shown only on a terminal and only once a build runs long."""
 
-    def __init__(self) -> None:
+    def __init__(self, step: str = "") -> None:
+        self._step = step
         self._enabled = sys.stderr.isatty()
         self._started = time.monotonic()
         self._bar: Any = None
@@ -250,7 +287,8 @@ class _Progress:
             )
             self._bar.start()
             self._task = self._bar.add_task("scanning", total=None)
-        description = f"{found} found" + (" · reading checkpoints" if total else " · scanning")
+        step = self._step or ("reading checkpoints" if total else "scanning")
+        description = f"{found} found · {step}"
         self._bar.update(self._task, description=description, completed=done, total=total or None)
 
     def __exit__(self, *exc: object) -> None:

@@ -2,7 +2,8 @@
 
 The entry (every field with where it came from, and its issues) plus what the safe reader finds
 in the file: hyper-parameters, a state-dict summary, the ModelCheckpoint state and the danger
-report. Nothing in the file runs.
+report. The safety verdict is always the file's own, read now, even when a sidecar or the cache
+described the checkpoint. Nothing in the file runs.
 """
 
 from __future__ import annotations
@@ -58,7 +59,6 @@ def describe_checkpoint(
 
 def run(args: argparse.Namespace) -> int:
     """Print the entry and the file's details."""
-    from ckpt_tui.sources.details import checkpoint_details
 
     checkpoint: Path = args.checkpoint
     if not checkpoint.is_file():
@@ -76,13 +76,34 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    details = checkpoint_details(checkpoint)
+    entry, details = read_file(entry)
+    if not args.no_cache:
+        from ckpt_tui.catalog.verify import remember_verdicts
+
+        remember_verdicts(os.path.abspath(args.root or default_root(Path(entry.abs_path))), [entry])
     if args.json:
         data = {**entry.to_json(), "details": details}
         print(escape_surrogates_json(json.dumps(data, indent=2, ensure_ascii=False, default=repr)))
     else:
         _print_rich(entry, details)
     return 1 if entry.has_errors else 0
+
+
+def read_file(entry: CheckpointCatalogEntry) -> tuple[CheckpointCatalogEntry, dict[str, Any]]:
+    """``entry`` with the verdict of its file, read now, and the file's details (one read)."""
+    from ckpt_tui.catalog.verify import with_verdict
+    from ckpt_tui.reader import inspect_checkpoint
+    from ckpt_tui.sources.checkpoint import checkpoint_tier_or_issue, tier_from_inspection
+    from ckpt_tui.sources.details import inspection_details
+
+    details: dict[str, Any] = {}
+
+    def tier(path: str) -> Any:
+        inspection = inspect_checkpoint(Path(path))
+        details.update(inspection_details(inspection, hparams_limit=None))
+        return tier_from_inspection(inspection, details=False)
+
+    return with_verdict(entry, checkpoint_tier_or_issue(entry.abs_path, tier)), details
 
 
 def _print_rich(entry: CheckpointCatalogEntry, details: dict[str, Any]) -> None:
@@ -110,7 +131,17 @@ def _print_rich(entry: CheckpointCatalogEntry, details: dict[str, Any]) -> None:
         value = data.get(name)
         shown = "—" if value is None else safe(str(value))[:200]
         table.add_row(name, escape(shown), escape(safe(entry.provenance.get(name, ""))))
+    verdict = {"safe": "green", "unsafe": "bold red", "code": "bold magenta"}
+    colour = verdict.get(entry.safety, "yellow")
+    where = escape(safe(entry.provenance.get("safety", "")))
+    table.add_row("safety", f"[{colour}]{entry.safety}[/]", where)
     console.print(table)
+    if entry.unsafe_globals:
+        console.print(
+            "\n[bold red]Unsafe globals[/] (outside the allowlist: loading the file runs them)"
+        )
+        for name in entry.unsafe_globals:
+            console.print(f"  [red]{escape(safe(name))}[/]")
     if entry.issues:
         console.print("\n[bold]Issues[/]")
         colours = {"error": "red", "warning": "yellow", "info": "blue"}

@@ -15,6 +15,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from ckpt_tui.catalog.verify import ReadVerdict, read_verdict, with_verdict
 from ckpt_tui.io.safe_yaml import dump_yaml
 from ckpt_tui.io.text import escape_surrogates, iso_local_time
 from ckpt_tui.model.entry import CheckpointCatalogEntry
@@ -47,6 +48,16 @@ class ConversionItem:
     """Fields that no source knew, written as the reference did ("unknown") or as a default."""
     reason: str = ""
     """Why the item is skipped or impossible."""
+
+    @property
+    def safety(self) -> str:
+        """The checkpoint's safety verdict (read while planning when the entry had none)."""
+        return self.entry.safety
+
+    @property
+    def unsafe_globals(self) -> list[str]:
+        """The globals that make it ``unsafe``."""
+        return self.entry.unsafe_globals
 
     @cached_property
     def metadata(self) -> CheckpointMetadataV1 | None:
@@ -166,13 +177,32 @@ def _utf8_safe(value: Any) -> Any:
     return value
 
 
-def plan_item(entry: CheckpointCatalogEntry, *, force: bool = False) -> ConversionItem:
-    """Work out what converting one entry would write."""
+UNSAFE_REASONS = {
+    "unsafe": "unsafe: would run code when loaded",
+    "code": "code: a TorchScript or torch.export archive runs its code when loaded",
+}
+"""Why a checkpoint with this verdict is skipped unless forced."""
+
+
+def plan_item(
+    entry: CheckpointCatalogEntry, *, force: bool = False, read: ReadVerdict = read_verdict
+) -> ConversionItem:
+    """Work out what converting one entry would write.
+
+    The item records the checkpoint's verdict: an ``unchecked`` entry's file is read (``read``)
+    first. An ``unsafe`` or ``code`` checkpoint is skipped unless ``force``: its sidecar would
+    describe it, and a sidecar-described row starts ``unchecked``, until its file is read again.
+    """
     checkpoint = Path(entry.abs_path)
     item = ConversionItem(entry, checkpoint, sidecar_path_for(checkpoint), "write")
     existing, _ = find_sidecar(checkpoint)
     if existing is not None and not force:
         item.action, item.reason = "skip", f"sidecar exists: {existing.name}"
+        return item
+    if entry.safety == "unchecked" and entry.abs_path:
+        entry = item.entry = with_verdict(entry, read(entry.abs_path))
+    if entry.safety in UNSAFE_REASONS and not force:
+        item.action, item.reason = "skip", UNSAFE_REASONS[entry.safety]
         return item
     if entry.has_errors and entry.source != "sidecar":
         item.action = "impossible"
@@ -189,7 +219,11 @@ def plan_item(entry: CheckpointCatalogEntry, *, force: bool = False) -> Conversi
 
 
 def plan_conversion(
-    entries: Iterable[CheckpointCatalogEntry], *, force: bool = False
+    entries: Iterable[CheckpointCatalogEntry],
+    *,
+    force: bool = False,
+    read: ReadVerdict = read_verdict,
 ) -> ConversionPlan:
-    """Plan converting ``entries``; checkpoints with a sidecar are skipped unless ``force``."""
-    return ConversionPlan([plan_item(entry, force=force) for entry in entries])
+    """Plan converting ``entries``; checkpoints with a sidecar, and unsafe ones, are skipped
+    unless ``force`` (see :func:`plan_item`)."""
+    return ConversionPlan([plan_item(entry, force=force, read=read) for entry in entries])

@@ -47,6 +47,8 @@ class ItemReport:
     """Why it was skipped or failed (or, in a dry run, why it would be)."""
     unknown_fields: list[str] = field(default_factory=list)
     """Fields no source knew."""
+    safety: str = "unchecked"
+    """The checkpoint's safety verdict, as the plan recorded it."""
 
 
 def report_for(
@@ -62,6 +64,7 @@ def report_for(
         outcome,
         item.reason if reason is None else reason,
         item.unknown_fields,
+        item.entry.safety,
     )
 
 

@@ -116,6 +116,15 @@ def merge_tiers(tiers: Sequence[TierResult]) -> Merged:
                 values[name] = best.values[name]
                 provenance[name] = best.provenance.get(name, best.kind)
                 break
+    # The verdict is what the file would do: only the checkpoint tier, which read the file, may
+    # give it. A sidecar or config that names these keys describes nothing and hides nothing.
+    for name in VERDICT_FIELDS:
+        if name in values and not any(t.kind == "checkpoint" and name in t.values for t in ranked):
+            del values[name]
+            provenance.pop(name, None)
+        elif name in values:
+            best = next(t for t in ranked if t.kind == "checkpoint" and name in t.values)
+            values[name], provenance[name] = best.values[name], best.provenance.get(name, "")
     _derive_monitor_value(values, provenance)
     source: Source = next(
         (tier.kind for tier in ranked if tier.values.keys() - VERDICT_FIELDS), "path"
