@@ -196,6 +196,11 @@ def _write_table(entries: list[Entry], found: int) -> None:
         ("safety", "left"),
         ("issues", "left"),
     ):
+        if title == "safety":
+            # The verdict is read whole or not at all ("unch/ecked" is neither): never folded.
+            width = max((len(e.safety) for e in entries), default=len(title))
+            table.add_column(title, no_wrap=True, min_width=width)
+            continue
         table.add_column(title, justify=justify, overflow="fold")  # type: ignore[arg-type]
     for entry in entries:
         table.add_row(
