@@ -171,6 +171,10 @@ class Describer:
                 0,
                 Issue(severity="error", code="checkpoint.empty", message="file is empty (0 bytes)"),
             )
+        if not fast.prepared.readable:
+            # Nothing to read, so nothing to verify: loading it can only fail.
+            values["safety"] = "unreadable"
+            provenance["safety"] = "the file (empty or missing)"
         if "created_at" not in values and found.error is None:
             values["created_at"] = iso_local_time(found.mtime)
             provenance["created_at"] = "file mtime"

@@ -189,3 +189,13 @@ def test_the_safety_filter_is_exact() -> None:
         parse_filter("safety:fine")
     with pytest.raises(FilterError):
         parse_filter("safety>safe")
+
+
+def test_an_empty_file_is_unreadable_without_a_read(tmp_path: Path) -> None:
+    root = tmp_path / "tree"
+    (root / "run").mkdir(parents=True)
+    (root / "run" / "empty.ckpt").write_bytes(b"")
+    (entry,) = build_catalog(root, use_cache=False).entries
+    assert entry.safety == "unreadable"
+    assert [i.code for i in entry.issues] == ["checkpoint.empty"]
+    assert [e for u in verify_entries([entry]) for e in u.entries] == []
