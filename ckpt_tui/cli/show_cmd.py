@@ -118,7 +118,8 @@ def _print_rich(entry: CheckpointCatalogEntry, details: dict[str, Any]) -> None:
             colour = colours.get(issue.severity, "white")
             console.print(f"  [{colour}]{issue.severity}[/] {escape(safe(issue.message))}")
     sections = (
-        "state_dict", "model_checkpoint", "optimizer", "cleval_metrics", "dangerous_globals",
+        "state_dict", "model_checkpoint", "optimizer", "cleval_metrics", "unsafe_globals",
+        "archive_extra",
         "hyper_parameters", "datamodule_hyper_parameters",
     )  # fmt: skip
     for section in sections:

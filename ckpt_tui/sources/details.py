@@ -78,8 +78,10 @@ def inspection_details(
         details["optimizer"] = {"type": inspection.optimizer, "lr": inspection.learning_rate}
     if inspection.safetensors_metadata:
         details["safetensors_metadata"] = dict(inspection.safetensors_metadata)
-    if inspection.dangerous_globals:
-        details["dangerous_globals"] = list(inspection.dangerous_globals)
+    if inspection.unsafe_globals:
+        details["unsafe_globals"] = list(inspection.unsafe_globals)
+    if inspection.archive_extra:
+        details["archive_extra"] = json.loads(json.dumps(inspection.archive_extra, default=repr))
     return details
 
 
