@@ -236,7 +236,7 @@ CASES: dict[str, tuple[Builder, str | None]] = {
     "functools_reduce_getattr": (_reduce_getattr_chain, "functools.reduce"),
     # Memo tricks.
     "memo_overwrite_stack_global": (_memo_overwrite, "os.system"),
-    "memoize_long_binget": (_memoize_long_get, "posix.system"),
+    "memoize_long_binget": (_memoize_long_get, "os.system"),
     "text_put_get": (_text_put_get, "os.system"),
     # BUILD / NEWOBJ_EX variants.
     "build_slotstate_setstate": (_build_slotstate, "os.system"),

@@ -44,7 +44,7 @@ def codes(result: CheckpointInspection) -> list[str]:
 # -- code-execution attempts ----------------------------------------------------------------------
 
 EXPECTED_DANGER = {
-    "reduce_os_system": "posix.system",
+    "reduce_os_system": "os.system",
     "reduce_builtins_eval": "builtins.eval",
     "reduce_builtins_exec": "builtins.exec",
     "reduce_subprocess": "subprocess.check_call",
@@ -52,7 +52,7 @@ EXPECTED_DANGER = {
     "getattr_import": "builtins.getattr",
     "inst_os_system": "os.system",
     "obj_builtins_exec": "builtins.exec",
-    "newobj_build_setstate": "posix.system",
+    "newobj_build_setstate": "os.system",
     "newobj_ex_popen": "subprocess.Popen",
     "fake_rebuild": "os.system",
 }
@@ -115,9 +115,9 @@ def test_torch_saved_reduce_payload(tmp_path: Path, marker: Path) -> None:
     path = tmp_path / "evil.ckpt"
     torch.save({"epoch": 5, "state_dict": {"w": torch.ones(2)}, "x": _Payload(shell(marker))}, path)
     result = inspect(path)
-    assert result.unsafe_globals == ["posix.system"]
+    assert result.unsafe_globals == ["os.system"]
     assert result.epoch == 5 and list(result.tensors) == ["w"]
-    assert "torch.load(weights_only=False) would import and may call posix.system" in (
+    assert "torch.load(weights_only=False) would import and may call os.system" in (
         result.issues[0].message
     )
 
@@ -132,7 +132,7 @@ def test_danger_in_hyper_parameters_stays_inert(tmp_path: Path, marker: Path) ->
     assert result.hyper_parameters == {
         "cmd": {"__class__": "posix.system", "args": [shell(marker)]}
     }
-    assert result.unsafe_globals == ["posix.system"]
+    assert result.unsafe_globals == ["os.system"]
 
 
 # -- broken containers ----------------------------------------------------------------------------

@@ -36,6 +36,7 @@ MAX_DIMS = 64
 _MAX_NAME = 512
 _MAX_GLOBALS = 10_000  # real checkpoints name a few dozen
 _HASH_DEPTH = 32
+_OS_ALIASES = {"posix": "os", "nt": "os"}  # posix.system is os.system: shown as users know it
 
 
 class PickleDataError(ValueError):
@@ -97,12 +98,10 @@ class Resolver:
         self.storages: dict[str, StorageRef] = {}
         """Storages by key, filled by the format's persistent-id loader."""
         self.unsafe: list[str] = []
-        """Globals outside the allowlist, in order of first appearance (every pickle read
-        with this resolver)."""
+        """Globals outside the allowlist, in order of first appearance, from every pickle."""
         self.unsafe_calls: list[Call] = []
-        """Calls of those globals (to name ``getattr(...)`` targets in the message)."""
-        self.unknown: set[str] = set()
-        """Every global the reader does not implement itself."""
+        """Calls of those globals (to name what ``getattr(...)`` chains reach)."""
+        self.unknown: set[str] = set()  # every global the reader does not implement itself
         self._unsafe_ids: set[int] = set()
         self._cache: dict[tuple[str, str], Any] = {}
         self._table = _build_table(self)
@@ -132,8 +131,9 @@ class Resolver:
             self.unknown.add(qualname)
         # What the reader can rebuild as plain data is no verdict: the allowlist alone decides.
         if not is_allowed(module, name):
-            if qualname not in self.unsafe:
-                self.unsafe.append(qualname)
+            shown = f"{_OS_ALIASES.get(module, module)}.{name}"
+            if shown not in self.unsafe:
+                self.unsafe.append(shown)
             self._unsafe_ids.add(id(value))
         self._cache[key] = value
         return value
