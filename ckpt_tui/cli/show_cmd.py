@@ -1,8 +1,8 @@
 """``ckpt-tui show CKPT [--json]``: everything known about one checkpoint.
 
 The entry (every field with where it came from, and its issues) plus what the safe reader finds
-in the file: hyper-parameters, a state-dict summary, the ModelCheckpoint state and the danger
-report. Nothing in the file runs.
+in the file: hyper-parameters, a state-dict summary, the ModelCheckpoint state and the unsafe
+globals. Nothing in the file runs.
 """
 
 from __future__ import annotations

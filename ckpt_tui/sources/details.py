@@ -1,7 +1,7 @@
 """The reader's findings as small plain data for ``entry.details``, ``show`` and the detail pane.
 
 The details travel with the entry into the cache, so they stay small: a state-dict summary (not
-every key), the ModelCheckpoint state, the danger report, and the hyper-parameters only when they
+every key), the ModelCheckpoint state, the unsafe globals, and the hyper-parameters only when they
 are modest in size (``show`` always reads them afresh from the file).
 """
 
