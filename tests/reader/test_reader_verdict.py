@@ -135,10 +135,10 @@ def archives(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("archives")
     model = torch.nn.Linear(2, 2)
     script = root / "scripted.ckpt"
-    torch.jit.save(torch.jit.script(model), script, _extra_files={"meta.json": '{"epoch": 4}'})
     exported = root / "exported.pt2"
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+        warnings.simplefilter("ignore")  # torch.jit's deprecation notices
+        torch.jit.save(torch.jit.script(model), script, _extra_files={"meta.json": '{"epoch": 4}'})
         program = torch.export.export(model, (torch.zeros(1, 2),))
     torch.export.save(program, exported, extra_files={"note.txt": "trained on set A"})
     return {"TorchScript": script, "torch.export": exported}
