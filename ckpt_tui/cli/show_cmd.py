@@ -1,8 +1,8 @@
 """``ckpt-tui show CKPT [--json]``: everything known about one checkpoint.
 
 The entry (every field with where it came from, and its issues) plus what the safe reader finds
-in the file: hyper-parameters, a state-dict summary, the ModelCheckpoint state and the danger
-report. The safety verdict is always the file's own, read now, even when a sidecar or the cache
+in the file: hyper-parameters, a state-dict summary, the ModelCheckpoint state and the unsafe
+globals. The safety verdict is always the file's own, read now, even when a sidecar or the cache
 described the checkpoint. Nothing in the file runs.
 """
 
@@ -149,7 +149,8 @@ def _print_rich(entry: CheckpointCatalogEntry, details: dict[str, Any]) -> None:
             colour = colours.get(issue.severity, "white")
             console.print(f"  [{colour}]{issue.severity}[/] {escape(safe(issue.message))}")
     sections = (
-        "state_dict", "model_checkpoint", "optimizer", "cleval_metrics", "dangerous_globals",
+        "state_dict", "model_checkpoint", "optimizer", "cleval_metrics", "unsafe_globals",
+        "archive_extra",
         "hyper_parameters", "datamodule_hyper_parameters",
     )  # fmt: skip
     for section in sections:

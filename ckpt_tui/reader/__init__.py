@@ -5,6 +5,9 @@ KB, whatever the file's size), a legacy checkpoint's pickles, or a safetensors h
 restricted unpickler that never imports or calls anything named in the file. It never raises for
 a bad file: problems become issues on the returned :class:`CheckpointInspection`.
 
+Its ``safety`` verdict is an allowlist verdict (:mod:`~ckpt_tui.reader.unpickle.allowlist`) over
+every pickle it reads; TorchScript and ``torch.export`` archives are ``code``.
+
 This package imports neither torch nor the ``pickle`` module.
 """
 
@@ -23,7 +26,7 @@ from ckpt_tui.reader.results import (
 )
 from ckpt_tui.reader.safetensors import looks_like_safetensors, parse_safetensors
 from ckpt_tui.reader.source import CheckpointFile, FormatError, ParsedFile, PickleFailure
-from ckpt_tui.reader.unpickle.danger import danger_issue, derived_targets
+from ckpt_tui.reader.unpickle.verdict import code_issue, derived_targets, unsafe_issue
 from ckpt_tui.reader.zipformat import ZIP_MAGIC, parse_zip
 
 __all__ = [
@@ -38,9 +41,10 @@ __all__ = [
 def inspect_checkpoint(path: Path) -> CheckpointInspection:
     """Everything the file says about itself, read safely; never raises for a bad file.
 
-    Broken or hostile files come back with an error issue (``checkpoint.*``); files that are
-    readable but name dangerous globals (``os.system``, ``builtins.eval``, ...) with a
-    ``security.unsafe-global`` warning and ``dangerous_globals`` filled in.
+    Broken files come back with an error issue (``checkpoint.*``) and ``safety`` ``unreadable``;
+    files naming any global outside the allowlist with ``safety`` ``unsafe``, ``unsafe_globals``
+    filled in and a ``security.unsafe-global`` error, even when a later part of the file is
+    broken (the format error is then an issue of its own).
     """
     path = Path(path)
     result = CheckpointInspection(path=path)
@@ -53,9 +57,11 @@ def inspect_checkpoint(path: Path) -> CheckpointInspection:
     except OSError as exc:
         _unreadable(result, "checkpoint.unreadable", f"cannot read the file: {exc.strerror or exc}")
     except FormatError as exc:
+        if exc.parsed is not None:
+            _record_verdict(result, exc.parsed)
         _unreadable(result, exc.code, exc.message)
     except PickleFailure as exc:
-        _record_dangers(result, exc.parsed)
+        _record_verdict(result, exc.parsed)
         message = f"the checkpoint's pickle is unreadable: {exc}"
         _unreadable(result, "checkpoint.pickle-invalid", message)
     except Exception as exc:  # one bad file must never stop a catalog build
@@ -87,7 +93,11 @@ def _inspect(f: CheckpointFile, result: CheckpointInspection) -> None:
             "checkpoint.not-a-checkpoint", "neither a torch zip, a torch pickle nor safetensors"
         )
     result.issues.extend(parsed.issues)
-    _record_dangers(result, parsed)
+    _record_verdict(result, parsed)
+    if parsed.code is not None:
+        result.code_archive = parsed.code
+        result.archive_extra = parsed.extra.get("archive_extra") or None
+        return
     if parsed.format == "safetensors":
         result.weights_key = ""
         result.tensors = {name: tensor_info(t) for name, t in parsed.root.items()}
@@ -99,22 +109,23 @@ def _inspect(f: CheckpointFile, result: CheckpointInspection) -> None:
     summarize(parsed.root, parsed.scalar, result)
 
 
-def _record_dangers(result: CheckpointInspection, parsed: ParsedFile) -> None:
-    names = list(parsed.dangerous)
-    for name in derived_targets(parsed.extra.get("danger_calls", [])):
-        if name not in names:
-            names.append(name)
-    result.dangerous_globals = names
-    result.unsafe_globals = list(names)
-    if names:
+def _record_verdict(result: CheckpointInspection, parsed: ParsedFile) -> None:
+    """``safety`` and ``unsafe_globals`` from what the pickles named (and the archive kind)."""
+    result.unsafe_globals = list(parsed.unsafe)
+    if parsed.unsafe:
         result.safety = "unsafe"
-    issue = danger_issue(names)
-    if issue is not None:
-        result.issues.append(issue)
+        issue = unsafe_issue(result.unsafe_globals, derived_targets(parsed.unsafe_calls))
+        if issue is not None:
+            result.issues.append(issue)
+    elif parsed.code is not None:
+        result.safety = "code"
+    if parsed.code is not None:
+        result.issues.append(code_issue(parsed.code))
 
 
 def _unreadable(result: CheckpointInspection, code: str, message: str) -> None:
-    """An error that ends the read: the verdict is ``unreadable`` unless dangers were found."""
+    """An error that ends the read: the verdict is ``unreadable`` unless unsafe globals were
+    found before it."""
     if result.safety != "unsafe":
         result.safety = "unreadable"
     _error(result, code, message)

@@ -51,40 +51,49 @@ def looks_like_pickle(head: bytes) -> bool:
 
 
 def parse_legacy(f: CheckpointFile, limits: Limits | None = None) -> ParsedFile:
-    """Read the pickles of a legacy checkpoint; the storages stay on disk."""
+    """Read the pickles of a legacy checkpoint; the storages stay on disk.
+
+    Every pickle is judged: a format error after a pickle that named unsafe globals keeps them
+    (on the :class:`FormatError`'s ``parsed``).
+    """
     limits = limits or Limits()
     cap = min(f.size, limits.max_bytes + 4096)
     length = min(cap, _FIRST_READ)
     while True:
         buffer = f.read(0, length)
+        parsed = ParsedFile("legacy")
         try:
-            return _parse(f, buffer, limits)
+            return _parse(f, buffer, limits, parsed)
+        except FormatError as exc:
+            exc.parsed = parsed
+            raise
         except TruncatedPickle:
             if length >= f.size:
-                raise FormatError("checkpoint.truncated", "file ends inside a pickle") from None
+                raise FormatError(
+                    "checkpoint.truncated", "file ends inside a pickle", parsed
+                ) from None
             if length >= cap:
                 raise FormatError(
-                    "checkpoint.too-large", f"pickles longer than {limits.max_bytes} bytes"
+                    "checkpoint.too-large", f"pickles longer than {limits.max_bytes} bytes", parsed
                 ) from None
             length = min(cap, length * 4)
 
 
-def _parse(f: CheckpointFile, buffer: bytes, limits: Limits) -> ParsedFile:
+def _parse(f: CheckpointFile, buffer: bytes, limits: Limits, parsed: ParsedFile) -> ParsedFile:
     resolver = Resolver()
-    parsed = ParsedFile("legacy")
+    # The resolver fills these lists in place, so whatever ends the read, they hold every
+    # unsafe global of the pickles read so far.
+    parsed.unsafe = resolver.unsafe
+    parsed.unsafe_calls = resolver.unsafe_calls
 
     def step(pos: int, persistent: Callable[[Any], Any] | None = None) -> tuple[Any, int]:
         try:
             return unpickle(buffer, resolver, persistent, start=pos, limits=limits)
         except (UnpicklingError, PickleDataError) as exc:
-            parsed.dangerous = resolver.dangerous
-            parsed.extra["danger_calls"] = resolver.danger_calls
             raise PickleFailure(parsed, str(exc)) from None
 
     magic, pos = step(0)
     if magic != LEGACY_MAGIC or type(magic) is not int:
-        parsed.dangerous = resolver.dangerous
-        parsed.extra["danger_calls"] = resolver.danger_calls
         raise PickleFailure(parsed, "a pickle without torch's magic number (not a checkpoint)")
     version, pos = step(pos)
     if version != PROTOCOL_VERSION:
@@ -93,8 +102,6 @@ def _parse(f: CheckpointFile, buffer: bytes, limits: Limits) -> ParsedFile:
     little = not (isinstance(sys_info, dict) and sys_info.get("little_endian") is False)
     parsed.root, pos = step(pos, _legacy_loader(resolver))
     keys, pos = step(pos)
-    parsed.dangerous = resolver.dangerous
-    parsed.extra["danger_calls"] = resolver.danger_calls
     parsed.extra["unknown_globals"] = sorted(resolver.unknown)
     if type(keys) is not list or not all(type(k) is str for k in keys):
         raise FormatError("checkpoint.corrupt", "the storage key list is malformed")

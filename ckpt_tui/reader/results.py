@@ -99,15 +99,18 @@ class CheckpointInspection:
     """The first parameter group's learning rate at save time."""
     safetensors_metadata: dict[str, str] | None = None
     """A safetensors file's ``__metadata__``."""
-    dangerous_globals: list[str] = field(default_factory=list)
-    """Globals that unsafe loading would call, e.g. ``os.system``."""
     safety: Verdict = "safe"
     """What ``torch.load`` of the file would do: ``safe``, ``unsafe``, ``code`` or ``unreadable``
     (the entry's ``safety``; the reader never answers ``unchecked``)."""
     unsafe_globals: list[str] = field(default_factory=list)
     """Every ``module.name`` outside the allowlist, from every pickle of the file."""
+    code_archive: str | None = None
+    """``TorchScript`` or ``torch.export`` when the file is an archive that holds code."""
+    archive_extra: dict[str, Any] | None = None
+    """A code archive's ``extra/`` files: JSON as plain data, else text."""
     issues: list[Issue] = field(default_factory=list)
-    """Errors (the file is broken), security warnings (``security.unsafe-global``), notes."""
+    """Errors (the file is broken; ``security.unsafe-global``), warnings (``security.code``),
+    notes."""
     bytes_read: int = 0
     """Bytes read from the file."""
     unknown_globals: list[str] = field(default_factory=list)

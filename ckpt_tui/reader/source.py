@@ -30,12 +30,16 @@ _SCALAR_CODES = {
 
 
 class FormatError(Exception):
-    """The file is broken or hostile; ``code`` becomes the error issue's code."""
+    """The file is broken or hostile; ``code`` becomes the error issue's code.
 
-    def __init__(self, code: str, message: str) -> None:
+    ``parsed`` keeps what the pickles read before the error showed (their unsafe globals).
+    """
+
+    def __init__(self, code: str, message: str, parsed: ParsedFile | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        self.parsed = parsed
 
 
 class CheckpointFile:
@@ -121,14 +125,19 @@ class ParsedFile:
     format: str
     root: Any = None
     issues: list[Issue] = field(default_factory=list)
-    dangerous: list[str] = field(default_factory=list)
+    unsafe: list[str] = field(default_factory=list)
+    """Globals outside the allowlist, from every pickle read so far."""
+    unsafe_calls: list[Any] = field(default_factory=list)
+    """Calls of those globals (``Call`` records), to name what getattr chains reach."""
+    code: str | None = None
+    """``TorchScript`` or ``torch.export`` when the file is an archive that holds code."""
     scalar: Any = None
     """``scalar(tensor) -> float | int | bool | None``: reads one small tensor's value."""
     extra: dict[str, Any] = field(default_factory=dict)
 
 
 class PickleFailure(Exception):
-    """The main pickle could not be read; ``parsed`` keeps what was learnt before (dangers)."""
+    """A pickle could not be read; ``parsed`` keeps what was learnt before (unsafe globals)."""
 
     def __init__(self, parsed: ParsedFile, message: str) -> None:
         super().__init__(message)

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ckpt_tui.model.entry import Issue
+from ckpt_tui.reader.archives import code_archive
 from ckpt_tui.reader.source import (
     CheckpointFile,
     FormatError,
@@ -56,6 +57,10 @@ def parse_zip(f: CheckpointFile, limits: ZipLimits | None = None) -> ParsedFile:
     """Read the directory and ``data.pkl`` of a zip checkpoint; tensors stay on disk."""
     limits = limits or ZipLimits()
     members, issues = read_directory(f, limits)
+    archive = code_archive(f, members)
+    if archive is not None:
+        archive.issues[:0] = issues
+        return archive
     pickle_member = find_pickle(members)
     if pickle_member is None:
         raise FormatError("checkpoint.not-a-checkpoint", "zip file without a data.pkl")
@@ -63,14 +68,13 @@ def parse_zip(f: CheckpointFile, limits: ZipLimits | None = None) -> ParsedFile:
     data = read_member(f, pickle_member, limits.max_pickle_bytes)
     resolver = Resolver()
     parsed = ParsedFile("zip", issues=issues)
+    # Filled in place by the resolver: kept whatever ends the read.
+    parsed.unsafe = resolver.unsafe
+    parsed.unsafe_calls = resolver.unsafe_calls
     try:
         parsed.root, _end = unpickle(data, resolver, _storage_loader(resolver))
     except (UnpicklingError, TruncatedPickle, PickleDataError) as exc:
-        parsed.dangerous = resolver.dangerous
-        parsed.extra["danger_calls"] = resolver.danger_calls
         raise PickleFailure(parsed, str(exc)) from None
-    parsed.dangerous = resolver.dangerous
-    parsed.extra["danger_calls"] = resolver.danger_calls
     parsed.extra["unknown_globals"] = sorted(resolver.unknown)
     check_storages(resolver, members, prefix, parsed.issues)
     parsed.scalar = _ScalarReader(f, members, prefix)

@@ -1,7 +1,7 @@
 """The reader's findings as small plain data for ``entry.details``, ``show`` and the detail pane.
 
 The details travel with the entry into the cache, so they stay small: a state-dict summary (not
-every key), the ModelCheckpoint state, the danger report, and the hyper-parameters only when they
+every key), the ModelCheckpoint state, the unsafe globals, and the hyper-parameters only when they
 are modest in size (``show`` always reads them afresh from the file).
 """
 
@@ -78,8 +78,10 @@ def inspection_details(
         details["optimizer"] = {"type": inspection.optimizer, "lr": inspection.learning_rate}
     if inspection.safetensors_metadata:
         details["safetensors_metadata"] = dict(inspection.safetensors_metadata)
-    if inspection.dangerous_globals:
-        details["dangerous_globals"] = list(inspection.dangerous_globals)
+    if inspection.unsafe_globals:
+        details["unsafe_globals"] = list(inspection.unsafe_globals)
+    if inspection.archive_extra:
+        details["archive_extra"] = json.loads(json.dumps(inspection.archive_extra, default=repr))
     return details
 
 

@@ -5,6 +5,10 @@ checkpoint-looking dict ``{"epoch": 3, "hyper_parameters": <payload>}``. ``LIVE`
 the marker when loaded by the real ``pickle`` module (a test proves it, in a subprocess, with a
 separate marker); the others are look-alikes that real loading refuses, or that the restricted
 machine must refuse to treat as what they pretend to be.
+
+Many routes go through modules that look harmless (``pkgutil``, ``logging.config``, ``typing``,
+``uuid``, ``_frozen_importlib``, ``pathlib``, torch itself): only an allowlist catches them all.
+:func:`legacy_every_pickle` puts a payload in each pickle of a legacy file and breaks its tail.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from reader_pickles import Asm, shell, storage_pid
+from reader_pickles import LEGACY_MAGIC, Asm, python_code, shell, storage_pid
 
 Builder = Callable[[Path], bytes]
 
@@ -133,8 +137,87 @@ def _parameter_of_call(m: Path) -> bytes:
     return _framed(body)
 
 
-#: name → (builder, a dangerous global the danger report must name, or None for look-alikes)
+def _pkgutil_resolve_name(m: Path) -> bytes:
+    # pkgutil.resolve_name('os:system')(cmd): an importer in a module no denylist names.
+    body = Asm(0).glob("pkgutil", "resolve_name").str("os:system").tuple1().reduce()
+    return _framed(body.str(shell(m)).tuple1().reduce())
+
+
+def _logging_dict_config(m: Path) -> bytes:
+    # logging.config.dictConfig with a handler whose '()' factory is subprocess.call.
+    body = Asm(0).glob("logging.config", "dictConfig").empty_dict().mark()
+    body.str("version").int(1).str("handlers").empty_dict().str("h").empty_dict().mark()
+    body.str("()").str("subprocess.call").str("args").empty_list().mark()
+    body.str("touch").str(str(m)).appends().setitems().setitem().setitems()
+    return _framed(body.tuple1().reduce())
+
+
+def _typing_eval_type(m: Path) -> bytes:
+    # typing._eval_type(ForwardRef(code), None, None) evaluates the forward reference.
+    body = Asm(0).glob("typing", "_eval_type").mark().glob("typing", "ForwardRef")
+    body.str(python_code(m)).tuple1().reduce().none().none().tuple().reduce()
+    return _framed(body)
+
+
+def _uuid_helper(m: Path) -> bytes:
+    # uuid._get_command_stdout('touch', path): a private helper that starts a process.
+    body = Asm(0).glob("uuid", "_get_command_stdout").str("touch").str(str(m)).tuple2()
+    return _framed(body.reduce())
+
+
+def _gcd_import_attrgetter(m: Path) -> bytes:
+    # _operator.attrgetter('system')(_frozen_importlib._gcd_import('os'))(cmd).
+    body = Asm(0).glob("_operator", "attrgetter").str("system").tuple1().reduce()
+    body.glob("_frozen_importlib", "_gcd_import").str("os").tuple1().reduce().tuple1().reduce()
+    return _framed(body.str(shell(m)).tuple1().reduce())
+
+
+def _path_touch(m: Path, stack: bool = False) -> bytes:
+    # pathlib.Path.touch(Path(marker)) as a dotted protocol-4 name: pathlib.Path itself is a
+    # plain value, its touch method is not.
+    body = Asm(0)
+    if stack:
+        body.short_str("pathlib").short_str("Path.touch").stack_global()
+    else:
+        body.glob("pathlib", "Path.touch")
+    body.glob("pathlib", "Path").str(str(m)).tuple1().reduce().tuple1().reduce()
+    return _framed(body, 4)
+
+
+def _inst_uuid_helper(m: Path) -> bytes:
+    # INST: the callee named inline, called with the marked arguments.
+    return _framed(Asm(0).mark().str("touch").str(str(m)).inst("uuid", "_get_command_stdout"))
+
+
+def _obj_resolve_name(m: Path) -> bytes:
+    # OBJ: pkgutil.resolve_name called with the marked arguments, then the result called.
+    body = Asm(0).mark().glob("pkgutil", "resolve_name").str("os:system").obj()
+    return _framed(body.str(shell(m)).tuple1().reduce())
+
+
+def _torch_import_dotted(m: Path) -> bytes:
+    # A helper inside torch itself: torch._utils._import_dotted_name('os.system')(cmd).
+    body = Asm(0).glob("torch._utils", "_import_dotted_name").str("os.system").tuple1().reduce()
+    return _framed(body.str(shell(m)).tuple1().reduce())
+
+
+#: name → (builder, a global ``unsafe_globals`` must name; ``None`` for names the reader refuses
+#: outright, which leave the file ``unreadable``). No case is ever ``safe``.
 CASES: dict[str, tuple[Builder, str | None]] = {
+    # Importers and callers in modules that look harmless.
+    "pkgutil_resolve_name": (_pkgutil_resolve_name, "pkgutil.resolve_name"),
+    "logging_dictconfig_factory": (_logging_dict_config, "logging.config.dictConfig"),
+    "typing_eval_type_forwardref": (_typing_eval_type, "typing._eval_type"),
+    "uuid_private_helper": (_uuid_helper, "uuid._get_command_stdout"),
+    "gcd_import_attrgetter": (_gcd_import_attrgetter, "_frozen_importlib._gcd_import"),
+    "torch_import_dotted_name": (_torch_import_dotted, "torch._utils._import_dotted_name"),
+    "dotted_path_touch": (_path_touch, "pathlib.Path.touch"),
+    "dotted_path_touch_stack_global": (
+        lambda m: _path_touch(m, stack=True),
+        "pathlib.Path.touch",
+    ),
+    "inst_uuid_helper": (_inst_uuid_helper, "uuid._get_command_stdout"),
+    "obj_resolve_name": (_obj_resolve_name, "pkgutil.resolve_name"),
     # Dotted names: the unpickler walks attribute by attribute from a harmless module.
     "dotted_pathlib_os_system": (_global_call("pathlib", "os.system"), "pathlib.os.system"),
     "dotted_argparse_private_os": (_global_call("argparse", "_os.system"), "argparse._os.system"),
@@ -148,8 +231,8 @@ CASES: dict[str, tuple[Builder, str | None]] = {
         "torch._utils._rebuild_tensor_v2.__globals__",
     ),
     # Nested getattr chains.
-    "getattr_nested_chain": (_nested_getattr, "os.path.os.system"),
-    "getattr_of_dotted_owner": (_getattr_of_dotted, "argparse._os.system"),
+    "getattr_nested_chain": (_nested_getattr, "builtins.getattr"),
+    "getattr_of_dotted_owner": (_getattr_of_dotted, "argparse._os"),
     "functools_reduce_getattr": (_reduce_getattr_chain, "functools.reduce"),
     # Memo tricks.
     "memo_overwrite_stack_global": (_memo_overwrite, "os.system"),
@@ -163,21 +246,52 @@ CASES: dict[str, tuple[Builder, str | None]] = {
     "rebuild_v3_hostile_dtype": (_rebuild_v3_bad_dtype, "os.system"),
     "rebuild_from_type_hostile_func": (_from_type_hostile_func, "os.system"),
     "rebuild_parameter_of_call": (_parameter_of_call, "os.system"),
-    # Look-alikes of torch's rebuild functions: never treated as the real ones.
-    "lookalike_trailing_space": (_global_call("torch._utils ", "_rebuild_tensor_v2"), None),
-    "lookalike_leading_space": (_stack_global_call(" torch._utils", "_rebuild_tensor_v2"), None),
+    # Look-alikes of torch's rebuild functions: never treated as the real ones, never allowed.
+    "lookalike_trailing_space": (
+        _global_call("torch._utils ", "_rebuild_tensor_v2"),
+        "torch._utils ._rebuild_tensor_v2",
+    ),
+    "lookalike_leading_space": (
+        _stack_global_call(" torch._utils", "_rebuild_tensor_v2"),
+        " torch._utils._rebuild_tensor_v2",
+    ),
     "lookalike_nul_in_module": (_stack_global_call("torch._utils\x00", "_rebuild_tensor_v2"), None),
     "lookalike_nul_in_name": (_stack_global_call("torch._utils", "_rebuild_tensor_v2\x00"), None),
-    "lookalike_torchx": (_global_call("torchx._utils", "_rebuild_tensor_v2"), None),
-    "lookalike_cyrillic_o": (_stack_global_call("t\u043erch._utils", "_rebuild_tensor_v2"), None),
+    "lookalike_torchx": (
+        _global_call("torchx._utils", "_rebuild_tensor_v2"),
+        "torchx._utils._rebuild_tensor_v2",
+    ),
+    "lookalike_cyrillic_o": (
+        _stack_global_call("t\u043erch._utils", "_rebuild_tensor_v2"),
+        "t\u043erch._utils._rebuild_tensor_v2",
+    ),
     "lookalike_zero_width": (_stack_global_call("torch.\u200b_utils", "_rebuild_tensor_v2"), None),
-    "lookalike_upper_case": (_global_call("TORCH._UTILS", "_REBUILD_TENSOR_V2"), None),
-    "lookalike_v9": (_global_call("torch._utils", "_rebuild_tensor_v9"), None),
-    "lookalike_double_dot": (_global_call("torch.._utils", "_rebuild_tensor_v2"), None),
+    "lookalike_upper_case": (
+        _global_call("TORCH._UTILS", "_REBUILD_TENSOR_V2"),
+        "TORCH._UTILS._REBUILD_TENSOR_V2",
+    ),
+    "lookalike_v9": (
+        _global_call("torch._utils", "_rebuild_tensor_v9"),
+        "torch._utils._rebuild_tensor_v9",
+    ),
+    "lookalike_double_dot": (
+        _global_call("torch.._utils", "_rebuild_tensor_v2"),
+        "torch.._utils._rebuild_tensor_v2",
+    ),
 }
 
 #: Payloads that real unpickling runs (the marker appears): the proof that they are not duds.
 LIVE = (
+    "pkgutil_resolve_name",
+    "logging_dictconfig_factory",
+    "typing_eval_type_forwardref",
+    "uuid_private_helper",
+    "gcd_import_attrgetter",
+    "torch_import_dotted_name",
+    "dotted_path_touch",
+    "dotted_path_touch_stack_global",
+    "inst_uuid_helper",
+    "obj_resolve_name",
     "dotted_pathlib_os_system",
     "dotted_argparse_private_os",
     "dotted_stack_global",
@@ -193,3 +307,63 @@ LIVE = (
 
 #: Payloads built around a zip-format storage reference (legacy files use another form).
 ZIP_ONLY = ("rebuild_v3_hostile_dtype",)
+
+
+# -- a legacy file with a payload in every pickle ----------------------------------------------
+
+#: The global each pickle's payload names, in the order torch reads them.
+LEGACY_PAYLOADS = {
+    "magic": "pkgutil.resolve_name",
+    "version": "uuid._get_command_stdout",
+    "sys_info": "typing._eval_type",
+    "main": "_frozen_importlib._gcd_import",
+    "keys": "logging.config.dictConfig",
+}
+#: How the file is broken → (the error's code, the pickles torch runs before it stops).
+LEGACY_TAILS = {
+    "truncated_storages": ("checkpoint.truncated", tuple(LEGACY_PAYLOADS)),
+    "unknown_version": ("checkpoint.unsupported", ("magic", "version")),
+    "malformed_keys": ("checkpoint.corrupt", tuple(LEGACY_PAYLOADS)),
+}
+
+
+def _payload(kind: str, m: Path) -> Asm:
+    """Push the result of the ``kind`` payload (each creates its own marker ``m``)."""
+    if kind == "magic":
+        body = Asm(0).glob("pkgutil", "resolve_name").str("os:system").tuple1().reduce()
+        return body.str(shell(m)).tuple1().reduce()
+    if kind == "version":
+        return Asm(0).glob("uuid", "_get_command_stdout").str("touch").str(str(m)).tuple2().reduce()
+    if kind == "sys_info":
+        body = Asm(0).glob("typing", "_eval_type").mark().glob("typing", "ForwardRef")
+        return body.str(python_code(m)).tuple1().reduce().none().none().tuple().reduce()
+    if kind == "main":
+        body = Asm(0).glob("_operator", "attrgetter").str("system").tuple1().reduce()
+        body.glob("_frozen_importlib", "_gcd_import").str("os").tuple1().reduce().tuple1()
+        return body.reduce().str(shell(m)).tuple1().reduce()
+    body = Asm(0).glob("logging.config", "dictConfig").empty_dict().mark()
+    body.str("version").int(1).str("handlers").empty_dict().str("h").empty_dict().mark()
+    body.str("()").str("subprocess.call").str("args").empty_list().mark()
+    return body.str("touch").str(str(m)).appends().setitems().setitem().setitems().tuple1().reduce()
+
+
+def legacy_every_pickle(path: Path, markers: Path, tail: str) -> Path:
+    """A legacy checkpoint whose every pickle runs a payload (then discards it), broken by
+    ``tail``; the payload of pickle ``k`` creates ``markers / k``."""
+
+    def wrap(kind: str, value: bytes) -> bytes:
+        # PROTO 2, the payload, POP (its result is dropped), then the real value.
+        return b"\x80\x02" + bytes(_payload(kind, markers / kind).b) + b"0" + value + b"."
+
+    magic = wrap("magic", b"\x8a\x0a" + LEGACY_MAGIC.to_bytes(10, "little"))
+    version = wrap("version", b"M\xea\x03" if tail == "unknown_version" else b"M\xe9\x03")
+    sys_info = wrap("sys_info", b"}X\x0d\x00\x00\x00little_endian\x88s")
+    # {'epoch': 3, 'w': <legacy storage persistent id of 4 floats, key '0'>}
+    main = Asm(0).empty_dict().mark().str("epoch").int(3).str("w").mark().str("storage")
+    main.glob("torch", "FloatStorage").str("0").str("cpu").int(4).none().tuple().raw(b"Q")
+    main_value = bytes(main.setitems().b)
+    keys = b"]X\x01\x00\x00\x000a" if tail != "malformed_keys" else b"]K\x01a"
+    data = magic + version + sys_info + wrap("main", main_value) + wrap("keys", keys)
+    # No storage bytes follow: torch has run every pickle when it finds that out.
+    path.write_bytes(data if tail != "malformed_keys" else data + bytes(8 + 16))
+    return path

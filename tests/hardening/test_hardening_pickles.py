@@ -1,7 +1,8 @@
-"""Pickle routes to code execution beyond ``tests/reader``: dotted names, nested getattr chains,
-memo tricks, BUILD slot state, NEWOBJ_EX keyword arguments, torch's rebuild functions fed
-hostile arguments, and look-alikes of their names. Nothing runs; every payload that names a
-dangerous callable is reported; the CLI lists every file with its issues."""
+"""Pickle routes to code execution beyond ``tests/reader``: importers in harmless-looking modules
+(pkgutil, logging.config, typing, uuid, _frozen_importlib, torch), dotted names, nested getattr
+chains, memo tricks, INST/OBJ/BUILD/NEWOBJ_EX, torch's rebuild functions fed hostile arguments,
+look-alikes of their names, and legacy files with a payload in every pickle and a broken tail.
+Nothing runs; no hostile file is ever ``safe``; the CLI lists every file with its issues."""
 
 from __future__ import annotations
 
@@ -11,7 +12,14 @@ from pathlib import Path
 
 import pytest
 from hardening_helpers import bounded_python, by_path, issue_codes, list_json, run_cli
-from hardening_pickles import CASES, LIVE, ZIP_ONLY
+from hardening_pickles import (
+    CASES,
+    LEGACY_PAYLOADS,
+    LEGACY_TAILS,
+    LIVE,
+    ZIP_ONLY,
+    legacy_every_pickle,
+)
 from reader_pickles import legacy_checkpoint, zip_checkpoint
 
 from ckpt_tui.reader import inspect_checkpoint
@@ -64,17 +72,59 @@ def test_route_is_reported_never_run(
     codes = [issue.code for issue in result.issues]
     assert result.tensors == {}  # no payload ever became a tensor
     if danger is not None:
-        assert danger in result.dangerous_globals, result.issues
-        assert SECURITY in codes
+        assert result.safety == "unsafe"
+        assert danger in result.unsafe_globals, result.issues
+        security = [issue for issue in result.issues if issue.code == SECURITY]
+        assert len(security) == 1 and security[0].severity == "error"
     else:
-        # A look-alike is an unknown (inert) name, or a name the reader refuses outright.
-        assert result.dangerous_globals == []
-        assert SECURITY not in codes
-        if result.has_errors:
-            assert "checkpoint.pickle-invalid" in codes
-        else:
-            assert result.epoch == 3
-            assert "__class__" in str(result.hyper_parameters)
+        # A name the reader refuses outright (not printable): the pickle is unreadable.
+        assert result.safety == "unreadable"
+        assert "checkpoint.pickle-invalid" in codes
+
+
+def test_dotted_name_is_judged_as_the_attribute_it_reaches(tmp_path: Path, marker: Path) -> None:
+    path = zip_checkpoint(tmp_path / "touch.ckpt", CASES["dotted_path_touch"][0](marker))
+    result = inspect_checkpoint(path)
+    # pathlib.Path is a plain value (allowed); Path.touch is a method that writes a file.
+    assert result.unsafe_globals == ["pathlib.Path.touch"]
+    assert result.safety == "unsafe"
+
+
+@pytest.mark.parametrize("tail", sorted(LEGACY_TAILS))
+def test_legacy_payload_in_every_pickle_is_kept_past_a_broken_tail(
+    tail: str, tmp_path: Path
+) -> None:
+    markers = tmp_path / "never"
+    markers.mkdir()
+    path = legacy_every_pickle(tmp_path / f"{tail}.pt", markers, tail)
+    result = inspect_checkpoint(path)
+    code, reached = LEGACY_TAILS[tail]
+    assert result.safety == "unsafe"
+    assert {LEGACY_PAYLOADS[k] for k in reached} <= set(result.unsafe_globals)
+    codes = [issue.code for issue in result.issues]
+    assert SECURITY in codes and code in codes  # the format error is an issue of its own
+    assert list(markers.iterdir()) == []  # no payload ran
+
+
+_TORCH_LOAD = """
+import sys, torch
+try:
+    torch.load(sys.argv[1], weights_only=False)
+except Exception:
+    pass
+"""
+
+
+@pytest.mark.parametrize("tail", sorted(LEGACY_TAILS))
+def test_legacy_payloads_really_run_under_torch_load(tail: str, tmp_path: Path) -> None:
+    """The proof: ``torch.load(weights_only=False)`` runs the payload of every pickle it reads
+    before the broken tail stops it (in a throwaway subprocess, with its own markers)."""
+    markers = tmp_path / "ran"
+    markers.mkdir()
+    path = legacy_every_pickle(tmp_path / f"{tail}.pt", markers, tail)
+    done = bounded_python(_TORCH_LOAD, str(path))
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert {p.name for p in markers.iterdir()} == set(LEGACY_TAILS[tail][1])
 
 
 def test_corpus_through_the_cli(tmp_path: Path, marker: Path) -> None:
@@ -89,8 +139,11 @@ def test_corpus_through_the_cli(tmp_path: Path, marker: Path) -> None:
     for name, (_build, danger) in CASES.items():
         codes = issue_codes(shown[f"{name}.ckpt"])
         assert (SECURITY in codes) == (danger is not None), (name, codes)
+        assert shown[f"{name}.ckpt"]["safety"] != "safe", name
     done = run_cli("show", root / "getattr_nested_chain.ckpt", "--json", "--no-cache")
-    assert done.returncode == 0, done.stderr[-2000:]  # a warning, not an error: it still reads
+    assert done.returncode == 1, done.stderr[-2000:]  # the SECURITY error is an error
     data = json.loads(done.stdout)
-    assert SECURITY in [issue["code"] for issue in data["issues"]]
-    assert "os.path.os.system" in data["details"]["dangerous_globals"]
+    security = [issue for issue in data["issues"] if issue["code"] == SECURITY]
+    assert security[0]["severity"] == "error"
+    assert "os.path.os.system" in security[0]["message"]  # where the getattr chain leads
+    assert "builtins.getattr" in data["details"]["unsafe_globals"]

@@ -2,7 +2,7 @@
 
 ``outcome`` gives everything a run can show, in a canonical form: the object built (with which
 objects are shared: a tensor's storage, a dict seen twice), the memo (every slot, dumped by GETs
-appended to the pickle), the resolver's records (storages, dangerous names and calls, unknown
+appended to the pickle), the resolver's records (storages, unsafe names and calls, unknown
 globals), the end offset; or the error's type and message. The fast path is correct when both
 runs give equal outcomes, whatever the bytes.
 """
@@ -153,8 +153,8 @@ def outcome(data: bytes, *, fast: bool, limits: Limits | None = None) -> tuple[A
                 end,
                 snap(root),
                 snap(resolver.storages),
-                snap(resolver.danger_calls),
-                list(resolver.dangerous),
+                snap(resolver.unsafe_calls),
+                list(resolver.unsafe),
                 sorted(resolver.unknown),
             )
     return result, hits[0]

@@ -126,7 +126,7 @@ def test_lightning_summary_matches_torch_load(
         expected = lightning_oracle[str(path)]
         result = inspect_checkpoint(path)
         assert not result.has_errors, result.issues
-        assert result.dangerous_globals == []
+        assert result.safety == "safe", result.unsafe_globals
         assert result.epoch == expected["epoch"]
         assert result.global_step == expected["global_step"]
         assert result.lightning_version == expected["pytorch-lightning_version"]

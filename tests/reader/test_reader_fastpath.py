@@ -2,7 +2,7 @@
 
 Every test runs the same pickle twice, with the fast path off and on, and compares everything a
 run shows (``reader_fastpath_cases.outcome``): the object and which objects are shared, every
-memo slot, the storages, the dangerous names and calls, the error and its message. The pickles
+memo slot, the storages, the unsafe names and calls, the error and its message. The pickles
 are real ``torch.save`` output (protocols 2-5, a ResNet-50 layout with Adam state, the Lightning
 files), edits of it that break each assumption of the fast path, every truncation, every object
 budget, and seeded random mutations. Each test also checks the fast path really ran, so that it

@@ -49,7 +49,7 @@ EXPECTED_DANGER = {
     "reduce_builtins_exec": "builtins.exec",
     "reduce_subprocess": "subprocess.check_call",
     "stack_global_memo": "os.system",
-    "getattr_import": "os.system",
+    "getattr_import": "builtins.getattr",
     "inst_os_system": "os.system",
     "obj_builtins_exec": "builtins.exec",
     "newobj_build_setstate": "os.system",
@@ -75,23 +75,28 @@ def test_code_execution_attempts_are_reported_never_run(
     else:
         path.write_bytes(payload)
     result = inspect(path)
-    assert EXPECTED_DANGER[name] in result.dangerous_globals
-    warning = [i for i in result.issues if i.code == "security.unsafe-global"]
-    assert len(warning) == 1 and warning[0].severity == "warning"
-    assert EXPECTED_DANGER[name] in warning[0].message
+    assert EXPECTED_DANGER[name] in result.unsafe_globals
+    assert result.safety == "unsafe"
+    error = [i for i in result.issues if i.code == "security.unsafe-global"]
+    assert len(error) == 1 and error[0].severity == "error"
+    assert EXPECTED_DANGER[name] in error[0].message
     if container == "pickle":
-        # A bare pickle is no torch checkpoint (torch.load would still run it: hence the warning).
-        assert result.has_errors
+        # A bare pickle is no torch checkpoint (torch.load would still run it: hence the error).
+        assert "checkpoint.pickle-invalid" in codes(result)
     else:
         # The rest of the file is still read: the payload is just an inert record.
-        assert not result.has_errors, result.issues
+        assert [i.code for i in result.issues if i.severity == "error"] == [
+            "security.unsafe-global"
+        ]
         assert result.epoch == 3
 
 
 def test_getattr_trick_names_its_target(tmp_path: Path, marker: Path) -> None:
     path = zip_checkpoint(tmp_path / "g.ckpt", hostile_pickles(marker)["getattr_import"])
     result = inspect(path)
-    assert {"builtins.getattr", "builtins.__import__", "os.system"} <= set(result.dangerous_globals)
+    assert {"builtins.getattr", "builtins.__import__"} <= set(result.unsafe_globals)
+    assert result.safety == "unsafe"
+    assert "getattr chains reach os.system" in result.issues[0].message
 
 
 class _Payload:
@@ -110,9 +115,11 @@ def test_torch_saved_reduce_payload(tmp_path: Path, marker: Path) -> None:
     path = tmp_path / "evil.ckpt"
     torch.save({"epoch": 5, "state_dict": {"w": torch.ones(2)}, "x": _Payload(shell(marker))}, path)
     result = inspect(path)
-    assert result.dangerous_globals == ["os.system"]
+    assert result.unsafe_globals == ["os.system"]
     assert result.epoch == 5 and list(result.tensors) == ["w"]
-    assert "torch.load(weights_only=False) would call os.system" in result.issues[0].message
+    assert "torch.load(weights_only=False) would import and may call os.system" in (
+        result.issues[0].message
+    )
 
 
 def test_danger_in_hyper_parameters_stays_inert(tmp_path: Path, marker: Path) -> None:
@@ -125,7 +132,7 @@ def test_danger_in_hyper_parameters_stays_inert(tmp_path: Path, marker: Path) ->
     assert result.hyper_parameters == {
         "cmd": {"__class__": "posix.system", "args": [shell(marker)]}
     }
-    assert result.dangerous_globals == ["os.system"]
+    assert result.unsafe_globals == ["os.system"]
 
 
 # -- broken containers ----------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """The restricted pickle machine: opcodes run without executing code, globals resolved by name.
 
 Everything a pickle names becomes an inert record (:mod:`.objects`) unless it is one of torch's
-tensor rebuild functions (:mod:`.resolve`); :mod:`.danger` decides which names would run code if
-the file were loaded unsafely.
+tensor rebuild functions (:mod:`.resolve`); :mod:`.allowlist` decides which names a
+``safe`` file may name.
 """

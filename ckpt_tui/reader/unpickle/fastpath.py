@@ -202,7 +202,7 @@ def tensor_records(
     def read_hooks(raw: bytes, known: int) -> tuple[SafeFn, bool] | None:
         slot = _slot(raw[1:])
         if slot >= known or type(memo[slot]) is not SafeFn:
-            return None  # the loop records a Call (and may note a dangerous one)
+            return None  # the loop records a Call (and may note an unsafe one)
         entry = (memo[slot], raw[0] == 0x88)
         if len(hooks_factories) < _MAX_CACHED:
             hooks_factories[raw] = entry

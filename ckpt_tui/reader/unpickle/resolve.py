@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import PurePosixPath, PureWindowsPath
 from typing import Any
 
-from ckpt_tui.reader.unpickle.danger import canonical_name, is_dangerous
+from ckpt_tui.reader.unpickle.allowlist import is_allowed
 from ckpt_tui.reader.unpickle.objects import (
     DTYPE_ITEMSIZE,
     STORAGE_DTYPES,
@@ -36,6 +36,7 @@ MAX_DIMS = 64
 _MAX_NAME = 512
 _MAX_GLOBALS = 10_000  # real checkpoints name a few dozen
 _HASH_DEPTH = 32
+_OS_ALIASES = {"posix": "os", "nt": "os"}  # posix.system is os.system: shown as users know it
 
 
 class PickleDataError(ValueError):
@@ -96,13 +97,12 @@ class Resolver:
     def __init__(self) -> None:
         self.storages: dict[str, StorageRef] = {}
         """Storages by key, filled by the format's persistent-id loader."""
-        self.dangerous: list[str] = []
-        """Dangerous globals named by the file, in order of first appearance."""
-        self.danger_calls: list[Call] = []
-        """Calls of dangerous globals (to name ``getattr(...)`` targets)."""
-        self.unknown: set[str] = set()
-        """Every other global the reader does not implement."""
-        self._danger_ids: set[int] = set()
+        self.unsafe: list[str] = []
+        """Globals outside the allowlist, in order of first appearance, from every pickle."""
+        self.unsafe_calls: list[Call] = []
+        """Calls of those globals (to name what ``getattr(...)`` chains reach)."""
+        self.unknown: set[str] = set()  # every global the reader does not implement itself
+        self._unsafe_ids: set[int] = set()
         self._cache: dict[tuple[str, str], Any] = {}
         self._table = _build_table(self)
         self.rebuild_tensor_v2: SafeFn = self._table["torch._utils._rebuild_tensor_v2"]
@@ -128,21 +128,21 @@ class Resolver:
             value = _torch_constant(module, name)
         if value is None:
             value = GlobalRef(module, name)
-            if is_dangerous(module, name):
-                canonical = canonical_name(module, name)
-                if canonical not in self.dangerous:
-                    self.dangerous.append(canonical)
-                self._danger_ids.add(id(value))
-            else:
-                self.unknown.add(qualname)
+            self.unknown.add(qualname)
+        # What the reader can rebuild as plain data is no verdict: the allowlist alone decides.
+        if not is_allowed(module, name):
+            shown = f"{_OS_ALIASES.get(module, module)}.{name}"
+            if shown not in self.unsafe:
+                self.unsafe.append(shown)
+            self._unsafe_ids.add(id(value))
         self._cache[key] = value
         return value
 
     def make_call(self, func: Any, args: Any, kwargs: Any = None) -> Call:
         """Record calling ``func`` (a placeholder or other inert value) with ``args``."""
         call = Call(func, args if type(args) is tuple else (args,), kwargs)
-        if id(func) in self._danger_ids:
-            self.danger_calls.append(call)
+        if id(func) in self._unsafe_ids:
+            self.unsafe_calls.append(call)
         return call
 
     # -- torch tensors --------------------------------------------------------------------------
