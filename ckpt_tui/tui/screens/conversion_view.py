@@ -95,10 +95,11 @@ VERDICT_STYLES = {fmt.UNSAFE_GLYPH: "bold reverse red", fmt.CODE_GLYPH: "bold ma
 
 
 def verdict_marker(entry: CheckpointCatalogEntry) -> Text:
-    """The entry's safety verdict in two cells: ``☠`` unsafe, ``ƒ`` code, else blank."""
+    """The entry's safety verdict before its name: ``☠ `` unsafe, ``ƒ `` code, else nothing
+    (the rows that have one stand out; the others stay aligned)."""
     marker = fmt.safety_marker(entry)
     if marker is None:
-        return Text("  ")
+        return Text("")
     return Text.assemble((marker, VERDICT_STYLES[marker]), " ")
 
 

@@ -76,8 +76,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("size", "Size", 8, lambda e, _: fmt.human_size(e.size_bytes), right=True),
     Column("source", "Source", 10, lambda e, _: e.source),
 )
-#: Cells before the first column: the mark (●) and the flag (☠ unsafe, ƒ code, ✗ error,
-#: ! warning).
+#: Cells before the first column: the mark (●) and the flag (☠ unsafe, ƒ code, ✗, !).
 GUTTER = 2
 EXPERIMENT_MAX = 40
 #: Columns kept on screen before Experiment grows: up to and including recall.

@@ -224,7 +224,7 @@ def safety_text(entry: Entry) -> Text:
         )
     elif entry.safety == "safe":
         text.append("safe", style="green")
-        text.append(": plain data only; loading it runs no code", style="dim")
+        text.append(" (plain data only)", style="dim")
     elif entry.safety == "unreadable":
         text.append("unreadable", style="bold yellow")
         text.append(": its pickle could not be parsed (see Issues)", style="dim")
