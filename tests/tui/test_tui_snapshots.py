@@ -45,6 +45,8 @@ Step = Callable[[Any], Awaitable[None]]
 
 async def loaded(pilot: Any) -> None:
     await wait_for(pilot, lambda: main(pilot.app).scans_completed >= 1, what="the scan")
+    # Sidecar rows get their verdict in the background: wait for all of them.
+    await wait_for(pilot, lambda: not main(pilot.app).is_verifying, what="the verification")
     # The header's title updates a frame after the counts change: let it settle.
     await wait_for(
         pilot, lambda: "outputs · 58 checkpoints" in screen_text(pilot.app), what="the header"

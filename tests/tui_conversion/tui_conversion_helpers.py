@@ -154,8 +154,9 @@ def main(app: CheckpointBrowserApp) -> MainScreen:
 
 
 async def loaded(pilot: Any) -> None:
-    """Wait for the main screen's first scan."""
+    """Wait for the main screen's first scan and the verdicts of its sidecar rows."""
     await wait_for(pilot, lambda: main(pilot.app).scans_completed >= 1, what="the first scan")
+    await wait_for(pilot, lambda: not main(pilot.app).is_verifying, what="the verification")
 
 
 async def open_conversion(pilot: Any) -> ConversionScreen:

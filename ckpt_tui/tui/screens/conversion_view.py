@@ -15,6 +15,8 @@ from rich.text import Text
 from ckpt_tui.convert.plan import ConversionItem, ConversionPlan, Outcome
 from ckpt_tui.convert.write import ItemReport
 from ckpt_tui.io.text import escape_for_terminal
+from ckpt_tui.model.entry import CheckpointCatalogEntry
+from ckpt_tui.tui import formatting as fmt
 
 #: Row tags: (text, style) per planned action and per outcome.
 ACTION_TAGS = {
@@ -88,8 +90,40 @@ def no_candidates_hint(plan: ConversionPlan | None, *, force: bool) -> Text:
     return Text("")
 
 
+#: The verdict markers' styles (as in the main table).
+VERDICT_STYLES = {fmt.UNSAFE_GLYPH: "bold reverse red", fmt.CODE_GLYPH: "bold magenta"}
+
+
+def verdict_marker(entry: CheckpointCatalogEntry) -> Text:
+    """The entry's safety verdict before its name: ``☠ `` unsafe, ``ƒ `` code, else nothing
+    (the rows that have one stand out; the others stay aligned)."""
+    marker = fmt.safety_marker(entry)
+    if marker is None:
+        return Text("")
+    return Text.assemble((marker, VERDICT_STYLES[marker]), " ")
+
+
+def verdict_line(entry: CheckpointCatalogEntry) -> Text:
+    """The preview's verdict line: what loading the checkpoint would run (empty when safe or
+    not read yet)."""
+    if fmt.is_unsafe(entry):
+        names = ", ".join(fmt.safe(name, 200) for name in entry.unsafe_globals[:20])
+        more = len(entry.unsafe_globals) - 20
+        text = Text("UNSAFE", style="bold reverse red")
+        text.append(f": loading it would run {names or 'code outside the allowlist'}", "bold red")
+        if more > 0:
+            text.append(f", … and {more} more", style="bold red")
+        return text
+    if entry.safety == "code":
+        text = Text("CODE", style="bold reverse magenta")
+        text.append(": a TorchScript or torch.export archive (it holds code)", style="magenta")
+        return text
+    return Text("")
+
+
 def row_label(item: ConversionItem, result: ItemReport | None) -> Text:
-    """One candidate row: the action (or outcome), the file name, why, then the folder.
+    """One candidate row: the action (or outcome), the verdict marker, the file name, why, then
+    the folder.
 
     The name comes before the folder because a long row is cut at the right edge.
     """
@@ -103,6 +137,7 @@ def row_label(item: ConversionItem, result: ItemReport | None) -> Text:
     folder, _, name = path.rpartition("/")
     text = Text(no_wrap=True, overflow="ellipsis")
     text.append(f"{tag:<10}", style=style)
+    text.append_text(verdict_marker(item.entry))
     text.append(shown(name), style="bold")
     if reason:
         text.append(f"  {shown(reason)}", style=style)
@@ -126,6 +161,10 @@ def preview_title(item: ConversionItem, result: ItemReport | None) -> Text:
         text.append("  would be replaced", style="yellow")
     else:
         text.append(f"  not converted: {shown(item.reason)}", style="red")
+    verdict = verdict_line(item.entry)
+    if verdict:
+        text.append("\n")
+        text.append_text(verdict)
     return text
 
 

@@ -2,7 +2,7 @@
 
 It owns the view state (filter, sort, marks; the table owns the cursor) and the catalog workers;
 the entries live in a :class:`~ckpt_tui.catalog.updates.CatalogState`, and the filtering, sorting
-and scanning themselves are library functions. Keys:
+and scanning themselves are library functions; so is the safety verdict read after a scan. Keys:
 
 | key | action |
 |---|---|
@@ -10,7 +10,7 @@ and scanning themselves are library functions. Keys:
 | s / S | sort by the next column / reverse the order |
 | space | mark or unmark the row |
 | c | open the conversion screen (marked rows, else all without a sidecar) |
-| y | copy the checkpoint path (OSC 52) |
+| y | copy the checkpoint path (OSC 52; never a path holding control or bidi characters) |
 | ctrl+r | rescan |
 """
 
@@ -32,16 +32,17 @@ from textual.worker import Worker, WorkerState
 from ckpt_tui.catalog.filter import EntryFilter
 from ckpt_tui.catalog.fingerprint import tree_fingerprint
 from ckpt_tui.catalog.sort import DESCENDING_FIRST, sort_entries
-from ckpt_tui.catalog.updates import CatalogState
+from ckpt_tui.catalog.updates import CatalogState, CatalogUpdate
 from ckpt_tui.model.entry import CheckpointCatalogEntry
 from ckpt_tui.tui.commands import PaletteCommand, catalog_commands
-from ckpt_tui.tui.formatting import safe
+from ckpt_tui.tui.formatting import copy_refusal, safe
 from ckpt_tui.tui.loading import (
     CatalogBatch,
     CatalogProgress,
     TreeSignature,
     stream_catalog,
 )
+from ckpt_tui.tui.verifying import VerdictBatch, stream_verdicts, unchecked
 from ckpt_tui.tui.widgets.catalog_table import COLUMNS, CatalogTable
 from ckpt_tui.tui.widgets.detail_pane import DetailPane
 from ckpt_tui.tui.widgets.filter_box import FilterBox
@@ -98,7 +99,10 @@ class MainScreen(Screen[None]):
         """Finished scans, polls included (tests wait on it)."""
         self.is_loading = False
         """Whether a visible scan (start-up or rescan) is running."""
+        self.is_verifying = False
+        """Whether unchecked files are being read for their verdict (tests wait on it)."""
         self._scan: Worker[None] | None = None
+        self._verify: Worker[None] | None = None
         self._scanning = False
         self._signature: int | None = None
 
@@ -126,8 +130,9 @@ class MainScreen(Screen[None]):
             self.set_interval(self._poll_interval, self._poll)
 
     def cancel_scans(self) -> None:
-        """Ask the scan in flight to stop (quit); unmounting the screen cancels it too."""
+        """Stop the scan and the verification in flight (quit); unmounting also does."""
         self.workers.cancel_group(self, "catalog")
+        self._stop_verifying()
 
     # -- scanning ---------------------------------------------------------------------------
 
@@ -135,6 +140,8 @@ class MainScreen(Screen[None]):
         """Start a scan of the root, cancelling any scan in flight."""
         self._scanning = True
         self.is_loading = progress
+        # The scan replaces the entries being verified: verify what it finds instead.
+        self._stop_verifying()
         if progress:
             self.query_one(StatusLine).progress(0, 0, loading=True)
         self.catalog.start()
@@ -203,10 +210,44 @@ class MainScreen(Screen[None]):
     def _finish_scan(self) -> None:
         if self.is_loading and not self.catalog:
             self.notify(f"no checkpoints under {safe(self.root)}", severity="warning", markup=False)
-        self.is_loading = False
-        self._scanning = False
+        self.is_loading = self._scanning = False
         self.query_one(StatusLine).progress(0, 0, loading=False)
         self.scans_completed += 1
+        self.verify()
+
+    # -- verifying --------------------------------------------------------------------------
+
+    def verify(self) -> None:
+        """Read the verdict of every ``unchecked`` entry in the background (rows in view first)."""
+        self._stop_verifying()
+        todo = unchecked(self.query_one(CatalogTable).rows, self.catalog.by_path())
+        if not todo:
+            return
+        self.is_verifying = True
+        self.query_one(StatusLine).verifying(0, len(todo))
+        self._verify = self._verify_worker(todo)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="verify")
+    def _verify_worker(self, todo: list[Entry]) -> None:
+        stream_verdicts(todo, post=self.post_message)
+
+    def _stop_verifying(self) -> None:
+        if self._verify is not None:
+            self._verify.cancel()
+        self._verify, self.is_verifying = None, False
+        self.query_one(StatusLine).verifying(0, 0)
+
+    @on(VerdictBatch)
+    def _verdicts(self, message: VerdictBatch) -> None:
+        if message.worker is not self._verify or message.worker.is_cancelled:
+            return
+        # Replacements only, never final: that would end the scan's own bookkeeping.
+        update = CatalogUpdate(message.entries, self.catalog.done, self.catalog.total)
+        if self.catalog.apply(update):
+            self.refresh_view()
+        self.query_one(StatusLine).verifying(message.done, message.total)
+        if message.final:
+            self._stop_verifying()
 
     @on(Worker.StateChanged)
     def _worker_state(self, event: Worker.StateChanged) -> None:
@@ -220,6 +261,8 @@ class MainScreen(Screen[None]):
         )
         if event.worker is self._scan:
             self._finish_scan()
+        elif event.worker is self._verify:
+            self._stop_verifying()
 
     # -- the view ---------------------------------------------------------------------------
 
@@ -239,18 +282,9 @@ class MainScreen(Screen[None]):
 
     def _show_counts(self) -> None:
         catalog = self.catalog
-        sidecar = sum(1 for e in catalog if e.source == "sidecar")
-        field, descending = self.sort
-        status = Status(
-            shown=len(self.query_one(CatalogTable).rows),
-            total=len(catalog),
-            sidecar=sidecar,
-            inferred=len(catalog) - sidecar,
-            issues=sum(1 for e in catalog if _has_problem(e)),
-            marked=len(self.marks & catalog.entries.keys()),
-            sort=f"{field} {'↓' if descending else '↑'}",
-            filter=self.entry_filter.expression,
-        )
+        shown = len(self.query_one(CatalogTable).rows)
+        marked = len(self.marks & catalog.entries.keys())
+        status = Status.of(catalog, shown, marked, self.sort, self.entry_filter.expression)
         self.query_one(StatusLine).show(status)
         self.sub_title = f"{safe(self.root, 120)} · {len(catalog)} checkpoints"
 
@@ -327,6 +361,10 @@ class MainScreen(Screen[None]):
             self.notify("nothing to copy", severity="warning")
             return
         path = entry.abs_path or str((self.root / entry.checkpoint_path).resolve())
+        refusal = copy_refusal(path)
+        if refusal is not None:
+            self.notify(f"not copied: {refusal}", severity="warning", markup=False)
+            return
         self.app.copy_to_clipboard(path)
         self.notify(f"copied {safe(path, 200)}", title="Clipboard", markup=False)
 
@@ -358,8 +396,3 @@ class MainScreen(Screen[None]):
     def palette_commands(self) -> list[PaletteCommand]:
         """The command palette entries of this screen."""
         return catalog_commands(self)
-
-
-def _has_problem(entry: Entry) -> bool:
-    # Info notes ("not inspected") are not problems; errors and warnings are.
-    return any(issue.severity != "info" for issue in entry.issues)

@@ -3,8 +3,10 @@
 Textual's ``DataTable`` measures every cell of every row it is given, so sorting or filtering a
 large catalog by rebuilding it would take seconds at 10,000 rows (``make bench``). This widget
 uses the Line API instead: replacing the rows is a list assignment and only the visible lines are
-ever formatted. The leading mark/issue column and Experiment stay in place while the other
-columns scroll sideways.
+ever formatted. The leading mark/flag column and Experiment stay in place while the other
+columns scroll sideways. The flag is the safety verdict when it matters (``☠`` unsafe: loading
+would run code outside the allowlist; ``ƒ`` a TorchScript or torch.export archive), else the
+worst issue (``✗`` error, ``!`` warning).
 
 | key | action |
 |---|---|
@@ -74,7 +76,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("size", "Size", 8, lambda e, _: fmt.human_size(e.size_bytes), right=True),
     Column("source", "Source", 10, lambda e, _: e.source),
 )
-#: Cells before the first column: the mark (●) and the issue flag (✗ error, ! warning).
+#: Cells before the first column: the mark (●) and the flag (☠ unsafe, ƒ code, ✗, !).
 GUTTER = 2
 EXPERIMENT_MAX = 40
 #: Columns kept on screen before Experiment grows: up to and including recall.
@@ -105,6 +107,8 @@ class CatalogTable(ScrollView, can_focus=True):
         "catalog-table--marked",
         "catalog-table--error",
         "catalog-table--warning",
+        "catalog-table--security",
+        "catalog-table--code",
     }
 
     DEFAULT_CSS = """
@@ -119,6 +123,8 @@ class CatalogTable(ScrollView, can_focus=True):
     CatalogTable > .catalog-table--marked { color: $accent; text-style: bold; }
     CatalogTable > .catalog-table--error { color: $error; text-style: bold; }
     CatalogTable > .catalog-table--warning { color: $warning; text-style: bold; }
+    CatalogTable > .catalog-table--security { color: $error; text-style: bold reverse; }
+    CatalogTable > .catalog-table--code { color: magenta; text-style: bold; }
     """
 
     cursor_row: reactive[int] = reactive(0, always_update=False)
@@ -374,7 +380,14 @@ class CatalogTable(ScrollView, can_focus=True):
             base + self._partial("catalog-table--marked"),
         )
         severities = {issue.severity for issue in entry.issues}
-        if "error" in severities:
+        # The verdict outranks the issue flags: a checkpoint that would run code on load must
+        # never look like one with a mere warning.
+        verdict = fmt.safety_marker(entry)
+        if verdict == fmt.UNSAFE_GLYPH:
+            flag = Segment(verdict, base + self._partial("catalog-table--security"))
+        elif verdict == fmt.CODE_GLYPH:
+            flag = Segment(verdict, base + self._partial("catalog-table--code"))
+        elif "error" in severities:
             flag = Segment("✗", base + self._partial("catalog-table--error"))
         elif "warning" in severities:
             flag = Segment("!", base + self._partial("catalog-table--warning"))

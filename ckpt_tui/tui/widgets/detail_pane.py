@@ -1,8 +1,10 @@
 """The detail pane: everything known about the highlighted checkpoint, and where it came from.
 
-Sections: Training, Model, Metrics, Checkpointing, Files, Source (with each field's provenance),
-Issues (errors red, warnings yellow, security warnings reversed), the state-dict summary, and the
-hyper-parameters in a collapsible. Every value from a file goes through ``formatting.safe``.
+Sections: the safety verdict right under the name (an unsafe checkpoint's globals as a SECURITY
+error, reversed red), Training, Model, Metrics, Checkpointing, Files, Source (with each field's
+provenance), Issues (errors red, warnings yellow, security issues reversed), the state-dict
+summary, and the hyper-parameters in a collapsible. Every value from a file goes through
+``formatting.safe``.
 
 | key | action |
 |---|---|
@@ -33,6 +35,8 @@ Row = tuple[str, object]
 #: Hyper-parameter lines shown at most (a config can hold thousands).
 MAX_HPARAM_LINES = 200
 LABEL_WIDTH = 13
+#: Unsafe globals listed at most (a hostile pickle can name thousands).
+MAX_UNSAFE_GLOBALS = 500
 #: ``details`` keys with a section of their own.
 SHOWN_DETAILS = frozenset(
     {"hyper_parameters", "datamodule_hyper_parameters", "state_dict", "model_checkpoint"}
@@ -131,6 +135,7 @@ def render_sections(entry: Entry, now: datetime) -> list[Section]:
     ]
     sections = [
         title,
+        safety_section(entry),
         _section(
             "Training",
             [
@@ -188,6 +193,45 @@ def render_sections(entry: Entry, now: datetime) -> list[Section]:
     if extras:
         sections.append(_section("Also", extras))
     return sections
+
+
+def safety_section(entry: Entry) -> Section:
+    """The verdict: what loading the file with ``torch.load`` would do (no heading: it sits
+    under the name, where it cannot be missed)."""
+    section = Section(None)
+    section.rows.append((Text("Safety", style="bold"), safety_text(entry)))
+    return section
+
+
+def safety_text(entry: Entry) -> Text:
+    """The verdict in words; an unsafe file's globals are all named."""
+    text = Text()
+    if fmt.is_unsafe(entry):
+        text.append("UNSAFE", style="bold reverse red")
+        names = [fmt.safe(name, 200) for name in entry.unsafe_globals[:MAX_UNSAFE_GLOBALS]]
+        if names:
+            text.append(": would run " + ", ".join(names), style="bold red")
+        else:
+            text.append(": would run code outside the allowlist", style="bold red")
+        if len(entry.unsafe_globals) > MAX_UNSAFE_GLOBALS:
+            more = len(entry.unsafe_globals) - MAX_UNSAFE_GLOBALS
+            text.append(f", … and {more} more", style="bold red")
+    elif entry.safety == "code":
+        text.append("CODE", style="bold reverse magenta")
+        text.append(
+            ": a TorchScript or torch.export archive; loading it runs the code it holds",
+            style="magenta",
+        )
+    elif entry.safety == "safe":
+        text.append("safe", style="green")
+        text.append(" (plain data only)", style="dim")
+    elif entry.safety == "unreadable":
+        text.append("unreadable", style="bold yellow")
+        text.append(": its pickle could not be parsed (see Issues)", style="dim")
+    else:
+        text.append("not read yet", style="dim")
+        text.append(" (a sidecar described it; its file is checked in the background)", style="dim")
+    return text
 
 
 def _when(when: datetime | None, now: datetime) -> str | None:

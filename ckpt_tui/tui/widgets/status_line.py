@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from rich.text import Text
@@ -9,6 +10,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import ProgressBar, Static
 
+from ckpt_tui.model.entry import CheckpointCatalogEntry
 from ckpt_tui.tui.formatting import ellipsize, safe
 
 
@@ -33,9 +35,37 @@ class Status:
     filter: str = ""
     """The applied filter expression."""
 
+    @classmethod
+    def of(
+        cls,
+        entries: Iterable[CheckpointCatalogEntry],
+        shown: int,
+        marked: int,
+        sort: tuple[str, bool],
+        filter: str,
+    ) -> Status:
+        """The counts of ``entries`` with the view's state (``sort``: field, descending)."""
+        total = sidecar = issues = 0
+        for entry in entries:
+            total += 1
+            sidecar += entry.source == "sidecar"
+            # Info notes ("not inspected") are not problems; errors and warnings are.
+            issues += any(issue.severity != "info" for issue in entry.issues)
+        return cls(
+            shown=shown,
+            total=total,
+            sidecar=sidecar,
+            inferred=total - sidecar,
+            issues=issues,
+            marked=marked,
+            sort=f"{sort[0]} {'↓' if sort[1] else '↑'}",
+            filter=filter,
+        )
+
 
 class StatusLine(Horizontal):
-    """One line of counts plus a progress bar while checkpoints are being inspected."""
+    """One line of counts plus a progress bar while checkpoints are being inspected, and the
+    progress of the background verification while it runs."""
 
     DEFAULT_CSS = """
     StatusLine { height: 1; background: $panel; }
@@ -45,15 +75,24 @@ class StatusLine(Horizontal):
     StatusLine ProgressBar > Bar { width: 16; }
     """
 
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._status = Status()
+        self._verifying: tuple[int, int] | None = None
+
     def compose(self) -> ComposeResult:
         yield Static(id="status-text")
         yield ProgressBar(show_eta=False, id="status-progress")
 
     def show(self, status: Status) -> None:
         """Display ``status``."""
+        self._status = status
         # Most useful first: a narrow terminal cuts the end of the line.
         text = Text()
         text.append(f"{status.shown}/{status.total} shown", style="bold")
+        if self._verifying is not None:
+            done, total = self._verifying
+            text.append(f" │ verifying {done:,}/{total:,}", style="bold")
         if status.filter:
             text.append(f" │ filter {ellipsize(safe(status.filter, 120), 40)}")
         text.append(f" │ sort {status.sort}")
@@ -63,6 +102,12 @@ class StatusLine(Horizontal):
         if status.issues:
             text.append(f" │ {status.issues} with issues", style="yellow")
         self.query_one("#status-text", Static).update(text)
+
+    def verifying(self, done: int, total: int) -> None:
+        """Show the background verification's progress; ``total`` 0 removes it."""
+        self._verifying = (done, total) if total else None
+        if self.is_mounted:
+            self.show(self._status)
 
     def progress(self, done: int, total: int, *, loading: bool) -> None:
         """Show the inspection progress bar while ``loading``; hide it afterwards."""
