@@ -128,7 +128,8 @@ def test_show_always_reads_the_verdict(tree: Path) -> None:
     bad = tree / "dbnet_run" / "checkpoints" / "bad.ckpt"
     for cached in (False, True):  # a warm cache never answers for the verdict
         done = ckpt_tui("show", str(bad), "--json")
-        assert done.returncode == 0, done.stderr
+        assert done.returncode == 1, done.stderr  # an unsafe file carries a SECURITY error
+
         data = json.loads(done.stdout)
         assert data["source"] == "sidecar", cached
         assert data["safety"] == "unsafe"
@@ -137,5 +138,5 @@ def test_show_always_reads_the_verdict(tree: Path) -> None:
     text = ckpt_tui("show", str(bad)).stdout.decode()
     assert "safety" in text and "unsafe" in text and "Unsafe globals" in text
     good = ckpt_tui("show", str(tree / "dbnet_run" / "checkpoints" / "good.ckpt"), "--json")
-    assert json.loads(good.stdout)["safety"] == "safe"
+    assert good.returncode == 0 and json.loads(good.stdout)["safety"] == "safe"
     assert not (tree.parent / "marker").exists()
