@@ -312,7 +312,9 @@ def _path_to(data: Any, wanted: Any) -> str | None:
                     return _join(path, "(key)")
             stack.extend((value, _join(path, key)) for key, value in reversed(items))
         elif isinstance(node, (list, tuple)):
-            stack.extend((item, _join(path, index)) for index, item in reversed(list(enumerate(node))))
+            stack.extend(
+                (item, _join(path, index)) for index, item in reversed(list(enumerate(node)))
+            )
     return None
 
 

@@ -14,8 +14,7 @@ from datetime import datetime
 # embeddings/overrides/isolates, line/paragraph separators, the BOM and the tag characters
 # (invisible, and able to smuggle ASCII text past a reader). Everything else prints as itself.
 _UNSAFE_ABOVE_C0 = (
-    "\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029\ufeff"
-    "\U000e0000-\U000e007f"
+    "\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029\ufeff\U000e0000-\U000e007f"
 )
 _UNSAFE = re.compile(f"[\x00-\x1f{_UNSAFE_ABOVE_C0}\ud800-\udfff]")
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}

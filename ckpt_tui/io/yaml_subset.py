@@ -152,7 +152,13 @@ def _parse(lines: list[tuple[str, str, str, str]], duplicates: list[str] | None)
             else:
                 container.append(None)
                 index = len(container) - 1
-                pending = (container, index, indent, True, f"{path}.{index}" if path else str(index))
+                pending = (
+                    container,
+                    index,
+                    indent,
+                    True,
+                    f"{path}.{index}" if path else str(index),
+                )
         else:
             if dash or not key or (key not in _STR_KEYS and not _str_key(key)):
                 raise _OutsideSubset

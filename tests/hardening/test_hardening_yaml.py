@@ -208,7 +208,9 @@ def test_huge_numbers_are_bounded_issues_in_validate(huge_numbers: Path) -> None
     assert warning in out
 
 
-@pytest.mark.parametrize("run_name", ["binary-15k", "hydra-binary", "hydra-decimal", "json-decimal"])
+@pytest.mark.parametrize(
+    "run_name", ["binary-15k", "hydra-binary", "hydra-decimal", "json-decimal"]
+)
 def test_huge_numbers_are_bounded_issues_in_show(huge_numbers: Path, run_name: str) -> None:
     ckpt = huge_numbers / run_name / "checkpoints" / "e.ckpt"
     for args in ([], ["--json"]):
