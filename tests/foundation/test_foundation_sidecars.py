@@ -210,7 +210,9 @@ def test_duplicate_key_is_a_warning_naming_it(make_checkpoint: MakeCheckpoint, f
 
 
 @pytest.mark.parametrize(
-    "number", ["0b1" + "0" * 15_000, "1" + "0" * 5_000, str(2**63), "1" + ":2" * 200_000]
+    "number",
+    ["0b1" + "0" * 15_000, "1" + "0" * 5_000, str(2**63), "1" + ":2" * 200_000],
+    ids=["binary-15k", "decimal-5k", "2**63", "base60-400k"],
 )
 def test_huge_number_is_an_error_naming_its_key(
     make_checkpoint: MakeCheckpoint, number: str
