@@ -98,7 +98,7 @@ def _bounded_loader(yaml: ModuleType, base: type[Any]) -> type[Any]:
     """
     merge_tag = "tag:yaml.org,2002:merge"
 
-    class BoundedSafeLoader(base):  # type: ignore[misc,valid-type]
+    class BoundedSafeLoader(base):
         def __init__(self, stream: str) -> None:
             super().__init__(stream)
             self.duplicate_keys: list[tuple[dict[Any, Any], list[Any]]] = []
