@@ -3,7 +3,11 @@
 Only PyYAML's safe loaders are used (libyaml's ``CSafeLoader`` when present), so a
 ``!!python/object`` tag is an error, never code. Files over a size limit are refused unread, and
 the parsed data is walked under a node budget so alias bombs ("billion laughs"), cycles and deep
-nesting are refused before anything expands them.
+nesting are refused before anything expands them. A number too large for any real value
+(:data:`MAX_INT`, or a numeric scalar over :data:`MAX_NUMBER_CHARS` characters) refuses the
+document with its key path, before it is converted: Python refuses to print an integer of over
+4,300 digits, and PyYAML converts a base-60 integer (``1:2:3:...``) in quadratic time. Duplicate
+keys are reported by :func:`parse_yaml_document` (the last value wins, as in PyYAML).
 """
 
 from __future__ import annotations
@@ -25,10 +29,39 @@ MAX_NODES = 100_000
 """Most scalars and containers a document may expand to."""
 MAX_DEPTH = 64
 """Deepest nesting a document may have."""
+MAX_INT = 2**63 - 1
+"""Largest integer (by magnitude) a document may hold: what SQLite and every consumer can store."""
+MAX_NUMBER_CHARS = 100
+"""Longest numeric scalar converted; a longer one is "number too large" without being read."""
 
 
 class UnsafeDocumentError(ValueError):
     """The file cannot be read safely or is not a document we accept; the message says why."""
+
+
+class NumberTooLargeError(UnsafeDocumentError):
+    """The document holds a number over the bounds; the message names its key path."""
+
+
+class _TooLarge:
+    """Stands for a numeric scalar that was not converted; never leaves this module."""
+
+    __slots__ = ("chars",)
+
+    def __init__(self, chars: int) -> None:
+        self.chars = chars
+
+
+def bounded_int(text: str, convert: Any = int) -> Any:
+    """``convert(text)``, or a too-large marker when ``text`` is over :data:`MAX_NUMBER_CHARS`
+    characters or the value over :data:`MAX_INT`. The length is checked first: converting a long
+    numeral is what costs (and what Python refuses over 4,300 digits)."""
+    if len(text) > MAX_NUMBER_CHARS:
+        return _TooLarge(len(text))
+    value = convert(text)
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INT:
+        return _TooLarge(len(text))
+    return value
 
 
 @dataclass(frozen=True)
@@ -50,10 +83,57 @@ def _pyyaml() -> _PyYAML:
 
     return _PyYAML(
         yaml=yaml,
-        SafeLoader=getattr(yaml, "CSafeLoader", yaml.SafeLoader),
+        SafeLoader=_bounded_loader(yaml, getattr(yaml, "CSafeLoader", yaml.SafeLoader)),
         SafeDumper=getattr(yaml, "CSafeDumper", yaml.SafeDumper),
         resolver=yaml.resolver.Resolver(),
     )
+
+
+def _bounded_loader(yaml: ModuleType, base: type[Any]) -> type[Any]:
+    """``base`` (a safe loader) that never converts a huge number and notes duplicate keys.
+
+    Numbers: the scalar's length is checked before PyYAML's int/float constructors run (their
+    base-60 branch is quadratic). Duplicate keys: each mapping's own keys are compared before
+    merge keys (``<<``) are flattened in, so a key that overrides a merged one is not a duplicate.
+    """
+    merge_tag = "tag:yaml.org,2002:merge"
+
+    class BoundedSafeLoader(base):
+        def __init__(self, stream: str) -> None:
+            super().__init__(stream)
+            self.duplicate_keys: list[tuple[dict[Any, Any], list[Any]]] = []
+
+    def construct_int(loader: Any, node: Any) -> Any:
+        return bounded_int(node.value, lambda _text: base.construct_yaml_int(loader, node))
+
+    def construct_float(loader: Any, node: Any) -> Any:
+        if ":" in node.value and len(node.value) > MAX_NUMBER_CHARS:
+            return _TooLarge(len(node.value))  # base-60, quadratic like the integers
+        return base.construct_yaml_float(loader, node)
+
+    def construct_map(loader: Any, node: Any) -> Any:
+        data: dict[Any, Any] = {}
+        yield data
+        seen: set[Any] = set()
+        repeated: list[Any] = []
+        for key_node, _value in node.value:
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == merge_tag:
+                continue
+            key = loader.construct_object(key_node)
+            try:
+                if key in seen:
+                    repeated.append(key)
+                seen.add(key)
+            except TypeError:
+                continue  # an unhashable key: construct_mapping words the error
+        data.update(loader.construct_mapping(node))
+        if repeated:
+            loader.duplicate_keys.append((data, repeated))
+
+    BoundedSafeLoader.add_constructor("tag:yaml.org,2002:int", construct_int)
+    BoundedSafeLoader.add_constructor("tag:yaml.org,2002:float", construct_float)
+    BoundedSafeLoader.add_constructor("tag:yaml.org,2002:map", construct_map)
+    return BoundedSafeLoader
 
 
 IMPLICIT_FIRST = frozenset(("", *"!&*+-.0123456789<=FNOTYfnoty~"))
@@ -107,24 +187,40 @@ def read_bounded_text(path: Path | str, limit: int) -> str:
         raise UnsafeDocumentError(f"not valid UTF-8 (byte {exc.start})") from exc
 
 
-def parse_yaml(text: str) -> Any:
-    """Parse one YAML document with a safe loader and check it stays within the budgets."""
+def parse_yaml_document(text: str) -> tuple[Any, list[str]]:
+    """Parse one YAML document with a safe loader and check it stays within the budgets.
+
+    Returns the data and the key path of each duplicate key (``training.global_step``), in
+    document order; the last value of a duplicate key wins.
+    """
     pyyaml = _pyyaml()
+    loader = pyyaml.SafeLoader(text)
     try:
-        data = pyyaml.yaml.load(text, Loader=pyyaml.SafeLoader)
+        data = loader.get_single_data()
     except pyyaml.yaml.YAMLError as exc:
         raise UnsafeDocumentError(f"invalid YAML: {_one_line(exc)}") from exc
     except RecursionError as exc:
         raise UnsafeDocumentError("YAML nested too deeply") from exc
+    finally:
+        loader.dispose()
     check_bounded(data)
-    return data
+    duplicates: list[str] = []
+    for mapping, keys in loader.duplicate_keys:
+        where = _path_to(data, lambda node, mapping=mapping: node is mapping)
+        duplicates.extend(_join(where or "", key) for key in keys)
+    return data, duplicates
+
+
+def parse_yaml(text: str) -> Any:
+    """Parse one YAML document with a safe loader and check it stays within the budgets."""
+    return parse_yaml_document(text)[0]
 
 
 def parse_json(text: str) -> Any:
     """Parse JSON and check it stays within the budgets."""
     try:
-        data = json.loads(text)
-    except (json.JSONDecodeError, RecursionError) as exc:
+        data = json.loads(text, parse_int=bounded_int)
+    except (ValueError, RecursionError) as exc:
         raise UnsafeDocumentError(f"invalid JSON: {_one_line(exc)}") from exc
     check_bounded(data)
     return data
@@ -157,9 +253,11 @@ def check_bounded(data: Any) -> None:
     """Walk ``data`` as a tree; refuse cycles, more than MAX_NODES nodes or MAX_DEPTH levels.
 
     YAML aliases make a DAG whose tree expansion can be exponential; walking the expansion under
-    a budget refuses such documents after at most MAX_NODES steps.
+    a budget refuses such documents after at most MAX_NODES steps. A number over the bounds
+    (left unconverted by the parsers here) raises :class:`NumberTooLargeError` naming its path.
     """
     budget = MAX_NODES
+    too_large = False
     open_ids: set[int] = set()
     stack: list[tuple[Any, int, bool]] = [(data, 0, False)]  # (node, depth, leaving?)
     while stack:
@@ -177,12 +275,53 @@ def check_bounded(data: Any) -> None:
         elif isinstance(node, (list, tuple, set)):
             children = list(node)
         else:
+            too_large = too_large or isinstance(node, _TooLarge)
             continue
         if id(node) in open_ids:
             raise UnsafeDocumentError("document refers to itself (recursive alias)")
         open_ids.add(id(node))
         stack.append((node, depth, True))
         stack.extend((child, depth + 1, False) for child in children)
+    if too_large:
+        found: list[_TooLarge] = []
+
+        def is_too_large(node: Any) -> bool:
+            if isinstance(node, _TooLarge):
+                found.append(node)
+                return True
+            return False
+
+        where = _path_to(data, is_too_large) or "(document)"
+        raise NumberTooLargeError(f"{where}: number too large ({found[0].chars:,} characters)")
+
+
+def _path_to(data: Any, wanted: Any) -> str | None:
+    """The dotted key path of the first node (or key) of ``data`` for which ``wanted`` is true.
+
+    Only called on a tree :func:`check_bounded` has walked (finite, acyclic, bounded).
+    """
+    stack: list[tuple[Any, str]] = [(data, "")]
+    while stack:
+        node, path = stack.pop()
+        if wanted(node):
+            return path
+        if isinstance(node, dict):
+            items = list(node.items())
+            for key, _value in items:
+                if wanted(key):
+                    return _join(path, "(key)")
+            stack.extend((value, _join(path, key)) for key, value in reversed(items))
+        elif isinstance(node, (list, tuple)):
+            stack.extend(
+                (item, _join(path, index)) for index, item in reversed(list(enumerate(node)))
+            )
+    return None
+
+
+def _join(path: str, key: Any) -> str:
+    part = key if isinstance(key, str) else repr(key) if not isinstance(key, int) else str(key)
+    part = part[:80] + "…" if len(part) > 80 else part
+    return f"{path}.{part}" if path else part
 
 
 def _one_line(exc: BaseException) -> str:

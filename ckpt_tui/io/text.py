@@ -10,11 +10,13 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-# C0 and C1 controls, DEL, lone surrogates (undecodable bytes), bidi embeddings/overrides/isolates,
-# line/paragraph separators and the BOM. Everything else prints as itself.
-_UNSAFE = re.compile(
-    r"[\x00-\x1f\x7f-\x9f\ud800-\udfff\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029\ufeff]"
+# C0 and C1 controls, DEL, lone surrogates (undecodable bytes), bidi marks (U+061C, U+200E/F),
+# embeddings/overrides/isolates, line/paragraph separators, the BOM and the tag characters
+# (invisible, and able to smuggle ASCII text past a reader). Everything else prints as itself.
+_UNSAFE_ABOVE_C0 = (
+    "\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029\ufeff\U000e0000-\U000e007f"
 )
+_UNSAFE = re.compile(f"[\x00-\x1f{_UNSAFE_ABOVE_C0}\ud800-\udfff]")
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
@@ -27,6 +29,8 @@ def _escape_char(char: str) -> str:
         return f"\\x{code - 0xDC00:02x}"
     if code <= 0xFF:
         return f"\\x{code:02x}"
+    if code > 0xFFFF:
+        return f"\\U{code:08x}"
     return f"\\u{code:04x}"
 
 
@@ -55,18 +59,29 @@ def escape_surrogates(text: str) -> str:
     return _LONE_SURROGATE.sub(lambda match: _escape_char(match.group()), text)
 
 
-# Lone surrogates (undecodable bytes) cannot be encoded; C1 controls and bidi overrides can, but a
-# terminal would act on them. All become \uXXXX escapes: valid JSON, the same string.
-_SURROGATE = re.compile(r"[\ud800-\udfff\u007f-\u009f\u202a-\u202e\u2066-\u2069]")
+# Lone surrogates (undecodable bytes) cannot be encoded; DEL, C1 controls, bidi marks and the other
+# characters escape_for_terminal escapes can, but a terminal would act on them or hide them. All
+# become \uXXXX escapes (a surrogate pair above U+FFFF): valid JSON, the same string. C0 controls
+# are already escaped by json.dumps.
+_SURROGATE = re.compile(f"[{_UNSAFE_ABOVE_C0}\ud800-\udfff]")
+
+
+def _json_escape(char: str) -> str:
+    code = ord(char)
+    if code > 0xFFFF:
+        code -= 0x10000
+        return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+    return f"\\u{code:04x}"
 
 
 def escape_surrogates_json(text: str) -> str:
-    """JSON text with lone surrogates, C1 controls and bidi overrides as ``\\uXXXX`` escapes.
+    """JSON text with lone surrogates, controls, bidi and tag characters as ``\\uXXXX`` escapes.
 
     ``json.dumps(..., ensure_ascii=False)`` leaves lone surrogates (undecodable path bytes) raw,
     which no UTF-8 writer accepts; the escape is valid JSON and reads back as the same string.
+    Only use it on JSON text: a C0 control there is already escaped, or is JSON's own white space.
     """
-    return _SURROGATE.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
+    return _SURROGATE.sub(lambda match: _json_escape(match.group()), text)
 
 
 def iso_local_time(seconds: float | None = None) -> str:

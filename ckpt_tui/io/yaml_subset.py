@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from typing import Any, Final
 
-from ckpt_tui.io.safe_yaml import MAX_DEPTH, MAX_NODES, resolve_plain_scalar
+from ckpt_tui.io.safe_yaml import MAX_DEPTH, MAX_INT, MAX_NODES, resolve_plain_scalar
 
 
 class _Fallback:
@@ -85,11 +85,13 @@ _LINE = re.compile(
 )
 
 
-def parse_simple_yaml(text: str) -> Any:
+def parse_simple_yaml(text: str, duplicates: list[str] | None = None) -> Any:
     """The value of ``text``, or :data:`FALLBACK` when it is outside the simple subset.
 
     Never raises: any failure inside this reader means "not sure", and the caller's safe loader
-    then decides (and words the error, when there is one).
+    then decides (and words the error, when there is one). A number over ``MAX_INT`` is outside
+    the subset, so the safe loader reports it. ``duplicates``, when given, receives the key path
+    of each duplicate key (the last value wins, as in PyYAML).
     """
     try:
         # str.isprintable() is False for every odd character (and for harmless ones, such as
@@ -99,16 +101,17 @@ def parse_simple_yaml(text: str) -> Any:
             return FALLBACK
         if 3 * (text.count("\n") + 1) > MAX_NODES:
             return FALLBACK  # each line makes at most three nodes; the real loader says why
-        return _parse(_LINE.findall(text))
+        return _parse(_LINE.findall(text), duplicates)
     except Exception:  # _OutsideSubset, RecursionError, or a bug: the safe loader decides
         return FALLBACK
 
 
-def _parse(lines: list[tuple[str, str, str, str]]) -> Any:
-    # One pass with a stack of open blocks: (indent, container, is_sequence).
+def _parse(lines: list[tuple[str, str, str, str]], duplicates: list[str] | None) -> Any:
+    # One pass with a stack of open blocks: (indent, container, is_sequence, key path).
     root: Any = None
-    stack: list[tuple[int, Any, bool]] = []
-    pending: tuple[Any, Any, int, bool] | None = None  # (container, key, indent, is_sequence)
+    stack: list[tuple[int, Any, bool, str]] = []
+    # (container, key, indent, is_sequence, key path of the slot)
+    pending: tuple[Any, Any, int, bool, str] | None = None
     scalar_indent = -1  # a line deeper than a scalar's would continue it (multi-line scalar)
     for indent_text, dash, key, rest in lines:
         if not dash and not key and (not rest or rest[0] == "#"):
@@ -119,19 +122,19 @@ def _parse(lines: list[tuple[str, str, str, str]]) -> Any:
         elif scalar_indent >= 0:
             raise _OutsideSubset
         if pending is not None:
-            parent, slot, parent_indent, in_sequence = pending
+            parent, slot, parent_indent, in_sequence, slot_path = pending
             pending = None
             if indent > parent_indent or (indent == parent_indent and dash and not in_sequence):
                 block: Any = [] if dash else {}
                 parent[slot] = block
-                stack.append((indent, block, bool(dash)))
+                stack.append((indent, block, bool(dash), slot_path))
                 if len(stack) > MAX_DEPTH:
                     raise _OutsideSubset
         if not stack:
             if root is not None:
                 raise _OutsideSubset  # a second top-level block
             root = [] if dash else {}
-            stack.append((indent, root, bool(dash)))
+            stack.append((indent, root, bool(dash), ""))
         while stack and (
             indent < stack[-1][0]
             or (indent == stack[-1][0] and stack[-1][2] and not dash and len(stack) > 1)
@@ -139,7 +142,7 @@ def _parse(lines: list[tuple[str, str, str, str]]) -> Any:
             stack.pop()
         if not stack or indent != stack[-1][0]:
             raise _OutsideSubset
-        container, is_sequence = stack[-1][1], stack[-1][2]
+        _indent, container, is_sequence, path = stack[-1]
         if is_sequence:
             if not dash or key:
                 raise _OutsideSubset  # a mapping inside an entry's line, or a key in a list
@@ -148,16 +151,25 @@ def _parse(lines: list[tuple[str, str, str, str]]) -> Any:
                 scalar_indent = indent
             else:
                 container.append(None)
-                pending = (container, len(container) - 1, indent, True)
+                index = len(container) - 1
+                pending = (
+                    container,
+                    index,
+                    indent,
+                    True,
+                    f"{path}.{index}" if path else str(index),
+                )
         else:
             if dash or not key or (key not in _STR_KEYS and not _str_key(key)):
                 raise _OutsideSubset
+            if key in container and duplicates is not None:
+                duplicates.append(f"{path}.{key}" if path else key)
             if rest:
                 container[key] = _scalar(rest)
                 scalar_indent = indent
             else:
                 container[key] = None
-                pending = (container, key, indent, False)
+                pending = (container, key, indent, False, f"{path}.{key}" if path else key)
     return root
 
 
@@ -225,7 +237,11 @@ def _resolve_plain(text: str) -> Any:
                 return None
         return text
     if _INT.fullmatch(text):
-        return int(text)
+        # Checked by length before converting: a long numeral costs, and is refused anyway.
+        value = int(text) if len(text) <= 20 else MAX_INT + 1
+        if abs(value) > MAX_INT:
+            raise _OutsideSubset  # the safe loader names it as too large
+        return value
     if _FLOAT.fullmatch(text):
         return float(text)
     tag = resolve_plain_scalar(text)

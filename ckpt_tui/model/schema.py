@@ -17,6 +17,8 @@ from ckpt_tui.model.placeholders import SCHEMA_VERSION, UNKNOWN, known
 __all__ = ["SCHEMA_VERSION", "UNKNOWN", "known"]  # re-exported; the models add theirs below
 
 Fraction = Field(default=None, ge=0.0, le=1.0)
+MAX_INT = 2**63 - 1
+"""Largest integer a count may be: what the cache (SQLite) and JSON readers can hold."""
 
 
 class _Model(BaseModel):
@@ -87,13 +89,13 @@ class ModelInfo(_Model):
 class TrainingInfo(_Model):
     """Where in training the checkpoint was written."""
 
-    epoch: int = Field(ge=0)
+    epoch: int = Field(ge=0, le=MAX_INT)
     """0-indexed epoch; epoch 0 is a real epoch."""
-    global_step: int = Field(ge=0)
+    global_step: int = Field(ge=0, le=MAX_INT)
     """Optimizer steps taken so far."""
     training_phase: Literal["training", "validation", "finetuning"] = "training"
     """Phase the checkpoint was written in."""
-    max_epochs: int | None = Field(default=None, ge=1)
+    max_epochs: int | None = Field(default=None, ge=1, le=MAX_INT)
     """Planned epochs; ``None`` when unlimited or unknown."""
 
 
@@ -119,7 +121,7 @@ class CheckpointingConfig(_Model):
     """Monitored metric, e.g. ``val/hmean``."""
     mode: Literal["min", "max"] = "max"
     """Whether lower or higher monitor values are better."""
-    save_top_k: int = Field(default=1, ge=-1)
+    save_top_k: int = Field(default=1, ge=-1, le=MAX_INT)
     """How many best files are kept (-1: all)."""
     save_last: bool | Literal["link"] | None = None
     """Whether a ``last`` checkpoint is kept (``"link"``: as a link)."""

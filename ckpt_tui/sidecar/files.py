@@ -21,9 +21,10 @@ from typing import TYPE_CHECKING, Any
 from ckpt_tui.io.atomic import atomic_write_text
 from ckpt_tui.io.safe_yaml import (
     MAX_SIDECAR_BYTES,
+    NumberTooLargeError,
     UnsafeDocumentError,
     dump_yaml,
-    parse_yaml,
+    parse_yaml_document,
     read_bounded_text,
 )
 from ckpt_tui.io.yaml_subset import FALLBACK, parse_simple_yaml
@@ -162,10 +163,20 @@ def parse_sidecar_text(text: str) -> Any:
     The plain YAML sidecars are written in is read by :mod:`ckpt_tui.io.yaml_subset`; anything
     it is not sure of goes to PyYAML's safe loader, which reads it to the same value.
     """
-    data = parse_simple_yaml(text)
+    return parse_sidecar_document(text)[0]
+
+
+def parse_sidecar_document(text: str) -> tuple[Any, list[str]]:
+    """:func:`parse_sidecar_text`, plus the key path of each duplicate key (the last value wins).
+
+    Both readers (the subset reader and PyYAML's) find the same duplicates, so which one read a
+    sidecar never changes its issues.
+    """
+    duplicates: list[str] = []
+    data = parse_simple_yaml(text, duplicates)
     if data is FALLBACK:
-        data = parse_yaml(text)
-    return data
+        data, duplicates = parse_yaml_document(text)
+    return data, duplicates
 
 
 def parse_metadata(data: Any, *, source: str) -> tuple[CheckpointMetadataV1 | None, list[Issue]]:
@@ -217,10 +228,21 @@ def read_sidecar_file(
     path = os.fspath(path)
     name = os.path.basename(path)
     try:
-        data = parse_sidecar_text(read_bounded_text(path, MAX_SIDECAR_BYTES))
+        data, duplicates = parse_sidecar_document(read_bounded_text(path, MAX_SIDECAR_BYTES))
+    except NumberTooLargeError as exc:
+        return None, [_error("sidecar.invalid", f"{name}: {exc}")]
     except (UnsafeDocumentError, OSError) as exc:
         return None, [_error("sidecar.unreadable", f"{name}: {_reason(exc)}")]
-    return parse_metadata(data, source=name)
+    metadata, issues = parse_metadata(data, source=name)
+    warnings = [
+        Issue(
+            severity="warning",
+            code="sidecar.duplicate-key",
+            message=f"{name}: {key}: duplicate key; the last value is used",
+        )
+        for key in duplicates
+    ]
+    return metadata, warnings + issues
 
 
 def read_chosen(

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ckpt_tui.io.safe_yaml import MAX_CONFIG_BYTES, UnsafeDocumentError, load_document
+from ckpt_tui.io.safe_yaml import MAX_CONFIG_BYTES, MAX_INT, UnsafeDocumentError, load_document
 from ckpt_tui.model.entry import Issue
 from ckpt_tui.model.placeholders import known
 from ckpt_tui.sources.merge import TierResult
@@ -231,13 +231,15 @@ def _text(value: Any, data: Mapping[str, Any]) -> str | None:
 
 
 def _integer(value: Any, data: Mapping[str, Any]) -> int | None:
+    # A checkpoint's hyper_parameters come from a pickle, which may hold any integer: one over
+    # MAX_INT could be neither cached nor printed (Python refuses over 4,300 digits).
     value = _resolve(value, data)
     if isinstance(value, bool):
         return None
-    if isinstance(value, int):
+    if isinstance(value, float) and value.is_integer() and abs(value) <= MAX_INT:
+        value = int(value)
+    if isinstance(value, int) and abs(value) <= MAX_INT:
         return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
     return None
 
 

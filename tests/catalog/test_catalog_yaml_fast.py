@@ -15,7 +15,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ckpt_tui.io.safe_yaml import IMPLICIT_FIRST, dump_yaml
+from ckpt_tui.io.safe_yaml import IMPLICIT_FIRST, dump_yaml, parse_yaml_document
 from ckpt_tui.io.yaml_subset import FALLBACK, parse_simple_yaml
 
 UNICODE_SPACES = ["\u00a0", "\u3000", *map(chr, range(0x2000, 0x200B)), "\ufeff"]
@@ -388,3 +388,26 @@ def test_duplicate_keys_last_wins_like_pyyaml(text: str) -> None:
 def test_implicit_first_characters_are_pyyamls() -> None:
     # The shortcut that spares importing PyYAML for a plain scalar must match its resolvers.
     assert frozenset(yaml.resolver.Resolver.yaml_implicit_resolvers) == IMPLICIT_FIRST
+
+
+@pytest.mark.parametrize(
+    ("text", "duplicates"),
+    [
+        ("a: 1\nb: 2\na: 3\n", ["a"]),
+        ("t:\n  x: 1\n  y: 2\n  x: 3\n", ["t.x"]),
+        ("t:\n  -\n    k: 1\n    k: 2\n", ["t.0.k"]),
+        ("a: 1\nb: 2\n", []),
+    ],
+)
+def test_duplicate_keys_named_alike_by_both_readers(text: str, duplicates: list[str]) -> None:
+    found: list[str] = []
+    fast = parse_simple_yaml(text, found)
+    assert fast is not FALLBACK
+    assert found == duplicates
+    assert parse_yaml_document(text) == (fast, duplicates)
+
+
+def test_numbers_over_the_bound_go_to_the_safe_loader() -> None:
+    assert parse_simple_yaml(f"a: {2**63 - 1}\n") == {"a": 2**63 - 1}
+    assert parse_simple_yaml(f"a: {2**63}\n") is FALLBACK
+    assert parse_simple_yaml("a: " + "9" * 5000 + "\n") is FALLBACK

@@ -14,7 +14,8 @@ import pytest
 from reference_sidecar import REFERENCE_YAML
 
 from ckpt_tui import load_metadata, load_metadata_batch, save_metadata
-from ckpt_tui.io.safe_yaml import MAX_SIDECAR_BYTES
+from ckpt_tui.io.safe_yaml import MAX_SIDECAR_BYTES, dump_yaml, parse_yaml
+from ckpt_tui.io.yaml_subset import FALLBACK, parse_simple_yaml
 from ckpt_tui.sidecar.files import read_sidecar, sidecar_candidates, sidecar_path_for
 
 MakeCheckpoint = Callable[[str], Path]
@@ -190,3 +191,40 @@ def test_names_with_unicode_spaces_round_trip(
     read = read_sidecar(ckpt)
     assert read.metadata is not None and read.metadata.exp_name == exp_name
     assert read.issues == []
+
+
+@pytest.mark.parametrize("flow", [False, True], ids=["subset-reader", "pyyaml"])
+def test_duplicate_key_is_a_warning_naming_it(make_checkpoint: MakeCheckpoint, flow: bool) -> None:
+    ckpt = make_checkpoint("epoch=10.ckpt")
+    block = dump_yaml(parse_yaml(REFERENCE_YAML))  # block style: what the subset reader reads
+    text = block.replace("  global_step: 5420\n", "  global_step: 1\n  global_step: 7\n")
+    if flow:  # a flow mapping is outside the subset reader: PyYAML reads the file
+        text += "extra: {a: 1}\n"
+    assert (parse_simple_yaml(text) is FALLBACK) == flow
+    sidecar_path_for(ckpt).write_text(text)
+    read = read_sidecar(ckpt)
+    assert read.metadata is not None and read.metadata.training.global_step == 7  # last wins
+    [issue] = [i for i in read.issues if i.code == "sidecar.duplicate-key"]
+    assert issue.severity == "warning"
+    assert "training.global_step: duplicate key" in issue.message
+
+
+@pytest.mark.parametrize(
+    "number",
+    ["0b1" + "0" * 15_000, "1" + "0" * 5_000, str(2**63), "1" + ":2" * 200_000],
+    ids=["binary-15k", "decimal-5k", "2**63", "base60-400k"],
+)
+def test_huge_number_is_an_error_naming_its_key(
+    make_checkpoint: MakeCheckpoint, number: str
+) -> None:
+    ckpt = make_checkpoint("epoch=10.ckpt")
+    text = REFERENCE_YAML.replace("global_step: 5420", f"global_step: {number}")
+    sidecar_path_for(ckpt).write_text(text)
+    started = time.monotonic()
+    read = read_sidecar(ckpt)
+    assert time.monotonic() - started < 5  # base-60 is never converted
+    assert read.metadata is None
+    [issue] = read.issues
+    assert issue.severity == "error"
+    assert "training.global_step: number too large" in issue.message
+    str(issue)  # printable: the number itself never reaches an issue

@@ -17,6 +17,7 @@ from hardening_helpers import (
     HOSTILE_NAMES,
     INVALID_UTF8,
     assert_no_raw_controls,
+    cli_env,
     run_cli,
     tree_digest,
 )
@@ -100,3 +101,66 @@ def test_convert(tree: tuple[Path, list[bytes]], tmp_path: Path) -> None:
     assert any(INVALID_UTF8 in name for name in written)  # converted like any other
     assert len(written) == len(paths)  # every checkpoint now has its sidecar
     shutil.rmtree(root)
+
+
+# Invisible or reordering characters: bidi marks (U+061C, U+200E/F), embeddings and overrides,
+# isolates, line/paragraph separators, the BOM, tag characters (U+E0000-E007F), DEL and C1.
+INVISIBLE = {
+    f"U+{code:04X}": chr(code)
+    for code in (
+        0x7F, 0x85, 0x9B, 0x9D, 0x61C, 0x200E, 0x200F, *range(0x202A, 0x202F),
+        *range(0x2066, 0x206A), 0x2028, 0x2029, 0xFEFF, 0xE0000, 0xE0001, 0xE0041, 0xE007F,
+    )
+}  # fmt: skip
+
+
+@pytest.fixture
+def invisible_tree(tmp_path: Path, ckpt_bytes: bytes) -> Path:
+    """One run per character, in the folder and file names and in a sidecar's exp_name."""
+    from catalog_helpers import metadata
+
+    from ckpt_tui.model.schema import MetricsInfo
+    from ckpt_tui.sidecar.files import save_metadata
+
+    root = tmp_path / "outputs"
+    for label, char in INVISIBLE.items():
+        ckpt = root / f"run{char}{label}" / "checkpoints" / f"e{char}x.ckpt"
+        ckpt.parent.mkdir(parents=True)
+        ckpt.write_bytes(ckpt_bytes)
+        if label != "U+061C":  # one without a sidecar, so convert has something to write
+            save_metadata(metadata(exp_name=f"exp{char}", metrics=MetricsInfo(hmean=0.5)), ckpt)
+    return root
+
+
+def _assert_no_invisible(output: bytes, what: str) -> None:
+    for label, char in INVISIBLE.items():
+        assert char.encode() not in output, f"{what}: raw {label} in {output[:2000]!r}"
+
+
+def test_invisible_characters_never_reach_stdout(invisible_tree: Path) -> None:
+    root = invisible_tree
+    runs: list[tuple[str, list[str | Path], dict[str, str] | None]] = [
+        ("list table", ["list", root, "--no-cache"], None),
+        ("list terminal", ["list", root, "--no-cache"], cli_env(FORCE_COLOR="1", COLUMNS="300")),
+        ("list json", ["list", root, "--json", "--no-cache"], None),
+        ("list csv", ["list", root, "--csv", "--no-cache"], None),
+        ("validate", ["validate", root], None),
+        ("validate json", ["validate", root, "--json"], None),
+        ("convert dry-run", ["convert", root, "--dry-run", "--no-cache"], None),
+        ("convert dry-run json", ["convert", root, "--dry-run", "--json", "--no-cache"], None),
+    ]
+    for label in ("U+061C", "U+E0041", "U+202E"):
+        char = INVISIBLE[label]
+        ckpt = root / f"run{char}{label}" / "checkpoints" / f"e{char}x.ckpt"
+        runs.append((f"show {label}", ["show", ckpt, "--root", root, "--no-cache"], None))
+        runs.append((f"show {label} json", ["show", ckpt, "--root", root, "--json"], None))
+    for what, args, env in runs:
+        done = run_cli(*args, env=env)
+        assert done.returncode in (0, 1), (what, done.stderr[-2000:])
+        _assert_no_invisible(done.stdout, what)
+        _assert_no_invisible(done.stderr, f"{what} stderr")
+        if "json" in what:
+            json.loads(done.stdout)  # still valid JSON
+    shown = {e["checkpoint_path"] for e in json.loads(run_cli(*runs[2][1]).stdout)}
+    assert shown == {f"run{c}{label}/checkpoints/e{c}x.ckpt" for label, c in INVISIBLE.items()}
+    assert b"\\U000e0041" in run_cli("list", root, "--no-cache").stdout  # shown as an escape
