@@ -204,9 +204,14 @@ def plan_item(
     if entry.safety in UNSAFE_REASONS and not force:
         item.action, item.reason = "skip", UNSAFE_REASONS[entry.safety]
         return item
-    if entry.has_errors and entry.source != "sidecar":
-        item.action = "impossible"
-        item.reason = next(issue.message for issue in entry.issues if issue.severity == "error")
+    # A SECURITY error is the verdict, handled above; any other error means nothing to describe.
+    broken = [
+        issue
+        for issue in entry.issues
+        if issue.severity == "error" and not issue.code.startswith("security.")
+    ]
+    if broken and entry.source != "sidecar":
+        item.action, item.reason = "impossible", broken[0].message
         return item
     try:
         item.data, item.unknown_fields = sidecar_data_from_entry(entry)
