@@ -86,9 +86,12 @@ def lower_priority() -> None:
         pass  # a sandbox may forbid it: the reads then just run at the UI's priority
 
 
-def stream_verdicts(entries: Sequence[Entry], *, post: Callable[[Message], object]) -> None:
+def stream_verdicts(
+    entries: Sequence[Entry], *, post: Callable[[Message], object], root: str | None = None
+) -> None:
     """Read the verdict of every entry of ``entries`` that needs one and post
-    :class:`VerdictBatch` messages, the last with ``final``.
+    :class:`VerdictBatch` messages, the last with ``final``. With ``root`` (the catalog's root)
+    the verdicts are remembered in the catalog cache, so the next start shows them at once.
 
     Runs inside a thread worker and stops early (without a final batch) once that worker is
     cancelled: its ``cancelled_event`` is the reads' cancel flag.
@@ -102,7 +105,7 @@ def stream_verdicts(entries: Sequence[Entry], *, post: Callable[[Message], objec
     last_post = time.monotonic()
     for start in range(0, total, CHUNK):
         chunk = todo[start : start + CHUNK]
-        for update in verify_entries(chunk, cancel=worker.cancelled_event, workers=1):
+        for update in verify_entries(chunk, cancel=worker.cancelled_event, workers=1, root=root):
             for entry in update.entries:
                 pending[entry.checkpoint_path] = entry
             done = start + update.done

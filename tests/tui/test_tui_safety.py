@@ -142,7 +142,8 @@ async def test_table_marker_is_distinct_from_issue_flags(safety_tree: Path) -> N
 
 async def test_status_line_shows_verification_progress(safety_tree: Path) -> None:
     shown: list[str] = []
-    async with running(safety_tree) as (app, pilot):
+    # Without the cache, every scan's sidecar rows are unchecked again and verified again.
+    async with running(safety_tree, use_cache=False) as (app, pilot):
         line = main(app).query_one("StatusLine")
         original = line.verifying
 
@@ -150,7 +151,6 @@ async def test_status_line_shows_verification_progress(safety_tree: Path) -> Non
             original(done, total)
             shown.append(str(line.query_one("#status-text").render()))
 
-        # A rescan verifies again (its entries come from the sidecars again).
         line.verifying = verifying  # type: ignore[method-assign]
         await pilot.press("ctrl+r")
         await wait_for(pilot, lambda: main(app).scans_completed >= 2, what="the rescan")
@@ -181,3 +181,19 @@ async def test_y_copies_nothing_from_a_path_with_control_characters(safety_tree:
         await pilot.press("y")
         await wait_for(pilot, lambda: app.clipboard != "", what="the copy")
         assert app.clipboard == str((safety_tree / CLEAN).resolve())
+
+
+async def test_verdicts_found_in_the_background_are_remembered_for_the_next_start(
+    safety_tree: Path, tmp_path: Path
+) -> None:
+    import shutil
+
+    from ckpt_tui.catalog.api import build_catalog
+
+    root = tmp_path / "outputs"
+    shutil.copytree(safety_tree, root)
+    async with running(root, use_cache=True) as (app, pilot):
+        await wait_for(pilot, lambda: not main(app).is_verifying, what="the verification")
+    # A new start reads the catalog from the cache: the verdicts are there, no file read again.
+    warm = {entry.checkpoint_path: entry for entry in build_catalog(root).entries}
+    assert warm[HOSTILE].safety == "unsafe" and warm[CLEAN].safety == "safe"

@@ -229,7 +229,8 @@ class MainScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="verify")
     def _verify_worker(self, todo: list[Entry]) -> None:
-        stream_verdicts(todo, post=self.post_message)
+        root = str(self.root) if self._use_cache else None
+        stream_verdicts(todo, post=self.post_message, root=root)
 
     def _stop_verifying(self) -> None:
         if self._verify is not None:
