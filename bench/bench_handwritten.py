@@ -33,7 +33,7 @@ import json, sys, time
 library, root = sys.argv[1] == "library", sys.argv[2]
 if library:
     from ckpt_tui.io import yaml_subset
-    yaml_subset.parse_simple_yaml = lambda text: yaml_subset.FALLBACK
+    yaml_subset.parse_simple_yaml = lambda text, duplicates=None: yaml_subset.FALLBACK
 from ckpt_tui.catalog.api import build_catalog
 from ckpt_tui.catalog.cache import code_version
 code_version()
