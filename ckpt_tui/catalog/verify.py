@@ -23,7 +23,7 @@ from ckpt_tui.catalog.cache import CatalogCache
 from ckpt_tui.catalog.describe import file_identity
 from ckpt_tui.model.entry import CheckpointCatalogEntry, Issue
 from ckpt_tui.sources.checkpoint import checkpoint_tier_or_issue
-from ckpt_tui.sources.merge import TierResult
+from ckpt_tui.sources.merge import TierResult, dedupe_issues
 
 Entry = CheckpointCatalogEntry
 ReadVerdict = Callable[[str], TierResult]
@@ -53,7 +53,7 @@ def with_verdict(entry: Entry, tier: TierResult) -> Entry:
     if safety == "unreadable":
         security += [issue for issue in tier.issues if issue.severity == "error"]
     kept = [issue for issue in entry.issues if not issue.code.startswith(SECURITY_PREFIX)]
-    issues = sorted(_dedupe(security + kept), key=lambda issue: issue.rank)
+    issues = sorted(dedupe_issues(security + kept), key=lambda issue: issue.rank)
     provenance = dict(entry.provenance)
     for name in ("safety", "unsafe_globals"):
         if name in tier.provenance:
@@ -140,14 +140,3 @@ def remember_verdicts(root: str, entries: Iterable[Entry]) -> list[Issue]:
     finally:
         cache.close()
     return list(cache.issues)
-
-
-def _dedupe(issues: list[Issue]) -> list[Issue]:
-    seen: set[tuple[str, str, str]] = set()
-    out: list[Issue] = []
-    for issue in issues:
-        key = (issue.severity, issue.code, issue.message)
-        if key not in seen:
-            seen.add(key)
-            out.append(issue)
-    return out

@@ -132,7 +132,7 @@ def merge_tiers(tiers: Sequence[TierResult]) -> Merged:
     issues = [issue for tier in ranked for issue in tier.issues]
     if len(issues) > 1:
         issues.sort(key=lambda issue: issue.rank)
-        issues = _dedupe(issues)
+        issues = dedupe_issues(issues)
     return Merged(values, provenance, source, issues, details)
 
 
@@ -186,7 +186,8 @@ def _derive_monitor_value(values: dict[str, Any], provenance: dict[str, str]) ->
         provenance["monitor_value"] = provenance.get(field_name, field_name)
 
 
-def _dedupe(issues: list[Issue]) -> list[Issue]:
+def dedupe_issues(issues: list[Issue]) -> list[Issue]:
+    """``issues`` without repeats (same severity, code and message), first occurrence kept."""
     seen: set[tuple[str, str, str]] = set()
     out: list[Issue] = []
     for issue in issues:

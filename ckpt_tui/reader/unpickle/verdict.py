@@ -1,8 +1,8 @@
 """The security issues of a verdict: names outside the allowlist, and code archives.
 
 The reader never imports or calls anything a file names; these issues tell the user what an
-unsafe ``torch.load`` (``weights_only=False``), a plain ``pickle.load`` or ``torch.jit.load`` of
-the file would run.
+unsafe ``torch.load`` (weights_only off), a plain ``pickle.load`` or ``torch.jit.load`` of the
+file would run.
 """
 
 from __future__ import annotations
