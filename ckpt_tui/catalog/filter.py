@@ -217,6 +217,8 @@ def parse_filter(expr: str) -> EntryFilter:
         if not body:
             raise FilterError("nothing after '-'", position)
         match = None if body.startswith(("'", '"')) else _FIELD_TERM.match(body)
+        if match is None and body.startswith(("<", ">", "=", "!=")):
+            raise FilterError(f"'{body}' needs a field before it (e.g. hmean>0.8)", body_pos)
         if match is None:
             terms.append(Term(raw, position, _word_predicate(_unquote(body)), negated))
             continue

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol, cast
 
 from ckpt_tui import __version__
+from ckpt_tui.io.text import escape_for_terminal
 
 EXIT_OK = 0
 EXIT_PROBLEMS = 1
@@ -79,7 +81,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return module.run(parser.parse_args(args_list[1:]))
         args = _tui_parser().parse_args(args_list)
         if not args.root.is_dir():
-            print(f"ckpt-tui: not a folder: {args.root}", file=sys.stderr)
+            shown = escape_for_terminal(str(args.root))
+            commands = ", ".join(COMMANDS)
+            print(f"ckpt-tui: '{shown}' is not a command ({commands}) or a folder", file=sys.stderr)
             return EXIT_USAGE
         from ckpt_tui.tui.app import run_app
 
@@ -88,6 +92,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("ckpt-tui: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except BrokenPipeError:
-        # `ckpt-tui list ... | head`: the reader went away; that is not an error of ours.
-        sys.stderr.close()
+        # `ckpt-tui list ... | head`: the reader went away; that is not an error of ours. Point
+        # stdout at /dev/null so the interpreter's final flush does not fail again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
         return EXIT_OK

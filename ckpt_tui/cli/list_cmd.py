@@ -169,9 +169,10 @@ def _write_utf8(text: str, out: TextIO) -> None:
 
 
 def _write_table(entries: list[Entry], found: int) -> None:
-    from rich.console import Console
     from rich.table import Table
     from rich.text import Text
+
+    from ckpt_tui.cli.console import stdout_console
 
     def cell(value: object, *, digits: int | None = None) -> Text:
         if value is None:
@@ -218,7 +219,7 @@ def _write_table(entries: list[Entry], found: int) -> None:
             _issues_cell(entry),
         )
     # Piped output has no width to fit: give long paths room instead of folding them.
-    console = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
+    console = stdout_console(highlight=False, width=None if sys.stdout.isatty() else 200)
     console.print(table)
     shown = f"{len(entries)} of {found}" if len(entries) != found else str(found)
     console.print(Text(f"{shown} checkpoints", style="dim"))

@@ -107,11 +107,12 @@ def read_file(entry: CheckpointCatalogEntry) -> tuple[CheckpointCatalogEntry, di
 
 
 def _print_rich(entry: CheckpointCatalogEntry, details: dict[str, Any]) -> None:
-    from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
 
-    console = Console(highlight=False)
+    from ckpt_tui.cli.console import stdout_console
+
+    console = stdout_console(highlight=False)
     safe = escape_for_terminal
 
     console.print(f"[bold]{escape(safe(entry.checkpoint_path))}[/]")
