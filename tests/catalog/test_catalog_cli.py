@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 import csv
-import fcntl
 import io
 import json
 import os
-import pty
-import struct
 import subprocess
 import sys
-import termios
-import time
 from pathlib import Path
 
 import pytest
 from catalog_helpers import metadata
+from terminal_run import run_on_terminal
 
 from ckpt_tui.cli import list_cmd
 from ckpt_tui.model.entry import JSON_FIELDS
@@ -128,32 +124,8 @@ def test_hostile_and_undecodable_names(tmp_path: Path, write_checkpoint) -> None
 
 def test_table_on_a_real_terminal_escapes_names(tmp_path: Path, write_checkpoint) -> None:
     write_checkpoint(tmp_path / HOSTILE / "checkpoints" / "epoch=3-step=4.ckpt")
-    master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, 220, 0, 0))
-    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES", "NO_COLOR")}
-    env["TERM"] = "xterm-256color"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "ckpt_tui", "list", str(tmp_path)],
-        stdin=slave,
-        stdout=slave,
-        stderr=slave,
-        env=env,
-        close_fds=True,
-    )
-    os.close(slave)
-    output = b""
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            chunk = os.read(master, 65536)
-        except OSError:  # the child closed the terminal
-            break
-        if not chunk:
-            break
-        output += chunk
-    proc.wait(timeout=60)
-    os.close(master)
-    assert proc.returncode == 0
+    code, output = run_on_terminal("list", str(tmp_path), columns=220)
+    assert code == 0
     assert b"epoch=3-step=4.ckpt" in output
     assert b"\\x1b]0;pwned\\x07" in output
     assert b"\x1b]0;pwned" not in output  # the name's own escape sequence never reaches the tty

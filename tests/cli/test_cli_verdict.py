@@ -3,18 +3,14 @@ for sidecar-described rows until ``--verify``, and the table keeps it within 80 
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
-import pty
-import struct
 import subprocess
 import sys
-import termios
-import time
 from pathlib import Path
 
 import pytest
+from terminal_run import run_on_terminal
 
 
 class Payload:
@@ -93,32 +89,8 @@ def test_table_shows_the_verdict(tree: Path) -> None:
 
 
 def test_table_on_an_80_column_terminal(tree: Path) -> None:
-    master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, 80, 0, 0))
-    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES", "NO_COLOR")}
-    env["TERM"] = "dumb"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "ckpt_tui", "list", str(tree), "--no-cache"],
-        stdin=slave,
-        stdout=slave,
-        stderr=slave,
-        env=env,
-        close_fds=True,
-    )
-    os.close(slave)
-    output = b""
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            chunk = os.read(master, 65536)
-        except OSError:  # the child closed the terminal
-            break
-        if not chunk:
-            break
-        output += chunk
-    proc.wait(timeout=60)
-    os.close(master)
-    assert proc.returncode == 0
+    code, output = run_on_terminal("list", str(tree), "--no-cache", columns=80, term="dumb")
+    assert code == 0
     lines = output.decode().splitlines()
     assert all(len(line) <= 80 for line in lines), lines
     assert sum(line.count("unchecked") for line in lines) == 2, lines  # never cut in two
