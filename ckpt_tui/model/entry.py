@@ -42,6 +42,7 @@ SAFETY_VALUES: tuple[str, ...] = ("safe", "unsafe", "code", "unchecked", "unread
 #: The fields of one entry in ``list --json`` / ``show --json``, in order (docs/reference.md).
 JSON_FIELDS: tuple[str, ...] = (
     "checkpoint_path",
+    "file_name",
     "exp_name",
     "display_name",
     "architecture",
@@ -149,6 +150,12 @@ class CheckpointCatalogEntry:
     not part of the JSON contract)."""
 
     @property
+    def file_name(self) -> str:
+        """The checkpoint's own file or folder name (``last.ckpt``, ``checkpoint-500``): the
+        part of the path that tells the checkpoints of one run apart."""
+        return self.checkpoint_path.rpartition("/")[2]
+
+    @property
     def display_name(self) -> str:
         """The reference's ``to_display_option()`` string."""
         return self.to_display_option()
@@ -186,6 +193,7 @@ class CheckpointCatalogEntry:
         """The entry as the documented JSON object, fields in contract order."""
         data = self.to_dict()
         data["display_name"] = self.to_display_option()
+        data["file_name"] = self.file_name
         return {name: data[name] for name in JSON_FIELDS}
 
     def to_dict(self, *, exclude_defaults: bool = False) -> dict[str, Any]:

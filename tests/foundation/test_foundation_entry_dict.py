@@ -41,7 +41,8 @@ def test_round_trip_through_json_keeps_every_field() -> None:
 
 def test_to_json_is_the_contract_order_with_display_name() -> None:
     data = full_entry().to_json()
-    assert list(data)[:3] == ["checkpoint_path", "exp_name", "display_name"]
+    assert list(data)[:4] == ["checkpoint_path", "file_name", "exp_name", "display_name"]
+    assert data["file_name"] == data["checkpoint_path"].rpartition("/")[2]
     assert data["issues"] == [{"severity": "warning", "code": "x.y", "message": "careful"}]
 
 
