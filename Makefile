@@ -19,7 +19,7 @@ help: ## list the targets
 # pyproject keeps a normal range for users.
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev,remote]'
 	@$(MAKE) --no-print-directory bytecode
 	@touch $(STAMP)
 
