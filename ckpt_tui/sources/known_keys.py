@@ -261,7 +261,8 @@ def _put_completed_epochs(tier: TierResult, value: Any, key: str, writer: str) -
 def _metric(tier: TierResult, value: Any, key: str) -> float | None:
     if value is None:
         return None
-    number = _finite(value)
+    # A pickle holds numbers as numbers: a string here is not what these writers save.
+    number = None if isinstance(value, str) else _finite(value)
     if number is None:
         _ignored(tier, f"checkpoint {key}", value)
     return number

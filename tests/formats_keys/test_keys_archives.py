@@ -1,0 +1,98 @@
+"""TorchScript and torch.export archives: what they carry as plain data; verdict ``code``."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+
+@pytest.fixture(scope="module")
+def archives(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A scripted module (torch.jit.save, with extra files) and an exported program
+    (torch.export.save, with extra files), each holding a parameter, a buffer and a constant."""
+    import torch
+
+    class Net(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.lin = torch.nn.Linear(4, 2)
+            self.register_buffer("scale", torch.ones(2))
+            self.offset = torch.tensor([1.0, 2.0])
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.lin(x) * self.scale + self.offset.sum()
+
+    folder = tmp_path_factory.mktemp("archives") / "run"
+    folder.mkdir()
+    net = Net()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.jit.save(
+            torch.jit.script(net),
+            str(folder / "scripted.pt"),
+            _extra_files={"training.json": json.dumps({"epoch": 3, "val_acc": 0.5}), "a.txt": "hi"},
+        )
+        exported = torch.export.export(net, (torch.randn(1, 4),))
+        torch.export.save(exported, folder / "exported.pt", extra_files={"note.json": '{"k": 1}'})
+    return folder
+
+
+def show(path: Path) -> dict[str, Any]:
+    done = subprocess.run(
+        [sys.executable, "-m", "ckpt_tui", "show", str(path), "--json", "--no-cache"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode in (0, 1), done.stderr
+    return json.loads(done.stdout)  # type: ignore[no-any-return]
+
+
+def test_torchscript_tensors_and_extra_files_are_shown(archives: Path) -> None:
+    data = show(archives / "scripted.pt")
+    assert data["safety"] == "code"
+    contents = data["details"]["archive_contents"]
+    assert contents["tensors"]["tensors"] == {
+        "lin.weight": "float32[2, 4]",
+        "lin.bias": "float32[2]",
+        "scale": "float32[2]",
+        "offset": "float32[2]",
+    }
+    assert contents["tensors"]["count"] == 4
+    assert data["details"]["archive_extra"]["training.json"] == {"epoch": 3, "val_acc": 0.5}
+    assert data["details"]["archive_extra"]["a.txt"] == "hi"
+    # The archive's own class names (its module pickle) do not turn the verdict into "unsafe".
+    assert data["unsafe_globals"] == []
+
+
+def test_export_tensors_and_program_metadata_are_shown(archives: Path) -> None:
+    import torch
+
+    data = show(archives / "exported.pt")
+    assert data["safety"] == "code"
+    contents = data["details"]["archive_contents"]
+    assert contents["parameters_and_buffers"]["tensors"] == {
+        "lin.weight": "float32[2, 4]",
+        "lin.bias": "float32[2]",
+        "scale": "float32[2]",
+    }
+    assert contents["constants"]["tensors"] == {"offset": "float32[2]"}
+    program = contents["program"]
+    assert program["torch_version"] == torch.__version__
+    assert program["inputs"]["parameter"] == 2 and program["inputs"]["user_input"] == 1
+    assert program["graph_nodes"] >= 3
+    assert data["details"]["archive_extra"]["note.json"] == {"k": 1}
+
+
+def test_archive_contents_reach_the_catalog_entry(archives: Path) -> None:
+    from ckpt_tui import build_catalog
+
+    entries = {e.file_name: e for e in build_catalog(archives, use_cache=False).entries}
+    assert entries["scripted.pt"].details["archive_contents"]["tensors"]["count"] == 4
+    assert entries["exported.pt"].safety == "code"
