@@ -96,3 +96,19 @@ def test_archive_contents_reach_the_catalog_entry(archives: Path) -> None:
     entries = {e.file_name: e for e in build_catalog(archives, use_cache=False).entries}
     assert entries["scripted.pt"].details["archive_contents"]["tensors"]["count"] == 4
     assert entries["exported.pt"].safety == "code"
+
+
+def test_the_detail_pane_lists_an_archives_tensors(archives: Path) -> None:
+    from datetime import datetime, timezone
+
+    from ckpt_tui import build_catalog
+    from ckpt_tui.tui.widgets.detail_pane import render_sections
+
+    entries = {e.file_name: e for e in build_catalog(archives, use_cache=False).entries}
+    sections = render_sections(entries["exported.pt"], datetime.now(timezone.utc))
+    (archive,) = [
+        s for s in sections if s.heading is not None and s.heading.plain == "Archive contents"
+    ]
+    rows = {label.plain: value.plain for label, value in archive.rows}
+    assert rows["lin.weight"] == "float32[2, 4]"
+    assert rows["offset"] == "float32[2]"
