@@ -11,7 +11,8 @@ module decides what each one says, with provenance:
   ``min`` for ``loss``, else ``max``); ``epoch`` is the epoch index from ``version`` 2 on (before,
   timm saved ``epoch + 1``); ``args.epochs`` → max_epochs.
 * **mmcv / mmengine** (``meta``): ``meta.epoch`` is epochs completed (one more than the index);
-  ``meta.iter`` → global_step; ``meta.hook_msgs.best_score`` → monitor ``best_score``;
+  ``meta.iter`` → global_step; ``meta.hook_msgs.best_score`` → monitor ``best_score``, in the
+  mode mmcv's rule gives the key named by ``hook_msgs.best_ckpt`` (``best_bbox_mAP_epoch_11.pth``);
   ``meta.config`` (Python config text, never run) → the model's and backbone's ``type=``;
   ``meta.time`` → created_at.
 * **safetensors ``__metadata__``**: ``epoch``, ``global_step`` (or ``step``) when the strings are
@@ -48,6 +49,10 @@ _BACKBONE = re.compile(
     r"\bbackbone\s*=\s*dict\(\s*type\s*=\s*['\"]([\w.-]{1,100})['\"]"
     r"(?:\s*,\s*depth\s*=\s*(\d{1,4})\b)?"
 )
+_BEST_CKPT = re.compile(r"best_(.{1,100}?)_(?:epoch|iter)_\d{1,12}\.pth")
+# mmcv's EvalHook: the key parts that make "greater is better" or "less is better".
+_MMCV_GREATER = ("acc", "top", "AR@", "auc", "precision", "mAP", "mDice", "mIoU", "mAcc", "aAcc")
+_MMCV_LESS = ("loss",)
 _TIME_FORMATS = ("%a %b %d %H:%M:%S %Y", "%Y%m%d_%H%M%S")
 _SAFETENSORS_NAMES = ("architecture", "arch", "model_name", "modelspec.architecture")
 _METRIC_PREFIXES = ("val", "valid", "validation", "eval", "test", "best")
@@ -190,7 +195,7 @@ def _put_mmcv(
         if value is not None:
             metrics.setdefault("best_score", value)
             if not has_monitor:
-                tier.put("monitor", "best_score", "checkpoint meta.hook_msgs.best_score")
+                _put_mmcv_monitor(tier, hook_msgs.get("best_ckpt"))
                 tier.put("monitor_value", value, "checkpoint meta.hook_msgs.best_score")
     config = meta.get("config") if isinstance(meta.get("config"), str) else meta.get("cfg")
     if isinstance(config, str):
@@ -206,6 +211,22 @@ def _put_mmcv(
     created = _time(meta.get("time"))
     tier.put("created_at", created, "checkpoint meta.time")
     return {"epoch", "global_step"}
+
+
+def _put_mmcv_monitor(tier: TierResult, best_ckpt: Any) -> None:
+    """Monitor ``best_score`` (the best value so far, which is this file's value of it), in the
+    mode mmcv's EvalHook infers from the key in its ``best_<key>_epoch_<N>.pth`` name."""
+    tier.put("monitor", "best_score", "checkpoint meta.hook_msgs.best_score")
+    name = os.path.basename(best_ckpt) if isinstance(best_ckpt, str) else ""
+    found = _BEST_CKPT.fullmatch(name)
+    key = _name(found.group(1)) if found else None
+    if key is None:
+        return
+    where = f"checkpoint meta.hook_msgs.best_ckpt {name}"
+    if key in _MMCV_GREATER or any(part in key for part in _MMCV_GREATER):
+        tier.put("monitor_mode", "max", f"{where} (mmcv's rule for {key}: greater is better)")
+    elif any(part in key for part in _MMCV_LESS):
+        tier.put("monitor_mode", "min", f"{where} (mmcv's rule for {key}: less is better)")
 
 
 def _put_safetensors(

@@ -208,6 +208,7 @@ def _mmcv_run(folder: Path, expected: dict[str, dict[str, Any]]) -> None:
         torch.save(checkpoint, folder / f"epoch_{epoch}.pth")
     os.symlink("epoch_12.pth", folder / "latest.pth")
     common = {"architecture": "FasterRCNN", "backbone": "resnet50", "monitor": "best_score"}
+    common["monitor_mode"] = "max"
     common.update(monitor_value=0.3741, created_at="2026-12-07T20:00:00")
     expected["mmcv/epoch_11.pth"] = {**common, "epoch": 10, "global_step": 2750}
     expected["mmcv/epoch_12.pth"] = {**common, "epoch": 11, "global_step": 3000}

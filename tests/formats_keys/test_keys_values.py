@@ -87,6 +87,10 @@ def test_mmcv_meta_values_and_provenance(listed: dict[str, dict[str, Any]]) -> N
     assert provenance["epoch"] == "checkpoint meta.epoch 12 - 1 (mmcv saves the epochs completed)"
     assert provenance["global_step"] == "checkpoint meta.iter"
     assert provenance["monitor_value"] == "checkpoint meta.hook_msgs.best_score"
+    assert provenance["monitor_mode"] == (
+        "checkpoint meta.hook_msgs.best_ckpt best_bbox_mAP_epoch_11.pth"
+        " (mmcv's rule for bbox_mAP: greater is better)"
+    )
     assert provenance["architecture"] == "checkpoint meta.config model type= (text, not run)"
     assert provenance["created_at"] == "checkpoint meta.time"
     # An iteration-based save records the running epoch, not the epochs completed: unknown.
