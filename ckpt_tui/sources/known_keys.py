@@ -62,6 +62,8 @@ def layout_of(common: Mapping[str, Any]) -> str | None:
     """Which known writer saved a dict with these top-level keys, or ``None``."""
     if isinstance(common.get("args"), dict) and ("version" in common or "metric" in common):
         return "timm CheckpointSaver"
+    if type(common.get("version")) is int and "arch" in common and "args" not in common:
+        return "timm CheckpointSaver"  # saved without args: arch is the model's class name
     if any(key in common for key in _IMAGENET_METRICS) and "arch" in common:
         return "ImageNet example"
     if isinstance(common.get("meta"), dict):
@@ -148,7 +150,7 @@ def _put_imagenet(
 def _put_timm(
     tier: TierResult, common: Mapping[str, Any], metrics: dict[str, float], has_monitor: bool
 ) -> set[str]:
-    args = common["args"]
+    args = common["args"] if isinstance(common.get("args"), dict) else {}
     if not _put_arch(tier, args.get("model"), "checkpoint args.model"):
         _put_arch(tier, common.get("arch"), "checkpoint arch")
     epochs = args.get("epochs")

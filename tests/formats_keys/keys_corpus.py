@@ -132,7 +132,8 @@ def _timm_save(
     import torch
 
     model = _model()
-    optimizer = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=0.9, nesterov=True)
+    lr = args.lr if args is not None else 0.1
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9, nesterov=True)
     save_state: dict[str, Any] = {
         "epoch": epoch,
         "arch": type(model).__name__.lower(),
@@ -170,6 +171,10 @@ def _timm_run(folder: Path, expected: dict[str, dict[str, Any]]) -> None:
         "architecture": "efficientnet_b0", "backbone": "efficientnet_b0", "monitor": "loss",
         "monitor_mode": "min", "monitor_value": 1.75, "epoch": 4, "max_epochs": 10,
     }  # fmt: skip
+    # Without args (a CheckpointSaver given none): arch is the model's class name.
+    _timm_save(folder / "no_args.pth", 7, None, None, 2)
+    expected["timm/no_args.pth"] = {"architecture": "sequential", "backbone": "sequential",
+                                    "epoch": 7}  # fmt: skip
     # Before version 2, timm saved epoch + 1.
     _timm_save(folder / "old_timm.pth", 5, timm_args(model="resnet34"), 33.5, None)
     expected["timm/old_timm.pth"] = {
