@@ -6,8 +6,9 @@ Training scripts other than Lightning save a plain dict with a few well-known ke
   ``best_prec1``), ``optimizer``, ``scheduler``;
 * timm's ``CheckpointSaver``: ``epoch``, ``arch``, ``state_dict``, ``optimizer``, ``version``,
   ``args`` (an ``argparse.Namespace``), ``metric``;
-* mmcv / mmengine: ``meta`` (``epoch``, ``iter``, ``hook_msgs``, ``config``, ``mmcv_version``,
-  ``time``, ...), ``state_dict``, ``optimizer``.
+* mmcv / mmengine: ``meta`` (``epoch``, ``iter``, ``hook_msgs``, ``config`` / ``cfg``,
+  ``mmcv_version``, ``time``, ...), ``state_dict``, ``optimizer``; mmengine's ``message_hub``
+  (``runtime_info.best_score``, ``best_ckpt``).
 
 Here they are only copied out as plain data (bounded); what they mean is decided by the
 checkpoint tier (:mod:`ckpt_tui.sources.known_keys`). Nothing is called or imported.
@@ -29,6 +30,7 @@ COMMON_KEYS: tuple[str, ...] = (
     "version",
     "args",
     "meta",
+    "message_hub",
 )
 """The top-level keys copied into :attr:`CheckpointInspection.common_keys`."""
 
@@ -47,8 +49,13 @@ def read_common_keys(
     for key in COMMON_KEYS:
         if key not in root:
             continue
+        value = root[key]
+        if key == "message_hub":
+            # Only its runtime_info says anything here; its logged scalars can be long.
+            inner = value.get("runtime_info") if isinstance(value, dict) else None
+            value = {"runtime_info": inner}
         try:
-            value = to_plain(root[key], scalar, max_depth=_MAX_DEPTH, max_nodes=_MAX_NODES)
+            value = to_plain(value, scalar, max_depth=_MAX_DEPTH, max_nodes=_MAX_NODES)
         except TooComplex as exc:
             issues.append(
                 Issue(severity="warning", code="checkpoint.too-complex", message=f"{key}: {exc}")

@@ -101,7 +101,8 @@ class CheckpointInspection:
     """A safetensors file's ``__metadata__``."""
     common_keys: dict[str, Any] = field(default_factory=dict)
     """Common top-level keys of checkpoints written outside Lightning (``arch``, ``best_acc1``,
-    ``best_prec1``, ``metric``, ``version``, ``args``, ``meta``, ``epoch``), as plain data:
+    ``best_prec1``, ``metric``, ``version``, ``args``, ``meta``, ``message_hub``, ``epoch``), as
+    plain data:
     see :mod:`ckpt_tui.reader.common_keys`."""
     safety: Verdict = "safe"
     """What ``torch.load`` of the file would do: ``safe``, ``unsafe``, ``code`` or ``unreadable``

@@ -11,6 +11,7 @@ module decides what each one says, with provenance:
   ``min`` for ``loss``, else ``max``); ``epoch`` is the epoch index from ``version`` 2 on (before,
   timm saved ``epoch + 1``); ``args.epochs`` → max_epochs.
 * **mmcv / mmengine** (``meta``): ``meta.epoch`` is epochs completed (one more than the index);
+  mmengine keeps the best score in ``message_hub.runtime_info`` instead of ``meta.hook_msgs``;
   ``meta.iter`` → global_step; ``meta.hook_msgs.best_score`` → monitor ``best_score``, in the
   mode mmcv's rule gives the key named by ``hook_msgs.best_ckpt`` (``best_bbox_mAP_epoch_11.pth``);
   ``meta.config`` (Python config text, never run) → the model's and backbone's ``type=``;
@@ -91,7 +92,8 @@ def put_known_keys(tier: TierResult, inspection: Any, metrics: dict[str, float])
         claimed |= _put_timm(tier, common, metrics, lightning_monitor)
     elif layout == "mmcv":
         file_name = os.path.basename(os.path.realpath(getattr(inspection, "path", "") or "."))
-        claimed |= _put_mmcv(tier, common["meta"], file_name, metrics, lightning_monitor)
+        meta, hub = common["meta"], common.get("message_hub")
+        claimed |= _put_mmcv(tier, meta, hub, file_name, metrics, lightning_monitor)
     if layout is None and "arch" in common:
         _put_arch(tier, common["arch"], "checkpoint arch")
     return claimed
@@ -178,9 +180,24 @@ def _put_timm(
     return {"epoch"}
 
 
+def _best_messages(
+    meta: Mapping[str, Any], message_hub: Any
+) -> list[tuple[str, Mapping[str, Any]]]:
+    """Where the best score is kept: mmcv's ``meta.hook_msgs``, mmengine's
+    ``message_hub.runtime_info``."""
+    found = []
+    if isinstance(meta.get("hook_msgs"), Mapping):
+        found.append(("meta.hook_msgs", meta["hook_msgs"]))
+    runtime = message_hub.get("runtime_info") if isinstance(message_hub, Mapping) else None
+    if isinstance(runtime, Mapping):
+        found.append(("message_hub.runtime_info", runtime))
+    return found
+
+
 def _put_mmcv(
     tier: TierResult,
     meta: Mapping[str, Any],
+    message_hub: Any,
     file_name: str,
     metrics: dict[str, float],
     has_monitor: bool,
@@ -191,14 +208,15 @@ def _put_mmcv(
         # Saved by epoch: meta.epoch counts the epochs completed. An iteration-based save
         # (``iter_N.pth``) records the running epoch in another convention: left unknown.
         _put_completed_epochs(tier, meta.get("epoch"), "meta.epoch", "mmcv")
-    hook_msgs = meta.get("hook_msgs")
-    if isinstance(hook_msgs, Mapping):
-        value = _metric(tier, hook_msgs.get("best_score"), "meta.hook_msgs.best_score")
-        if value is not None:
-            metrics.setdefault("best_score", value)
-            if not has_monitor:
-                _put_mmcv_monitor(tier, hook_msgs.get("best_ckpt"))
-                tier.put("monitor_value", value, "checkpoint meta.hook_msgs.best_score")
+    for label, messages in _best_messages(meta, message_hub):
+        value = _metric(tier, messages.get("best_score"), f"{label}.best_score")
+        if value is None:
+            continue
+        metrics.setdefault("best_score", value)
+        if not has_monitor:
+            _put_mmcv_monitor(tier, label, messages.get("best_ckpt"))
+            tier.put("monitor_value", value, f"checkpoint {label}.best_score")
+        break
     config = meta.get("config") if isinstance(meta.get("config"), str) else meta.get("cfg")
     if isinstance(config, str):
         found = _MODEL_TYPE.search(config)
@@ -215,16 +233,16 @@ def _put_mmcv(
     return {"epoch", "global_step"}
 
 
-def _put_mmcv_monitor(tier: TierResult, best_ckpt: Any) -> None:
+def _put_mmcv_monitor(tier: TierResult, label: str, best_ckpt: Any) -> None:
     """Monitor ``best_score`` (the best value so far, which is this file's value of it), in the
     mode mmcv's EvalHook infers from the key in its ``best_<key>_epoch_<N>.pth`` name."""
-    tier.put("monitor", "best_score", "checkpoint meta.hook_msgs.best_score")
+    tier.put("monitor", "best_score", f"checkpoint {label}.best_score")
     name = os.path.basename(best_ckpt) if isinstance(best_ckpt, str) else ""
     found = _BEST_CKPT.fullmatch(name)
     key = _name(found.group(1)) if found else None
     if key is None:
         return
-    where = f"checkpoint meta.hook_msgs.best_ckpt {name}"
+    where = f"checkpoint {label}.best_ckpt {name}"
     if key in _MMCV_GREATER or any(part in key for part in _MMCV_GREATER):
         tier.put("monitor_mode", "max", f"{where} (mmcv's rule for {key}: greater is better)")
     elif any(part in key for part in _MMCV_LESS):

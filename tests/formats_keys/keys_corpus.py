@@ -228,6 +228,40 @@ def _mmcv_run(folder: Path, expected: dict[str, dict[str, Any]]) -> None:
     }  # fmt: skip
 
 
+def _mmengine_run(folder: Path, expected: dict[str, dict[str, Any]]) -> None:
+    """mmengine's Runner.save_checkpoint: ``meta`` (``cfg`` text, ``time`` as YYYYmmdd_HHMMSS),
+    the best score in ``message_hub``'s runtime info."""
+    import torch
+
+    model = _model()
+    folder.mkdir(parents=True)
+    meta = {
+        "cfg": MMCV_CONFIG.replace("FasterRCNN", "RetinaNet"),
+        "seed": 42,
+        "experiment_name": "retinanet_r50_fpn_1x_coco_20261207_200000",
+        "time": "20261207_200000",
+        "mmengine_version": "0.10.4",
+        "epoch": 3,
+        "iter": 750,
+        "dataset_meta": {"classes": ("person", "car")},
+    }
+    hub = {
+        "log_scalars": {"train/loss": {"_log_history": [0.5] * 5000, "_count_history": [1] * 5000}},
+        "runtime_info": {"epoch": 3, "iter": 750, "best_score": 0.25,
+                         "best_ckpt": str(folder / "best_coco_bbox_mAP_epoch_2.pth")},
+        "resumed_keys": {"epoch": False, "iter": False},
+    }  # fmt: skip
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+    checkpoint = {"meta": meta, "state_dict": model.state_dict(), "message_hub": hub,
+                  "optimizer": optimizer.state_dict()}  # fmt: skip
+    torch.save(checkpoint, folder / "epoch_3.pth")
+    expected["mmengine/epoch_3.pth"] = {
+        "architecture": "RetinaNet", "backbone": "resnet50", "epoch": 2, "global_step": 750,
+        "monitor": "best_score", "monitor_mode": "max", "monitor_value": 0.25,
+        "created_at": "2026-12-07T20:00:00",
+    }  # fmt: skip
+
+
 def _safetensors_file(folder: Path, expected: dict[str, dict[str, Any]]) -> None:
     from safetensors.torch import save_file
 
@@ -326,6 +360,7 @@ def write_corpus(root: Path) -> dict[str, dict[str, Any]]:
     _imagenet_old_fork(root / "imagenet_fork", expected)
     _timm_run(root / "timm", expected)
     _mmcv_run(root / "mmcv", expected)
+    _mmengine_run(root / "mmengine", expected)
     _safetensors_file(root / "safetensors", expected)
     _lightning_weights_only(root / "lightning", expected)
     return expected
