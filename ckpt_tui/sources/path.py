@@ -192,19 +192,17 @@ def path_tier(rel_path: str, abs_path: str, link_target: str | None = None) -> T
 
     ``link_target`` is the real path of the file when the checkpoint is a symbolic link
     (``last.ckpt`` → ``epoch=3-step=120-val_acc=0.4688.ckpt``): what the target's name says
-    completes what the link's own name says, and ``details["link_to"]`` names the target.
+    completes what the link's own name says, and ``details["link_to"]`` names the target
+    (relative to the link's folder).
     """
     tier = TierResult(kind="path")
     rel_dir, _, file_name = rel_path.rpartition("/")
     facts = _name_facts(rel_path)
     _put_name_facts(tier, facts, f"path {facts.name}")
     if link_target is not None:
-        target_dir, target_name = os.path.split(link_target)
-        if target_dir == os.path.dirname(os.path.realpath(abs_path)) or not target_dir:
-            tier.details["link_to"] = target_name
-        else:
-            tier.details["link_to"] = link_target
-        target = parse_name(_stem(target_name))
+        here = os.path.realpath(os.path.dirname(abs_path))
+        tier.details["link_to"] = os.path.relpath(link_target, here).replace(os.sep, "/")
+        target = parse_name(_stem(os.path.basename(link_target)))
         _put_name_facts(tier, target, f"path link target {target.name}")
     exp, arch, backbone = _folder_facts(rel_dir, os.path.dirname(abs_path))
     if exp is not None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -137,6 +138,19 @@ def test_a_link_gets_its_targets_values_and_names_it(
     assert entries["mmcv/latest.pth"].details["link_to"] == "epoch_12.pth"
     assert entries["lightning/last.ckpt"].details["link_to"] == "epoch=1-step=4-val_acc=0.6250.ckpt"
     assert "link_to" not in entries["mmcv/epoch_12.pth"].details
+
+
+def test_a_link_to_another_folder_names_the_target_relative_to_it(tmp_path: Path) -> None:
+    import torch
+
+    (tmp_path / "run" / "a").mkdir(parents=True)
+    (tmp_path / "run" / "b").mkdir()
+    torch.save({"epoch": 4, "state_dict": {"w": torch.zeros(1)}}, tmp_path / "run/a/epoch=4.ckpt")
+    (tmp_path / "run" / "b" / "last.ckpt").symlink_to("../a/epoch=4.ckpt")
+    entries = {e.checkpoint_path: e for e in build_catalog(tmp_path, use_cache=False).entries}
+    link = entries["run/b/last.ckpt"]
+    assert link.details["link_to"] == "../a/epoch=4.ckpt"
+    assert link.epoch == 4 and link.provenance["epoch"] == "checkpoint epoch"
 
 
 @pytest.mark.parametrize(
