@@ -92,7 +92,7 @@ def _imagenet_run(folder: Path, expected: dict[str, dict[str, Any]]) -> None:
 
 
 def _imagenet_old_fork(folder: Path, expected: dict[str, dict[str, Any]]) -> None:
-    """An older fork: ``best_prec1`` as a Python float, no scheduler."""
+    """An older fork: ``best_prec1`` as a Python float, no scheduler, the legacy format."""
     import torch
 
     model = _model()
@@ -105,7 +105,8 @@ def _imagenet_old_fork(folder: Path, expected: dict[str, dict[str, Any]]) -> Non
         "optimizer": optimizer.state_dict(),
     }
     folder.mkdir(parents=True)
-    torch.save(state, folder / "checkpoint.pth")
+    # Forks of that age ran torch < 1.6: the legacy (pre-zip) format.
+    torch.save(state, folder / "checkpoint.pth", _use_new_zipfile_serialization=False)
     expected["imagenet_fork/checkpoint.pth"] = {
         "architecture": "vgg16_bn", "backbone": "vgg16_bn", "epoch": 9, "monitor": "best_prec1",
         "monitor_mode": "max", "monitor_value": 71.875, "additional_metrics.best_prec1": 71.875,

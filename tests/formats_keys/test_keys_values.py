@@ -67,9 +67,9 @@ def test_the_imagenet_epoch_is_the_index_of_the_last_epoch(
     )
     assert entry["provenance"]["architecture"] == "checkpoint arch"
     assert entry["provenance"]["monitor_value"] == "checkpoint best_acc1"
-    assert listed["imagenet_fork/checkpoint.pth"]["provenance"]["monitor"].startswith(
-        "checkpoint best_prec1"
-    )
+    fork = listed["imagenet_fork/checkpoint.pth"]
+    assert fork["provenance"]["monitor"].startswith("checkpoint best_prec1")
+    assert fork["epoch"] == 9 and fork["safety"] == "safe"  # a legacy-format file, read alike
 
 
 def test_timm_values_and_provenance(listed: dict[str, dict[str, Any]]) -> None:
