@@ -112,3 +112,47 @@ def test_the_detail_pane_lists_an_archives_tensors(archives: Path) -> None:
     rows = {label.plain: value.plain for label, value in archive.rows}
     assert rows["lin.weight"] == "float32[2, 4]"
     assert rows["offset"] == "float32[2]"
+
+
+class Payload:
+    """Pickles as os.system creating a marker file, if anything ever ran it."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple[object, tuple[str]]:
+        import os
+
+        return (os.system, (f"touch {self.marker}",))
+
+
+def test_hostile_archives_are_described_never_run(tmp_path: Path) -> None:
+    import pickle
+    import zipfile
+
+    from ckpt_tui.sources.details import checkpoint_details
+
+    marker = tmp_path / "PWNED"
+    scripted = tmp_path / "evil_script.pt"
+    with zipfile.ZipFile(scripted, "w") as archive:
+        archive.writestr("evil/constants.pkl", pickle.dumps((), protocol=2))
+        archive.writestr("evil/data.pkl", pickle.dumps({"w": Payload(marker)}, protocol=2))
+        archive.writestr("evil/extra/deep.json", "[" * 100_000 + "]" * 100_000)
+        archive.writestr("evil/version", "3")
+    exported = tmp_path / "evil_export.pt2"
+    with zipfile.ZipFile(exported, "w") as archive:
+        archive.writestr("evil/archive_format", "pt2")
+        archive.writestr("evil/models/model.json", '{"graph_module": {"graph": "not a dict"},'
+                         ' "torch_version": {"a": [1]}}')  # fmt: skip
+        archive.writestr("evil/data/weights/model_weights_config.json", '{"config": [1, 2]}')
+        archive.writestr(
+            "evil/data/constants/model_constants_config.json",
+            json.dumps({"config": {"c": {"tensor_meta": {"dtype": "x", "sizes": "y"}}}}),
+        )
+    for path in (scripted, exported):
+        details = checkpoint_details(path)
+        assert "archive_contents" in details
+        json.dumps(details)  # plain data only
+    assert checkpoint_details(exported)["archive_contents"]["constants"]["tensors"] == {"c": "?[]"}
+    assert show(scripted)["safety"] == "code"
+    assert not marker.exists()
