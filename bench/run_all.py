@@ -14,6 +14,7 @@ from pathlib import Path
 ORDER = [
     "bench_catalog",
     "bench_reader",
+    "bench_keys",
     "bench_tui",
     "bench_convert",
     "bench_callback",

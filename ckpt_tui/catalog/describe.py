@@ -57,6 +57,11 @@ def file_identity(path: str) -> str | None:
     return f"{os.path.realpath(path)}|{state}"
 
 
+def _link_target(found: FoundFile) -> str | None:
+    """The real path of a linked checkpoint (``last.ckpt`` → its target), else ``None``."""
+    return found.real_path() if found.is_link and found.error is None else None
+
+
 @dataclass(slots=True)
 class Prepared:
     """A found checkpoint and what feeds its entry, before any file is read."""
@@ -151,7 +156,7 @@ class Describer:
         config, config_rel = self._config_tier(prepared.candidates)
         return FastTiers(
             prepared,
-            [sidecar, config, path_tier(found.rel, found.path)],
+            [sidecar, config, path_tier(found.rel, found.path, _link_target(found))],
             sidecar_rel,
             config_rel,
             name is not None and sidecar.file is not None,

@@ -76,7 +76,9 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    entry, details = read_file(entry)
+    entry, fresh = read_file(entry)
+    # The file's details read now, over what the other tiers reported (a link's target, ...).
+    details = {**entry.details, **fresh}
     if not args.no_cache:
         from ckpt_tui.catalog.verify import remember_verdicts
 
@@ -124,13 +126,13 @@ def _print_rich(entry: CheckpointCatalogEntry, details: dict[str, Any]) -> None:
     data = entry.to_dict()
     fields = [
         "exp_name", "architecture", "backbone", "decoder", "head", "loss", "epoch", "global_step",
-        "max_epochs", "hmean", "precision", "recall", "validation_loss", "monitor", "monitor_mode",
-        "monitor_value", "save_top_k", "save_last", "created_at", "size_bytes", "source",
-        "sidecar_path", "config_path", "hydra_config_path", "wandb_run_id",
+        "max_epochs", "hmean", "precision", "recall", "validation_loss", "additional_metrics",
+        "monitor", "monitor_mode", "monitor_value", "save_top_k", "save_last", "created_at",
+        "size_bytes", "source", "sidecar_path", "config_path", "hydra_config_path", "wandb_run_id",
     ]  # fmt: skip
     for name in fields:
         value = data.get(name)
-        shown = "—" if value is None else safe(str(value))[:200]
+        shown = "—" if value is None or value == {} else safe(str(value))[:200]
         table.add_row(name, escape(shown), escape(safe(entry.provenance.get(name, ""))))
     verdict = {"safe": "green", "unsafe": "bold red", "code": "bold magenta"}
     colour = verdict.get(entry.safety, "yellow")
@@ -151,7 +153,7 @@ def _print_rich(entry: CheckpointCatalogEntry, details: dict[str, Any]) -> None:
             console.print(f"  [{colour}]{issue.severity}[/] {escape(safe(issue.message))}")
     sections = (
         "state_dict", "model_checkpoint", "optimizer", "cleval_metrics", "unsafe_globals",
-        "archive_extra",
+        "archive_extra", "archive_contents", "common_keys", "link_to",
         "hyper_parameters", "datamodule_hyper_parameters",
     )  # fmt: skip
     for section in sections:

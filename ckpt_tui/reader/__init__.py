@@ -97,6 +97,7 @@ def _inspect(f: CheckpointFile, result: CheckpointInspection) -> None:
     if parsed.code is not None:
         result.code_archive = parsed.code
         result.archive_extra = parsed.extra.get("archive_extra") or None
+        result.archive_contents = parsed.extra.get("archive_contents") or None
         return
     if parsed.format == "safetensors":
         result.weights_key = ""

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ckpt_tui.model.entry import Issue
+from ckpt_tui.reader.common_keys import read_common_keys
 from ckpt_tui.reader.results import (
     CheckpointInspection,
     Mode,
@@ -285,6 +286,7 @@ def summarize(root: Any, scalar: ScalarReader | None, result: CheckpointInspecti
     result.cleval_metrics = _plain_dict(
         root.get("cleval_metrics"), scalar, "cleval_metrics", issues
     )
+    result.common_keys = read_common_keys(root, scalar, issues)
     result.checkpoint_callbacks = checkpoint_states(root, scalar)
     _choose_monitor(result)
     if result.cleval_metrics:

@@ -99,6 +99,11 @@ class CheckpointInspection:
     """The first parameter group's learning rate at save time."""
     safetensors_metadata: dict[str, str] | None = None
     """A safetensors file's ``__metadata__``."""
+    common_keys: dict[str, Any] = field(default_factory=dict)
+    """Common top-level keys of checkpoints written outside Lightning (``arch``, ``best_acc1``,
+    ``best_prec1``, ``metric``, ``version``, ``args``, ``meta``, ``message_hub``, ``epoch``), as
+    plain data:
+    see :mod:`ckpt_tui.reader.common_keys`."""
     safety: Verdict = "safe"
     """What ``torch.load`` of the file would do: ``safe``, ``unsafe``, ``code`` or ``unreadable``
     (the entry's ``safety``; the reader never answers ``unchecked``)."""
@@ -108,6 +113,9 @@ class CheckpointInspection:
     """``TorchScript`` or ``torch.export`` when the file is an archive that holds code."""
     archive_extra: dict[str, Any] | None = None
     """A code archive's ``extra/`` files: JSON as plain data, else text."""
+    archive_contents: dict[str, Any] | None = None
+    """What a code archive carries as plain data: its parameters', buffers' and constants'
+    names, shapes and dtypes, and (``torch.export``) its program's metadata."""
     issues: list[Issue] = field(default_factory=list)
     """Errors (the file is broken; ``security.unsafe-global``), warnings (``security.code``),
     notes."""

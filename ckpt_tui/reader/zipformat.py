@@ -57,7 +57,7 @@ def parse_zip(f: CheckpointFile, limits: ZipLimits | None = None) -> ParsedFile:
     """Read the directory and ``data.pkl`` of a zip checkpoint; tensors stay on disk."""
     limits = limits or ZipLimits()
     members, issues = read_directory(f, limits)
-    archive = code_archive(f, members)
+    archive = code_archive(f, members, _storage_loader)
     if archive is not None:
         archive.issues[:0] = issues
         return archive

@@ -19,6 +19,7 @@ from typing import Any
 from ckpt_tui.model.entry import Issue
 from ckpt_tui.model.placeholders import known
 from ckpt_tui.sources.config import HPARAMS_LABEL, read_config_fields
+from ckpt_tui.sources.known_keys import put_known_keys
 from ckpt_tui.sources.merge import TierResult, canonical_metric
 
 CheckpointTier = Callable[[str], TierResult]
@@ -82,8 +83,13 @@ def tier_from_inspection(inspection: Any, guess: Any = None, *, details: bool = 
     # The verdict is the file's own: only this tier sets it, so no sidecar can hide it.
     put("safety", getattr(inspection, "safety", None), "the file, read by the safe reader")
     put("unsafe_globals", list(getattr(inspection, "unsafe_globals", [])), "the file's pickles")
-    put("epoch", _int(getattr(inspection, "epoch", None)), "checkpoint epoch")
-    put("global_step", _int(getattr(inspection, "global_step", None)), "checkpoint global_step")
+    extra: dict[str, float] = {}
+    # Known writers' keys first: they decide what their epoch means (see sources.known_keys).
+    claimed = put_known_keys(tier, inspection, extra)
+    if "epoch" not in claimed:
+        put("epoch", _int(getattr(inspection, "epoch", None)), "checkpoint epoch")
+    if "global_step" not in claimed:
+        put("global_step", _int(getattr(inspection, "global_step", None)), "checkpoint global_step")
     where_cb = "checkpoint callbacks ModelCheckpoint"
     put("monitor", known(getattr(inspection, "monitor", None)), f"{where_cb} monitor")
     mode = getattr(inspection, "monitor_mode", None)
@@ -92,7 +98,6 @@ def tier_from_inspection(inspection: Any, guess: Any = None, *, details: bool = 
     put("monitor_mode", mode if mode in ("min", "max") else None, f"{where_cb} mode")
     put("monitor_value", _float(getattr(inspection, "monitor_value", None)), f"{where_cb} score")
     metrics = getattr(inspection, "metrics", None) or {}
-    extra: dict[str, float] = {}
     if isinstance(metrics, Mapping):
         for name, raw in metrics.items():
             value = _float(raw)
@@ -104,7 +109,8 @@ def tier_from_inspection(inspection: Any, guess: Any = None, *, details: bool = 
             else:
                 extra[name] = value
     if extra:
-        put("additional_metrics", extra, "checkpoint metrics")
+        names = ", ".join(sorted(extra))
+        put("additional_metrics", dict(sorted(extra.items())), f"checkpoint metrics {names:.200}")
     if guess is not None:
         reasons = getattr(guess, "provenance", None) or {}
         for field_name, attribute in (

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ckpt_tui.reader import CheckpointInspection, inspect_checkpoint
+from ckpt_tui.sources.known_keys import known_key_details
 
 MAX_CACHED_HPARAMS_BYTES = 16 * 1024
 """Hyper-parameters bigger than this (as JSON) are left out of cached details."""
@@ -82,6 +83,9 @@ def inspection_details(
         details["unsafe_globals"] = list(inspection.unsafe_globals)
     if inspection.archive_extra:
         details["archive_extra"] = json.loads(json.dumps(inspection.archive_extra, default=repr))
+    if inspection.archive_contents:
+        details["archive_contents"] = inspection.archive_contents
+    details.update(known_key_details(inspection))
     return details
 
 

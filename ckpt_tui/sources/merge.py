@@ -22,6 +22,9 @@ FIELD_TIER_ORDER: dict[str, tuple[Source, ...]] = {
 }
 """Fields whose tiers rank differently from :data:`TIER_RANK`."""
 
+METRICS_FIELD = "additional_metrics"
+"""The one field merged key by key across tiers (every tier's metrics are kept)."""
+
 VERDICT_FIELDS = frozenset(("safety", "unsafe_globals"))
 """What the file would do when loaded: not a description, so a tier that gives only these has
 not described the checkpoint (the entry's ``source`` ignores them)."""
@@ -109,6 +112,7 @@ def merge_tiers(tiers: Sequence[TierResult]) -> Merged:
         values.update(tier.values)
         provenance.update(tier.provenance)
         details.update(tier.details)
+    _union_metrics(ranked, values, provenance)
     for name, order in FIELD_TIER_ORDER.items():
         for kind in order:
             best = next((t for t in ranked if t.kind == kind and name in t.values), None)
@@ -134,6 +138,22 @@ def merge_tiers(tiers: Sequence[TierResult]) -> Merged:
         issues.sort(key=lambda issue: issue.rank)
         issues = dedupe_issues(issues)
     return Merged(values, provenance, source, issues, details)
+
+
+def _union_metrics(
+    ranked: Sequence[TierResult], values: dict[str, Any], provenance: dict[str, str]
+) -> None:
+    # Each tier knows some metrics (the file's own keys, its name's ``val_acc=0.47``): all are
+    # kept, a better tier's value winning for a metric several tiers know.
+    holding = [t for t in ranked if isinstance(t.values.get(METRICS_FIELD), dict)]
+    if len(holding) < 2:
+        return
+    union: dict[str, Any] = {}
+    for tier in reversed(holding):
+        union.update(tier.values[METRICS_FIELD])
+    values[METRICS_FIELD] = union
+    where = [t.provenance.get(METRICS_FIELD, t.kind) for t in holding]
+    provenance[METRICS_FIELD] = "; ".join(dict.fromkeys(where))
 
 
 def _rank(tier: TierResult) -> int:

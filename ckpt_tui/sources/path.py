@@ -187,25 +187,23 @@ def exp_name_from_path(abs_parts: list[str]) -> tuple[str, str] | None:
     return None
 
 
-def path_tier(rel_path: str, abs_path: str) -> TierResult:
-    """The path tier for one checkpoint: ``rel_path`` is "/"-separated from the root."""
+def path_tier(rel_path: str, abs_path: str, link_target: str | None = None) -> TierResult:
+    """The path tier for one checkpoint: ``rel_path`` is "/"-separated from the root.
+
+    ``link_target`` is the real path of the file when the checkpoint is a symbolic link
+    (``last.ckpt`` → ``epoch=3-step=120-val_acc=0.4688.ckpt``): what the target's name says
+    completes what the link's own name says, and ``details["link_to"]`` names the target
+    (relative to the link's folder).
+    """
     tier = TierResult(kind="path")
     rel_dir, _, file_name = rel_path.rpartition("/")
     facts = _name_facts(rel_path)
-    where = f"path {facts.name}"
-    tier.put("epoch", facts.epoch, where)
-    tier.put("global_step", facts.step, where)
-    extra: dict[str, float] = {}
-    for key, value in facts.metrics:
-        field_name = canonical_metric(key)
-        if field_name in ("hmean", "precision", "recall") and not 0.0 <= value <= 1.0:
-            continue  # a percentage or a typo: not guessed at
-        if field_name is not None:
-            tier.put(field_name, value, where)
-        else:
-            extra[key] = value
-    if extra:
-        tier.put("additional_metrics", extra, where)
+    _put_name_facts(tier, facts, f"path {facts.name}")
+    if link_target is not None:
+        here = os.path.realpath(os.path.dirname(abs_path))
+        tier.details["link_to"] = os.path.relpath(link_target, here).replace(os.sep, "/")
+        target = parse_name(_stem(os.path.basename(link_target)))
+        _put_name_facts(tier, target, f"path link target {target.name}")
     exp, arch, backbone = _folder_facts(rel_dir, os.path.dirname(abs_path))
     if exp is not None:
         tier.put("exp_name", exp[0], exp[1])
@@ -221,6 +219,22 @@ def path_tier(rel_path: str, abs_path: str) -> TierResult:
         if found is not None:
             tier.put(field_name, found[0], f"path {found[1]}")
     return tier
+
+
+def _put_name_facts(tier: TierResult, facts: NameFacts, where: str) -> None:
+    tier.put("epoch", facts.epoch, where)
+    tier.put("global_step", facts.step, where)
+    extra: dict[str, float] = {}
+    for key, value in facts.metrics:
+        field_name = canonical_metric(key)
+        if field_name in ("hmean", "precision", "recall") and not 0.0 <= value <= 1.0:
+            continue  # a percentage or a typo: not guessed at
+        if field_name is not None:
+            tier.put(field_name, value, where)
+        else:
+            extra[key] = value
+    if extra:
+        tier.put("additional_metrics", extra, where)
 
 
 def _name_facts(rel_path: str) -> NameFacts:

@@ -40,7 +40,10 @@ MAX_UNSAFE_GLOBALS = 500
 #: ``details`` keys with a section of their own.
 SHOWN_DETAILS = frozenset(
     {"hyper_parameters", "datamodule_hyper_parameters", "state_dict", "model_checkpoint"}
+    | {"archive_contents"}
 )
+#: Lines of a code archive's contents shown at most.
+MAX_ARCHIVE_LINES = 40
 
 
 class DetailPane(VerticalScroll, can_focus=True):
@@ -184,6 +187,13 @@ def render_sections(entry: Entry, now: datetime) -> list[Section]:
     state = entry.details.get("state_dict")
     if isinstance(state, Mapping):
         sections.append(_section("State dict", list(_state_rows(state))))
+    contents = entry.details.get("archive_contents")
+    if isinstance(contents, Mapping):
+        rows = list(_flatten(contents))
+        shown = [(name.rpartition(".tensors.")[2] or name, value) for name, value in rows]
+        if len(shown) > MAX_ARCHIVE_LINES:
+            shown = [*shown[:MAX_ARCHIVE_LINES], ("", f"… (+{len(shown) - MAX_ARCHIVE_LINES})")]
+        sections.append(_section("Archive contents", shown))
     # Other extras a tier reported (format, lightning_version, optimizer, dangerous globals...).
     extras: list[Row] = [
         ("", f"{key}: {_summary(value)}")
