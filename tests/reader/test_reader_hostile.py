@@ -27,13 +27,16 @@ from reader_pickles import (
 from ckpt_tui.reader import CheckpointInspection, inspect_checkpoint
 from ckpt_tui.reader.unpickle.machine import DEFAULT_LIMITS
 
-HANG_LIMIT_S = 10.0
+HANG_LIMIT_CPU_S = 30.0
+"""A hang guard, not a speed target: a hostile file must not cost minutes of CPU. CPU time, not
+wall time, so a loaded machine does not fail it; bench/ holds the reader's real figures."""
 
 
 def inspect(path: Path) -> CheckpointInspection:
-    started = time.monotonic()
+    started = time.process_time()
     result = inspect_checkpoint(path)
-    assert time.monotonic() - started < HANG_LIMIT_S, "inspection did not finish in bounded time"
+    spent = time.process_time() - started
+    assert spent < HANG_LIMIT_CPU_S, "inspection did not finish in bounded CPU time"
     return result
 
 
