@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ckpt_tui.compare.diff import SECTIONS
 from ckpt_tui.io.text import escape_for_terminal, escape_surrogates_json
 
 if TYPE_CHECKING:
@@ -89,31 +90,67 @@ def run(args: argparse.Namespace) -> int:
 def print_comparison(
     comparison: Comparison, *, all_keys: bool = False, console: Console | None = None
 ) -> None:
-    """The comparison for people: a table per section on a terminal; plain lines when piped
-    (no box drawing, never wrapped)."""
+    """The comparison for people: a table per section on a terminal; when piped, plain lines
+    ``<mark> <key>\t<A>\t<B>`` (no box drawing, no colour, never wrapped)."""
     from ckpt_tui.cli.console import stdout_console
 
     if console is None:
         console = stdout_console(highlight=False)
     if not console.is_terminal:
-        console.soft_wrap = True
-    _print_sides(console, comparison.sides)
-    if comparison.equal:
-        console.print("\nno differences")
-    for name in ("safety", "metrics", "training", "model", "config", "weights"):
-        _print_section(console, comparison, name, all_keys=all_keys)
-
-
-def _print_sides(console: Console, sides: list[CheckpointSnapshot]) -> None:
+        _print_plain(comparison, all_keys)
+        return
     from rich.markup import escape
+    from rich.table import Table
 
-    for letter, side in zip("AB", sides, strict=True):
+    for letter, side in zip("AB", comparison.sides, strict=True):
         entry = side.entry
         colour = _VERDICT_STYLES.get(entry.safety, "yellow")
-        path = escape(escape_for_terminal(entry.abs_path or entry.checkpoint_path))
-        console.print(f"[bold]{letter}[/] {path}  [{colour}]{entry.safety}[/]")
+        path = escape(_shown_path(side))
+        console.print(f"[bold]{letter}[/] {path}  [{colour}]{entry.safety}[/]", soft_wrap=True)
         for name in entry.unsafe_globals:
             console.print(f"  [red]unsafe global: {escape(escape_for_terminal(name))}[/]")
+    if comparison.equal:
+        console.print("\nno differences")
+    for name in SECTIONS:
+        rows, note = _rows_to_show(comparison, name, all_keys)
+        console.print(f"\n[bold]{name}[/] [dim]({escape(note)})[/]")
+        if not rows:
+            continue
+        table = Table(box=None, show_header=False, pad_edge=False)
+        table.add_column("", width=1, no_wrap=True)
+        for column in ("key", "A", "B"):
+            table.add_column(column, overflow="fold", ratio=1)
+        for row in rows:
+            cells = [escape(_cell(value)) for value in (row.key, row.values[0], row.values[-1])]
+            table.add_row(_MARKS[row.change], *cells, style=_STYLES[row.change] or None)
+        console.print(table)
+
+
+def _print_plain(comparison: Comparison, all_keys: bool) -> None:
+    for letter, side in zip("AB", comparison.sides, strict=True):
+        print(f"{letter} {_shown_path(side)}  {side.entry.safety}")
+        for name in side.entry.unsafe_globals:
+            print(f"  unsafe global: {escape_for_terminal(name)}")
+    if comparison.equal:
+        print("\nno differences")
+    for name in SECTIONS:
+        rows, note = _rows_to_show(comparison, name, all_keys)
+        print(f"\n{name} ({note})")
+        for row in rows:
+            a, b = _cell(row.values[0]), _cell(row.values[-1])
+            print(f"{_MARKS[row.change]} {_cell(row.key)}\t{a}\t{b}")
+
+
+def _shown_path(side: CheckpointSnapshot) -> str:
+    return escape_for_terminal(side.entry.abs_path or side.entry.checkpoint_path)
+
+
+def _cell(value: Any) -> str:
+    """A value as one line of safe text (tabs and newlines would break the plain format)."""
+    from ckpt_tui.compare.report import display_value
+
+    text = value if isinstance(value, str) else display_value(value)
+    return escape_for_terminal(text).replace("\t", " ").replace("\n", " ")
 
 
 def _rows_to_show(comparison: Comparison, name: str, all_keys: bool) -> tuple[list[DiffRow], str]:
@@ -128,43 +165,11 @@ def _rows_to_show(comparison: Comparison, name: str, all_keys: bool) -> tuple[li
         if not all_keys:
             hidden = len(rows) - differing
             rows = [row for row in rows if row.differs]
-            note += f", {hidden} equal keys not shown (--all)" if hidden else ""
+            note += f"; {hidden} equal keys hidden, --all lists them" if hidden else ""
     if name == "weights" and not all_keys:
         tensors = [row for row in rows if row.key.startswith(TENSOR_PREFIX)]
         if len(tensors) > TENSOR_ROWS_SHOWN:
             cut = {id(row) for row in tensors[TENSOR_ROWS_SHOWN:]}
             rows = [row for row in rows if id(row) not in cut]
-            note += f", {len(cut)} more tensor rows not shown (--all or --json)"
+            note += f"; {len(cut)} more tensors hidden, --all or --json lists them"
     return rows, note
-
-
-def _print_section(console: Console, comparison: Comparison, name: str, *, all_keys: bool) -> None:
-    from rich.markup import escape
-    from rich.table import Table
-
-    from ckpt_tui.compare.report import display_value
-
-    rows, note = _rows_to_show(comparison, name, all_keys)
-    console.print(f"\n[bold]{name}[/] [dim]({escape(note)})[/]")
-    if not rows:
-        return
-
-    def cell(value: Any) -> str:
-        return escape(escape_for_terminal(display_value(value)))
-
-    if not console.is_terminal:
-        for row in rows:
-            a, b = (cell(v) for v in (row.values[0], row.values[-1]))
-            console.print(f"{_MARKS[row.change]} {escape(row.key)}\t{a}\t{b}")
-        return
-    table = Table(box=None, show_header=False, pad_edge=False, expand=False)
-    table.add_column("", width=1, no_wrap=True)
-    table.add_column("key", overflow="fold", ratio=2)
-    table.add_column("A", overflow="fold", ratio=2)
-    table.add_column("B", overflow="fold", ratio=2)
-    for row in rows:
-        style = _STYLES[row.change]
-        key = escape(escape_for_terminal(row.key))
-        a, b = cell(row.values[0]), cell(row.values[-1])
-        table.add_row(_MARKS[row.change], key, a, b, style=style or None)
-    console.print(table)
