@@ -20,7 +20,7 @@ compare equal (the reader unwraps OmegaConf containers).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
@@ -118,6 +118,8 @@ def _equal(a: Any, b: Any) -> bool:
         return a is b
     if isinstance(a, bool) != isinstance(b, bool):
         return False  # True == 1 in Python; a flag and a count are not the same setting
+    if isinstance(a, float) and isinstance(b, float) and a != a and b != b:
+        return True  # NaN: the same unknown number on both sides is no difference
     return bool(a == b)
 
 
@@ -142,7 +144,11 @@ def _mapping_rows(section: str, maps: list[dict[str, Any]]) -> list[DiffRow]:
     return [DiffRow(section, key, tuple(m.get(key, ABSENT) for m in maps)) for key in keys]
 
 
-def _field_rows(section: str, sides: Sequence[CheckpointSnapshot], fields: Any) -> list[DiffRow]:
+def _field_rows(
+    section: str,
+    sides: Sequence[CheckpointSnapshot],
+    fields: Callable[[CheckpointSnapshot], dict[str, Any]],
+) -> list[DiffRow]:
     return _mapping_rows(section, [fields(side) for side in sides])
 
 

@@ -12,11 +12,12 @@ from collections.abc import Collection, Iterable, Sequence
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
-from textual import work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
+from textual.worker import Worker, WorkerState
 
 from ckpt_tui.model.entry import CheckpointCatalogEntry
 from ckpt_tui.tui.formatting import safe
@@ -118,6 +119,14 @@ class CompareScreen(Screen[None]):
         snapshots = [read_snapshot(entry) for entry in self.entries]
         comparison = compare(snapshots)
         self.app.call_from_thread(self._show, comparison)
+
+    @on(Worker.StateChanged)
+    def _worker_failed(self, event: Worker.StateChanged) -> None:
+        # The reader never raises for a bad file; anything else is shown, not swallowed.
+        if event.state == WorkerState.ERROR:
+            self.sub_title = "could not compare"
+            message = f"comparing failed: {safe(event.worker.error, 200)}"
+            self.notify(message, severity="error", markup=False)
 
     def _show(self, comparison: Comparison) -> None:
         self.comparison = comparison
