@@ -32,8 +32,10 @@ _VERDICT_STYLES = {"safe": "green", "unsafe": "bold red", "code": "bold magenta"
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare ``diff``'s arguments."""
-    parser.add_argument("a", type=Path, help="the first checkpoint (a file or checkpoint folder)")
-    parser.add_argument("b", type=Path, help="the second checkpoint")
+    parser.add_argument(
+        "a", metavar="A", type=Path, help="the first checkpoint (a file or checkpoint folder)"
+    )
+    parser.add_argument("b", metavar="B", type=Path, help="the second checkpoint")
     parser.add_argument("--json", action="store_true", help="print the comparison as JSON")
     parser.add_argument(
         "--all", action="store_true", help="list equal config keys and every differing tensor"
