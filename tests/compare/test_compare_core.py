@@ -148,3 +148,23 @@ def test_best_of_experiment_uses_the_monitor_in_its_mode_then_hmean():
     assert by_hmean.entry is not None and by_hmean.entry.checkpoint_path == "b"
     alone = best_of_experiment(here, [here, other])
     assert alone.entry is None and alone.reason == "no other checkpoint in exp"
+
+
+def test_every_parameter_group_learning_rate_is_compared(tmp_path: Path):
+    import torch
+    from compare_helpers import save_plain
+
+    encoder, head = torch.nn.Linear(4, 6), torch.nn.Linear(6, 2)
+    paths = []
+    for name, head_lr in (("a", 0.01), ("b", 0.02)):
+        optimizer = torch.optim.AdamW(
+            [{"params": encoder.parameters(), "lr": 0.001}, {"params": head.parameters()}],
+            lr=head_lr,
+        )
+        state = {"optimizer_states": [optimizer.state_dict()]}
+        paths.append(save_plain(tmp_path / "outputs" / "run" / f"{name}.ckpt", {}, **state))
+    comparison = compare(snapshots(tmp_path / "outputs", *paths))
+    rows = {(row.section, row.key): row for row in comparison.rows}
+    assert rows["weights", "learning_rates"].values == ([0.001, 0.01], [0.001, 0.02])
+    assert rows["weights", "optimizer"].values == ("AdamW", "AdamW")
+    assert [key for key in differing(comparison)] == [("weights", "learning_rates")]
