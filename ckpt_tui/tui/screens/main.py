@@ -62,7 +62,8 @@ class MainScreen(Screen[None]):
         Binding("space", "toggle_mark", "Mark", id="main.mark"),
         Binding("y", "copy_path", "Copy", id="main.copy"),
         Binding("c", "convert", "Convert", id="main.convert"),
-        Binding("d", "compare", "Compare", id="main.compare", show=False),  # footer: 80 cells
+        # Not in the footer: at 80 columns it would push out "? Help" and "q Quit".
+        Binding("d", "compare", "Compare", id="main.compare", show=False),
         Binding("ctrl+r", "rescan", "Rescan", id="main.rescan"),
     ]
 
