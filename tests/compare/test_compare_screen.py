@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from screen_capture import screen_lines, screen_text, toast_texts
+from textual.widgets import DataTable
 
 from ckpt_tui.tui.app import CheckpointBrowserApp, make_app
 from ckpt_tui.tui.screens.compare import CompareScreen
@@ -93,7 +94,7 @@ def line_with(app: CheckpointBrowserApp, key: str) -> str:
 async def test_two_marked_rows_side_by_side_at_80x24(demo_outputs: Path):
     async with running(demo_outputs, (80, 24)) as (app, pilot):
         await mark(pilot, app, PAN, DBNETPP)
-        await open_compare(pilot, app)
+        screen = await open_compare(pilot, app)
         text = screen_text(app)
         assert f"A {PAN}  safe" in text and f"B {DBNETPP}  safe" in text
         assert "A last.ckpt" in text and "B last.ckpt" in text
@@ -101,6 +102,10 @@ async def test_two_marked_rows_side_by_side_at_80x24(demo_outputs: Path):
         assert line_with(app, "epoch").split() == ["~", "epoch", "15", "27"]
         assert line_with(app, "format").split() == ["format", "zip", "zip"]
         assert "esc Back" in text and "o Only diffs" in text
+        # Differing rows are highlighted, equal ones plain.
+        table = screen.query_one(DataTable)
+        assert {cell.style for cell in table.get_row("training:epoch")} == {"bold yellow"}
+        assert {cell.style for cell in table.get_row("training:format")} == {""}
 
 
 async def test_only_differences_toggle_and_escape_keeps_marks(demo_outputs: Path):

@@ -386,8 +386,8 @@ class MainScreen(Screen[None]):
         """Compare the marked rows, else the highlighted row and the best of its experiment."""
         from ckpt_tui.tui.screens.compare import open_compare
 
-        cursor = self.query_one(CatalogTable).cursor_entry
-        open_compare(self, self.catalog.by_path(), self.marks, cursor)
+        table = self.query_one(CatalogTable)
+        open_compare(self, self.catalog.by_path(), self.marks, table.cursor_entry)
 
     def _conversion_closed(self, summary: ConversionSummary | None) -> None:
         """Say what the conversion did (when it ran), then rescan: sidecars change entries."""
