@@ -72,6 +72,20 @@ def _cut(text: str, width: int) -> str:
     return text if len(text) <= width else text[: max(1, width - 1)] + "…"
 
 
+class SideBySideTable(DataTable[Text]):
+    """The comparison's table: a row cursor, and ← → scroll a whole checkpoint column."""
+
+    def _column_step(self) -> int:
+        widths = [column.get_render_width(self) for column in self.ordered_columns[1:2]]
+        return widths[0] if widths else 1
+
+    def action_cursor_right(self) -> None:
+        self.scroll_to(x=self.scroll_x + self._column_step(), animate=False)
+
+    def action_cursor_left(self) -> None:
+        self.scroll_to(x=max(0, self.scroll_x - self._column_step()), animate=False)
+
+
 class CompareScreen(Screen[None]):
     """Two or more checkpoints side by side."""
 
@@ -98,9 +112,7 @@ class CompareScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static(self._sides_text(), id="compare-sides")
-        table: DataTable[Text] = DataTable(
-            id="compare-table", cursor_type="row", zebra_stripes=False
-        )
+        table = SideBySideTable(id="compare-table", cursor_type="row")
         table.fixed_columns = 1
         yield table
         yield Footer(compact=True)
@@ -108,7 +120,7 @@ class CompareScreen(Screen[None]):
     def on_mount(self) -> None:
         self.title = "ckpt-tui · compare"
         self.sub_title = f"reading {len(self.entries)} checkpoints…"
-        self.query_one(DataTable).focus()
+        self.query_one(SideBySideTable).focus()
         self._read()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="compare")
@@ -161,7 +173,7 @@ class CompareScreen(Screen[None]):
         comparison = self.comparison
         if comparison is None:
             return
-        table: DataTable[Text] = self.query_one(DataTable)
+        table = self.query_one(SideBySideTable)
         row = table.cursor_row
         table.clear(columns=True)
         width = self._side_width()
