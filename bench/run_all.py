@@ -17,6 +17,7 @@ ORDER = [
     "bench_keys",
     "bench_tui",
     "bench_convert",
+    "bench_diff",
     "bench_callback",
     "bench_scale",
     "bench_handwritten",

@@ -30,6 +30,7 @@ _MODE = re.compile(r"""['"]mode['"]\s*:\s*['"](min|max)['"]""")
 _NAMED_METRICS = ("hmean", "precision", "recall")
 _MAX_FLATTEN_DEPTH = 6
 _MAX_WEIGHTS = 1_000_000
+_MAX_GROUPS = 64
 _NOT_WEIGHTS = frozenset(
     {"callbacks", "loops", "lr_schedulers", "hyper_parameters", "datamodule_hyper_parameters"}
     | {"cleval_metrics", "metrics", "scheduler", "scaler", "amp"}
@@ -227,8 +228,8 @@ def _optimizer_from_hparams(hparams: dict[str, Any] | None) -> str | None:
 
 def optimizer_info(
     root: dict[str, Any], scalar: ScalarReader | None
-) -> tuple[str | None, float | None]:
-    """Optimizer class name and first learning rate, from the saved optimizer state."""
+) -> tuple[str | None, list[float | None]]:
+    """Optimizer class name and every group's learning rate, from the saved optimizer state."""
     state: Any = None
     states = root.get("optimizer_states")
     if isinstance(states, list) and states:
@@ -238,8 +239,12 @@ def optimizer_info(
             state = root[key]
     groups = state.get("param_groups") if isinstance(state, dict) else None
     if not isinstance(groups, list) or not groups or not isinstance(groups[0], dict):
-        return None, None
-    return _optimizer_from_groups(groups[0]), scalar_value(groups[0].get("lr"), scalar)
+        return None, []
+    rates = [
+        scalar_value(group.get("lr"), scalar) if isinstance(group, dict) else None
+        for group in groups[:_MAX_GROUPS]
+    ]
+    return _optimizer_from_groups(groups[0]), rates
 
 
 def _plain_dict(value: Any, scalar: ScalarReader | None, what: str, issues: list[Issue]) -> Any:
@@ -293,12 +298,13 @@ def summarize(root: Any, scalar: ScalarReader | None, result: CheckpointInspecti
         for key, value in result.cleval_metrics.items():
             if type(value) in (int, float) and isinstance(key, str):
                 result.metrics.setdefault(key, float(value))
-    optimizer, lr = optimizer_info(root, scalar)
+    optimizer, rates = optimizer_info(root, scalar)
     if optimizer in (None, "Adam/AdamW"):
         # The saved state does not settle it: a configured optimizer name does.
         optimizer = _optimizer_from_hparams(result.hyper_parameters) or optimizer
     result.optimizer = optimizer
-    result.learning_rate = lr
+    result.learning_rates = rates
+    result.learning_rate = rates[0] if rates else None
 
 
 def _choose_monitor(result: CheckpointInspection) -> None:

@@ -97,6 +97,9 @@ class CheckpointInspection:
     """Optimizer class name, when the file tells it (``AdamW``, ``SGD``, ``Adam/AdamW``, ...)."""
     learning_rate: float | None = None
     """The first parameter group's learning rate at save time."""
+    learning_rates: list[float | None] = field(default_factory=list)
+    """Every parameter group's learning rate at save time, in group order (``None`` where a
+    group's ``lr`` is not a number)."""
     safetensors_metadata: dict[str, str] | None = None
     """A safetensors file's ``__metadata__``."""
     common_keys: dict[str, Any] = field(default_factory=dict)

@@ -20,6 +20,18 @@ MAX_CACHED_HPARAMS_BYTES = 16 * 1024
 _TOP_MODULES = 12
 
 
+_WRAPPERS = frozenset({"model", "module", "net", "_orig_mod"})
+
+
+def top_level_module(key: str) -> str:
+    """The module a state-dict key belongs to, for per-module parameter counts:
+    ``encoder.layer1.0.weight`` → ``encoder``; ``model.encoder.x`` → ``model.encoder`` (one level
+    below a generic ``model.`` wrapper)."""
+    parts = key.split(".")
+    depth = 2 if parts[0] in _WRAPPERS and len(parts) > 2 else 1
+    return ".".join(parts[:depth])
+
+
 def state_dict_summary(inspection: CheckpointInspection) -> dict[str, Any] | None:
     """Parameter count, bytes, dtypes and top-level modules of the weights; ``None`` if none."""
     if not inspection.tensors:
@@ -27,10 +39,7 @@ def state_dict_summary(inspection: CheckpointInspection) -> dict[str, Any] | Non
     dtypes = Counter(info.dtype for info in inspection.tensors.values())
     modules: Counter[str] = Counter()
     for key, info in inspection.tensors.items():
-        parts = key.split(".")
-        # "model.encoder.x" → "model.encoder": one level below a generic "model." wrapper.
-        depth = 2 if parts[0] in {"model", "module", "net", "_orig_mod"} and len(parts) > 2 else 1
-        modules[".".join(parts[:depth])] += info.numel
+        modules[top_level_module(key)] += info.numel
     return {
         "weights_key": inspection.weights_key,
         "tensors": len(inspection.tensors),

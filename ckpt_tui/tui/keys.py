@@ -14,6 +14,7 @@ KEYS: tuple[tuple[str, str], ...] = (
     ("s / S", "sort by the next column / reverse the order (a header click sorts by that column)"),
     ("space", "mark or unmark the row"),
     ("c", "open the conversion screen (marked rows, else all without a sidecar)"),
+    ("d", "compare marked rows or row vs best"),
     ("y", "copy the checkpoint path to the clipboard (OSC 52, works over SSH)"),
     ("ctrl+r", "rescan"),
     ("?", "help: this table"),
@@ -23,7 +24,8 @@ KEYS: tuple[tuple[str, str], ...] = (
 #: Extra keys beyond the contract, listed under the table.
 EXTRA_KEYS: tuple[tuple[str, str], ...] = (
     ("← →", "scroll the columns sideways"),
-    ("escape", "detail pane: back to the table"),
+    ("escape", "detail pane or compare screen: back to the table"),
+    ("o", "compare screen: only the rows that differ, or all rows"),
     ("ctrl+p", "command palette: sort by a column, filter presets, rescan, conversion"),
 )
 

@@ -2,16 +2,8 @@
 
 It owns the view state (filter, sort, marks; the table owns the cursor) and the catalog workers;
 the entries live in a :class:`~ckpt_tui.catalog.updates.CatalogState`, and the filtering, sorting
-and scanning themselves are library functions; so is the safety verdict read after a scan. Keys:
-
-| key | action |
-|---|---|
-| / | focus the filter box |
-| s / S | sort by the next column / reverse the order |
-| space | mark or unmark the row |
-| c | open the conversion screen (marked rows, else all without a sidecar) |
-| y | copy the checkpoint path (OSC 52; never a path holding control or bidi characters) |
-| ctrl+r | rescan |
+and scanning themselves are library functions; so is the safety verdict read after a scan. Its
+keys are the ``BINDINGS`` below; :mod:`ckpt_tui.tui.keys` describes them for the help screen.
 """
 
 from __future__ import annotations
@@ -70,6 +62,8 @@ class MainScreen(Screen[None]):
         Binding("space", "toggle_mark", "Mark", id="main.mark"),
         Binding("y", "copy_path", "Copy", id="main.copy"),
         Binding("c", "convert", "Convert", id="main.convert"),
+        # Not in the footer: at 80 columns it would push out "? Help" and "q Quit".
+        Binding("d", "compare", "Compare", id="main.compare", show=False),
         Binding("ctrl+r", "rescan", "Rescan", id="main.rescan"),
     ]
 
@@ -387,6 +381,13 @@ class MainScreen(Screen[None]):
 
         screen = ConversionScreen(self.root, self.conversion_targets())
         self.app.push_screen(screen, callback=self._conversion_closed)
+
+    def action_compare(self) -> None:
+        """Compare the marked rows, else the highlighted row and the best of its experiment."""
+        from ckpt_tui.tui.screens.compare import open_compare
+
+        table = self.query_one(CatalogTable)
+        open_compare(self, self.catalog.by_path(), self.marks, table.cursor_entry)
 
     def _conversion_closed(self, summary: ConversionSummary | None) -> None:
         """Say what the conversion did (when it ran), then rescan: sidecars change entries."""
