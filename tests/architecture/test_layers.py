@@ -21,6 +21,7 @@ LAYERS: dict[str, int] = {
     "sources": 2,
     "catalog": 3,
     "convert": 4,
+    "prune": 4,
     "callbacks": 5,
     "demo": 5,
     "tui": 6,
