@@ -98,7 +98,7 @@ class FileState:
         if not isinstance(data, dict) or data.get("kind") not in ("file", "link", "folder"):
             raise ValueError("a file state must be an object with a kind: file, link or folder")
         names = ("size", "mtime_ns", "ctime_ns", "ino", "dev", "nlink")
-        numbers = {name: data.get(name, 1 if name == "nlink" else None) for name in names}
+        numbers: dict[str, Any] = {n: data.get(n, 1 if n == "nlink" else None) for n in names}
         if not all(type(n) is int and n >= 0 for n in numbers.values()):
             raise ValueError("a file state's size, times, inode and device must be integers")
         return cls(kind=data["kind"], **numbers)

@@ -247,7 +247,7 @@ def decide(
 def _why_not_kept(
     decision: Decision, ranking: Ranking, keep_best: int, keep_last: int
 ) -> list[str]:
-    reasons = [f"older than the last {keep_last}"]
+    reasons = [f"older than the last {keep_last}" if keep_last > 0 else "keep-last is 0"]
     if decision.value is None:
         reasons.append(f"no {ranking.label} value (selected by the filter)")
     elif keep_best > 0:
