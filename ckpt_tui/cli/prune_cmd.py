@@ -152,13 +152,13 @@ def _print_report(report: PruneReport) -> None:
     from ckpt_tui.tui.formatting import human_size
 
     for result in report.results:
-        if result.outcome != "deleted" or result.message:
+        if result.outcome not in ("deleted", "gone") or result.message:
             line = f"{result.outcome}: {result.checkpoint_path} — {result.message}"
             print(escape_for_terminal(line), file=sys.stderr)
     print(
         f"deleted {report.count('deleted')} checkpoints ({human_size(report.freed_bytes)} "
-        f"freed), {report.count('skipped')} skipped, {report.count('failed')} failed"
-        + (", interrupted" if report.cancelled else "")
+        f"freed), {report.count('gone')} already gone, {report.count('skipped')} skipped, "
+        f"{report.count('failed')} failed" + (", interrupted" if report.cancelled else "")
     )
 
 

@@ -29,7 +29,7 @@ from ckpt_tui.prune.facts import FileState
 from ckpt_tui.prune.plan import PruneItem, PrunePlan
 from ckpt_tui.sidecar.files import sidecar_names
 
-Outcome = Literal["deleted", "skipped", "failed"]
+Outcome = Literal["deleted", "gone", "skipped", "failed"]
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
 
 
@@ -40,7 +40,8 @@ class ItemResult:
     checkpoint_path: str
     """The checkpoint, relative to the root."""
     outcome: Outcome
-    """``deleted``, ``skipped`` (changed since planning, or no longer planned) or ``failed``."""
+    """``deleted``; ``gone`` (not there any more: nothing to do); ``skipped`` (changed since
+    planning, or a plan made now keeps it); ``failed``."""
     message: str = ""
     """Why it was skipped or failed."""
     deleted: list[str] = field(default_factory=list)
@@ -80,12 +81,13 @@ class PruneReport:
     @property
     def ok(self) -> bool:
         """Whether every planned deletion happened."""
-        return not self.cancelled and all(r.outcome == "deleted" for r in self.results)
+        return not self.cancelled and all(r.outcome in ("deleted", "gone") for r in self.results)
 
     def to_json(self) -> dict[str, Any]:
         """The report as JSON data."""
         return {
             "deleted": self.count("deleted"),
+            "gone": self.count("gone"),
             "skipped": self.count("skipped"),
             "failed": self.count("failed"),
             "freed_bytes": self.freed_bytes,
@@ -139,7 +141,7 @@ def execute_plan(
                 break
             result = ItemResult(item.checkpoint_path, "deleted")
             try:
-                _check_planned(item, fresh, matcher)
+                _check_planned(item, fresh, matcher, plan.root)
                 _delete_item(root_fd, item, result)
             except _Stop as stop:
                 result.outcome, result.message = stop.outcome, stop.message
@@ -152,7 +154,7 @@ def execute_plan(
 
 
 def _check_planned(
-    item: PruneItem, fresh: dict[str, PruneItem] | None, matcher: Callable[[str], Any]
+    item: PruneItem, fresh: dict[str, PruneItem] | None, matcher: Callable[[str], Any], root: str
 ) -> None:
     """Refuse an item a plan file could hold but no plan of ours makes."""
     name = item.file_name
@@ -168,6 +170,8 @@ def _check_planned(
     if fresh is not None:
         now = fresh.get(item.checkpoint_path)
         if now is None:
+            if not os.path.lexists(os.path.join(root, *item.checkpoint_path.split("/"))):
+                raise _Stop("gone", "gone since planning")
             raise _Stop("skipped", "no longer a checkpoint of the catalog")
         if now.action != "delete":
             raise _Stop("skipped", f"the plan changed: now kept ({'; '.join(now.reasons)})")
@@ -209,7 +213,7 @@ def _delete_item(root_fd: int, item: PruneItem, result: ItemResult) -> None:
     try:
         now = _state_at(parent, name)
         if now is None:
-            raise _Stop("skipped", "gone since planning")
+            raise _Stop("gone", "gone since planning")
         assert item.state is not None  # checked when the plan was made or loaded
         if not now.same_file(item.state):
             raise _Stop("skipped", "changed since planning (size, mtime, ctime or inode)")
