@@ -2,16 +2,8 @@
 
 It owns the view state (filter, sort, marks; the table owns the cursor) and the catalog workers;
 the entries live in a :class:`~ckpt_tui.catalog.updates.CatalogState`, and the filtering, sorting
-and scanning themselves are library functions; so is the safety verdict read after a scan. Keys:
-
-| key | action |
-|---|---|
-| / | focus the filter box |
-| s / S | sort by the next column / reverse the order |
-| space | mark or unmark the row |
-| c | open the conversion screen (marked rows, else all without a sidecar) |
-| y | copy the checkpoint path (OSC 52; never a path holding control or bidi characters) |
-| ctrl+r | rescan |
+and scanning themselves are library functions; so is the safety verdict read after a scan. Its
+keys are listed in :mod:`ckpt_tui.tui.keys` (the help screen's table).
 """
 
 from __future__ import annotations
@@ -70,6 +62,7 @@ class MainScreen(Screen[None]):
         Binding("space", "toggle_mark", "Mark", id="main.mark"),
         Binding("y", "copy_path", "Copy", id="main.copy"),
         Binding("c", "convert", "Convert", id="main.convert"),
+        Binding("p", "prune", "Prune", show=False, id="main.prune"),
         Binding("ctrl+r", "rescan", "Rescan", id="main.rescan"),
     ]
 
@@ -393,6 +386,12 @@ class MainScreen(Screen[None]):
         if summary is not None:
             self.notify(summary.describe(), title="Conversion")
         self.action_rescan()
+
+    def action_prune(self) -> None:
+        """Open the prune screen: the marked rows' experiments, else all (imported on use)."""
+        from ckpt_tui.tui.screens.prune import open_prune_screen
+
+        open_prune_screen(self)
 
     def palette_commands(self) -> list[PaletteCommand]:
         """The command palette entries of this screen."""
