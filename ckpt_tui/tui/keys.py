@@ -14,7 +14,7 @@ KEYS: tuple[tuple[str, str], ...] = (
     ("s / S", "sort by the next column / reverse the order (a header click sorts by that column)"),
     ("space", "mark or unmark the row"),
     ("c", "open the conversion screen (marked rows, else all without a sidecar)"),
-    ("p", "prune screen: the plan for the marked rows' experiments (else all), confirm"),
+    ("p", "prune: plan, confirm, delete"),
     ("y", "copy the checkpoint path to the clipboard (OSC 52, works over SSH)"),
     ("ctrl+r", "rescan"),
     ("?", "help: this table"),

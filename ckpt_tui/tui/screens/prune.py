@@ -19,9 +19,9 @@ screen then drops their marks and rescans, which removes their rows.
 from __future__ import annotations
 
 import threading
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar, Literal
+from typing import Any, ClassVar, Literal, Protocol
 
 from rich.text import Text
 from textual import on, work
@@ -38,9 +38,6 @@ from ckpt_tui.prune.execute import ItemResult, PruneReport, execute_plan
 from ckpt_tui.prune.plan import PruneOptions, PrunePlan
 from ckpt_tui.tui.formatting import safe
 from ckpt_tui.tui.screens.prune_view import plan_summary, plan_view, report_summary
-
-if TYPE_CHECKING:
-    from ckpt_tui.tui.screens.main import MainScreen
 
 Phase = Literal["planning", "ready", "confirm", "running", "done"]
 
@@ -264,7 +261,25 @@ class PruneScreen(Screen[list[str] | None]):
         self._status(line)
 
 
-def open_prune_screen(main: MainScreen) -> None:
+class PruneHost(Protocol):
+    """What the prune screen needs from the screen that opens it (the main screen)."""
+
+    root: Path
+    marks: set[str]
+    app: Any
+
+    @property
+    def catalog(self) -> Any: ...
+
+    @property
+    def entries(self) -> Mapping[str, CheckpointCatalogEntry]: ...
+
+    def notify(self, message: str, *, title: str = ...) -> Any: ...
+
+    def action_rescan(self) -> None: ...
+
+
+def open_prune_screen(main: PruneHost) -> None:
     """Open the prune screen over ``main``: the marked rows' experiments, else all."""
     entries = main.catalog.by_path()
     marked = {run_of(path) for path in main.marks if path in main.entries}
