@@ -16,6 +16,7 @@ ORDER = [
     "bench_reader",
     "bench_tui",
     "bench_convert",
+    "bench_prune",
     "bench_callback",
     "bench_scale",
     "bench_handwritten",
