@@ -7,8 +7,8 @@ its ``best_model_path``) hard-linked ``count`` times, 50 per run folder, each wi
 sidecar, and ``last.ckpt`` a link to each run's newest. Every measurement is a fresh process
 running :func:`ckpt_tui.prune.build.plan_prune` with the default rules (nothing is deleted):
 
-- cold: no cache — the catalog is built from the sidecars, then the files of each run that has
-  something to delete are read by the safe reader for their ``best_model_path``;
+- cold: no cache — the catalog is built from the sidecars, then the files of the checkpoints
+  that stay are read by the safe reader for their ``best_model_path``;
 - warm: the catalog cache filled by an earlier build (the reads for ``best_model_path`` remain).
 
 Prints medians (wall and CPU seconds) and the per-checkpoint cost.

@@ -134,12 +134,13 @@ class _Planner:
                 if rel is not None:
                     self.protected[rel].append(f"link target of {name}")
 
-    def _best_path_refs(self, group: Sequence[Entry]) -> dict[str, list[str]]:
-        """``{named checkpoint: [checkpoints naming it]}``: the ``best_model_path`` of each
-        checkpoint of ``group``, resolved within the group (its own folder, else its real path)."""
-        in_group = {entry.checkpoint_path for entry in group}
+    def _best_path_refs(
+        self, namers: Sequence[Entry], in_group: Collection[str]
+    ) -> dict[str, list[str]]:
+        """``{named checkpoint: [checkpoints naming it]}``: the ``best_model_path`` of each of
+        ``namers``, resolved within the group (its own folder, else its real path)."""
         refs: dict[str, list[str]] = defaultdict(list)
-        for entry in group:
+        for entry in namers:
             rel = entry.checkpoint_path
             state = self.states.get(rel)
             if state is None or state.kind != "file" or rel in self.unsafe:
@@ -186,19 +187,21 @@ class _Planner:
 
         ranking, decisions = run_rules({})
         if any(not decision.keep for decision in decisions):
-            # Only now are the files a sidecar described read for their best_model_path.
-            refs = self._best_path_refs(group)
             # Only a checkpoint that stays protects the one it names (a plan that counted the
-            # word of a checkpoint it deletes would delete more on its second run). Keeping
-            # one can keep another: repeat until nothing changes.
-            kept: set[str] = set()
+            # word of a checkpoint it deletes would delete more on its second run), so only the
+            # files of checkpoints that stay are read. Keeping one can keep another: repeat
+            # until nothing new stays (protections only add, so this ends).
+            in_group = {entry.checkpoint_path for entry in group}
+            refs: dict[str, list[str]] = defaultdict(list)
+            read: set[str] = set()
             while True:
-                now = {d.entry.checkpoint_path for d in decisions if d.keep}
-                if now == kept:
+                new = [d.entry for d in decisions if d.keep and d.entry.checkpoint_path not in read]
+                if not new:
                     break
-                kept = now
-                named = {t: [n for n in ns if n in kept] for t, ns in refs.items()}
-                ranking, decisions = run_rules({t: ns for t, ns in named.items() if ns})
+                read.update(entry.checkpoint_path for entry in new)
+                for target, namers in self._best_path_refs(new, in_group).items():
+                    refs[target].extend(namers)
+                ranking, decisions = run_rules(refs)
         names = Counter(entry.exp_name for entry in group if entry.exp_name)
         plan = ExperimentPlan(
             run=run,
