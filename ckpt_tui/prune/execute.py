@@ -25,7 +25,12 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ckpt_tui.catalog.discover import DEFAULT_PATTERNS, compile_patterns
-from ckpt_tui.prune.facts import FileState
+from ckpt_tui.prune.facts import (
+    FOLDER_FILE_PATTERN,
+    MAX_FOLDER_DEPTH,
+    NESTED_FOLDER_PATTERN,
+    FileState,
+)
 from ckpt_tui.prune.plan import PruneItem, PrunePlan
 from ckpt_tui.sidecar.files import sidecar_names
 
@@ -165,8 +170,20 @@ def _check_planned(
     for sidecar in item.sidecars:
         if sidecar.path not in allowed:
             raise _Stop("failed", f"{sidecar.path} is not a sidecar of it: refused")
-    if item.kind == "folder" and not item.members:
-        raise _Stop("failed", "a folder checkpoint without its files listed: refused")
+    if item.kind == "folder":
+        if not item.members:
+            raise _Stop("failed", "a folder checkpoint without its files listed: refused")
+        for rel, state in item.members:
+            # The planner's own rules, again: a plan file could list anything.
+            parts = rel.split("/")
+            leaf = parts[-1]
+            fits = (
+                FOLDER_FILE_PATTERN.fullmatch(leaf)
+                if state.kind == "file"
+                else state.kind == "folder" and not NESTED_FOLDER_PATTERN.fullmatch(leaf)
+            )
+            if len(parts) > MAX_FOLDER_DEPTH or not fits:
+                raise _Stop("failed", f"{rel} is not part of a checkpoint folder: refused")
     if fresh is not None:
         now = fresh.get(item.checkpoint_path)
         if now is None:

@@ -178,3 +178,28 @@ def test_a_file_added_after_planning_keeps_the_folder_whole(
     report = execute_plan(plan)
     assert report.results[0].outcome == "skipped"
     assert files_under(old) == before
+
+
+def test_a_plan_file_cannot_pass_a_run_folder_off_as_a_checkpoint(
+    tmp_path: Path, hf_source: Path
+) -> None:
+    entries = hf_tree(tmp_path, hf_source)
+    plan = plan_for(tmp_path, entries)
+    item = plan.deleted[0]
+    # An edited plan: the item's files claimed to include the run's notes and a nested run.
+    (tmp_path / "hf_run/checkpoint-4/notes.docx").write_bytes(b"keep")
+    (tmp_path / "hf_run/checkpoint-4/.hydra").mkdir()
+    members = dict(item.members)
+    folder = tmp_path / "hf_run/checkpoint-4"
+    from ckpt_tui.prune.facts import lstat_state
+
+    for name in ("notes.docx", ".hydra"):
+        state = lstat_state(str(folder / name))
+        assert state is not None
+        members[name] = state
+    item.members = sorted(members.items(), key=lambda m: (-m[0].count("/"), m[0]))
+    before = files_under(folder)
+    report = execute_plan(plan)
+    assert report.results[0].outcome == "failed"
+    assert "is not part of a checkpoint folder" in report.results[0].message
+    assert files_under(folder) == before
