@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -241,13 +242,28 @@ def test_a_sidecar_shared_with_a_kept_checkpoint_stays(tree: Path) -> None:
     assert (folder / "last.metadata.yaml").exists() and (folder / "last.pt").exists()
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root ignores folder permissions")
+def _read_only(folder: Path, on: bool) -> None:
+    """Make ``folder`` refuse deletions (root ignores modes: the immutable attribute then)."""
+    if not on and os.geteuid() == 0:
+        subprocess.run(["chattr", "-i", str(folder)], capture_output=True, check=False)
+    folder.chmod(0o555 if on else 0o755)
+    if on and os.geteuid() == 0:
+        done = subprocess.run(["chattr", "+i", str(folder)], capture_output=True, check=False)
+        if done.returncode != 0:
+            folder.chmod(0o755)
+            pytest.skip("running as root without chattr: no way to make a folder read-only")
+
+
 def test_a_read_only_folder_fails_cleanly(tree: Path) -> None:
     folder = tree / "min_run/checkpoints"
-    folder.chmod(0o555)
+    before = snapshot(folder)
+    _read_only(folder, True)
     try:
         done = prune_cli(tree, "--yes")
-        assert done.returncode == 1 and "failed" in done.stderr
-        assert (folder / "epoch=1-step=8.ckpt").exists()
+        assert done.returncode == 1
+        assert "failed: min_run/checkpoints/epoch=1-step=8.ckpt — cannot delete" in done.stderr
+        assert snapshot(folder) == before
+        # The other experiments were pruned all the same.
+        assert not (tree / "max_run/checkpoints/epoch=1-step=8.ckpt").exists()
     finally:
-        folder.chmod(0o755)
+        _read_only(folder, False)
