@@ -263,8 +263,9 @@ def _delete_item(root_fd: int, item: PruneItem, result: ItemResult) -> None:
 
 def _appeared(parent: int, sidecar_name: str, checkpoint_name: str) -> bool:
     """Whether the unplanned ``sidecar_name`` exists and belongs to this checkpoint alone."""
-    if _state_at(parent, sidecar_name) is None:
-        return False
+    state = _state_at(parent, sidecar_name)
+    if state is None or state.kind not in ("file", "link"):
+        return False  # a folder or a device by a sidecar's name is never deleted: not one
     try:
         names = os.listdir(parent)
     except OSError:

@@ -267,3 +267,49 @@ def test_a_read_only_folder_fails_cleanly(tree: Path) -> None:
         assert not (tree / "max_run/checkpoints/epoch=1-step=8.ckpt").exists()
     finally:
         _read_only(folder, False)
+
+
+def test_a_checkpoint_swapped_for_a_link_after_planning_is_skipped(
+    tree: Path, outside: Path
+) -> None:
+    plan = plan_prune(str(tree), PruneOptions(), use_cache=False)
+    target = tree / "min_run/checkpoints/epoch=1-step=8.ckpt"
+    shutil.move(target, outside / "moved.ckpt")
+    target.symlink_to(outside / "moved.ckpt")
+    report = execute_plan(plan)
+    result = next(r for r in report.results if r.checkpoint_path.startswith("min_run/"))
+    assert result.outcome == "skipped"
+    assert target.is_symlink() and (outside / "moved.ckpt").exists()
+
+
+def test_a_sidecar_that_is_a_folder_stays(tree: Path) -> None:
+    odd = tree / "min_run/checkpoints/epoch=1-step=8.metadata.yaml"
+    odd.mkdir()
+    (odd / "inside").write_text("x")
+    plan = plan_prune(str(tree), PruneOptions(), use_cache=False)
+    item = next(i for i in plan.deleted if i.checkpoint_path.startswith("min_run/"))
+    assert item.sidecars == []
+    assert execute_plan(plan).ok
+    assert (odd / "inside").read_text() == "x"
+    assert not (tree / "min_run/checkpoints/epoch=1-step=8.ckpt").exists()
+
+
+def test_a_dangling_link_is_kept(tree: Path) -> None:
+    link = tree / "min_run/checkpoints/gone.ckpt"
+    link.symlink_to("never-there.ckpt")
+    done = prune_json(tree, *ALL, "--yes")
+    assert done["report"]["failed"] == 0
+    assert link.is_symlink()
+
+
+def test_undecodable_names_survive_a_saved_plan_round_trip(tree: Path, tmp_path: Path) -> None:
+    folder = tree / "restart_run/checkpoints"
+    raw = os.fsencode(folder) + b"/epoch=0-step=1-\xff\xfe.ckpt"
+    shutil.copy(folder / "epoch=0-step=4.ckpt", raw)
+    saved = tmp_path / "plan.json"
+    assert prune_cli(tree, "--save-plan", saved).returncode == 0
+    name = os.fsdecode(raw).rpartition("/")[2]
+    assert name in {i.file_name for i in load_plan(str(saved)).deleted}
+    done = prune_json("--plan", saved, "--yes")
+    assert done["report"]["failed"] == 0 and done["report"]["skipped"] == 0
+    assert not os.path.lexists(raw)
