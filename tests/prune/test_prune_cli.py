@@ -75,3 +75,13 @@ def test_the_command_is_listed_in_the_help() -> None:
         [sys.executable, "-m", "ckpt_tui", "--help"], capture_output=True, text=True
     )
     assert "prune" in done.stdout
+
+
+def test_a_terminal_gets_a_progress_bar_and_a_pipe_does_not(tree: Path) -> None:
+    from terminal_run import run_on_terminal
+
+    code, output = run_on_terminal("prune", str(tree), "--yes", columns=100)
+    assert code == 0
+    assert b"deleting" in output and b"deleted 6 checkpoints" in output
+    piped = prune_cli(tree, "--yes")  # nothing left: and no bar on a pipe
+    assert "deleting" not in piped.stdout + piped.stderr
