@@ -147,7 +147,7 @@ class ExperimentPlan:
     mode: Literal["min", "max"]
     """Whether smaller or larger ranked better."""
     items: list[PruneItem] = field(default_factory=list)
-    """Its checkpoints, in path order."""
+    """Its checkpoints, oldest first (by step, then epoch, then mtime)."""
 
     @property
     def deleted(self) -> list[PruneItem]:

@@ -192,7 +192,8 @@ def decide(
     ``links`` are the checkpoint paths that are symbolic links; ``protected`` maps checkpoint
     paths to reasons they must stay (link targets, a newer checkpoint's best, safety); with
     ``selected`` (a ``--filter``), entries it rejects stay and entries it accepts may go even
-    when their ranking value is unknown. Decisions come back in path order.
+    when their ranking value is unknown. Decisions come back oldest first (:func:`recency_order`
+    reversed).
     """
     ranking = ranking_for(by, entries)
     own = default_ranking(entries)
@@ -241,7 +242,9 @@ def decide(
         decision.keep = bool(decision.reasons)
         if not decision.keep:
             decision.reasons = _why_not_kept(decision, ranking, keep_best, keep_last)
-    return ranking, [decisions[path] for path in sorted(decisions)]
+    # Oldest first, as training wrote them (a text sort would put epoch=10 before epoch=8).
+    oldest_first = reversed(recency_order(entries))
+    return ranking, [decisions[entry.checkpoint_path] for entry in oldest_first]
 
 
 def _why_not_kept(
