@@ -153,3 +153,39 @@ def test_a_cancelled_run_leaves_every_remaining_file_intact(tree: Path) -> None:
     assert before - files_under(tree) == removed
     for item in plan.deleted[1:]:
         assert (tree / item.checkpoint_path).read_bytes()
+
+
+def test_a_killed_run_leaves_every_remaining_file_intact(trained: Path, tmp_path: Path) -> None:
+    import hashlib
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    root = tmp_path / "outputs"
+    folder = root / "big_run" / "checkpoints"
+    folder.mkdir(parents=True)
+    source = (trained / "restart_run/checkpoints/epoch=0-step=4.ckpt").read_bytes()
+    for index in range(300):
+        (folder / f"epoch={index}-step={index}.ckpt").write_bytes(source)
+        (folder / f"epoch={index}-step={index}.metadata.yaml").write_text(f"# {index}\n")
+    digest = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.iterdir()}
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ckpt_tui", "prune", str(root), "--yes", "--no-cache"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 120
+    while len(list(folder.iterdir())) == len(digest) and time.monotonic() < deadline:
+        time.sleep(0.001)
+    proc.send_signal(signal.SIGKILL)  # mid-run (or just after, on a fast machine)
+    proc.wait(timeout=60)
+    left = set(folder.iterdir())
+    assert len(left) < len(digest)
+    for path in left:  # whatever is left is whole
+        assert hashlib.sha256(path.read_bytes()).hexdigest() == digest[path]
+    for path in left:  # never a checkpoint without its sidecar
+        if path.suffix == ".ckpt":
+            assert path.with_suffix(".metadata.yaml") in left
