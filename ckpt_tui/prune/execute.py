@@ -150,6 +150,8 @@ def execute_plan(
                 _delete_item(root_fd, item, result)
             except _Stop as stop:
                 result.outcome, result.message = stop.outcome, stop.message
+            except OSError as exc:  # an unreadable folder, a descriptor limit: this item only
+                result.outcome, result.message = "failed", f"{exc.strerror or exc}"
             report.results.append(result)
             if on_item is not None:
                 on_item(index + 1, len(todo), result)

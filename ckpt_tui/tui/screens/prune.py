@@ -31,6 +31,7 @@ from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Header, ProgressBar, Static
+from textual.worker import Worker, WorkerState
 
 from ckpt_tui.model.entry import CheckpointCatalogEntry
 from ckpt_tui.prune.build import plan_prune, run_of
@@ -233,7 +234,8 @@ class PruneScreen(Screen[list[str] | None]):
             self._status(Text("stopping after the current checkpoint…"))
         else:
             deleted = [p for p, r in self.results.items() if r.outcome == "deleted"]
-            self.dismiss(deleted if self.report is not None else None)
+            ran = self.report is not None or bool(self.results)
+            self.dismiss(deleted if ran else None)
 
     # -- deleting ---------------------------------------------------------------------------
 
@@ -259,6 +261,15 @@ class PruneScreen(Screen[list[str] | None]):
         line = Text(report_summary(message.report), style=style)
         line.append(" — enter or escape: close", style="")
         self._status(line)
+
+    @on(Worker.StateChanged)
+    def _worker_state(self, event: Worker.StateChanged) -> None:
+        # A crash is shown, never a screen stuck in "planning" or "deleting".
+        if event.state != WorkerState.ERROR:
+            return
+        self.phase = "done"
+        message = f"{event.worker.group} failed: {safe(event.worker.error, 200)}"
+        self._status(Text(message + " — escape: close", style="bold red"))
 
 
 class PruneHost(Protocol):
