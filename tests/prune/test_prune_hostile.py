@@ -313,3 +313,15 @@ def test_undecodable_names_survive_a_saved_plan_round_trip(tree: Path, tmp_path:
     done = prune_json("--plan", saved, "--yes")
     assert done["report"]["failed"] == 0 and done["report"]["skipped"] == 0
     assert not os.path.lexists(raw)
+
+
+def test_a_root_swapped_for_a_link_after_planning_is_refused(tree: Path, outside: Path) -> None:
+    plan = plan_prune(str(tree), PruneOptions(), use_cache=False)
+    moved = outside / "moved"
+    shutil.move(tree, moved)
+    tree.symlink_to(moved, target_is_directory=True)
+    before = snapshot(moved)
+    report = execute_plan(plan)
+    assert report.results and all(r.outcome == "failed" for r in report.results)
+    assert "reached through a link" in report.results[0].message
+    assert snapshot(moved) == before
