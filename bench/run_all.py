@@ -18,6 +18,7 @@ ORDER = [
     "bench_tui",
     "bench_convert",
     "bench_diff",
+    "bench_prune",
     "bench_callback",
     "bench_scale",
     "bench_handwritten",

@@ -1,5 +1,5 @@
 """The ``ckpt-tui`` command line: the TUI by default, plus ``list``, ``show``, ``validate``,
-``convert``, ``diff`` and ``demo`` for scripts.
+``convert``, ``diff``, ``prune`` and ``demo`` for scripts.
 
 Each subcommand lives in its own module exposing ``add_arguments(parser)`` and ``run(args)``; only
 the module of the command being run is imported, so ``ckpt-tui --help`` stays fast.
@@ -30,6 +30,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "validate": ("ckpt_tui.cli.validate_cmd", "check every sidecar under ROOT"),
     "convert": ("ckpt_tui.cli.convert_cmd", "write sidecars for checkpoints that have none"),
     "diff": ("ckpt_tui.cli.diff_cmd", "what differs between two checkpoints"),
+    "prune": ("ckpt_tui.cli.prune_cmd", "delete checkpoints that no rule keeps (plan first)"),
     "demo": ("ckpt_tui.cli.demo_cmd", "write a realistic demo outputs/ tree"),
 }
 

@@ -15,6 +15,7 @@ KEYS: tuple[tuple[str, str], ...] = (
     ("space", "mark or unmark the row"),
     ("c", "open the conversion screen (marked rows, else all without a sidecar)"),
     ("d", "compare marked rows or row vs best"),
+    ("p", "prune: plan, confirm, delete"),
     ("y", "copy the checkpoint path to the clipboard (OSC 52, works over SSH)"),
     ("ctrl+r", "rescan"),
     ("?", "help: this table"),

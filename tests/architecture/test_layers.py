@@ -22,6 +22,7 @@ LAYERS: dict[str, int] = {
     "catalog": 3,
     "convert": 4,
     "compare": 4,
+    "prune": 4,
     "callbacks": 5,
     "demo": 5,
     "tui": 6,

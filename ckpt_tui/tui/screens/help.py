@@ -17,8 +17,14 @@ from ckpt_tui.tui.keys import EXTRA_KEYS, FILTER_EXAMPLES, KEYS
 
 def help_table(rows: tuple[tuple[str, str], ...], title: str) -> Table:
     """A two-column table of ``(keys, meaning)`` rows."""
+    # No header row: "key" and "action" say nothing the rows do not, and 80×24 needs the line.
     table = Table(
-        title=title, title_justify="left", expand=True, show_edge=False, box=None, show_header=False
+        title=title,
+        title_justify="left",
+        expand=True,
+        show_edge=False,
+        box=None,
+        show_header=False,
     )
     table.add_column("key", style="bold", no_wrap=True)
     table.add_column("action", ratio=1)

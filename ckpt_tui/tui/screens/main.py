@@ -2,9 +2,8 @@
 
 It owns the view state (filter, sort, marks; the table owns the cursor) and the catalog workers;
 the entries live in a :class:`~ckpt_tui.catalog.updates.CatalogState`, and the filtering, sorting
-and scanning themselves are library functions; so is the safety verdict read after a scan. Its
-keys are the ``BINDINGS`` below; :mod:`ckpt_tui.tui.keys` describes them for the help screen.
-"""
+and scanning themselves are library functions; so is the safety verdict read after a scan. Keys:
+:mod:`ckpt_tui.tui.keys`."""
 
 from __future__ import annotations
 
@@ -28,12 +27,7 @@ from ckpt_tui.catalog.updates import CatalogState, CatalogUpdate
 from ckpt_tui.model.entry import CheckpointCatalogEntry
 from ckpt_tui.tui.commands import PaletteCommand, catalog_commands
 from ckpt_tui.tui.formatting import copy_refusal, safe
-from ckpt_tui.tui.loading import (
-    CatalogBatch,
-    CatalogProgress,
-    TreeSignature,
-    stream_catalog,
-)
+from ckpt_tui.tui.loading import CatalogBatch, CatalogProgress, TreeSignature, stream_catalog
 from ckpt_tui.tui.verifying import VerdictBatch, stream_verdicts, unchecked
 from ckpt_tui.tui.widgets.catalog_table import COLUMNS, CatalogTable
 from ckpt_tui.tui.widgets.detail_pane import DetailPane
@@ -62,8 +56,9 @@ class MainScreen(Screen[None]):
         Binding("space", "toggle_mark", "Mark", id="main.mark"),
         Binding("y", "copy_path", "Copy", id="main.copy"),
         Binding("c", "convert", "Convert", id="main.convert"),
-        # Not in the footer: at 80 columns it would push out "? Help" and "q Quit".
+        # d and p are not in the footer: at 80 columns they would push out "? Help" and "q Quit".
         Binding("d", "compare", "Compare", id="main.compare", show=False),
+        Binding("p", "prune", "Prune", id="main.prune", show=False),
         Binding("ctrl+r", "rescan", "Rescan", id="main.rescan"),
     ]
 
@@ -370,9 +365,8 @@ class MainScreen(Screen[None]):
 
     def conversion_targets(self) -> list[Entry]:
         """The marked entries, or else every entry without a sidecar, in path order."""
-        ordered = self.catalog.by_path()
-        marked = [e for e in ordered if e.checkpoint_path in self.marks]
-        return marked or [e for e in ordered if e.sidecar_path is None]
+        marked = [e for e in self.catalog.by_path() if e.checkpoint_path in self.marks]
+        return marked or [e for e in self.catalog.by_path() if e.sidecar_path is None]
 
     def action_convert(self) -> None:
         """Open the conversion screen for :meth:`conversion_targets`."""
@@ -394,6 +388,12 @@ class MainScreen(Screen[None]):
         if summary is not None:
             self.notify(summary.describe(), title="Conversion")
         self.action_rescan()
+
+    def action_prune(self) -> None:
+        """Open the prune screen: the marked rows' experiments, else all (imported on use)."""
+        from ckpt_tui.tui.screens.prune import open_prune_screen
+
+        open_prune_screen(self)
 
     def palette_commands(self) -> list[PaletteCommand]:
         """The command palette entries of this screen."""
