@@ -5,18 +5,14 @@ from __future__ import annotations
 #: (keys, what they do): the key table of the user documentation, as the TUI offers it.
 KEYS: tuple[tuple[str, str], ...] = (
     ("↑ ↓ PgUp PgDn Home End, j k", "move"),
-    ("enter", "focus the detail pane on the highlighted checkpoint"),
-    (
-        "/",
-        "focus the filter box; enter applies it and returns to the table; "
-        "escape clears it and returns to the table",
-    ),
-    ("s / S", "sort by the next column / reverse the order (a header click sorts by that column)"),
+    ("enter", "focus the detail pane"),
+    ("/", "filter box: enter applies, escape clears (both: back to the table)"),
+    ("s / S", "sort by the next column / reverse (or click a header)"),
     ("space", "mark or unmark the row"),
-    ("c", "open the conversion screen (marked rows, else all without a sidecar)"),
+    ("c", "conversion: marked rows, else all without a sidecar"),
     ("d", "compare marked rows or row vs best"),
     ("p", "prune: plan, confirm, delete"),
-    ("y", "copy the checkpoint path to the clipboard (OSC 52, works over SSH)"),
+    ("y", "copy the path to the clipboard (OSC 52, works over SSH)"),
     ("ctrl+r", "rescan"),
     ("?", "help: this table"),
     ("q", "quit"),
