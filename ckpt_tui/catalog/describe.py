@@ -17,7 +17,7 @@ import os
 from dataclasses import dataclass
 
 from ckpt_tui.catalog.cache import code_version
-from ckpt_tui.catalog.discover import Folder, FoundFile
+from ckpt_tui.catalog.discover import Folder, FoundFile, format_by_name
 from ckpt_tui.io.text import iso_local_time
 from ckpt_tui.model.entry import CheckpointCatalogEntry, Issue, checked_values
 from ckpt_tui.sidecar.files import SidecarFound, find_sidecars, stem_of
@@ -43,6 +43,8 @@ def file_state(found: FoundFile) -> str:
     Size and mtime alone can be forged (a file copied over another of the same size, then
     ``touch -r``); the ctime and the inode cannot be set back, and the walk's stat has them.
     """
+    if found.folder_state is not None:
+        return found.folder_state
     return f"{found.size}:{found.mtime_ns}:{found.ctime_ns}:{found.ino}"
 
 
@@ -175,6 +177,10 @@ class Describer:
             # Nothing to read, so nothing to verify: loading it can only fail.
             values["safety"] = "unreadable"
             provenance["safety"] = "the file (empty or missing)"
+        if "format" not in values:
+            guessed = format_by_name(found)
+            if guessed is not None:
+                values["format"], provenance["format"] = guessed
         if "created_at" not in values and found.error is None:
             values["created_at"] = iso_local_time(found.mtime)
             provenance["created_at"] = "file mtime"

@@ -21,13 +21,16 @@ import fnmatch
 import os
 import re
 import stat
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from ckpt_tui.model.entry import Issue
+from ckpt_tui.sources.layout import MAX_LATEST_BYTES, folder_kind, parse_latest
 
-DEFAULT_PATTERNS: tuple[str, ...] = ("*.ckpt", "*.pt", "*.pth", "*.safetensors")
-"""File names that are checkpoints."""
+DEFAULT_PATTERNS: tuple[str, ...] = (
+    "*.ckpt", "*.pt", "*.pth", "*.pth.tar", "*.bin", "*.safetensors", "*.pt2",
+)  # fmt: skip
+"""File names that are checkpoints (a ``.bin`` only when its first bytes are a checkpoint's)."""
 SKIP_DIRS: frozenset[str] = frozenset({".git", "__pycache__", "wandb", ".venv", "node_modules"})
 """Folders never walked."""
 ALLOWED_HIDDEN_DIRS: frozenset[str] = frozenset({".hydra"})
@@ -53,6 +56,8 @@ class Folder:
     """Sidecar and config files in the folder, by name."""
     own_configs: bool = False
     """Whether the folder holds any ``<stem>.config.*`` file (checkpoints' own configs)."""
+    parent: Folder | None = None
+    """The folder above in the walk (``None`` for the root)."""
     real_prefix: str = field(init=False)
     """``real`` with a trailing separator, to join names cheaply."""
 
@@ -83,6 +88,14 @@ class FoundFile:
     """Whether the name is a symbolic link."""
     error: Issue | None = None
     """Set when the file cannot be used at all (a dangling link)."""
+    kind: str | None = None
+    """The format of a folder checkpoint (``hf-trainer``, ``hf-model``, ``dcp``, ``deepspeed``);
+    ``None`` for a file."""
+    members: tuple[tuple[str, int], ...] = ()
+    """A folder checkpoint's files: ``(path inside the folder, size)``; ``size`` is their sum."""
+    folder_state: str | None = None
+    """A folder checkpoint's cache state: the folder's own stat, then its files' (count, bytes,
+    newest mtime and ctime)."""
     path: str = field(init=False)
     """Absolute path as walked."""
     rel: str = field(init=False)
@@ -93,11 +106,30 @@ class FoundFile:
         self.path = os.path.join(folder.path, self.name)
         self.rel = f"{folder.rel}/{self.name}" if folder.rel else self.name
 
+    @property
+    def is_folder(self) -> bool:
+        """Whether this checkpoint is a folder of files."""
+        return self.kind is not None
+
     def real_path(self) -> str:
         """The real path of the file (resolving a link to its target)."""
         if self.is_link:
             return os.path.realpath(self.path)
         return self.folder.real_prefix + self.name
+
+
+_FORMAT_BY_SUFFIX = {".safetensors": "safetensors", ".pt2": "exported-program"}
+
+
+def format_by_name(found: FoundFile) -> tuple[str, str] | None:
+    """The entry's ``format`` and its provenance when the walk alone tells it: the marker files
+    of a folder checkpoint, or a suffix only one format uses; ``None`` until the file is read."""
+    if found.kind is not None:
+        return found.kind, "the folder's files"
+    dot = found.name.rfind(".")
+    suffix = found.name[dot:].lower() if dot > 0 else ""
+    guessed = _FORMAT_BY_SUFFIX.get(suffix)
+    return None if guessed is None else (guessed, f"file name suffix {suffix}")
 
 
 def compile_patterns(patterns: Iterable[str]) -> re.Pattern[str]:
@@ -127,7 +159,9 @@ def walk(
     ``root`` must be an absolute path to a folder. Problems (unreadable folders, odd files,
     refused links) are appended to ``issues``; the walk never raises for them.
     """
+    patterns = tuple(patterns)
     matcher = compile_patterns(patterns).match
+    any_folder = patterns == DEFAULT_PATTERNS  # else a folder checkpoint's name must match
     root_real = os.path.realpath(root)
     root_stat = os.stat(root)
     visited: set[tuple[int, int]] = {(root_stat.st_dev, root_stat.st_ino)}
@@ -151,6 +185,12 @@ def walk(
             message = f"cannot read folder: {_why(exc)}"
             issues.append(_scan_issue("scan.unreadable", folder.rel, message))
             continue
+        checkpoint = _folder_checkpoint(folder, entries, root, any_folder, matcher, issues)
+        if checkpoint is not None:
+            # One entry in the folder above; its own files are parts of it, never rows.
+            whole, parts = checkpoint
+            yield whole.folder, [whole]
+            entries = [e for e in entries if e.name not in parts and _is_dir(e)]
         files: list[FoundFile] = []
         subfolders: list[Folder] = []
         for entry in entries:
@@ -170,12 +210,104 @@ def walk(
                 folder.aux[name] = entry
                 if name.endswith(_CONFIG_SUFFIXES):
                     folder.own_configs = True
-            if matcher(name):
+            if matcher(name) and (not name.lower().endswith(".bin") or _sniff(entry.path)):
                 found = _found_file(folder, entry, issues)
                 if found is not None:
                     files.append(found)
         yield folder, files
         stack.extend(reversed(subfolders))
+
+
+def _is_dir(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
+
+
+def _sniff(path: str) -> bool:
+    """Whether a ``.bin`` file starts like a checkpoint (torch zip, pickle or safetensors):
+    the name alone is too common (data shards, tokenizer files) to list every one."""
+    from ckpt_tui.reader.legacy import looks_like_pickle
+    from ckpt_tui.reader.safetensors import looks_like_safetensors
+    from ckpt_tui.reader.zipformat import ZIP_MAGIC
+
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(16)
+            size = os.fstat(handle.fileno()).st_size
+    except OSError:
+        return True  # listed, so the entry says why it cannot be read
+    return (
+        head.startswith(ZIP_MAGIC) or looks_like_pickle(head) or looks_like_safetensors(head, size)
+    )
+
+
+def _folder_checkpoint(
+    folder: Folder,
+    entries: list[os.DirEntry[str]],
+    root: str,
+    any_folder: bool,
+    matcher: Callable[[str], object],
+    issues: list[Issue],
+) -> tuple[FoundFile, set[str]] | None:
+    """The checkpoint ``folder`` is, as a found file of the folder above, and the names of its
+    listing that are its parts; ``None`` when it is no folder checkpoint."""
+    files = {e.name: e for e in entries if not _is_dir(e)}
+    dirs = {e.name: e for e in entries if e.name not in files}
+    kind = folder_kind(files, dirs, lambda: _read_latest(files["latest"]))
+    name = os.path.basename(folder.path.rstrip(os.sep)) or folder.path
+    if kind is None or not (any_folder or matcher(name)):
+        return None
+    parent = folder.parent
+    if parent is None:  # the root itself: listed under its own name
+        parent = Folder(os.path.dirname(folder.path), "", os.path.dirname(folder.real))
+    found = FoundFile(parent, name, kind=kind[0])
+    parts = set(files)
+    members: list[tuple[str, int, int, int]] = []
+    listings = [("", list(files.values()))]
+    if kind[0] == "deepspeed":
+        tag = _read_latest(files["latest"]) or ""
+        parts.add(tag)
+        try:
+            with os.scandir(dirs[tag].path) as listing:
+                listings.append((tag + "/", sorted(listing, key=lambda e: e.name)))
+        except OSError as exc:
+            issues.append(_scan_issue("scan.unreadable", f"{folder.rel}/{tag}", _why(exc)))
+    for prefix, listed in listings:
+        for entry in listed:
+            try:
+                info = entry.stat()
+            except OSError:
+                continue  # a dangling link among the parts: the folder's reader reports it
+            if stat.S_ISREG(info.st_mode):
+                members.append(
+                    (prefix + entry.name, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
+                )
+    try:
+        own = os.stat(folder.path)
+    except OSError as exc:
+        issues.append(_scan_issue("scan.unreadable", folder.rel, _why(exc)))
+        return None
+    found.members = tuple((member, size) for member, size, _m, _c in members)
+    found.size = sum(size for _n, size, _m, _c in members)
+    found.mtime_ns = max((m for _n, _s, m, _c in members), default=own.st_mtime_ns)
+    found.ctime_ns = max((c for _n, _s, _m, c in members), default=own.st_ctime_ns)
+    found.mtime = found.mtime_ns / 1e9
+    found.ino = own.st_ino
+    found.folder_state = (
+        f"{own.st_size}:{own.st_mtime_ns}:{own.st_ctime_ns}:{own.st_ino}|"
+        f"{len(members)}:{found.size}:{found.mtime_ns}:{found.ctime_ns}"
+    )
+    return found, parts
+
+
+def _read_latest(entry: os.DirEntry[str]) -> str | None:
+    try:
+        with open(entry.path, "rb") as handle:
+            return parse_latest(handle.read(MAX_LATEST_BYTES + 1))
+    except OSError:
+        return None
 
 
 def _child_folder(
@@ -201,12 +333,12 @@ def _child_folder(
             )
             return None
         real = os.path.realpath(entry.path)
-        linked.append((Folder(entry.path, rel, real), key))
+        linked.append((Folder(entry.path, rel, real, parent=parent), key))
         return None
     if key in visited:
         return None  # a bind mount of a folder already walked
     visited.add(key)
-    return Folder(entry.path, rel, os.path.join(parent.real, entry.name))
+    return Folder(entry.path, rel, os.path.join(parent.real, entry.name), parent=parent)
 
 
 def _found_file(folder: Folder, entry: os.DirEntry[str], issues: list[Issue]) -> FoundFile | None:

@@ -123,10 +123,10 @@ def _print_rich(entry: CheckpointCatalogEntry, details: dict[str, Any]) -> None:
     table.add_column("from", style="dim")
     data = entry.to_dict()
     fields = [
-        "exp_name", "architecture", "backbone", "decoder", "head", "loss", "epoch", "global_step",
-        "max_epochs", "hmean", "precision", "recall", "validation_loss", "monitor", "monitor_mode",
-        "monitor_value", "save_top_k", "save_last", "created_at", "size_bytes", "source",
-        "sidecar_path", "config_path", "hydra_config_path", "wandb_run_id",
+        "format", "exp_name", "architecture", "backbone", "decoder", "head", "loss", "epoch",
+        "global_step", "max_epochs", "hmean", "precision", "recall", "validation_loss", "monitor",
+        "monitor_mode", "monitor_value", "save_top_k", "save_last", "created_at", "size_bytes",
+        "source", "sidecar_path", "config_path", "hydra_config_path", "wandb_run_id",
     ]  # fmt: skip
     for name in fields:
         value = data.get(name)
