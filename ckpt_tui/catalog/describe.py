@@ -32,6 +32,7 @@ from ckpt_tui.sources.config import (
     read_config_fields,
     sidecar_config_names,
 )
+from ckpt_tui.sources.layout import auxiliary_role
 from ckpt_tui.sources.merge import TierResult, merge_tiers
 from ckpt_tui.sources.path import path_tier
 from ckpt_tui.sources.sidecar import read_tier
@@ -177,6 +178,11 @@ class Describer:
             # Nothing to read, so nothing to verify: loading it can only fail.
             values["safety"] = "unreadable"
             provenance["safety"] = "the file (empty or missing)"
+        role = None if found.is_folder else auxiliary_role(found.name)
+        if role is not None:
+            # Training state saved beside a model (outside a folder checkpoint): listed, as such.
+            message = f"{found.name} holds {role}, not a model: the training run's side file"
+            issues.append(Issue(severity="info", code="checkpoint.auxiliary", message=message))
         if "format" not in values:
             guessed = format_by_name(found)
             if guessed is not None:
