@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ckpt_tui.cli.show_folder import print_folder
 from ckpt_tui.io.text import escape_for_terminal, escape_surrogates_json
 from ckpt_tui.model.entry import CheckpointCatalogEntry
 
@@ -61,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     """Print the entry and the file's details."""
 
     checkpoint: Path = args.checkpoint
-    if not checkpoint.is_file():
+    if not checkpoint.is_file() and not checkpoint.is_dir():
         print(f"ckpt-tui show: not a file: {escape_for_terminal(str(checkpoint))}", file=sys.stderr)
         return 2
     if args.root is not None and not args.root.is_dir():
@@ -71,10 +72,12 @@ def run(args: argparse.Namespace) -> int:
         return 2
     entry = describe_checkpoint(checkpoint, args.root, use_cache=not args.no_cache)
     if entry is None:
-        print(
-            "ckpt-tui show: not a checkpoint name (*.ckpt, *.pt, *.pth, *.safetensors)",
-            file=sys.stderr,
+        what = (
+            "not a checkpoint folder (Trainer checkpoint-N, save_pretrained, DCP, DeepSpeed)"
+            if checkpoint.is_dir()
+            else "not a checkpoint name (*.ckpt *.pt *.pth *.pth.tar *.bin *.safetensors *.pt2)"
         )
+        print(f"ckpt-tui show: {what}", file=sys.stderr)
         return 2
     entry, details = read_file(entry)
     if not args.no_cache:
@@ -97,6 +100,11 @@ def read_file(entry: CheckpointCatalogEntry) -> tuple[CheckpointCatalogEntry, di
     from ckpt_tui.sources.details import inspection_details
 
     details: dict[str, Any] = {}
+    if os.path.isdir(entry.abs_path):
+        from ckpt_tui.sources.folder import folder_tier
+
+        folder = checkpoint_tier_or_issue(entry.abs_path, folder_tier)
+        return with_verdict(entry, folder), folder.details
 
     def tier(path: str) -> Any:
         inspection = inspect_checkpoint(Path(path))
@@ -149,6 +157,8 @@ def _print_rich(entry: CheckpointCatalogEntry, details: dict[str, Any]) -> None:
         for issue in entry.issues:
             colour = colours.get(issue.severity, "white")
             console.print(f"  [{colour}]{issue.severity}[/] {escape(safe(issue.message))}")
+    if "folder" in details:
+        print_folder(console, details["folder"])
     sections = (
         "state_dict", "model_checkpoint", "optimizer", "cleval_metrics", "unsafe_globals",
         "archive_extra",

@@ -34,6 +34,7 @@ def test_trainer_folder_values_come_from_its_files(formats_tree: Path) -> None:
     state = json.loads((folder / "trainer_state.json").read_text())
     assert entry.format == "hf-trainer"
     assert entry.file_name == "checkpoint-4"
+    assert entry.exp_name == "bert-run"  # the folder holding the checkpoint folder
     assert entry.epoch == int(state["epoch"]) == 2
     assert entry.global_step == state["global_step"] == 4
     assert entry.max_epochs == 3
@@ -101,6 +102,7 @@ def test_deepspeed_folder_reads_the_model_states(formats_tree: Path) -> None:
     entry = entries_by_path(formats_tree)["ds-run/checkpoints/epoch=1-step=8.ckpt"]
     assert entry.format == "deepspeed"
     assert (entry.epoch, entry.global_step) == (1, 8)
+    assert entry.exp_name == "ds-run"
     assert entry.provenance["epoch"] == "checkpoint/mp_rank_00_model_states.pt epoch"
     files = [name for name, _size in entry.details["folder"]["files"]]
     assert "checkpoint/mp_rank_00_model_states.pt" in files and "latest" in files
