@@ -14,6 +14,7 @@ from pathlib import Path
 ORDER = [
     "bench_catalog",
     "bench_reader",
+    "bench_folders",
     "bench_tui",
     "bench_convert",
     "bench_callback",
