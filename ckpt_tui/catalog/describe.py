@@ -94,8 +94,8 @@ class FastTiers:
     prepared: Prepared
     """What they were run for."""
     tiers: list[TierResult]
-    """Sidecar, config and path results, in that order. A folder's checkpoints share one config
-    result: never change them."""
+    """Sidecar, config and path results, in that order (then, for a folder checkpoint, what its
+    JSON files say). A folder's checkpoints share one config result: never change them."""
     sidecar_rel: str | None
     """The sidecar read, relative to the root."""
     config_rel: str | None
@@ -152,9 +152,16 @@ class Describer:
         if name is not None:
             sidecar_rel = f"{folder.rel}/{name}" if folder.rel else name
         config, config_rel = self._config_tier(prepared.candidates)
+        tiers = [sidecar, config, path_tier(found.rel, found.path)]
+        if found.is_folder and found.error is None:
+            # A folder's JSON files describe it as cheaply as a sidecar: the first rows have its
+            # epoch, step and architecture; its pickles (the verdict) follow with the slow tier.
+            from ckpt_tui.sources.folder import folder_tier
+
+            tiers.append(folder_tier(found.path, details=False, pickles=False))
         return FastTiers(
             prepared,
-            [sidecar, config, path_tier(found.rel, found.path)],
+            tiers,
             sidecar_rel,
             config_rel,
             name is not None and sidecar.file is not None,

@@ -37,10 +37,15 @@ MAX_HISTORY = 200
 _TRAINER_STATE = "trainer_state.json"
 
 
-def folder_tier(path: str, *, details: bool = True) -> TierResult:
-    """What the folder checkpoint at ``path`` says about itself; never raises for bad files."""
+def folder_tier(path: str, *, details: bool = True, pickles: bool = True) -> TierResult:
+    """What the folder checkpoint at ``path`` says about itself; never raises for bad files.
+
+    ``pickles=False`` reads only its JSON files (``trainer_state.json``, ``config.json``, the
+    shard indexes): as cheap as a sidecar, so the catalog runs it with the fast tiers; it gives
+    no verdict (the entry stays ``unchecked`` until the whole tier has run).
+    """
     tier = TierResult(kind="checkpoint")
-    files = list_folder(path)
+    files = list_folder(path, read_files=pickles)
     if files.kind is None:
         tier.put("safety", "unreadable", "the folder's files")
         tier.issues.append(
@@ -53,12 +58,13 @@ def folder_tier(path: str, *, details: bool = True) -> TierResult:
         _deepspeed(files, tier, info)
     if _TRAINER_STATE in files.names:
         _trainer_state(files, tier, info)
-    if "training_args.bin" in files.names:
+    if "training_args.bin" in files.names and pickles:
         _training_args(files, tier)
     if "config.json" in files.names:
         _model_config(files, tier, info)
     _weights(files, tier, info)
-    _verdict(files, tier)
+    if pickles:
+        _verdict(files, tier)
     if details:
         tier.details["folder"] = info
     return tier

@@ -74,8 +74,9 @@ def pickle_note(name: str) -> str:
     return f" ({base} holds {note})" if note else ""
 
 
-def list_folder(path: str) -> FolderFiles:
-    """List the folder checkpoint at ``path`` and read each of its files; never raises."""
+def list_folder(path: str, *, read_files: bool = True) -> FolderFiles:
+    """List the folder checkpoint at ``path`` and read each of its files (with ``read_files``:
+    its JSON files are read by their callers either way); never raises."""
     from ckpt_tui.reader import inspect_checkpoint
     from ckpt_tui.reader.dcp import read_pickle_file
 
@@ -103,17 +104,20 @@ def list_folder(path: str) -> FolderFiles:
         names += [f"{files.tag}/{name}" for name, is_dir in sorted(inner.items()) if not is_dir]
     for name in names:
         full = os.path.join(path, name)
-        try:
-            size = os.stat(full).st_size
-        except OSError:
-            continue
-        files.members.append((name, size))
+        if read_files:  # sizes are for the details; the quick read needs the names only
+            try:
+                size = os.stat(full).st_size
+            except OSError:
+                continue
+            files.members.append((name, size))
         files.names.add(name)
         lowered = name.lower()
         if _WEIGHTS.match(name):
             files.weight_files.add(name)
         if lowered.endswith(".index.json"):
             files.indexes.append(name)
+        if not read_files:
+            continue
         if name == ".metadata" and files.kind == "dcp":
             plain = read_pickle_file(Path(full))
             files.dcp_root = plain.root

@@ -135,3 +135,12 @@ def test_format_filter_and_json_field(formats_tree: Path) -> None:
         "hf-trainer",
         "hf-model",
     }
+
+
+def test_the_json_files_answer_before_the_pickles_are_read(formats_tree: Path) -> None:
+    # Without the checkpoint tier (the first rows of a scan), a Trainer folder already has what
+    # its JSON files say, and no verdict yet: its pickles are not read.
+    entry = entries_by_path(formats_tree, inspect=False)[TRAINER]
+    assert (entry.epoch, entry.global_step) == (2, 4)
+    assert entry.architecture == "BertForSequenceClassification"
+    assert entry.safety == "unchecked" and entry.monitor is None
