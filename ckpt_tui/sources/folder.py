@@ -25,13 +25,17 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from ckpt_tui.io.safe_yaml import UnsafeDocumentError, load_document
+from ckpt_tui.io.safe_yaml import UnsafeDocumentError, parse_json, read_bounded_text
 from ckpt_tui.model.entry import Issue
 from ckpt_tui.sources.folder_files import FolderFiles, list_folder, pickle_note
 from ckpt_tui.sources.merge import TierResult
 
 MAX_JSON_BYTES = 8 * 1024 * 1024
 """``trainer_state.json`` and ``config.json`` larger than this are not read."""
+MAX_JSON_NODES = 1_000_000
+"""Values a JSON file may hold (a long run's ``log_history`` has hundreds of thousands)."""
+QUICK_JSON_BYTES = 256 * 1024
+"""JSON files larger than this are left out of the quick read (``pickles=False``)."""
 MAX_HISTORY = 200
 """Eval points kept in the details (the newest)."""
 _TRAINER_STATE = "trainer_state.json"
@@ -71,8 +75,17 @@ def folder_tier(path: str, *, details: bool = True, pickles: bool = True) -> Tie
 
 
 def _json(files: FolderFiles, name: str, tier: TierResult) -> Any:
+    if not files.read_files:
+        # The quick read runs on the walk's thread: a long run's large trainer_state.json waits
+        # for the whole tier instead of delaying the first rows.
+        try:
+            if os.stat(os.path.join(files.path, name)).st_size > QUICK_JSON_BYTES:
+                return None
+        except OSError:
+            return None
     try:
-        return load_document(Path(files.path, name), MAX_JSON_BYTES)
+        text = read_bounded_text(Path(files.path, name), MAX_JSON_BYTES)
+        return parse_json(text, max_nodes=MAX_JSON_NODES)
     except (OSError, UnsafeDocumentError) as exc:
         why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         tier.issues.append(

@@ -65,6 +65,8 @@ class FolderFiles:
     """``(safety, unsafe globals, issues)`` of each member that holds a pickle."""
     dcp_root: Any = None
     """DCP's ``Metadata`` record, as inert data."""
+    read_files: bool = True
+    """Whether the files were read (``False``: the quick listing, names only)."""
 
 
 def pickle_note(name: str) -> str:
@@ -80,7 +82,7 @@ def list_folder(path: str, *, read_files: bool = True) -> FolderFiles:
     from ckpt_tui.reader import inspect_checkpoint
     from ckpt_tui.reader.dcp import read_pickle_file
 
-    files = FolderFiles(path, os.path.basename(os.path.normpath(path)))
+    files = FolderFiles(path, os.path.basename(os.path.normpath(path)), read_files=read_files)
     try:
         top = _listing(path)
     except OSError as exc:

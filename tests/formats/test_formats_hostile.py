@@ -81,11 +81,23 @@ def test_a_bad_trainer_state_costs_its_values_only(
 
 def test_a_huge_trainer_state_is_not_read(trainer_copy: Path, tmp_path: Path) -> None:
     state = json.loads((trainer_copy / "trainer_state.json").read_text())
-    state["log_history"] = [{"loss": 0.5, "step": i} for i in range(200_000)]
+    state["log_history"] = [{"loss": 0.5, "step": i} for i in range(400_000)]
     (trainer_copy / "trainer_state.json").write_text(json.dumps(state))
     entry = entries_by_path(tmp_path)["runs/bert/checkpoint-4"]
     assert entry.epoch is None
     assert any("trainer_state.json" in i.message for i in entry.issues if i.severity == "warning")
+
+
+
+def test_a_large_trainer_state_waits_for_the_checkpoint_tier(
+    trainer_copy: Path, tmp_path: Path
+) -> None:
+    state = json.loads((trainer_copy / "trainer_state.json").read_text())
+    state["log_history"] += [{"loss": 0.5, "step": i} for i in range(20_000)]
+    (trainer_copy / "trainer_state.json").write_text(json.dumps(state))
+    quick = entries_by_path(tmp_path, inspect=False)["runs/bert/checkpoint-4"]
+    assert quick.epoch is None and not quick.issues
+    assert entries_by_path(tmp_path)["runs/bert/checkpoint-4"].epoch == 2
 
 
 def test_wrong_types_in_config_and_index_are_ignored(formats_tree: Path, tmp_path: Path) -> None:
