@@ -144,3 +144,36 @@ def test_the_json_files_answer_before_the_pickles_are_read(formats_tree: Path) -
     assert (entry.epoch, entry.global_step) == (2, 4)
     assert entry.architecture == "BertForSequenceClassification"
     assert entry.safety == "unchecked" and entry.monitor is None
+
+
+def test_dcp_metadata_is_safe_exactly_when_an_allowlist_unpickler_loads_it(
+    formats_tree: Path,
+) -> None:
+    # Differential, as DCP reads it (pickle.load): a real unpickler that resolves only the
+    # allowlist's names loads the real .metadata; without the DCP records it refuses. (torch's
+    # weights_only unpickler cannot be the oracle: it rejects protocol 4's FRAME opcode.)
+    import io
+    import pickle
+
+    from ckpt_tui.reader.dcp import read_pickle_file
+    from ckpt_tui.reader.unpickle.allowlist import ALLOWED
+
+    path = formats_tree / "dcp-run" / "checkpoints" / "step_7" / ".metadata"
+
+    def loads_with(allowed: set[str]) -> bool:
+        class Restricted(pickle.Unpickler):
+            def find_class(self, module: str, name: str) -> object:
+                if f"{module}.{name}" not in allowed:
+                    raise pickle.UnpicklingError(f"{module}.{name}")
+                return super().find_class(module, name)
+
+        try:
+            Restricted(io.BytesIO(path.read_bytes())).load()
+        except pickle.UnpicklingError:
+            return False
+        return True
+
+    without_dcp = {name for name in ALLOWED if not name.startswith("torch.distributed.")}
+    assert read_pickle_file(path).safety == "safe"
+    assert loads_with(set(ALLOWED))
+    assert not loads_with(without_dcp)

@@ -88,7 +88,6 @@ def test_a_huge_trainer_state_is_not_read(trainer_copy: Path, tmp_path: Path) ->
     assert any("trainer_state.json" in i.message for i in entry.issues if i.severity == "warning")
 
 
-
 def test_a_large_trainer_state_waits_for_the_checkpoint_tier(
     trainer_copy: Path, tmp_path: Path
 ) -> None:
