@@ -91,8 +91,6 @@ class FoundFile:
     kind: str | None = None
     """The format of a folder checkpoint (``hf-trainer``, ``hf-model``, ``dcp``, ``deepspeed``);
     ``None`` for a file."""
-    members: tuple[tuple[str, int], ...] = ()
-    """A folder checkpoint's files: ``(path inside the folder, size)``; ``size`` is their sum."""
     folder_state: str | None = None
     """A folder checkpoint's cache state: the folder's own stat, then its files' (count, bytes,
     newest mtime and ctime)."""
@@ -185,7 +183,7 @@ def walk(
             message = f"cannot read folder: {_why(exc)}"
             issues.append(_scan_issue("scan.unreadable", folder.rel, message))
             continue
-        checkpoint = _folder_checkpoint(folder, entries, root, any_folder, matcher, issues)
+        checkpoint = _folder_checkpoint(folder, entries, any_folder, matcher, issues)
         if checkpoint is not None:
             # One entry in the folder above; its own files are parts of it, never rows.
             whole, parts = checkpoint
@@ -210,10 +208,13 @@ def walk(
                 folder.aux[name] = entry
                 if name.endswith(_CONFIG_SUFFIXES):
                     folder.own_configs = True
-            if matcher(name) and (not name.lower().endswith(".bin") or _sniff(entry.path)):
+            if matcher(name):
                 found = _found_file(folder, entry, issues)
-                if found is not None:
-                    files.append(found)
+                if found is None:
+                    continue
+                if found.error is None and name.lower().endswith(".bin") and not _sniff(found):
+                    continue
+                files.append(found)
         yield folder, files
         stack.extend(reversed(subfolders))
 
@@ -225,28 +226,36 @@ def _is_dir(entry: os.DirEntry[str]) -> bool:
         return False
 
 
-def _sniff(path: str) -> bool:
-    """Whether a ``.bin`` file starts like a checkpoint (torch zip, pickle or safetensors):
-    the name alone is too common (data shards, tokenizer files) to list every one."""
+def _sniff(found: FoundFile) -> bool:
+    """Whether a ``.bin`` regular file starts like a checkpoint (torch zip, pickle or
+    safetensors): the name alone is too common (data shards, tokenizer files) to list every one."""
     from ckpt_tui.reader.legacy import looks_like_pickle
     from ckpt_tui.reader.safetensors import looks_like_safetensors
     from ckpt_tui.reader.zipformat import ZIP_MAGIC
 
     try:
-        with open(path, "rb") as handle:
-            head = handle.read(16)
-            size = os.fstat(handle.fileno()).st_size
+        # O_NONBLOCK: the file may have been swapped for a FIFO since the walk's stat.
+        fd = os.open(found.path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except OSError:
         return True  # listed, so the entry says why it cannot be read
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return True  # swapped for something else: listed, and the reader refuses it
+        head = os.read(fd, 16)
+    except OSError:
+        return True
+    finally:
+        os.close(fd)
     return (
-        head.startswith(ZIP_MAGIC) or looks_like_pickle(head) or looks_like_safetensors(head, size)
+        head.startswith(ZIP_MAGIC)
+        or looks_like_pickle(head)
+        or looks_like_safetensors(head, found.size)
     )
 
 
 def _folder_checkpoint(
     folder: Folder,
     entries: list[os.DirEntry[str]],
-    root: str,
     any_folder: bool,
     matcher: Callable[[str], object],
     issues: list[Issue],
@@ -289,7 +298,6 @@ def _folder_checkpoint(
     except OSError as exc:
         issues.append(_scan_issue("scan.unreadable", folder.rel, _why(exc)))
         return None
-    found.members = tuple((member, size) for member, size, _m, _c in members)
     found.size = sum(size for _n, size, _m, _c in members)
     found.mtime_ns = max((m for _n, _s, m, _c in members), default=own.st_mtime_ns)
     found.ctime_ns = max((c for _n, _s, _m, c in members), default=own.st_ctime_ns)

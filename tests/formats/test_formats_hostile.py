@@ -143,3 +143,15 @@ def test_a_truncated_shard_makes_the_folder_unreadable(formats_tree: Path, tmp_p
     entry = entries_by_path(tmp_path)["model"]
     assert entry.safety == "unreadable" and entry.has_errors
     assert any(i.message.startswith(shard.name + ":") for i in entry.issues)
+
+
+def test_bin_files_are_listed_by_their_contents(formats_tree: Path, tmp_path: Path) -> None:
+    from ckpt_tui.catalog.api import build_catalog
+
+    shutil.copyfile(formats_tree / "loose" / "optimizer.pt", tmp_path / "weights.bin")
+    (tmp_path / "tokens.bin").write_bytes(bytes(range(256)) * 4)
+    (tmp_path / "empty.bin").write_bytes(b"")
+    os.mkfifo(tmp_path / "pipe.bin")
+    catalog = build_catalog(tmp_path, use_cache=False)
+    assert [e.checkpoint_path for e in catalog.entries] == ["weights.bin"]
+    assert [i.code for i in catalog.scan_issues] == ["scan.not-a-file"]
