@@ -17,11 +17,13 @@ def print_folder(console: Any, folder: dict[str, Any]) -> None:
 
     safe = escape_for_terminal
     files = folder.get("files") or []
-    console.print(
-        f"\n[bold]files[/] ({len(files)}, format {escape(safe(str(folder.get('format'))))})"
-    )
+    count = folder.get("file_count", len(files))
+    kind = escape(safe(str(folder.get("format"))))
+    console.print(f"\n[bold]files[/] ({count}, format {kind})")
     for name, size in files:
         console.print(f"  {escape(safe(str(name)))}  [dim]{_size(size)}[/]")
+    if isinstance(count, int) and count > len(files):
+        console.print(f"  [dim]… and {count - len(files)} more (not kept)[/]")
     trainer = folder.get("trainer")
     if not isinstance(trainer, dict):
         return

@@ -38,7 +38,10 @@ QUICK_JSON_BYTES = 256 * 1024
 """JSON files larger than this are left out of the quick read (``pickles=False``)."""
 MAX_HISTORY = 200
 """Eval points kept in the details (the newest)."""
+MAX_FILES_KEPT = 500
+"""Files listed in the details (the cache keeps them); the count is always whole."""
 _TRAINER_STATE = "trainer_state.json"
+_MAX_COUNT = 2**63  # an epoch or step beyond a 64-bit count is no real one
 
 
 def folder_tier(path: str, *, details: bool = True, pickles: bool = True) -> TierResult:
@@ -57,7 +60,11 @@ def folder_tier(path: str, *, details: bool = True, pickles: bool = True) -> Tie
         )
         return tier
     tier.put("format", files.kind, f"the folder's files ({files.why})")
-    info: dict[str, Any] = {"format": files.kind, "files": [list(m) for m in files.members]}
+    info: dict[str, Any] = {
+        "format": files.kind,
+        "file_count": len(files.members),
+        "files": [list(member) for member in files.members[:MAX_FILES_KEPT]],
+    }
     if files.kind == "deepspeed":
         _deepspeed(files, tier, info)
     if _TRAINER_STATE in files.names:
@@ -101,7 +108,7 @@ def _number(value: Any) -> float | None:
 
 
 def _count(value: Any) -> int | None:
-    return value if type(value) is int and value >= 0 else None
+    return value if type(value) is int and 0 <= value < _MAX_COUNT else None
 
 
 def _trainer_state(files: FolderFiles, tier: TierResult, info: dict[str, Any]) -> None:
@@ -110,12 +117,12 @@ def _trainer_state(files: FolderFiles, tier: TierResult, info: dict[str, Any]) -
         return
     where = _TRAINER_STATE
     epoch = _number(state.get("epoch"))
-    if epoch is not None and epoch >= 0:
+    if epoch is not None and 0 <= epoch < _MAX_COUNT:
         tier.put("epoch", int(epoch), f"{where} epoch ({epoch:g} epochs completed)")
     step = _count(state.get("global_step"))
     tier.put("global_step", step, f"{where} global_step")
     epochs = _number(state.get("num_train_epochs"))
-    if epochs is not None and epochs == int(epochs) and epochs > 0:
+    if epochs is not None and 0 < epochs < _MAX_COUNT and epochs == int(epochs):
         tier.put("max_epochs", int(epochs), f"{where} num_train_epochs")
     best = _number(state.get("best_metric"))
     best_path = state.get("best_model_checkpoint")
@@ -161,7 +168,7 @@ def _training_args(files: FolderFiles, tier: TierResult) -> None:
         value = (tier.values.get("additional_metrics") or {}).get(name)
         tier.put("monitor_value", value, f"trainer_state.json log_history {name}")
     epochs = _number(args.get("num_train_epochs"))
-    if epochs is not None and epochs == int(epochs) and epochs > 0:
+    if epochs is not None and 0 < epochs < _MAX_COUNT and epochs == int(epochs):
         tier.put("max_epochs", int(epochs), "training_args.bin num_train_epochs")
 
 

@@ -66,6 +66,7 @@ def test_a_hostile_dcp_metadata_is_unsafe_and_never_run(formats_tree: Path, tmp_
         '{"log_history": [1, null, {"eval_loss": "nan", "step": {}}], "epoch": 1e999}',
         "[" * 5000 + "]" * 5000,  # nested too deeply
         '{"global_step": ' + "9" * 5000 + "}",  # a huge number
+        '{"epoch": 1e300, "global_step": 5.5, "num_train_epochs": 1e300}',
         "",
     ],
 )

@@ -18,7 +18,10 @@ def folder_rows(entry: CheckpointCatalogEntry) -> list[tuple[str, object]]:
     folder = entry.details.get("folder")
     if not isinstance(folder, Mapping):
         return []
-    rows: list[tuple[str, object]] = [("format", folder.get("format"))]
+    rows: list[tuple[str, object]] = [
+        ("format", folder.get("format")),
+        ("files", folder.get("file_count")),
+    ]
     files = folder.get("files")
     if isinstance(files, list):
         for item in files[:MAX_FILES]:
