@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from ckpt_tui.model.entry import Issue
-from ckpt_tui.sources.layout import MAX_LATEST_BYTES, folder_kind, parse_latest
+from ckpt_tui.sources.layout import folder_kind, read_latest, starts_like_checkpoint
 
 DEFAULT_PATTERNS: tuple[str, ...] = (
     "*.ckpt", "*.pt", "*.pth", "*.pth.tar", "*.bin", "*.safetensors", "*.pt2",
@@ -58,6 +58,12 @@ class Folder:
     """Whether the folder holds any ``<stem>.config.*`` file (checkpoints' own configs)."""
     parent: Folder | None = None
     """The folder above in the walk (``None`` for the root)."""
+    listing: list[os.DirEntry[str]] | None = None
+    """Its entries, when read before its turn in the walk (then not read again)."""
+    checked: bool = False
+    """Whether the walk already knows if it is a folder checkpoint (from the folder above)."""
+    parts: set[str] | None = None
+    """The names that are parts of the checkpoint it is, when it is one."""
     real_prefix: str = field(init=False)
     """``real`` with a trailing separator, to join names cheaply."""
 
@@ -176,18 +182,19 @@ def walk(
             stack.append(folder)
             continue
         folder = stack.pop()
-        try:
-            with os.scandir(folder.path) as listing:
-                entries = sorted(listing, key=lambda item: item.name)
-        except OSError as exc:
-            message = f"cannot read folder: {_why(exc)}"
-            issues.append(_scan_issue("scan.unreadable", folder.rel, message))
+        entries = folder.listing if folder.listing is not None else _listing(folder, issues)
+        folder.listing = None
+        if entries is None:
             continue
-        checkpoint = _folder_checkpoint(folder, entries, any_folder, matcher, issues)
-        if checkpoint is not None:
-            # One entry in the folder above; its own files are parts of it, never rows.
-            whole, parts = checkpoint
-            yield whole.folder, [whole]
+        parts = folder.parts
+        if not folder.checked:  # the root, or a folder reached through a link
+            checkpoint = _folder_checkpoint(folder, entries, any_folder, matcher, issues)
+            if checkpoint is not None:
+                yield checkpoint[0].folder, [checkpoint[0]]
+                parts = checkpoint[1]
+        if parts is not None:
+            # A folder checkpoint's own files are parts of it, never rows; its subfolders
+            # (a Trainer's output folder holds checkpoint-N folders) are walked.
             entries = [e for e in entries if e.name not in parts and _is_dir(e)]
         files: list[FoundFile] = []
         subfolders: list[Folder] = []
@@ -202,6 +209,16 @@ def walk(
                     continue
                 child = _child_folder(folder, entry, visited, linked, ancestors, issues)
                 if child is not None:
+                    # Listed now (once): a folder checkpoint is an entry of this folder.
+                    child.listing = _listing(child, issues)
+                    child.checked = True
+                    if child.listing is not None:
+                        checkpoint = _folder_checkpoint(
+                            child, child.listing, any_folder, matcher, issues
+                        )
+                        if checkpoint is not None:
+                            files.append(checkpoint[0])
+                            child.parts = checkpoint[1]
                     subfolders.append(child)
                 continue
             if name.endswith(_AUX_SUFFIXES) or name in _AUX_NAMES:
@@ -212,11 +229,24 @@ def walk(
                 found = _found_file(folder, entry, issues)
                 if found is None:
                     continue
-                if found.error is None and name.lower().endswith(".bin") and not _sniff(found):
+                bin_file = name.lower().endswith(".bin")
+                if found.error is None and bin_file and not starts_like_checkpoint(found.path):
                     continue
                 files.append(found)
         yield folder, files
         stack.extend(reversed(subfolders))
+
+
+def _listing(folder: Folder, issues: list[Issue]) -> list[os.DirEntry[str]] | None:
+    """The folder's entries by name, or ``None`` (with a scan issue) when it cannot be read."""
+    try:
+        with os.scandir(folder.path) as listing:
+            return sorted(listing, key=lambda item: item.name)
+    except OSError as exc:
+        issues.append(
+            _scan_issue("scan.unreadable", folder.rel, f"cannot read folder: {_why(exc)}")
+        )
+        return None
 
 
 def _is_dir(entry: os.DirEntry[str]) -> bool:
@@ -224,33 +254,6 @@ def _is_dir(entry: os.DirEntry[str]) -> bool:
         return entry.is_dir()
     except OSError:
         return False
-
-
-def _sniff(found: FoundFile) -> bool:
-    """Whether a ``.bin`` regular file starts like a checkpoint (torch zip, pickle or
-    safetensors): the name alone is too common (data shards, tokenizer files) to list every one."""
-    from ckpt_tui.reader.legacy import looks_like_pickle
-    from ckpt_tui.reader.safetensors import looks_like_safetensors
-    from ckpt_tui.reader.zipformat import ZIP_MAGIC
-
-    try:
-        # O_NONBLOCK: the file may have been swapped for a FIFO since the walk's stat.
-        fd = os.open(found.path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
-    except OSError:
-        return True  # listed, so the entry says why it cannot be read
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return True  # swapped for something else: listed, and the reader refuses it
-        head = os.read(fd, 16)
-    except OSError:
-        return True
-    finally:
-        os.close(fd)
-    return (
-        head.startswith(ZIP_MAGIC)
-        or looks_like_pickle(head)
-        or looks_like_safetensors(head, found.size)
-    )
 
 
 def _folder_checkpoint(
@@ -264,7 +267,7 @@ def _folder_checkpoint(
     listing that are its parts; ``None`` when it is no folder checkpoint."""
     files = {e.name: e for e in entries if not _is_dir(e)}
     dirs = {e.name: e for e in entries if e.name not in files}
-    kind = folder_kind(files, dirs, lambda: _read_latest(files["latest"]))
+    kind = folder_kind(files, dirs, lambda: read_latest(files["latest"].path))
     name = os.path.basename(folder.path.rstrip(os.sep)) or folder.path
     if kind is None or not (any_folder or matcher(name)):
         return None
@@ -276,7 +279,7 @@ def _folder_checkpoint(
     members: list[tuple[str, int, int, int]] = []
     listings = [("", list(files.values()))]
     if kind[0] == "deepspeed":
-        tag = _read_latest(files["latest"]) or ""
+        tag = read_latest(files["latest"].path) or ""
         parts.add(tag)
         try:
             with os.scandir(dirs[tag].path) as listing:
@@ -308,14 +311,6 @@ def _folder_checkpoint(
         f"{len(members)}:{found.size}:{found.mtime_ns}:{found.ctime_ns}"
     )
     return found, parts
-
-
-def _read_latest(entry: os.DirEntry[str]) -> str | None:
-    try:
-        with open(entry.path, "rb") as handle:
-            return parse_latest(handle.read(MAX_LATEST_BYTES + 1))
-    except OSError:
-        return None
 
 
 def _child_folder(

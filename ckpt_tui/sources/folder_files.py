@@ -14,7 +14,7 @@ from typing import Any
 
 from ckpt_tui.model.entry import Issue
 from ckpt_tui.reader import CheckpointInspection
-from ckpt_tui.sources.layout import MAX_LATEST_BYTES, folder_kind, parse_latest
+from ckpt_tui.sources.layout import folder_kind, read_latest
 
 _PICKLE_SUFFIXES = (".pt", ".pth", ".bin", ".ckpt", ".pkl")
 _WEIGHTS = re.compile(
@@ -148,8 +148,4 @@ def _listing(path: str) -> dict[str, bool]:
 
 
 def _latest(path: str) -> str | None:
-    try:
-        with open(os.path.join(path, "latest"), "rb") as handle:
-            return parse_latest(handle.read(MAX_LATEST_BYTES + 1))
-    except OSError:
-        return None
+    return read_latest(os.path.join(path, "latest"))

@@ -16,7 +16,9 @@ Files a training run saves beside its model (``optimizer.pt``, ``scheduler.pt``,
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from collections.abc import Callable, Collection
 
 AUXILIARY_ROLES: dict[str, str] = {
@@ -82,3 +84,48 @@ def parse_latest(raw: bytes) -> str | None:
     if not tag or "/" in tag or "\\" in tag or tag in (".", "..") or not tag.isprintable():
         return None
     return tag
+
+
+def read_latest(path: str) -> str | None:
+    """The tag named by the DeepSpeed ``latest`` file at ``path`` (``None`` if it names none)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        return None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        return parse_latest(os.read(fd, MAX_LATEST_BYTES + 1))
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
+def starts_like_checkpoint(path: str) -> bool:
+    """Whether the file at ``path`` starts like a checkpoint (a torch zip, a pickle or
+    safetensors): ``.bin`` names are too common (data shards, tokenizer files) to list them all.
+    ``True`` when it cannot be read as a regular file, so its entry says why."""
+    from ckpt_tui.reader.legacy import looks_like_pickle
+    from ckpt_tui.reader.safetensors import looks_like_safetensors
+    from ckpt_tui.reader.zipformat import ZIP_MAGIC
+
+    try:
+        # O_NONBLOCK: the file may have been swapped for a FIFO since the walk's stat.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        return True
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            return True
+        head = os.read(fd, 16)
+    except OSError:
+        return True
+    finally:
+        os.close(fd)
+    return (
+        head.startswith(ZIP_MAGIC)
+        or looks_like_pickle(head)
+        or looks_like_safetensors(head, info.st_size)
+    )

@@ -69,6 +69,15 @@ def test_convert_writes_the_sidecar_beside_the_folder(trainer_run: Path) -> None
         assert entry[name] == before["bert-run/checkpoint-4"][name], name
 
 
+def test_validate_finds_the_sidecar_beside_a_folder(trainer_run: Path) -> None:
+    root = trainer_run.parent
+    assert run_cli("convert", str(root), "--force").returncode == 0
+    result = run_cli("validate", str(root), "--json")
+    report = json.loads(result.stdout)
+    assert "sidecar.orphan" not in result.stdout  # each sidecar belongs to its folder
+    assert len(report["results"]) == 3
+
+
 def test_the_cache_knows_a_folder_by_all_its_files(trainer_run: Path) -> None:
     root = trainer_run.parent
     first = entries_by_path(root)["bert-run/checkpoint-4"]
