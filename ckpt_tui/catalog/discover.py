@@ -211,14 +211,15 @@ def walk(
                 if child is not None:
                     # Listed now (once): a folder checkpoint is an entry of this folder.
                     child.listing = _listing(child, issues)
+                    if child.listing is None:
+                        continue  # unreadable: reported once, by _listing
                     child.checked = True
-                    if child.listing is not None:
-                        checkpoint = _folder_checkpoint(
-                            child, child.listing, any_folder, matcher, issues
-                        )
-                        if checkpoint is not None:
-                            files.append(checkpoint[0])
-                            child.parts = checkpoint[1]
+                    checkpoint = _folder_checkpoint(
+                        child, child.listing, any_folder, matcher, issues
+                    )
+                    if checkpoint is not None:
+                        files.append(checkpoint[0])
+                        child.parts = checkpoint[1]
                     subfolders.append(child)
                 continue
             if name.endswith(_AUX_SUFFIXES) or name in _AUX_NAMES:

@@ -243,6 +243,11 @@ def _deepspeed(files: FolderFiles, tier: TierResult, info: dict[str, Any]) -> No
         tier.put("monitor_value", inspection.monitor_value, f"{where} ModelCheckpoint score")
     if inspection.lightning_version:
         info["lightning_version"] = inspection.lightning_version
+    if isinstance(inspection.hyper_parameters, dict):
+        # As for a Lightning file: its hyper-parameters count as a config.
+        from ckpt_tui.sources.config import HPARAMS_LABEL, read_config_fields
+
+        tier.extra.append(read_config_fields(inspection.hyper_parameters, HPARAMS_LABEL))
 
 
 def _verdict(files: FolderFiles, tier: TierResult) -> None:

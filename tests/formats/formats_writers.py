@@ -182,6 +182,7 @@ def save_deepspeed_layout(folder: Path) -> Path:
             "global_step": 8,
             "pytorch-lightning_version": "2.6.0",
             "ds_version": "0.16.0",
+            "hyper_parameters": {"model": {"architecture": "dbnet"}},
         },
         tag / "mp_rank_00_model_states.pt",
     )

@@ -103,6 +103,8 @@ def test_deepspeed_folder_reads_the_model_states(formats_tree: Path) -> None:
     assert entry.format == "deepspeed"
     assert (entry.epoch, entry.global_step) == (1, 8)
     assert entry.exp_name == "ds-run"
+    assert entry.architecture == "dbnet"  # its hyper-parameters count as a config
+    assert entry.provenance["architecture"].startswith("checkpoint hyper_parameters")
     assert entry.provenance["epoch"] == "checkpoint/mp_rank_00_model_states.pt epoch"
     files = [name for name, _size in entry.details["folder"]["files"]]
     assert "checkpoint/mp_rank_00_model_states.pt" in files and "latest" in files
