@@ -15,6 +15,7 @@ ORDER = [
     "bench_catalog",
     "bench_reader",
     "bench_keys",
+    "bench_folders",
     "bench_tui",
     "bench_convert",
     "bench_diff",

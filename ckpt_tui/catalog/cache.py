@@ -34,7 +34,7 @@ from ckpt_tui.model.entry import FIELD_NAMES, CheckpointCatalogEntry, Issue
 
 CACHE_DIR_ENV = "CKPT_TUI_CACHE_DIR"
 CACHE_FILE = "catalog.sqlite3"
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 """Bumped when the table layout changes; an older file is emptied."""
 BUSY_TIMEOUT_SECONDS = 2.0
 """How long to wait for another process's lock before going on without the cache."""

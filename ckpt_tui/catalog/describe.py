@@ -17,7 +17,7 @@ import os
 from dataclasses import dataclass
 
 from ckpt_tui.catalog.cache import code_version
-from ckpt_tui.catalog.discover import Folder, FoundFile
+from ckpt_tui.catalog.discover import Folder, FoundFile, format_by_name
 from ckpt_tui.io.text import iso_local_time
 from ckpt_tui.model.entry import CheckpointCatalogEntry, Issue, checked_values
 from ckpt_tui.sidecar.files import SidecarFound, find_sidecars, stem_of
@@ -32,6 +32,7 @@ from ckpt_tui.sources.config import (
     read_config_fields,
     sidecar_config_names,
 )
+from ckpt_tui.sources.layout import auxiliary_role
 from ckpt_tui.sources.merge import TierResult, merge_tiers
 from ckpt_tui.sources.path import path_tier
 from ckpt_tui.sources.sidecar import read_tier
@@ -43,6 +44,8 @@ def file_state(found: FoundFile) -> str:
     Size and mtime alone can be forged (a file copied over another of the same size, then
     ``touch -r``); the ctime and the inode cannot be set back, and the walk's stat has them.
     """
+    if found.folder_state is not None:
+        return found.folder_state
     return f"{found.size}:{found.mtime_ns}:{found.ctime_ns}:{found.ino}"
 
 
@@ -96,8 +99,8 @@ class FastTiers:
     prepared: Prepared
     """What they were run for."""
     tiers: list[TierResult]
-    """Sidecar, config and path results, in that order. A folder's checkpoints share one config
-    result: never change them."""
+    """Sidecar, config and path results, in that order (then, for a folder checkpoint, what its
+    JSON files say). A folder's checkpoints share one config result: never change them."""
     sidecar_rel: str | None
     """The sidecar read, relative to the root."""
     config_rel: str | None
@@ -154,9 +157,16 @@ class Describer:
         if name is not None:
             sidecar_rel = f"{folder.rel}/{name}" if folder.rel else name
         config, config_rel = self._config_tier(prepared.candidates)
+        tiers = [sidecar, config, path_tier(found.rel, found.path, _link_target(found))]
+        if found.is_folder and found.error is None:
+            # A folder's JSON files describe it as cheaply as a sidecar: the first rows have its
+            # epoch, step and architecture; its pickles (the verdict) follow with the slow tier.
+            from ckpt_tui.sources.folder import folder_tier
+
+            tiers.append(folder_tier(found.path, details=False, pickles=False))
         return FastTiers(
             prepared,
-            [sidecar, config, path_tier(found.rel, found.path, _link_target(found))],
+            tiers,
             sidecar_rel,
             config_rel,
             name is not None and sidecar.file is not None,
@@ -180,6 +190,15 @@ class Describer:
             # Nothing to read, so nothing to verify: loading it can only fail.
             values["safety"] = "unreadable"
             provenance["safety"] = "the file (empty or missing)"
+        role = None if found.is_folder else auxiliary_role(found.name)
+        if role is not None:
+            # Training state saved beside a model (outside a folder checkpoint): listed, as such.
+            message = f"{found.name} holds {role}, not a model: the training run's side file"
+            issues.append(Issue(severity="info", code="checkpoint.auxiliary", message=message))
+        if "format" not in values:
+            guessed = format_by_name(found)
+            if guessed is not None:
+                values["format"], provenance["format"] = guessed
         if "created_at" not in values and found.error is None:
             values["created_at"] = iso_local_time(found.mtime)
             provenance["created_at"] = "file mtime"

@@ -21,13 +21,16 @@ import fnmatch
 import os
 import re
 import stat
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from ckpt_tui.model.entry import Issue
+from ckpt_tui.sources.layout import folder_kind, read_latest, starts_like_checkpoint
 
-DEFAULT_PATTERNS: tuple[str, ...] = ("*.ckpt", "*.pt", "*.pth", "*.safetensors")
-"""File names that are checkpoints."""
+DEFAULT_PATTERNS: tuple[str, ...] = (
+    "*.ckpt", "*.pt", "*.pth", "*.pth.tar", "*.bin", "*.safetensors", "*.pt2",
+)  # fmt: skip
+"""File names that are checkpoints (a ``.bin`` only when its first bytes are a checkpoint's)."""
 SKIP_DIRS: frozenset[str] = frozenset({".git", "__pycache__", "wandb", ".venv", "node_modules"})
 """Folders never walked."""
 ALLOWED_HIDDEN_DIRS: frozenset[str] = frozenset({".hydra"})
@@ -53,6 +56,14 @@ class Folder:
     """Sidecar and config files in the folder, by name."""
     own_configs: bool = False
     """Whether the folder holds any ``<stem>.config.*`` file (checkpoints' own configs)."""
+    parent: Folder | None = None
+    """The folder above in the walk (``None`` for the root)."""
+    listing: list[os.DirEntry[str]] | None = None
+    """Its entries, when read before its turn in the walk (then not read again)."""
+    checked: bool = False
+    """Whether the walk already knows if it is a folder checkpoint (from the folder above)."""
+    parts: set[str] | None = None
+    """The names that are parts of the checkpoint it is, when it is one."""
     real_prefix: str = field(init=False)
     """``real`` with a trailing separator, to join names cheaply."""
 
@@ -83,6 +94,12 @@ class FoundFile:
     """Whether the name is a symbolic link."""
     error: Issue | None = None
     """Set when the file cannot be used at all (a dangling link)."""
+    kind: str | None = None
+    """The format of a folder checkpoint (``hf-trainer``, ``hf-model``, ``dcp``, ``deepspeed``);
+    ``None`` for a file."""
+    folder_state: str | None = None
+    """A folder checkpoint's cache state: the folder's own stat, then its files' (count, bytes,
+    newest mtime and ctime)."""
     path: str = field(init=False)
     """Absolute path as walked."""
     rel: str = field(init=False)
@@ -93,11 +110,30 @@ class FoundFile:
         self.path = os.path.join(folder.path, self.name)
         self.rel = f"{folder.rel}/{self.name}" if folder.rel else self.name
 
+    @property
+    def is_folder(self) -> bool:
+        """Whether this checkpoint is a folder of files."""
+        return self.kind is not None
+
     def real_path(self) -> str:
         """The real path of the file (resolving a link to its target)."""
         if self.is_link:
             return os.path.realpath(self.path)
         return self.folder.real_prefix + self.name
+
+
+_FORMAT_BY_SUFFIX = {".safetensors": "safetensors", ".pt2": "exported-program"}
+
+
+def format_by_name(found: FoundFile) -> tuple[str, str] | None:
+    """The entry's ``format`` and its provenance when the walk alone tells it: the marker files
+    of a folder checkpoint, or a suffix only one format uses; ``None`` until the file is read."""
+    if found.kind is not None:
+        return found.kind, "the folder's files"
+    dot = found.name.rfind(".")
+    suffix = found.name[dot:].lower() if dot > 0 else ""
+    guessed = _FORMAT_BY_SUFFIX.get(suffix)
+    return None if guessed is None else (guessed, f"file name suffix {suffix}")
 
 
 def compile_patterns(patterns: Iterable[str]) -> re.Pattern[str]:
@@ -127,7 +163,9 @@ def walk(
     ``root`` must be an absolute path to a folder. Problems (unreadable folders, odd files,
     refused links) are appended to ``issues``; the walk never raises for them.
     """
+    patterns = tuple(patterns)
     matcher = compile_patterns(patterns).match
+    any_folder = patterns == DEFAULT_PATTERNS  # else a folder checkpoint's name must match
     root_real = os.path.realpath(root)
     root_stat = os.stat(root)
     visited: set[tuple[int, int]] = {(root_stat.st_dev, root_stat.st_ino)}
@@ -144,13 +182,20 @@ def walk(
             stack.append(folder)
             continue
         folder = stack.pop()
-        try:
-            with os.scandir(folder.path) as listing:
-                entries = sorted(listing, key=lambda item: item.name)
-        except OSError as exc:
-            message = f"cannot read folder: {_why(exc)}"
-            issues.append(_scan_issue("scan.unreadable", folder.rel, message))
+        entries = folder.listing if folder.listing is not None else _listing(folder, issues)
+        folder.listing = None
+        if entries is None:
             continue
+        parts = folder.parts
+        if not folder.checked:  # the root, or a folder reached through a link
+            checkpoint = _folder_checkpoint(folder, entries, any_folder, matcher, issues)
+            if checkpoint is not None:
+                yield checkpoint[0].folder, [checkpoint[0]]
+                parts = checkpoint[1]
+        if parts is not None:
+            # A folder checkpoint's own files are parts of it, never rows; its subfolders
+            # (a Trainer's output folder holds checkpoint-N folders) are walked.
+            entries = [e for e in entries if e.name not in parts and _is_dir(e)]
         files: list[FoundFile] = []
         subfolders: list[Folder] = []
         for entry in entries:
@@ -164,6 +209,17 @@ def walk(
                     continue
                 child = _child_folder(folder, entry, visited, linked, ancestors, issues)
                 if child is not None:
+                    # Listed now (once): a folder checkpoint is an entry of this folder.
+                    child.listing = _listing(child, issues)
+                    if child.listing is None:
+                        continue  # unreadable: reported once, by _listing
+                    child.checked = True
+                    checkpoint = _folder_checkpoint(
+                        child, child.listing, any_folder, matcher, issues
+                    )
+                    if checkpoint is not None:
+                        files.append(checkpoint[0])
+                        child.parts = checkpoint[1]
                     subfolders.append(child)
                 continue
             if name.endswith(_AUX_SUFFIXES) or name in _AUX_NAMES:
@@ -172,10 +228,90 @@ def walk(
                     folder.own_configs = True
             if matcher(name):
                 found = _found_file(folder, entry, issues)
-                if found is not None:
-                    files.append(found)
+                if found is None:
+                    continue
+                bin_file = name.lower().endswith(".bin")
+                if found.error is None and bin_file and not starts_like_checkpoint(found.path):
+                    continue
+                files.append(found)
         yield folder, files
         stack.extend(reversed(subfolders))
+
+
+def _listing(folder: Folder, issues: list[Issue]) -> list[os.DirEntry[str]] | None:
+    """The folder's entries by name, or ``None`` (with a scan issue) when it cannot be read."""
+    try:
+        with os.scandir(folder.path) as listing:
+            return sorted(listing, key=lambda item: item.name)
+    except OSError as exc:
+        issues.append(
+            _scan_issue("scan.unreadable", folder.rel, f"cannot read folder: {_why(exc)}")
+        )
+        return None
+
+
+def _is_dir(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
+
+
+def _folder_checkpoint(
+    folder: Folder,
+    entries: list[os.DirEntry[str]],
+    any_folder: bool,
+    matcher: Callable[[str], object],
+    issues: list[Issue],
+) -> tuple[FoundFile, set[str]] | None:
+    """The checkpoint ``folder`` is, as a found file of the folder above, and the names of its
+    listing that are its parts; ``None`` when it is no folder checkpoint."""
+    files = {e.name: e for e in entries if not _is_dir(e)}
+    dirs = {e.name: e for e in entries if e.name not in files}
+    kind = folder_kind(files, dirs, lambda: read_latest(files["latest"].path))
+    name = os.path.basename(folder.path.rstrip(os.sep)) or folder.path
+    if kind is None or not (any_folder or matcher(name)):
+        return None
+    parent = folder.parent
+    if parent is None:  # the root itself: listed under its own name
+        parent = Folder(os.path.dirname(folder.path), "", os.path.dirname(folder.real))
+    found = FoundFile(parent, name, kind=kind[0])
+    parts = set(files)
+    members: list[tuple[str, int, int, int]] = []
+    listings = [("", list(files.values()))]
+    if kind[0] == "deepspeed":
+        tag = read_latest(files["latest"].path) or ""
+        parts.add(tag)
+        try:
+            with os.scandir(dirs[tag].path) as listing:
+                listings.append((tag + "/", sorted(listing, key=lambda e: e.name)))
+        except OSError as exc:
+            issues.append(_scan_issue("scan.unreadable", f"{folder.rel}/{tag}", _why(exc)))
+    for prefix, listed in listings:
+        for entry in listed:
+            try:
+                info = entry.stat()
+            except OSError:
+                continue  # a dangling link among the parts: the folder's reader reports it
+            if stat.S_ISREG(info.st_mode):
+                members.append(
+                    (prefix + entry.name, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
+                )
+    try:
+        own = os.stat(folder.path)
+    except OSError as exc:
+        issues.append(_scan_issue("scan.unreadable", folder.rel, _why(exc)))
+        return None
+    found.size = sum(size for _n, size, _m, _c in members)
+    found.mtime_ns = max((m for _n, _s, m, _c in members), default=own.st_mtime_ns)
+    found.ctime_ns = max((c for _n, _s, _m, c in members), default=own.st_ctime_ns)
+    found.mtime = found.mtime_ns / 1e9
+    found.ino = own.st_ino
+    found.folder_state = (
+        f"{own.st_size}:{own.st_mtime_ns}:{own.st_ctime_ns}:{own.st_ino}|"
+        f"{len(members)}:{found.size}:{found.mtime_ns}:{found.ctime_ns}"
+    )
+    return found, parts
 
 
 def _child_folder(
@@ -201,12 +337,12 @@ def _child_folder(
             )
             return None
         real = os.path.realpath(entry.path)
-        linked.append((Folder(entry.path, rel, real), key))
+        linked.append((Folder(entry.path, rel, real, parent=parent), key))
         return None
     if key in visited:
         return None  # a bind mount of a folder already walked
     visited.add(key)
-    return Folder(entry.path, rel, os.path.join(parent.real, entry.name))
+    return Folder(entry.path, rel, os.path.join(parent.real, entry.name), parent=parent)
 
 
 def _found_file(folder: Folder, entry: os.DirEntry[str], issues: list[Issue]) -> FoundFile | None:

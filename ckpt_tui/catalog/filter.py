@@ -72,6 +72,7 @@ TEXT_FIELDS: dict[str, Callable[[Entry], str | None]] = {
     "monitor": _text(lambda e: e.monitor),
     "mode": _text(lambda e: e.monitor_mode),
     "source": _text(lambda e: e.source),
+    "format": _text(lambda e: e.format),
     "sidecar": _text(lambda e: e.sidecar_path),
     "config": _text(lambda e: e.config_path),
     "created": _text(lambda e: e.created_at),

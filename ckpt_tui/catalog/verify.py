@@ -55,11 +55,18 @@ def with_verdict(entry: Entry, tier: TierResult) -> Entry:
     kept = [issue for issue in entry.issues if not issue.code.startswith(SECURITY_PREFIX)]
     issues = sorted(dedupe_issues(security + kept), key=lambda issue: issue.rank)
     provenance = dict(entry.provenance)
-    for name in ("safety", "unsafe_globals"):
+    for name in ("safety", "unsafe_globals", "format"):
         if name in tier.provenance:
             provenance[name] = tier.provenance[name]
+    # What wrote the file is learnt by the same read (a sidecar never says).
+    fmt = tier.values.get("format", entry.format)
     return dataclasses.replace(
-        entry, safety=safety, unsafe_globals=unsafe, issues=issues, provenance=provenance
+        entry,
+        safety=safety,
+        unsafe_globals=unsafe,
+        issues=issues,
+        provenance=provenance,
+        format=fmt,
     )
 
 

@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ckpt_tui.cli.show_folder import print_folder
 from ckpt_tui.io.text import escape_for_terminal, escape_surrogates_json
 from ckpt_tui.model.entry import CheckpointCatalogEntry
 
@@ -61,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     """Print the entry and the file's details."""
 
     checkpoint: Path = args.checkpoint
-    if not checkpoint.is_file():
+    if not checkpoint.is_file() and not checkpoint.is_dir():
         print(f"ckpt-tui show: not a file: {escape_for_terminal(str(checkpoint))}", file=sys.stderr)
         return 2
     if args.root is not None and not args.root.is_dir():
@@ -71,10 +72,12 @@ def run(args: argparse.Namespace) -> int:
         return 2
     entry = describe_checkpoint(checkpoint, args.root, use_cache=not args.no_cache)
     if entry is None:
-        print(
-            "ckpt-tui show: not a checkpoint name (*.ckpt, *.pt, *.pth, *.safetensors)",
-            file=sys.stderr,
+        what = (
+            "not a checkpoint folder (Trainer checkpoint-N, save_pretrained, DCP, DeepSpeed)"
+            if checkpoint.is_dir()
+            else "not a checkpoint name (*.ckpt *.pt *.pth *.pth.tar *.bin *.safetensors *.pt2)"
         )
+        print(f"ckpt-tui show: {what}", file=sys.stderr)
         return 2
     entry, fresh = read_file(entry)
     # The file's details read now, over what the other tiers reported (a link's target, ...).
@@ -99,6 +102,11 @@ def read_file(entry: CheckpointCatalogEntry) -> tuple[CheckpointCatalogEntry, di
     from ckpt_tui.sources.details import inspection_details
 
     details: dict[str, Any] = {}
+    if os.path.isdir(entry.abs_path):
+        from ckpt_tui.sources.folder import folder_tier
+
+        folder = checkpoint_tier_or_issue(entry.abs_path, folder_tier)
+        return with_verdict(entry, folder), folder.details
 
     def tier(path: str) -> Any:
         inspection = inspect_checkpoint(Path(path))
@@ -125,10 +133,11 @@ def _print_rich(entry: CheckpointCatalogEntry, details: dict[str, Any]) -> None:
     table.add_column("from", style="dim")
     data = entry.to_dict()
     fields = [
-        "exp_name", "architecture", "backbone", "decoder", "head", "loss", "epoch", "global_step",
-        "max_epochs", "hmean", "precision", "recall", "validation_loss", "additional_metrics",
-        "monitor", "monitor_mode", "monitor_value", "save_top_k", "save_last", "created_at",
-        "size_bytes", "source", "sidecar_path", "config_path", "hydra_config_path", "wandb_run_id",
+        "format", "exp_name", "architecture", "backbone", "decoder", "head", "loss", "epoch",
+        "global_step", "max_epochs", "hmean", "precision", "recall", "validation_loss",
+        "additional_metrics", "monitor", "monitor_mode", "monitor_value", "save_top_k",
+        "save_last", "created_at", "size_bytes", "source", "sidecar_path", "config_path",
+        "hydra_config_path", "wandb_run_id",
     ]  # fmt: skip
     for name in fields:
         value = data.get(name)
@@ -151,6 +160,8 @@ def _print_rich(entry: CheckpointCatalogEntry, details: dict[str, Any]) -> None:
         for issue in entry.issues:
             colour = colours.get(issue.severity, "white")
             console.print(f"  [{colour}]{issue.severity}[/] {escape(safe(issue.message))}")
+    if "folder" in details:
+        print_folder(console, details["folder"])
     sections = (
         "state_dict", "model_checkpoint", "optimizer", "cleval_metrics", "unsafe_globals",
         "archive_extra", "archive_contents", "common_keys", "link_to",

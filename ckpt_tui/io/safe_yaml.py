@@ -216,13 +216,14 @@ def parse_yaml(text: str) -> Any:
     return parse_yaml_document(text)[0]
 
 
-def parse_json(text: str) -> Any:
-    """Parse JSON and check it stays within the budgets."""
+def parse_json(text: str, *, max_nodes: int = MAX_NODES) -> Any:
+    """Parse JSON and check it stays within the budgets (``max_nodes`` nodes: JSON has no
+    aliases, so a caller whose files are large by nature may allow more)."""
     try:
         data = json.loads(text, parse_int=bounded_int)
     except (ValueError, RecursionError) as exc:
         raise UnsafeDocumentError(f"invalid JSON: {_one_line(exc)}") from exc
-    check_bounded(data)
+    check_bounded(data, max_nodes=max_nodes)
     return data
 
 
@@ -249,14 +250,14 @@ def dump_yaml(data: Any) -> str:
     return text
 
 
-def check_bounded(data: Any) -> None:
+def check_bounded(data: Any, *, max_nodes: int = MAX_NODES) -> None:
     """Walk ``data`` as a tree; refuse cycles, more than MAX_NODES nodes or MAX_DEPTH levels.
 
     YAML aliases make a DAG whose tree expansion can be exponential; walking the expansion under
     a budget refuses such documents after at most MAX_NODES steps. A number over the bounds
     (left unconverted by the parsers here) raises :class:`NumberTooLargeError` naming its path.
     """
-    budget = MAX_NODES
+    budget = max_nodes
     too_large = False
     open_ids: set[int] = set()
     stack: list[tuple[Any, int, bool]] = [(data, 0, False)]  # (node, depth, leaving?)
@@ -267,7 +268,7 @@ def check_bounded(data: Any) -> None:
             continue
         budget -= 1
         if budget < 0:
-            raise UnsafeDocumentError(f"document expands to over {MAX_NODES:,} nodes (alias bomb?)")
+            raise UnsafeDocumentError(f"document expands to over {max_nodes:,} nodes (alias bomb?)")
         if depth > MAX_DEPTH:
             raise UnsafeDocumentError(f"document nested deeper than {MAX_DEPTH} levels")
         if isinstance(node, dict):

@@ -19,30 +19,19 @@ from datetime import datetime
 from typing import Any, Literal
 
 from ckpt_tui.model.issue import SEVERITY_RANK, Issue, Severity
+from ckpt_tui.model.values import FORMAT_VALUES, SAFETY_VALUES, Safety, Source
 
 __all__ = [
-    "FIELD_NAMES",
-    "JSON_FIELDS",
-    "SAFETY_VALUES",
-    "SEVERITY_RANK",
-    "CheckpointCatalog",
-    "CheckpointCatalogEntry",
-    "Issue",
-    "Safety",
-    "Severity",
-    "Source",
+    "FIELD_NAMES", "FORMAT_VALUES", "JSON_FIELDS", "SAFETY_VALUES", "SEVERITY_RANK",
+    "CheckpointCatalog", "CheckpointCatalogEntry", "Issue", "Safety", "Severity", "Source",
     "checked_values",
-]
-
-Source = Literal["sidecar", "config", "checkpoint", "path"]
-Safety = Literal["safe", "unsafe", "code", "unchecked", "unreadable"]
-SAFETY_VALUES: tuple[str, ...] = ("safe", "unsafe", "code", "unchecked", "unreadable")
-"""What loading the file with ``torch.load`` would do (docs/reference.md, "Safety verdict")."""
+]  # fmt: skip
 
 #: The fields of one entry in ``list --json`` / ``show --json``, in order (docs/reference.md).
 JSON_FIELDS: tuple[str, ...] = (
     "checkpoint_path",
     "file_name",
+    "format",
     "exp_name",
     "display_name",
     "architecture",
@@ -79,6 +68,8 @@ class CheckpointCatalogEntry:
     """Path relative to the catalog root, "/"-separated."""
     abs_path: str = ""
     """Absolute path on this machine (not part of the JSON contract)."""
+    format: str = "unknown"
+    """What wrote it: one of :data:`FORMAT_VALUES` (``unknown`` until the file is read)."""
     exp_name: str = ""
     """Experiment name."""
     architecture: str | None = None
@@ -275,7 +266,9 @@ _INT_FIELDS = frozenset(("epoch", "global_step", "size_bytes", "max_epochs", "sa
 _FLOAT_FIELDS = frozenset(
     ("hmean", "precision", "recall", "monitor_value", "validation_loss", "mtime")
 )
-_NOT_NULL = frozenset(("checkpoint_path", "abs_path", "exp_name", "size_bytes", "source", "safety"))
+_NOT_NULL = frozenset(
+    ("checkpoint_path", "abs_path", "exp_name", "size_bytes", "source", "safety", "format")
+)
 _NONE = type(None)
 #: The exact type(s) each field holds once checked (what the cache gives back through JSON).
 _EXACT_TYPES: dict[str, tuple[type, ...]] = {
@@ -286,6 +279,7 @@ _EXACT_TYPES: dict[str, tuple[type, ...]] = {
     "source": (str,),
     "monitor_mode": (str, _NONE),
     "safety": (str,),
+    "format": (str,),
     "unsafe_globals": (list,),
     "issues": (list,),
     "provenance": (dict,),
@@ -299,7 +293,7 @@ _ROW_TYPES: tuple[tuple[type, ...], ...] = tuple(_EXACT_TYPES[name] for name in 
 _AT = {name: index for index, name in enumerate(FIELD_NAMES)}
 _SOURCE_AT, _MODE_AT, _ISSUES_AT = _AT["source"], _AT["monitor_mode"], _AT["issues"]
 _PROVENANCE_AT, _METRICS_AT = _AT["provenance"], _AT["additional_metrics"]
-_SAFETY_AT, _UNSAFE_AT = _AT["safety"], _AT["unsafe_globals"]
+_SAFETY_AT, _UNSAFE_AT, _FORMAT_AT = _AT["safety"], _AT["unsafe_globals"], _AT["format"]
 _MODES = frozenset((None, "min", "max"))
 
 
@@ -314,6 +308,7 @@ def _row_fits(row: list[Any]) -> bool:
         and all(type(v) is str for v in row[_PROVENANCE_AT].values())
         and all(type(v) is float for v in row[_METRICS_AT].values())
         and row[_SAFETY_AT] in SAFETY_VALUES
+        and row[_FORMAT_AT] in FORMAT_VALUES
         and all(type(name) is str for name in row[_UNSAFE_AT])
     )
 
@@ -346,6 +341,8 @@ def checked_values(values: dict[str, Any]) -> dict[str, Any]:
             ok = value in ("min", "max")
         elif name == "safety":
             ok = value in SAFETY_VALUES
+        elif name == "format":
+            ok = value in FORMAT_VALUES
         elif name == "unsafe_globals":
             ok = isinstance(value, list) and all(type(item) is str for item in value)
         elif name == "save_last":

@@ -128,6 +128,17 @@ class CheckpointInspection:
     """Other classes/functions the pickle names (not imported; shown for ``show``)."""
 
     @property
+    def entry_format(self) -> str | None:
+        """The entry's ``format`` word for this file (``None`` when it was not recognised)."""
+        if self.code_archive is not None:
+            return "torchscript" if self.code_archive == "TorchScript" else "exported-program"
+        if self.lightning_version is not None:
+            return "lightning"
+        return {"zip": "torch", "legacy": "torch-legacy", "safetensors": "safetensors"}.get(
+            self.format
+        )
+
+    @property
     def has_errors(self) -> bool:
         """Whether any issue is an error."""
         return any(issue.severity == "error" for issue in self.issues)

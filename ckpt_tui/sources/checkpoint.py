@@ -11,6 +11,7 @@ result. The checkpoint's ``hyper_parameters`` count as a config (provenance
 from __future__ import annotations
 
 import math
+import os
 import struct
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -34,6 +35,10 @@ def checkpoint_tier(path: str | Path, *, details: bool = True) -> TierResult:
     the hyper-parameters, the ModelCheckpoint state: :func:`inspection_details`); ``convert``
     writes sidecars from the fields alone.
     """
+    if os.path.isdir(path):  # a folder checkpoint (Trainer, sharded, DCP, DeepSpeed)
+        from ckpt_tui.sources.folder import folder_tier
+
+        return folder_tier(os.fspath(path), details=details)
     # Imported here: the reader is only needed by builds that inspect checkpoints.
     from ckpt_tui.reader import inspect_checkpoint
     from ckpt_tui.sources.statedict import infer_model_from_shapes
@@ -83,6 +88,7 @@ def tier_from_inspection(inspection: Any, guess: Any = None, *, details: bool = 
     # The verdict is the file's own: only this tier sets it, so no sidecar can hide it.
     put("safety", getattr(inspection, "safety", None), "the file, read by the safe reader")
     put("unsafe_globals", list(getattr(inspection, "unsafe_globals", [])), "the file's pickles")
+    put("format", getattr(inspection, "entry_format", None), "the file's contents")
     extra: dict[str, float] = {}
     # Known writers' keys first: they decide what their epoch means (see sources.known_keys).
     claimed = put_known_keys(tier, inspection, extra)

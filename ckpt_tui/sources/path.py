@@ -176,15 +176,37 @@ def _find_in_part(part: str, architectures: bool) -> str | None:
     return None
 
 
-def exp_name_from_path(abs_parts: list[str]) -> tuple[str, str] | None:
-    """The parent of the nearest ``checkpoints`` folder, else the grandparent: ``(name, rule)``."""
-    folders = abs_parts[:-1]
-    for index in range(len(folders) - 1, 0, -1):
-        if folders[index].lower() == "checkpoints" and folders[index - 1]:
-            return folders[index - 1], "path parent of checkpoints folder"
-    if len(folders) >= 2 and folders[-2]:
-        return folders[-2], "path grandparent folder"
-    return None
+CHECKPOINT_FOLDERS: frozenset[str] = frozenset(
+    ("checkpoints", "checkpoint", "ckpt", "ckpts", "weights", "models", "saved_models")
+)
+"""Folder names that hold a run's checkpoints: the run folder is the one above."""
+
+
+def is_sweep_list(segment: str) -> bool:
+    """Whether a path segment is a sweep list (``sweep_model=[dbnet,craft]``): it names several
+    values, so nothing is taken from it."""
+    return "[" in segment and "]" in segment
+
+
+def exp_name_from_path(folders: list[str]) -> tuple[str, str] | None:
+    """The run folder among ``folders`` (the checkpoint's folders below the scanned root, the
+    nearest last): ``(name, rule)``, or ``None`` when it would be the root itself.
+
+    The folder above a ``checkpoints``-like folder holding the checkpoint (directly, or one
+    folder down as in ``checkpoints/best/``), else the checkpoint's own folder; never a sweep
+    list.
+    """
+    found: tuple[str, str] | None = None
+    for depth in (1, 2):
+        if len(folders) >= depth and folders[-depth].lower() in CHECKPOINT_FOLDERS:
+            above = folders[:-depth]
+            found = (above[-1], "path parent of checkpoints folder") if above else None
+            break
+    else:
+        found = (folders[-1], "path checkpoint's folder") if folders else None
+    if found is None or is_sweep_list(found[0]):
+        return None
+    return found
 
 
 def path_tier(rel_path: str, abs_path: str, link_target: str | None = None) -> TierResult:
@@ -204,7 +226,7 @@ def path_tier(rel_path: str, abs_path: str, link_target: str | None = None) -> T
         tier.details["link_to"] = os.path.relpath(link_target, here).replace(os.sep, "/")
         target = parse_name(_stem(os.path.basename(link_target)))
         _put_name_facts(tier, target, f"path link target {target.name}")
-    exp, arch, backbone = _folder_facts(rel_dir, os.path.dirname(abs_path))
+    exp, arch, backbone = _folder_facts(rel_dir, facts.name.count("/"))
     if exp is not None:
         tier.put("exp_name", exp[0], exp[1])
     # Folder words first (the experiment folder, which may sit above the root, then the relative
@@ -245,10 +267,14 @@ _Found = tuple[str, str] | None
 
 
 @functools.lru_cache(maxsize=4096)
-def _folder_facts(rel_dir: str, abs_dir: str) -> tuple[_Found, _Found, _Found]:
-    # Shared by every checkpoint of a folder: experiment name, architecture, encoder.
-    exp = exp_name_from_path([*abs_dir.split(os.sep), ""])
-    search = ([exp[0]] if exp else []) + (rel_dir.split("/") if rel_dir else [])
+def _folder_facts(rel_dir: str, name_folders: int) -> tuple[_Found, _Found, _Found]:
+    # Shared by every checkpoint of a folder: experiment name, architecture, encoder. The last
+    # ``name_folders`` folders are pieces of the checkpoint's name (a "/" in a metric name).
+    folders = rel_dir.split("/") if rel_dir else []
+    if name_folders:
+        folders = folders[:-name_folders]
+    exp = exp_name_from_path(folders)
+    search = [part for part in folders if not is_sweep_list(part)]
     return exp, find_name(search, _ARCH_WORDS), find_name(search, _ENCODER_WORDS)
 
 

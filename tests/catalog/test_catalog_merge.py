@@ -226,7 +226,9 @@ def test_checkpoint_tier_reads_the_file(tmp_path: Path, write_checkpoint) -> Non
     entry = entries(tmp_path)["runs/x/model.ckpt"]
     assert entry.source == "checkpoint"
     assert (entry.epoch, entry.global_step) == (4, 120)
-    assert entry.exp_name == "runs"  # the path still answers what the file does not know
+    assert (
+        entry.exp_name == "x"
+    )  # the run folder: the path still answers what the file does not know
     uninspected = entries(tmp_path, inspect=False)["runs/x/model.ckpt"]
     assert (uninspected.source, uninspected.epoch) == ("path", None)
 

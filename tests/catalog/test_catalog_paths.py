@@ -110,13 +110,25 @@ def test_words_match_whole_tokens(rel: str, arch: str | None, encoder: str | Non
             "my-run",
             "path parent of checkpoints folder",
         ),
-        ("outputs/run7/weights/e.ckpt", "run7", "path grandparent folder"),
+        ("outputs/run7/weights/e.ckpt", "run7", "path parent of checkpoints folder"),
+        ("outputs/run7/e.ckpt", "run7", "path checkpoint's folder"),
+        ("e.ckpt", None, None),
+        ("checkpoints/e.ckpt", None, None),
+        ("sweep_model=[dbnet,craft]/checkpoints/e.ckpt", None, None),
     ],
 )
-def test_exp_name_rules(rel: str, exp: str, rule: str) -> None:
+def test_exp_name_rules(rel: str, exp: str | None, rule: str | None) -> None:
+    # The run folder; never the scanned root (/data here) and never a sweep list.
     tier = path_tier(rel, "/data/" + rel)
-    assert tier.values["exp_name"] == exp
-    assert tier.provenance["exp_name"] == rule
+    assert tier.values.get("exp_name") == exp
+    assert tier.provenance.get("exp_name") == rule
+
+
+def test_a_sweep_list_segment_gives_no_architecture() -> None:
+    rel = "sweep_model=[dbnet,craft]/run/checkpoints/e.ckpt"
+    tier = path_tier(rel, "/data/" + rel)
+    assert "architecture" not in tier.values
+    assert tier.values["exp_name"] == "run"
 
 
 def test_percent_hmean_is_not_guessed() -> None:

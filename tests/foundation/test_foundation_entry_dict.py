@@ -13,6 +13,7 @@ from ckpt_tui.model.entry import FIELD_NAMES, CheckpointCatalogEntry, Issue, che
 def full_entry() -> CheckpointCatalogEntry:
     return CheckpointCatalogEntry(
         checkpoint_path="run/checkpoints/epoch=3.ckpt",
+        format="lightning",
         exp_name="run",
         architecture="dbnet",
         epoch=0,
@@ -41,7 +42,7 @@ def test_round_trip_through_json_keeps_every_field() -> None:
 
 def test_to_json_is_the_contract_order_with_display_name() -> None:
     data = full_entry().to_json()
-    assert list(data)[:4] == ["checkpoint_path", "file_name", "exp_name", "display_name"]
+    assert list(data)[:5] == ["checkpoint_path", "file_name", "format", "exp_name", "display_name"]
     assert data["file_name"] == data["checkpoint_path"].rpartition("/")[2]
     assert data["issues"] == [{"severity": "warning", "code": "x.y", "message": "careful"}]
 
@@ -49,7 +50,8 @@ def test_to_json_is_the_contract_order_with_display_name() -> None:
 @pytest.mark.parametrize(
     ("field", "value"),
     [("epoch", "3"), ("epoch", 3.5), ("hmean", "0.5"), ("source", "guess"),
-     ("monitor_mode", "up"), ("provenance", {"epoch": 3}), ("exp_name", None), ("nope", 1)],
+     ("monitor_mode", "up"), ("provenance", {"epoch": 3}), ("exp_name", None), ("nope", 1),
+     ("format", "pickle"), ("format", None)],
 )  # fmt: skip
 def test_wrong_types_are_refused_with_the_field_named(field: str, value: object) -> None:
     with pytest.raises((TypeError, ValueError), match=field):

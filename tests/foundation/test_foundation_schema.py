@@ -116,8 +116,8 @@ def test_display_option_truncates_long_names_and_skips_repeats_and_unknowns() ->
 def test_entry_json_has_exactly_the_contract_fields_in_order() -> None:
     data = entry(architecture="dbnet", abs_path="/x/a/b.ckpt", decoder="pan").to_json()
     assert list(data) == [
-        "checkpoint_path", "file_name", "exp_name", "display_name", "architecture", "backbone",
-        "epoch",
+        "checkpoint_path", "file_name", "format", "exp_name", "display_name", "architecture",
+        "backbone", "epoch",
         "global_step", "hmean", "precision", "recall", "monitor", "monitor_mode", "monitor_value",
         "created_at", "size_bytes", "source", "sidecar_path", "config_path", "safety",
         "unsafe_globals", "provenance", "issues",
@@ -125,6 +125,8 @@ def test_entry_json_has_exactly_the_contract_fields_in_order() -> None:
     assert data["epoch"] is None and data["architecture"] == "dbnet"
     # Not read yet is "unchecked", never a guess of "safe".
     assert data["safety"] == "unchecked" and data["unsafe_globals"] == []
+    # What wrote it is "unknown" until the file is read (a closed set, not a placeholder).
+    assert data["format"] == "unknown"
 
 
 def test_catalog_counts_coverage() -> None:

@@ -86,6 +86,13 @@ def _torch_weights_only() -> dict[str, str]:
 TORCH_ALLOWED: dict[str, str] = _torch_weights_only()
 """PyTorch's own ``weights_only`` allowlist: name → reason."""
 
+_DCP = "a torch.distributed.checkpoint .metadata record: a plain dataclass (or enum) of sizes"
+_DCP_RECORDS = (
+    "metadata.Metadata", "metadata.TensorStorageMetadata", "metadata.TensorProperties",
+    "metadata._MEM_FORMAT_ENCODING", "metadata.ChunkStorageMetadata",
+    "metadata.BytesStorageMetadata", "metadata.MetadataIndex", "metadata.StorageMeta",
+    "filesystem._StorageInfo",
+)  # fmt: skip
 _OMEGACONF = "OmegaConf: a config container or node, rebuilt from plain state (no callables)"
 
 EXTRA_ALLOWED: dict[str, str] = {
@@ -124,6 +131,7 @@ EXTRA_ALLOWED: dict[str, str] = {
     "omegaconf.base.ContainerMetadata": _OMEGACONF,
     "omegaconf.base.Metadata": _OMEGACONF,
     "typing.Any": "OmegaConf's ref_type/key_type of untyped nodes; a constant, not callable",
+    **{f"torch.distributed.checkpoint.{name}": _DCP for name in _DCP_RECORDS},
 }
 """Plain-data types training frameworks save, beyond torch's set: name → reason.
 

@@ -25,10 +25,11 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
-from textual.widgets import Collapsible, Static
+from textual.widgets import Collapsible, Sparkline, Static
 
 from ckpt_tui.model.entry import CheckpointCatalogEntry, Issue
 from ckpt_tui.tui import formatting as fmt
+from ckpt_tui.tui.widgets.folder_view import eval_history, folder_rows
 
 Entry = CheckpointCatalogEntry
 Row = tuple[str, object]
@@ -39,7 +40,7 @@ LABEL_WIDTH = 13
 MAX_UNSAFE_GLOBALS = 500
 #: ``details`` keys with a section of their own.
 SHOWN_DETAILS = frozenset(
-    {"hyper_parameters", "datamodule_hyper_parameters", "state_dict", "model_checkpoint"}
+    {"hyper_parameters", "datamodule_hyper_parameters", "state_dict", "model_checkpoint", "folder"}
     | {"archive_contents"}
 )
 #: Lines of a code archive's contents shown at most.
@@ -66,6 +67,8 @@ class DetailPane(VerticalScroll, can_focus=True):
 
     def compose(self) -> ComposeResult:
         yield Static(id="detail-body")
+        yield Static(id="detail-history-label")
+        yield Sparkline(id="detail-history")
         with Collapsible(title="Hyper-parameters", collapsed=True, id="detail-hparams"):
             yield Static(id="detail-hparams-body")
 
@@ -80,6 +83,7 @@ class DetailPane(VerticalScroll, can_focus=True):
             return
         body = self.query_one("#detail-body", Static)
         hparams = self.query_one("#detail-hparams", Collapsible)
+        self._show_history(entry)
         if entry is None:
             body.update(Text("No checkpoint selected.", style="dim"))
             hparams.display = False
@@ -91,6 +95,24 @@ class DetailPane(VerticalScroll, can_focus=True):
         if lines:
             hparams.title = f"Hyper-parameters ({len(lines)})"
             self.query_one("#detail-hparams-body", Static).update(_hparam_text(lines))
+
+    def _show_history(self, entry: Entry | None) -> None:
+        """A folder checkpoint's eval-metric history as a sparkline (hidden without one)."""
+        history = eval_history(entry) if entry is not None else None
+        label = self.query_one("#detail-history-label", Static)
+        sparkline = self.query_one("#detail-history", Sparkline)
+        label.display = sparkline.display = history is not None
+        if history is not None:
+            name, values = history
+            label.update(
+                Text.assemble(
+                    ("\n" + fmt.safe(name, 60), "bold underline"),
+                    f" over {len(values)} evaluations, last = this checkpoint: "
+                    f"{fmt.metric(values[-1])} (min {fmt.metric(min(values))}, "
+                    f"max {fmt.metric(max(values))})",
+                )
+            )
+            sparkline.data = values
 
 
 @dataclass
@@ -184,6 +206,8 @@ def render_sections(entry: Entry, now: datetime) -> list[Section]:
         _section("Source", _provenance_rows(entry)),
         _issues_section(entry.issues),
     ]
+    if "folder" in entry.details:
+        sections.append(_section("Folder checkpoint", folder_rows(entry)))
     state = entry.details.get("state_dict")
     if isinstance(state, Mapping):
         sections.append(_section("State dict", list(_state_rows(state))))

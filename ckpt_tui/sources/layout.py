@@ -1,0 +1,131 @@
+"""Which files make a checkpoint, from names alone: folder checkpoints and auxiliary files.
+
+A checkpoint is a file, or a folder that holds one checkpoint as several files:
+
+- ``hf-trainer``: a Hugging Face Trainer ``checkpoint-N/`` (``trainer_state.json`` beside the
+  model, optimizer, scheduler and RNG files);
+- ``hf-model``: a ``save_pretrained`` folder (``config.json`` with Hugging Face weight files, or
+  an ``*.index.json`` naming shards);
+- ``dcp``: a ``torch.distributed.checkpoint`` folder (``.metadata`` and ``*.distcp`` files);
+- ``deepspeed``: a DeepSpeed folder (``latest`` naming a tag folder of model and optimizer
+  states), as Lightning's DeepSpeed strategy saves ``epoch=1-step=8.ckpt/``.
+
+Files a training run saves beside its model (``optimizer.pt``, ``scheduler.pt``,
+``rng_state.pth``, ``training_args.bin``, ``scaler.pt``) have an :func:`auxiliary_role`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+from collections.abc import Callable, Collection
+
+AUXILIARY_ROLES: dict[str, str] = {
+    "optimizer.pt": "optimizer state",
+    "optimizer.bin": "optimizer state",
+    "scheduler.pt": "learning-rate scheduler state",
+    "scaler.pt": "mixed-precision grad scaler state",
+    "rng_state.pth": "random number generator states",
+    "training_args.bin": "the Trainer's TrainingArguments",
+}
+"""File names that hold training state, not a model: name → what they hold."""
+
+_RNG_STATE = re.compile(r"rng_state_\d+\.pth$")
+_HF_WEIGHTS = re.compile(
+    r"(?:model|pytorch_model|adapter_model|diffusion_pytorch_model)"
+    r"(?:-\d+-of-\d+)?\.(?:safetensors|bin)$"
+)
+_INDEX_SUFFIXES = (".safetensors.index.json", ".bin.index.json")
+MAX_LATEST_BYTES = 256
+"""DeepSpeed's ``latest`` holds a tag name; a longer file is not that."""
+
+
+def auxiliary_role(name: str) -> str | None:
+    """What a file called ``name`` holds when it is training state rather than a model."""
+    role = AUXILIARY_ROLES.get(name)
+    if role is None and _RNG_STATE.match(name):
+        role = AUXILIARY_ROLES["rng_state.pth"]
+    return role
+
+
+def folder_kind(
+    files: Collection[str], folders: Collection[str], read_latest: Callable[[], str | None]
+) -> tuple[str, str] | None:
+    """``(format, why)`` when a folder whose listing holds ``files`` and ``folders`` is one
+    checkpoint, else ``None``. ``read_latest`` reads the folder's ``latest`` file (DeepSpeed's
+    tag), called only when there is one."""
+    if "trainer_state.json" in files:
+        return "hf-trainer", "trainer_state.json"
+    if ".metadata" in files and any(name.endswith(".distcp") for name in files):
+        return "dcp", ".metadata and *.distcp files"
+    if "latest" in files:
+        tag = read_latest()
+        if tag and tag in folders:
+            return "deepspeed", f"latest names the tag folder {tag}"
+    index = next((name for name in files if name.endswith(_INDEX_SUFFIXES)), None)
+    if index is not None:
+        return "hf-model", index
+    configured = "config.json" in files or "adapter_config.json" in files
+    weights = next((name for name in files if _HF_WEIGHTS.match(name)), None)
+    if configured and weights is not None:
+        return "hf-model", f"config.json and {weights}"
+    return None
+
+
+def parse_latest(raw: bytes) -> str | None:
+    """The tag a DeepSpeed ``latest`` file names (one line, a plain folder name)."""
+    if len(raw) > MAX_LATEST_BYTES:
+        return None
+    try:
+        tag = raw.decode("utf-8").strip()
+    except UnicodeDecodeError:
+        return None
+    if not tag or "/" in tag or "\\" in tag or tag in (".", "..") or not tag.isprintable():
+        return None
+    return tag
+
+
+def read_latest(path: str) -> str | None:
+    """The tag named by the DeepSpeed ``latest`` file at ``path`` (``None`` if it names none)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        return None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        return parse_latest(os.read(fd, MAX_LATEST_BYTES + 1))
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
+def starts_like_checkpoint(path: str) -> bool:
+    """Whether the file at ``path`` starts like a checkpoint (a torch zip, a pickle or
+    safetensors): ``.bin`` names are too common (data shards, tokenizer files) to list them all.
+    ``True`` when it cannot be read as a regular file, so its entry says why."""
+    from ckpt_tui.reader.legacy import looks_like_pickle
+    from ckpt_tui.reader.safetensors import looks_like_safetensors
+    from ckpt_tui.reader.zipformat import ZIP_MAGIC
+
+    try:
+        # O_NONBLOCK: the file may have been swapped for a FIFO since the walk's stat.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        return True
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            return True
+        head = os.read(fd, 16)
+    except OSError:
+        return True
+    finally:
+        os.close(fd)
+    return (
+        head.startswith(ZIP_MAGIC)
+        or looks_like_pickle(head)
+        or looks_like_safetensors(head, info.st_size)
+    )
