@@ -193,8 +193,10 @@ def parse_metadata(data: Any, *, source: str) -> tuple[CheckpointMetadataV1 | No
         return CheckpointMetadataV1.model_validate(versioned), issues
     except ValidationError as exc:
         for error in exc.errors(include_url=False):
-            where = ".".join(str(part) for part in error["loc"]) or "(document)"
-            issues.append(_error("sidecar.invalid", f"{source}: {where}: {error['msg']}"))
+            where = ".".join(str(part) for part in error["loc"])
+            # A rule across fields (a required name, unless recorded as unknown) names its own.
+            message = f"{where}: {error['msg']}" if where else error["msg"]
+            issues.append(_error("sidecar.invalid", f"{source}: {message}"))
         return None, issues
 
 
