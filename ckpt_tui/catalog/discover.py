@@ -24,6 +24,7 @@ import stat
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
+from ckpt_tui.io.atomic import is_temp_name
 from ckpt_tui.model.entry import Issue
 
 DEFAULT_PATTERNS: tuple[str, ...] = ("*.ckpt", "*.pt", "*.pth", "*.safetensors")
@@ -170,7 +171,7 @@ def walk(
                 folder.aux[name] = entry
                 if name.endswith(_CONFIG_SUFFIXES):
                     folder.own_configs = True
-            if matcher(name):
+            if matcher(name) and not is_temp_name(name):  # a writer's temp file is no entry
                 found = _found_file(folder, entry, issues)
                 if found is not None:
                     files.append(found)

@@ -53,6 +53,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="replace existing sidecars; convert unsafe checkpoints too (still unsafe once read)",
     )
+    parser.add_argument(
+        "--write-outside-root",
+        action="store_true",
+        help="also write sidecars into folders that links lead to outside ROOT "
+        "(by default they are listed and skipped)",
+    )
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     parser.add_argument("--no-cache", action="store_true", help="bypass the catalog cache")
     parser.add_argument("-v", "--verbose", action="store_true", help="one line per checkpoint")
@@ -135,6 +141,7 @@ def _summary(tree: ConversionReport[FoundFile], dry_run: bool) -> dict[str, Any]
         "skipped": skipped,
         "failed": failed,
         "not_run": len(tree.not_run),
+        "temps_removed": tree.temps_removed,
     }
 
 
@@ -167,6 +174,7 @@ def _run(args: argparse.Namespace, cancel: threading.Event) -> int:
             cancel=cancel,
             on_report=on_report,
             on_found=on_found,
+            write_outside_root=args.write_outside_root,
         )
     summary = _summary(tree, args.dry_run)
     interrupted = tree.cancelled
@@ -217,13 +225,23 @@ def _progress(*, show: bool) -> Iterator[Progress]:
         yield found, advance
 
 
+_ALWAYS_SAID = ("a sidecar appeared", "outside ROOT")
+"""Reasons of skipped items that are printed even without ``-v``."""
+
+
 def _print_report(
     tree: ConversionReport[FoundFile], summary: dict[str, Any], *, verbose: bool
 ) -> None:
     for report in tree.reports:
         failed = report.outcome == "failed" or report.action == "impossible"
-        # An unsafe checkpoint left without a sidecar is always worth a line: it says why.
-        if not (verbose or failed or report.safety in ("unsafe", "code")):
+        # An unsafe checkpoint left without a sidecar is always worth a line: it says why; so
+        # is one skipped for a reason the plan could not foresee, or outside ROOT.
+        if not (
+            verbose
+            or failed
+            or report.safety in ("unsafe", "code")
+            or report.reason.startswith(_ALWAYS_SAID)
+        ):
             continue
         what = report.outcome or (
             "would write" if report.action in ("write", "replace") else report.action
@@ -232,6 +250,8 @@ def _print_report(
         detail = f" (unknown: {', '.join(unknown)})" if unknown else ""
         reason = f" — {report.reason}" if report.reason else ""
         print(escape_for_terminal(f"{what}: {report.checkpoint_path}{detail}{reason}"))
+    if summary["temps_removed"]:
+        print(f"removed {summary['temps_removed']} temp files an interrupted run had left")
     verb = "would convert" if summary["dry_run"] else "converted"
     print(
         f"{summary['total']} checkpoints: {summary['converted']} {verb}, "

@@ -9,6 +9,8 @@ and :mod:`ckpt_tui.convert.engine` runs the two for the CLI and the TUI alike.
 
 from __future__ import annotations
 
+import os
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -50,6 +52,9 @@ class ConversionItem:
     """Key paths no source knew: left out of the sidecar and listed in its ``ckpt_tui`` block."""
     reason: str = ""
     """Why the item is skipped or impossible."""
+    write_root: str | None = None
+    """The real root writes must stay within (checked again just before writing); ``None``:
+    anywhere (``--write-outside-root``, or a plan made without a root)."""
 
     @property
     def safety(self) -> str:
@@ -135,7 +140,8 @@ def sidecar_data_from_entry(
             continue
         _put(document, key, value)
         if name in entry.provenance:
-            provenance[key] = entry.provenance[name]
+            # Converting a converted sidecar again (--force) keeps the first origin.
+            provenance[key] = _VIA_SIDECAR.sub("", entry.provenance[name])
     for block in ("checkpointing",):
         if not document[block]:
             del document[block]
@@ -149,6 +155,9 @@ def sidecar_data_from_entry(
     document = _utf8_safe(document)
     _validate_with_pydantic(document)
     return document, unknown
+
+
+_VIA_SIDECAR = re.compile(r" \(via sidecar, converted [^()]*\)$")
 
 
 def _put(document: dict[str, Any], key: str, value: Any) -> None:
@@ -201,17 +210,37 @@ UNSAFE_REASONS = {
 """Why a checkpoint with this verdict is skipped unless forced."""
 
 
+OUTSIDE_ROOT = "outside ROOT through a link"
+"""Why a checkpoint in a folder that a link leads to outside the root gets no sidecar."""
+
+
+def is_within(folder_real: str, root_real: str) -> bool:
+    """Whether the real path ``folder_real`` is ``root_real`` or inside it."""
+    return folder_real == root_real or folder_real.startswith(root_real.rstrip(os.sep) + os.sep)
+
+
 def plan_item(
-    entry: CheckpointCatalogEntry, *, force: bool = False, read: ReadVerdict = read_verdict
+    entry: CheckpointCatalogEntry,
+    *,
+    force: bool = False,
+    read: ReadVerdict = read_verdict,
+    write_root: str | None = None,
 ) -> ConversionItem:
     """Work out what converting one entry would write.
 
     The item records the checkpoint's verdict: an ``unchecked`` entry's file is read (``read``)
     first. An ``unsafe`` or ``code`` checkpoint is skipped unless ``force``: its sidecar would
     describe it, and a sidecar-described row starts ``unchecked``, until its file is read again.
+    With ``write_root`` (a real path), a checkpoint whose folder is really outside it (reached
+    through a link) is skipped: nothing is written outside the root. ``force`` replaces an
+    existing sidecar, valid or broken, under its own name.
     """
     checkpoint = Path(entry.abs_path)
     item = ConversionItem(entry, checkpoint, sidecar_path_for(checkpoint), "write")
+    item.write_root = write_root
+    if write_root is not None and not is_within(os.path.realpath(checkpoint.parent), write_root):
+        item.action, item.reason = "skip", OUTSIDE_ROOT
+        return item
     existing, _ = find_sidecar(checkpoint)
     if existing is not None and not force:
         item.action, item.reason = "skip", f"sidecar exists: {existing.name}"
@@ -221,11 +250,12 @@ def plan_item(
     if entry.safety in UNSAFE_REASONS and not force:
         item.action, item.reason = "skip", UNSAFE_REASONS[entry.safety]
         return item
-    # A SECURITY error is the verdict, handled above; any other error means nothing to describe.
+    # A SECURITY error is the verdict, handled above; a sidecar's errors are the sidecar's (the
+    # one --force replaces); any other error means there is nothing to describe.
     broken = [
         issue
         for issue in entry.issues
-        if issue.severity == "error" and not issue.code.startswith("security.")
+        if issue.severity == "error" and not issue.code.startswith(_NOT_THE_CHECKPOINTS)
     ]
     if broken and entry.source != "sidecar":
         item.action, item.reason = "impossible", broken[0].message
@@ -236,8 +266,12 @@ def plan_item(
         item.action, item.reason = "impossible", str(exc)
         return item
     if existing is not None:
-        item.action = "replace"
+        item.action, item.target = "replace", existing
     return item
+
+
+_NOT_THE_CHECKPOINTS = ("security.", "sidecar.", "metrics.")
+"""Error codes that say nothing against describing the checkpoint itself."""
 
 
 def plan_conversion(
@@ -245,7 +279,10 @@ def plan_conversion(
     *,
     force: bool = False,
     read: ReadVerdict = read_verdict,
+    write_root: str | None = None,
 ) -> ConversionPlan:
     """Plan converting ``entries``; checkpoints with a sidecar, and unsafe ones, are skipped
-    unless ``force`` (see :func:`plan_item`)."""
-    return ConversionPlan([plan_item(entry, force=force, read=read) for entry in entries])
+    unless ``force``, and so are those outside ``write_root`` (see :func:`plan_item`)."""
+    return ConversionPlan(
+        [plan_item(e, force=force, read=read, write_root=write_root) for e in entries]
+    )

@@ -22,7 +22,7 @@ from ckpt_tui.catalog.cache import CatalogCache
 from ckpt_tui.catalog.describe import Describer, Prepared
 from ckpt_tui.catalog.discover import FoundFile, walk
 from ckpt_tui.convert.engine import ConversionReport, OnReport, run_conversion
-from ckpt_tui.convert.plan import ConversionItem, plan_item
+from ckpt_tui.convert.plan import OUTSIDE_ROOT, Action, ConversionItem, is_within, plan_item
 from ckpt_tui.convert.write import WRITE_GROUP, WRITE_THREADS
 from ckpt_tui.model.entry import CheckpointCatalogEntry, Issue
 from ckpt_tui.sidecar.files import sidecar_path_for
@@ -50,9 +50,11 @@ class TreePlanner:
         force: bool,
         cache: CatalogCache | None,
         read_checkpoint: ReadCheckpoint = read_fields,
+        write_outside_root: bool = False,
     ) -> None:
         self.describer = Describer(root)
         self.force = force
+        self.write_root = None if write_outside_root else os.path.realpath(root)
         self.cache = cache
         self.read_checkpoint = read_checkpoint
         self.checkpoints_read = 0
@@ -67,9 +69,22 @@ class TreePlanner:
             prepared = self.describer.prepare(found)
             if not self.force and prepared.sidecars.present:
                 return None
-            return plan_item(self._entry(prepared), force=self.force)
+            if not self.may_write(found):  # listed, never written into
+                return _item_without_entry(found, "skip", OUTSIDE_ROOT)
+            entry = self._entry(prepared)
+            return plan_item(entry, force=self.force, write_root=self.write_root)
         except Exception as exc:  # a bug must cost one item, never the run
-            return _broken_item(found, f"internal error: {type(exc).__name__}: {exc!s:.200}")
+            reason = f"internal error: {type(exc).__name__}: {exc!s:.200}"
+            return _item_without_entry(found, "impossible", reason)
+
+    def may_write(self, found: FoundFile) -> bool:
+        """Whether sidecars may be written into ``found``'s folder: it is really inside the root
+        (a link may lead out of it), or writing outside was asked for."""
+        return self.write_root is None or is_within(found.folder.real, self.write_root)
+
+    def folder_to_sweep(self, found: FoundFile) -> str | None:
+        """``found``'s folder, when this run may write (and so clean up) there."""
+        return found.folder.path if self.may_write(found) else None
 
     def _entry(self, prepared: Prepared) -> CheckpointCatalogEntry:
         # As the catalog's build does for one file (ckpt_tui.catalog.build), without its threads.
@@ -87,13 +102,14 @@ class TreePlanner:
         return self.read_checkpoint(path)
 
 
-def _broken_item(found: FoundFile, reason: str) -> ConversionItem:
+def _item_without_entry(found: FoundFile, action: Action, reason: str) -> ConversionItem:
+    """An item that was never described: skipped or impossible before any tier ran."""
     checkpoint = Path(found.path)
     entry = CheckpointCatalogEntry(
         checkpoint_path=found.rel, abs_path=found.path, size_bytes=found.size
     )
     target = sidecar_path_for(checkpoint)
-    return ConversionItem(entry, checkpoint, target, "impossible", reason=reason)
+    return ConversionItem(entry, checkpoint, target, action, reason=reason)
 
 
 def find_files(
@@ -123,6 +139,7 @@ def convert_tree(
     read_checkpoint: ReadCheckpoint = read_fields,
     write_threads: int = WRITE_THREADS,
     write_group: int = WRITE_GROUP,
+    write_outside_root: bool = False,
 ) -> ConversionReport[FoundFile]:
     """Convert every checkpoint under the folder ``root`` that has no sidecar (all with ``force``).
 
@@ -132,7 +149,10 @@ def convert_tree(
     it knows (``cache_hits`` in the report), so their checkpoints are not read again;
     ``read_checkpoint`` reads the others. When ``cancel`` is set, the sidecars being written
     finish, whole, and are reported; the other files stay untouched and come back in
-    ``not_run``. See :func:`~ckpt_tui.convert.engine.run_conversion` for the rest.
+    ``not_run``. A folder that a link leads to outside ``root`` is listed (its checkpoints are
+    skipped, "outside ROOT through a link") and never written into, unless
+    ``write_outside_root``. Temp files a killed run left in the folders it may write into are
+    removed. See :func:`~ckpt_tui.convert.engine.run_conversion` for the rest.
     """
     root = os.path.abspath(root)
     found, issues = find_files(root, select)
@@ -142,7 +162,13 @@ def convert_tree(
     try:
         if cache is not None:
             issues.extend(cache.issues)
-        planner = TreePlanner(root, force=force, cache=cache, read_checkpoint=read_checkpoint)
+        planner = TreePlanner(
+            root,
+            force=force,
+            cache=cache,
+            read_checkpoint=read_checkpoint,
+            write_outside_root=write_outside_root,
+        )
         report = run_conversion(
             found,
             planner.plan,
@@ -152,6 +178,7 @@ def convert_tree(
             on_report=on_report,
             write_threads=write_threads,
             write_group=write_group,
+            folder_of=planner.folder_to_sweep,
         )
     finally:
         if cache is not None:
