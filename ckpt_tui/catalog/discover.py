@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 
 from ckpt_tui.io.atomic import is_temp_name
 from ckpt_tui.model.entry import Issue
+from ckpt_tui.sidecar.files import stem_of
 
 DEFAULT_PATTERNS: tuple[str, ...] = ("*.ckpt", "*.pt", "*.pth", "*.safetensors")
 """File names that are checkpoints."""
@@ -54,6 +55,8 @@ class Folder:
     """Sidecar and config files in the folder, by name."""
     own_configs: bool = False
     """Whether the folder holds any ``<stem>.config.*`` file (checkpoints' own configs)."""
+    shared_stems: frozenset[str] = frozenset()
+    """Stems of two or more checkpoints here (``a.ckpt``, ``a.pt``): each has its own sidecar."""
     real_prefix: str = field(init=False)
     """``real`` with a trailing separator, to join names cheaply."""
 
@@ -175,6 +178,8 @@ def walk(
                 found = _found_file(folder, entry, issues)
                 if found is not None:
                     files.append(found)
+        if len(files) > 1:
+            folder.shared_stems = _shared_stems(files)
         yield folder, files
         stack.extend(reversed(subfolders))
 
@@ -235,6 +240,16 @@ def _found_file(folder: Folder, entry: os.DirEntry[str], issues: list[Issue]) ->
     found.ctime_ns = info.st_ctime_ns
     found.ino = info.st_ino
     return found
+
+
+def _shared_stems(files: list[FoundFile]) -> frozenset[str]:
+    seen: set[str] = set()
+    shared: set[str] = set()
+    for found in files:
+        stem = stem_of(found.name)
+        if stem != found.name:
+            (shared if stem in seen else seen).add(stem)
+    return frozenset(shared)
 
 
 def _ancestors(real: str) -> set[tuple[int, int]]:
