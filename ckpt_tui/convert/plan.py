@@ -225,6 +225,7 @@ def plan_item(
     force: bool = False,
     read: ReadVerdict = read_verdict,
     write_root: str | None = None,
+    written_at: str | None = None,
 ) -> ConversionItem:
     """Work out what converting one entry would write.
 
@@ -233,7 +234,8 @@ def plan_item(
     describe it, and a sidecar-described row starts ``unchecked``, until its file is read again.
     With ``write_root`` (a real path), a checkpoint whose folder is really outside it (reached
     through a link) is skipped: nothing is written outside the root. ``force`` replaces an
-    existing sidecar, valid or broken, under its own name.
+    existing sidecar, valid or broken, under its own name. ``written_at`` is the time the
+    ``ckpt_tui`` block records (default: now).
     """
     checkpoint = Path(entry.abs_path)
     item = ConversionItem(entry, checkpoint, sidecar_path_for(checkpoint), "write")
@@ -261,7 +263,7 @@ def plan_item(
         item.action, item.reason = "impossible", broken[0].message
         return item
     try:
-        item.data, item.unknown_fields = sidecar_data_from_entry(entry)
+        item.data, item.unknown_fields = sidecar_data_from_entry(entry, written_at=written_at)
     except (ValueError, OSError) as exc:
         item.action, item.reason = "impossible", str(exc)
         return item
@@ -280,9 +282,13 @@ def plan_conversion(
     force: bool = False,
     read: ReadVerdict = read_verdict,
     write_root: str | None = None,
+    written_at: str | None = None,
 ) -> ConversionPlan:
     """Plan converting ``entries``; checkpoints with a sidecar, and unsafe ones, are skipped
     unless ``force``, and so are those outside ``write_root`` (see :func:`plan_item`)."""
     return ConversionPlan(
-        [plan_item(e, force=force, read=read, write_root=write_root) for e in entries]
+        [
+            plan_item(e, force=force, read=read, write_root=write_root, written_at=written_at)
+            for e in entries
+        ]
     )
