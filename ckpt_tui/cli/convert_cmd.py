@@ -156,6 +156,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace, cancel: threading.Event) -> int:
+    from ckpt_tui.convert.prefetch import worker_count
     from ckpt_tui.convert.tree import convert_tree
     from ckpt_tui.sidecar.files import sidecar_path_for
 
@@ -175,6 +176,7 @@ def _run(args: argparse.Namespace, cancel: threading.Event) -> int:
             on_report=on_report,
             on_found=on_found,
             write_outside_root=args.write_outside_root,
+            read_workers=worker_count(),
         )
     summary = _summary(tree, args.dry_run)
     interrupted = tree.cancelled

@@ -13,6 +13,7 @@ again; nothing is stored back, as every sidecar written changes the entry.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from collections.abc import Callable
@@ -23,6 +24,7 @@ from ckpt_tui.catalog.describe import Describer, Prepared
 from ckpt_tui.catalog.discover import FoundFile, walk
 from ckpt_tui.convert.engine import ConversionReport, OnReport, run_conversion
 from ckpt_tui.convert.plan import OUTSIDE_ROOT, Action, ConversionItem, is_within, plan_item
+from ckpt_tui.convert.prefetch import MIN_PARALLEL_READS, ForkedReader, can_fork
 from ckpt_tui.convert.write import WRITE_GROUP, WRITE_THREADS
 from ckpt_tui.model.entry import CheckpointCatalogEntry, Issue
 from ckpt_tui.sidecar.files import sidecar_path_for
@@ -61,12 +63,33 @@ class TreePlanner:
         """Checkpoints whose contents were read (the others came from a sidecar or the cache)."""
         self.cache_hits = 0
         """Checkpoints the cache answered for."""
+        self._prepared: dict[int, Prepared] = {}
+
+    def paths_to_read(self, files: list[FoundFile]) -> list[str]:
+        """The checkpoints :meth:`plan` will read, in order (to read them ahead): those to be
+        written, readable, and not answered by a sidecar or the cache. Never raises."""
+        paths: list[str] = []
+        for found in files:
+            try:
+                prepared = self._prepared[id(found)] = self.describer.prepare(found)
+                if (not self.force and prepared.sidecars.present) or not self.may_write(found):
+                    continue
+                if not prepared.readable or prepared.sidecars.present:
+                    continue  # a forced file with a sidecar may not need a read: read if asked
+                if self.cache is not None and self.cache.lookup(
+                    found.rel, prepared.sig, need_inspected=True
+                ):
+                    continue
+            except Exception:  # a bug here costs only the read ahead: plan() reports it
+                continue
+            paths.append(found.path)
+        return paths
 
     def plan(self, found: FoundFile) -> ConversionItem | None:
         """The planned item for ``found``; ``None`` when it has a sidecar and ``force`` is off.
         Never raises: an unexpected failure is an ``impossible`` item that says why."""
         try:
-            prepared = self.describer.prepare(found)
+            prepared = self._prepared.pop(id(found), None) or self.describer.prepare(found)
             if not self.force and prepared.sidecars.present:
                 return None
             if not self.may_write(found):  # listed, never written into
@@ -140,6 +163,7 @@ def convert_tree(
     write_threads: int = WRITE_THREADS,
     write_group: int = WRITE_GROUP,
     write_outside_root: bool = False,
+    read_workers: int = 0,
 ) -> ConversionReport[FoundFile]:
     """Convert every checkpoint under the folder ``root`` that has no sidecar (all with ``force``).
 
@@ -152,13 +176,17 @@ def convert_tree(
     ``not_run``. A folder that a link leads to outside ``root`` is listed (its checkpoints are
     skipped, "outside ROOT through a link") and never written into, unless
     ``write_outside_root``. Temp files a killed run left in the folders it may write into are
-    removed. See :func:`~ckpt_tui.convert.engine.run_conversion` for the rest.
+    removed. ``read_workers`` (> 0, where ``fork`` exists; the command line only) reads the
+    checkpoints ahead in that many forked processes when there are many to read (see
+    :mod:`ckpt_tui.convert.prefetch`). See :func:`~ckpt_tui.convert.engine.run_conversion` for
+    the rest.
     """
     root = os.path.abspath(root)
     found, issues = find_files(root, select)
     if on_found is not None:
         on_found(len(found))
     cache = CatalogCache(os.path.realpath(root)) if use_cache else None
+    stack = contextlib.ExitStack()
     try:
         if cache is not None:
             issues.extend(cache.issues)
@@ -169,6 +197,13 @@ def convert_tree(
             read_checkpoint=read_checkpoint,
             write_outside_root=write_outside_root,
         )
+        if read_workers > 0 and len(found) >= MIN_PARALLEL_READS and can_fork():
+            paths = planner.paths_to_read(found)
+            if len(paths) >= MIN_PARALLEL_READS:
+                reader = stack.enter_context(ForkedReader(read_checkpoint, paths, read_workers))
+                planner.read_checkpoint = reader.read
+                # While the workers read: the schema every planned sidecar is checked against.
+                import ckpt_tui.model.schema  # noqa: F401
         report = run_conversion(
             found,
             planner.plan,
@@ -181,6 +216,7 @@ def convert_tree(
             folder_of=planner.folder_to_sweep,
         )
     finally:
+        stack.close()
         if cache is not None:
             cache.close()
     report.scan_issues = issues
