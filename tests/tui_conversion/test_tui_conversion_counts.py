@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from screen_capture import scrolled_text
 from tui_conversion_helpers import (
     RUN,
     conversion_status,
@@ -94,3 +95,21 @@ async def test_every_candidate_counted_once_at_120_columns(small_tree: Path) -> 
         )
         assert [row.split()[1] for row in row_lines(screen)] == ["new", "✓", "✓", "✓", "can't"]
         assert "⏎ Close" in footer(app) and "Convert" not in footer(app)
+
+
+async def test_detail_pane_keeps_the_origin_after_conversion(small_tree: Path) -> None:
+    async with running(small_tree, size=(120, 35)) as (app, pilot):
+        screen = await open_conversion(pilot)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: screen.phase == "done", what="the run")
+        scans = main(app).scans_completed
+        await pilot.press("enter")  # Close: back on the table, which rescans
+        await wait_for(pilot, lambda: main(app).scans_completed > scans, what="the rescan")
+        table = main(app)
+        assert table.entries[f"{CKPTS}/epoch=0-step=100.ckpt"].source == "sidecar"
+        await pilot.press("home")
+        app.clear_notifications()  # the summary's toast would cover the pane
+        await pilot.pause()
+        pane = app.screen.query_one("DetailPane")
+        text = " ".join((await scrolled_text(pilot, pane)).split())
+        assert "checkpoint epoch (via sidecar, converted 20" in text
