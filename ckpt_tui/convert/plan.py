@@ -23,7 +23,7 @@ from ckpt_tui.io.safe_yaml import dump_yaml
 from ckpt_tui.io.text import escape_surrogates, iso_local_time
 from ckpt_tui.model.entry import CheckpointCatalogEntry
 from ckpt_tui.model.placeholders import SCHEMA_VERSION
-from ckpt_tui.sidecar.files import find_sidecar, sidecar_path_for
+from ckpt_tui.sidecar.files import find_sidecars, sidecar_path_for, stem_shared_on_disk
 from ckpt_tui.sources.sidecar import SIDECAR_FIELDS
 
 if TYPE_CHECKING:
@@ -52,6 +52,9 @@ class ConversionItem:
     """Key paths no source knew: left out of the sidecar and listed in its ``ckpt_tui`` block."""
     reason: str = ""
     """Why the item is skipped or impossible."""
+    stem_shared: bool = False
+    """Whether another checkpoint in the folder has the same stem (then each has its own
+    ``<name>.metadata.yaml``)."""
     write_root: str | None = None
     """The real root writes must stay within (checked again just before writing); ``None``:
     anywhere (``--write-outside-root``, or a plan made without a root)."""
@@ -226,6 +229,7 @@ def plan_item(
     read: ReadVerdict = read_verdict,
     write_root: str | None = None,
     written_at: str | None = None,
+    stem_shared: bool | None = None,
 ) -> ConversionItem:
     """Work out what converting one entry would write.
 
@@ -235,15 +239,21 @@ def plan_item(
     With ``write_root`` (a real path), a checkpoint whose folder is really outside it (reached
     through a link) is skipped: nothing is written outside the root. ``force`` replaces an
     existing sidecar, valid or broken, under its own name. ``written_at`` is the time the
-    ``ckpt_tui`` block records (default: now).
+    ``ckpt_tui`` block records (default: now). ``stem_shared``: whether another checkpoint in
+    the folder has the same stem (``None``: look on disk).
     """
     checkpoint = Path(entry.abs_path)
-    item = ConversionItem(entry, checkpoint, sidecar_path_for(checkpoint), "write")
+    if stem_shared is None:
+        stem_shared = stem_shared_on_disk(checkpoint)
+    target = sidecar_path_for(checkpoint, stem_shared=stem_shared)
+    item = ConversionItem(entry, checkpoint, target, "write", stem_shared=stem_shared)
     item.write_root = write_root
     if write_root is not None and not is_within(os.path.realpath(checkpoint.parent), write_root):
         item.action, item.reason = "skip", OUTSIDE_ROOT
         return item
-    existing, _ = find_sidecar(checkpoint)
+    found = find_sidecars(checkpoint.parent, checkpoint.name, stem_shared=stem_shared)
+    name, _ = found.chosen()
+    existing = None if name is None else checkpoint.parent / name
     if existing is not None and not force:
         item.action, item.reason = "skip", f"sidecar exists: {existing.name}"
         return item

@@ -26,8 +26,9 @@ from ckpt_tui.convert.engine import ConversionReport, OnReport, run_conversion
 from ckpt_tui.convert.plan import OUTSIDE_ROOT, Action, ConversionItem, is_within, plan_item
 from ckpt_tui.convert.prefetch import MIN_PARALLEL_READS, ForkedReader, can_fork
 from ckpt_tui.convert.write import WRITE_GROUP, WRITE_THREADS
+from ckpt_tui.io.text import iso_local_time
 from ckpt_tui.model.entry import CheckpointCatalogEntry, Issue
-from ckpt_tui.sidecar.files import sidecar_path_for
+from ckpt_tui.sidecar.files import sidecar_path_for, stem_of
 from ckpt_tui.sources.checkpoint import checkpoint_tier
 from ckpt_tui.sources.merge import TierResult
 
@@ -64,6 +65,8 @@ class TreePlanner:
         self.cache_hits = 0
         """Checkpoints the cache answered for."""
         self._prepared: dict[int, Prepared] = {}
+        self.written_at = iso_local_time()
+        """When this run's sidecars are written, as their ``ckpt_tui`` blocks record it."""
 
     def paths_to_read(self, files: list[FoundFile]) -> list[str]:
         """The checkpoints :meth:`plan` will read, in order (to read them ahead): those to be
@@ -95,7 +98,14 @@ class TreePlanner:
             if not self.may_write(found):  # listed, never written into
                 return _item_without_entry(found, "skip", OUTSIDE_ROOT)
             entry = self._entry(prepared)
-            return plan_item(entry, force=self.force, write_root=self.write_root)
+            shared = stem_of(found.name) in found.folder.shared_stems
+            return plan_item(
+                entry,
+                force=self.force,
+                write_root=self.write_root,
+                written_at=self.written_at,
+                stem_shared=shared,
+            )
         except Exception as exc:  # a bug must cost one item, never the run
             reason = f"internal error: {type(exc).__name__}: {exc!s:.200}"
             return _item_without_entry(found, "impossible", reason)

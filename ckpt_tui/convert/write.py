@@ -116,7 +116,8 @@ def write_item(
 
 def _other_sidecar(item: ConversionItem) -> str | None:
     """The name of a sidecar of ``item``'s checkpoint other than its target, if one exists."""
-    found = find_sidecars(item.checkpoint.parent, item.checkpoint.name)
+    checkpoint = item.checkpoint
+    found = find_sidecars(checkpoint.parent, checkpoint.name, stem_shared=item.stem_shared)
     return next((n for n, _ in found.present if n != item.target.name), None)
 
 
