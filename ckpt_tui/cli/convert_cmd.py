@@ -5,8 +5,9 @@ interrupted (Ctrl-C or SIGTERM: the sidecars being written finish, whole, and ar
 rest stay untouched). The tree is converted in one pass by the conversion engine
 (:func:`ckpt_tui.convert.tree.convert_tree`, the same engine as the TUI's conversion screen):
 sidecars are written in groups on several threads as the checkpoints are read, and entries the
-catalog cache holds are used without reading their checkpoints again. Only the modules of that
-pass are imported (no pydantic, and rich only for a progress bar on a terminal).
+catalog cache holds are used without reading their checkpoints again; many checkpoints are read
+ahead in forked worker processes, while this process imports the schema (pydantic) every planned
+sidecar is checked against. Rich is imported only for a progress bar on a terminal.
 An ``unsafe`` (or ``code``) checkpoint is skipped, with its reason, unless ``--force``.
 The reference tool's flags (``--outputs-dir``, ``--exp-dir``, ``--checkpoint``, ``--no-recursive``,
 ``-v``) work too.
