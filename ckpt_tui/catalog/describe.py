@@ -131,7 +131,8 @@ class Describer:
     def prepare(self, found: FoundFile) -> Prepared:
         """Stage 1: signature and lookups for ``found`` (cheap: listings and stats only)."""
         folder = found.folder
-        sidecars = find_sidecars(folder.path, found.name, folder.aux)
+        shared = stem_of(found.name) in folder.shared_stems
+        sidecars = find_sidecars(folder.path, found.name, folder.aux, stem_shared=shared)
         candidates, folder_sig = self._folder_config(folder)
         own: list[ConfigCandidate] = []
         own_sig = ""

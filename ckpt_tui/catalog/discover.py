@@ -1,7 +1,6 @@
 """Finding checkpoints: one ``os.scandir`` walk of the tree, each folder read once.
 
-- Patterns (``*.ckpt``, ``*.pt``, ``*.pth``, ``*.safetensors`` by default) are matched
-  case-insensitively against file names.
+- Patterns (:data:`DEFAULT_PATTERNS`) are matched case-insensitively against file names.
 - Links to files are followed (``last.ckpt`` is often one); only regular files are checkpoints,
   so a FIFO, socket or device named ``x.ckpt`` is reported and never opened.
 - Folder links are followed once: every folder walked is remembered by ``(st_dev, st_ino)``,
@@ -10,9 +9,9 @@
   escape to the whole filesystem.
 - ``.git``, ``__pycache__``, ``wandb``, ``.venv``, ``node_modules`` and hidden folders other than
   ``.hydra`` are skipped; ``lightning_logs`` is not (Lightning puts checkpoints there).
-- A folder that cannot be read becomes an issue and the walk goes on.
-- Paths stay ``str`` as ``os`` gives them: bytes that are not UTF-8 are lone surrogates, which
-  round-trip to the real file; whoever displays or serialises them escapes them.
+- A folder that cannot be read becomes an issue and the walk goes on. A folder checkpoint
+  (``sources.layout``) is one entry; a writer's temp file is none. Paths stay ``str`` as ``os``
+  gives them (undecodable bytes as lone surrogates); whoever displays them escapes them.
 """
 
 from __future__ import annotations
@@ -24,7 +23,9 @@ import stat
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
+from ckpt_tui.io.atomic import is_temp_name
 from ckpt_tui.model.entry import Issue
+from ckpt_tui.sidecar.files import shared_stems
 from ckpt_tui.sources.layout import folder_kind, read_latest, starts_like_checkpoint
 
 DEFAULT_PATTERNS: tuple[str, ...] = (
@@ -32,9 +33,8 @@ DEFAULT_PATTERNS: tuple[str, ...] = (
 )  # fmt: skip
 """File names that are checkpoints (a ``.bin`` only when its first bytes are a checkpoint's)."""
 SKIP_DIRS: frozenset[str] = frozenset({".git", "__pycache__", "wandb", ".venv", "node_modules"})
-"""Folders never walked."""
 ALLOWED_HIDDEN_DIRS: frozenset[str] = frozenset({".hydra"})
-"""Hidden folders that are walked anyway."""
+"""Folders never walked (``SKIP_DIRS``), and hidden folders that are walked anyway."""
 
 # Names kept from each folder's listing so sidecars and configs are found without a stat each.
 _AUX_SUFFIXES = (".metadata.yaml", ".config.json", ".config.yaml", ".config.yml")
@@ -64,6 +64,8 @@ class Folder:
     """Whether the walk already knows if it is a folder checkpoint (from the folder above)."""
     parts: set[str] | None = None
     """The names that are parts of the checkpoint it is, when it is one."""
+    shared_stems: frozenset[str] = frozenset()
+    """Stems of two or more checkpoints here (``a.ckpt``, ``a.pt``): each has its own sidecar."""
     real_prefix: str = field(init=False)
     """``real`` with a trailing separator, to join names cheaply."""
 
@@ -226,7 +228,7 @@ def walk(
                 folder.aux[name] = entry
                 if name.endswith(_CONFIG_SUFFIXES):
                     folder.own_configs = True
-            if matcher(name):
+            if matcher(name) and not is_temp_name(name):  # a writer's temp file is no entry
                 found = _found_file(folder, entry, issues)
                 if found is None:
                     continue
@@ -234,6 +236,8 @@ def walk(
                 if found.error is None and bin_file and not starts_like_checkpoint(found.path):
                     continue
                 files.append(found)
+        if len(files) > 1:
+            folder.shared_stems = shared_stems(found.name for found in files)
         yield folder, files
         stack.extend(reversed(subfolders))
 
@@ -378,9 +382,10 @@ def _ancestors(real: str) -> set[tuple[int, int]]:
     while True:
         try:
             info = os.stat(path)
-            keys.add((info.st_dev, info.st_ino))
         except OSError:
-            pass
+            info = None  # an ancestor we cannot stat guards no loop
+        if info is not None:
+            keys.add((info.st_dev, info.st_ino))
         parent = os.path.dirname(path)
         if parent == path:
             return keys

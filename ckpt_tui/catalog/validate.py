@@ -11,7 +11,13 @@ from pathlib import Path
 
 from ckpt_tui.catalog.discover import walk
 from ckpt_tui.model.entry import Issue
-from ckpt_tui.sidecar.files import SIDECAR_SUFFIX, find_sidecars, read_found, sidecar_names
+from ckpt_tui.sidecar.files import (
+    SIDECAR_SUFFIX,
+    find_sidecars,
+    read_found,
+    sidecar_names,
+    stem_of,
+)
 from ckpt_tui.sidecar.validate import ValidationReport, validate_sidecar
 
 
@@ -22,9 +28,10 @@ def validate_tree(root: Path) -> ValidationReport:
     for folder, files in walk(str(root), report.scan_issues):
         claimed: set[str] = set()
         for found in files:
-            sidecars = find_sidecars(folder.path, found.name, folder.aux)
+            shared = stem_of(found.name) in folder.shared_stems
+            sidecars = find_sidecars(folder.path, found.name, folder.aux, stem_shared=shared)
             report.results.append(validate_sidecar(read_found(found.path, sidecars)))
-            claimed.update(sidecar_names(found.name))
+            claimed.update(sidecar_names(found.name))  # an ambiguous one is warned of there
         for name in sorted(folder.aux):
             if name.endswith(SIDECAR_SUFFIX) and name not in claimed:
                 where = f"{folder.rel}/{name}" if folder.rel else name

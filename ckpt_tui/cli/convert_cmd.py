@@ -5,8 +5,9 @@ interrupted (Ctrl-C or SIGTERM: the sidecars being written finish, whole, and ar
 rest stay untouched). The tree is converted in one pass by the conversion engine
 (:func:`ckpt_tui.convert.tree.convert_tree`, the same engine as the TUI's conversion screen):
 sidecars are written in groups on several threads as the checkpoints are read, and entries the
-catalog cache holds are used without reading their checkpoints again. Only the modules of that
-pass are imported (no pydantic, and rich only for a progress bar on a terminal).
+catalog cache holds are used without reading their checkpoints again; many checkpoints are read
+ahead in forked worker processes, while this process imports the schema (pydantic) every planned
+sidecar is checked against. Rich is imported only for a progress bar on a terminal.
 An ``unsafe`` (or ``code``) checkpoint is skipped, with its reason, unless ``--force``.
 The reference tool's flags (``--outputs-dir``, ``--exp-dir``, ``--checkpoint``, ``--no-recursive``,
 ``-v``) work too.
@@ -52,6 +53,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--force",
         action="store_true",
         help="replace existing sidecars; convert unsafe checkpoints too (still unsafe once read)",
+    )
+    parser.add_argument(
+        "--write-outside-root",
+        action="store_true",
+        help="also write sidecars into folders that links lead to outside ROOT "
+        "(by default they are listed and skipped)",
     )
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     parser.add_argument("--no-cache", action="store_true", help="bypass the catalog cache")
@@ -135,6 +142,7 @@ def _summary(tree: ConversionReport[FoundFile], dry_run: bool) -> dict[str, Any]
         "skipped": skipped,
         "failed": failed,
         "not_run": len(tree.not_run),
+        "temps_removed": tree.temps_removed,
     }
 
 
@@ -149,6 +157,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace, cancel: threading.Event) -> int:
+    from ckpt_tui.convert.prefetch import worker_count
     from ckpt_tui.convert.tree import convert_tree
     from ckpt_tui.sidecar.files import sidecar_path_for
 
@@ -167,6 +176,8 @@ def _run(args: argparse.Namespace, cancel: threading.Event) -> int:
             cancel=cancel,
             on_report=on_report,
             on_found=on_found,
+            write_outside_root=args.write_outside_root,
+            read_workers=worker_count(),
         )
     summary = _summary(tree, args.dry_run)
     interrupted = tree.cancelled
@@ -217,13 +228,23 @@ def _progress(*, show: bool) -> Iterator[Progress]:
         yield found, advance
 
 
+_ALWAYS_SAID = ("a sidecar appeared", "outside ROOT")
+"""Reasons of skipped items that are printed even without ``-v``."""
+
+
 def _print_report(
     tree: ConversionReport[FoundFile], summary: dict[str, Any], *, verbose: bool
 ) -> None:
     for report in tree.reports:
         failed = report.outcome == "failed" or report.action == "impossible"
-        # An unsafe checkpoint left without a sidecar is always worth a line: it says why.
-        if not (verbose or failed or report.safety in ("unsafe", "code")):
+        # An unsafe checkpoint left without a sidecar is always worth a line: it says why; so
+        # is one skipped for a reason the plan could not foresee, or outside ROOT.
+        if not (
+            verbose
+            or failed
+            or report.safety in ("unsafe", "code")
+            or report.reason.startswith(_ALWAYS_SAID)
+        ):
             continue
         what = report.outcome or (
             "would write" if report.action in ("write", "replace") else report.action
@@ -232,6 +253,8 @@ def _print_report(
         detail = f" (unknown: {', '.join(unknown)})" if unknown else ""
         reason = f" — {report.reason}" if report.reason else ""
         print(escape_for_terminal(f"{what}: {report.checkpoint_path}{detail}{reason}"))
+    if summary["temps_removed"]:
+        print(f"removed {summary['temps_removed']} temp files an interrupted run had left")
     verb = "would convert" if summary["dry_run"] else "converted"
     print(
         f"{summary['total']} checkpoints: {summary['converted']} {verb}, "

@@ -47,6 +47,8 @@ class ConversionReport(Generic[J]):
     """Entries the catalog cache answered (the checkpoint was not read)."""
     checkpoints_read: int = 0
     """Checkpoints whose contents were read to plan them."""
+    temps_removed: int = 0
+    """Temp files a killed run had left in the folders written to, removed by this run."""
 
 
 def run_conversion(
@@ -59,6 +61,7 @@ def run_conversion(
     on_report: OnReport | None = None,
     write_threads: int = WRITE_THREADS,
     write_group: int = WRITE_GROUP,
+    folder_of: Callable[[J], str | None] | None = None,
 ) -> ConversionReport[J]:
     """Plan each job with ``plan`` (``None``: not a candidate) and write what it plans.
 
@@ -70,7 +73,9 @@ def run_conversion(
     being written) in groups of ``write_group``. When ``cancel`` is set the writes under way
     finish, whole, and are reported; the other jobs stay untouched and come back in
     ``not_run``. An exception (from ``on_report``, say) stops the run the same way, then
-    propagates.
+    propagates. ``folder_of`` names each job's folder (``None``: not to be written into): unless
+    ``dry_run``, the temp files a killed run left there are removed before the job is planned,
+    whether or not it gets a sidecar (folders of items written are swept in any case).
     """
     cancel = cancel or threading.Event()
     seen: dict[int, ItemReport | None] = {}
@@ -91,6 +96,10 @@ def run_conversion(
         for index, job in enumerate(jobs):
             if cancel.is_set():
                 break
+            if folder_of is not None and not dry_run:
+                folder = folder_of(job)
+                if folder is not None:
+                    writer.sweep(folder)
             item = plan(job)
             if item is None:
                 emit(index, None)
@@ -107,4 +116,4 @@ def run_conversion(
         writer.close()
     reports = [report for _, report in sorted(seen.items()) if report is not None]
     not_run = [job for index, job in enumerate(jobs) if index not in seen]
-    return ConversionReport(reports, not_run, cancel.is_set())
+    return ConversionReport(reports, not_run, cancel.is_set(), temps_removed=writer.temps_removed)

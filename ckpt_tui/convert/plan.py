@@ -9,18 +9,22 @@ and :mod:`ckpt_tui.convert.engine` runs the two for the CLI and the TUI alike.
 
 from __future__ import annotations
 
+import os
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from ckpt_tui import __version__
 from ckpt_tui.catalog.verify import ReadVerdict, read_verdict, with_verdict
 from ckpt_tui.io.safe_yaml import dump_yaml
 from ckpt_tui.io.text import escape_surrogates, iso_local_time
 from ckpt_tui.model.entry import CheckpointCatalogEntry
-from ckpt_tui.model.placeholders import UNKNOWN
-from ckpt_tui.sidecar.files import find_sidecar, sidecar_path_for
+from ckpt_tui.model.placeholders import SCHEMA_VERSION
+from ckpt_tui.sidecar.files import find_sidecars, sidecar_path_for, stem_shared_on_disk
+from ckpt_tui.sources.sidecar import SIDECAR_FIELDS
 
 if TYPE_CHECKING:
     from ckpt_tui.model.schema import CheckpointMetadataV1
@@ -45,9 +49,15 @@ class ConversionItem:
     """The validated sidecar document (``CheckpointMetadataV1.to_yaml_dict()`` form); ``None``
     when it cannot be built. Plain data: building it needs no pydantic (see ``metadata``)."""
     unknown_fields: list[str] = field(default_factory=list)
-    """Fields that no source knew, written as the reference did ("unknown") or as a default."""
+    """Key paths no source knew: left out of the sidecar and listed in its ``ckpt_tui`` block."""
     reason: str = ""
     """Why the item is skipped or impossible."""
+    stem_shared: bool = False
+    """Whether another checkpoint in the folder has the same stem (then each has its own
+    ``<name>.metadata.yaml``)."""
+    write_root: str | None = None
+    """The real root writes must stay within (checked again just before writing); ``None``:
+    anywhere (``--write-outside-root``, or a plan made without a root)."""
 
     @property
     def safety(self) -> str:
@@ -85,80 +95,99 @@ class ConversionPlan:
     """One item per candidate checkpoint."""
 
 
-def sidecar_data_from_entry(entry: CheckpointCatalogEntry) -> tuple[dict[str, Any], list[str]]:
-    """Build the sidecar document for ``entry``; returns it with the fields no source knew.
+WRITTEN_BY = f"ckpt-tui {__version__} convert"
+"""The ``ckpt_tui.written_by`` of the sidecars conversion writes."""
 
-    The document is validated as ``CheckpointMetadataV1`` and returned in ``to_yaml_dict()`` form.
-    Raises ``ValueError`` when no valid metadata can be built (epoch or step unknown).
+_REQUIRED_KEYS = frozenset(("exp_name", "created_at", "training.epoch", "training.global_step"))
+"""Keys the schema requires and that no ``ckpt_tui`` block may excuse: without them nothing is
+written."""
+_LAYOUT = ("training", "model", "metrics", "checkpointing")
+"""The blocks of a sidecar in the reference's order; ``training``, ``model`` and ``metrics``
+are required (``metrics`` may be empty: all its fields are optional)."""
+
+
+def sidecar_data_from_entry(
+    entry: CheckpointCatalogEntry, *, written_at: str | None = None
+) -> tuple[dict[str, Any], list[str]]:
+    """Build the sidecar document for ``entry``; returns it with the key paths no source knew.
+
+    Only what a source said is written: a field no tier knew is left out (never ``"unknown"``,
+    never a schema default such as ``mode: max``) and listed in the ``ckpt_tui`` block's
+    ``unknown``, with each written field's provenance beside it, so the values keep their origin
+    after the conversion. The document is checked against ``CheckpointMetadataV1``. Raises
+    ``ValueError`` when no valid metadata can be built (a required field no source knew).
     """
-    unknown: list[str] = []
-
-    def name(value: str | None, field_name: str) -> str:
-        if value:
-            return value
-        unknown.append(field_name)
-        return UNKNOWN
-
-    if entry.epoch is None or entry.global_step is None:
-        missing = "epoch" if entry.epoch is None else "global_step"
-        raise ValueError(f"no source knows the {missing}; a sidecar needs it")
-    mode = entry.monitor_mode
-    if mode is None:
-        unknown.append("checkpointing.mode")
-        mode = "min" if entry.monitor and "loss" in entry.monitor.lower() else "max"
-    if entry.save_top_k is None:
-        unknown.append("checkpointing.save_top_k")
-    created = entry.mtime if entry.mtime is not None else Path(entry.abs_path).stat().st_mtime
-    data = {
+    document: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
         "checkpoint_path": entry.checkpoint_path,
-        "exp_name": name(entry.exp_name, "exp_name"),
-        "created_at": iso_local_time(created),
-        "training": {
-            "epoch": entry.epoch,
-            "global_step": entry.global_step,
-            "max_epochs": entry.max_epochs if entry.max_epochs and entry.max_epochs >= 1 else None,
-        },
-        "model": {
-            "architecture": name(entry.architecture, "model.architecture"),
-            "encoder": {"model_name": name(entry.backbone, "model.encoder.model_name")},
-            "decoder": {"name": entry.decoder},
-            "head": {"name": entry.head},
-            "loss": {"name": entry.loss},
-        },
-        "metrics": {
-            "hmean": entry.hmean,
-            "precision": entry.precision,
-            "recall": entry.recall,
-            "validation_loss": entry.validation_loss,
-            "additional_metrics": dict(entry.additional_metrics),
-        },
-        "checkpointing": {
-            "monitor": entry.monitor,
-            "mode": mode,
-            "save_top_k": entry.save_top_k if entry.save_top_k is not None else 1,
-            "save_last": entry.save_last,
-        },
-        "hydra_config_path": entry.hydra_config_path,
-        "wandb_run_id": entry.wandb_run_id,
+        "exp_name": None,  # set below (required), here for the reference's key order
+        "created_at": None,
     }
-    for metric in ("hmean", "precision", "recall"):
-        if getattr(entry, metric) is None:
-            unknown.append(f"metrics.{metric}")
+    for block in _LAYOUT:
+        document[block] = {}
+    provenance: dict[str, str] = {}
+    unknown: list[str] = []
+    for name, key in SIDECAR_FIELDS.items():
+        value = getattr(entry, name, None)
+        if name == "additional_metrics":
+            value = dict(value) if value else None  # none logged is not a fact worth a key
+            if value is None:
+                continue
+        if value is None or value == "":
+            if key in _REQUIRED_KEYS:
+                raise ValueError(f"no source knows the {key}; a sidecar needs it")
+            unknown.append(key)
+            continue
+        if name == "max_epochs" and not (isinstance(value, int) and value >= 1):
+            unknown.append(key)  # 0 or -1: unlimited, which the schema writes as null
+            continue
+        _put(document, key, value)
+        if name in entry.provenance:
+            # Converting a converted sidecar again (--force) keeps the first origin.
+            provenance[key] = _VIA_SIDECAR.sub("", entry.provenance[name])
+    for block in ("checkpointing",):
+        if not document[block]:
+            del document[block]
+    document["ckpt_tui"] = {
+        "written_by": WRITTEN_BY,
+        "written_at": written_at or iso_local_time(),
+        "unknown": unknown,
+        "provenance": provenance,
+    }
     # YAML (UTF-8) cannot hold lone surrogates (odd file names): escape them before validating.
-    return _validate_with_pydantic(_utf8_safe(data)), unknown
+    document = _utf8_safe(document)
+    _validate_with_pydantic(document)
+    return document, unknown
 
 
-def _validate_with_pydantic(data: dict[str, Any]) -> dict[str, Any]:
+_VIA_SIDECAR = re.compile(r" \(via sidecar, converted [^()]*\)$")
+
+
+def _put(document: dict[str, Any], key: str, value: Any) -> None:
+    """Set the dotted ``key`` (``model.encoder.model_name``) in ``document``."""
+    *parents, last = key.split(".")
+    node = document
+    for part in parents:
+        node = node.setdefault(part, {})
+    node[last] = value
+
+
+def _validate_with_pydantic(data: dict[str, Any]) -> None:
+    """Raise ``ValueError`` naming the field when ``data`` is not valid ``CheckpointMetadataV1``.
+
+    The document written is ``data`` itself, not the model's dump, which would add the schema's
+    defaults (``pretrained: true``, ``mode: max``, empty lists) as if a source had said them.
+    """
     from pydantic import ValidationError
 
     from ckpt_tui.model.schema import CheckpointMetadataV1
 
     try:
-        return CheckpointMetadataV1.model_validate(data).to_yaml_dict()
+        CheckpointMetadataV1.model_validate(data)
     except ValidationError as exc:
         first = exc.errors(include_url=False)[0]
         where = ".".join(str(part) for part in first["loc"])
-        raise ValueError(f"{where}: {first['msg']}") from exc
+        raise ValueError(f"{where}: {first['msg']}" if where else first["msg"]) from exc
 
 
 def _utf8_safe(value: Any) -> Any:
@@ -184,18 +213,47 @@ UNSAFE_REASONS = {
 """Why a checkpoint with this verdict is skipped unless forced."""
 
 
+OUTSIDE_ROOT = "outside ROOT through a link"
+"""Why a checkpoint in a folder that a link leads to outside the root gets no sidecar."""
+
+
+def is_within(folder_real: str, root_real: str) -> bool:
+    """Whether the real path ``folder_real`` is ``root_real`` or inside it."""
+    return folder_real == root_real or folder_real.startswith(root_real.rstrip(os.sep) + os.sep)
+
+
 def plan_item(
-    entry: CheckpointCatalogEntry, *, force: bool = False, read: ReadVerdict = read_verdict
+    entry: CheckpointCatalogEntry,
+    *,
+    force: bool = False,
+    read: ReadVerdict = read_verdict,
+    write_root: str | None = None,
+    written_at: str | None = None,
+    stem_shared: bool | None = None,
 ) -> ConversionItem:
     """Work out what converting one entry would write.
 
     The item records the checkpoint's verdict: an ``unchecked`` entry's file is read (``read``)
     first. An ``unsafe`` or ``code`` checkpoint is skipped unless ``force``: its sidecar would
     describe it, and a sidecar-described row starts ``unchecked``, until its file is read again.
+    With ``write_root`` (a real path), a checkpoint whose folder is really outside it (reached
+    through a link) is skipped: nothing is written outside the root. ``force`` replaces an
+    existing sidecar, valid or broken, under its own name. ``written_at`` is the time the
+    ``ckpt_tui`` block records (default: now). ``stem_shared``: whether another checkpoint in
+    the folder has the same stem (``None``: look on disk).
     """
     checkpoint = Path(entry.abs_path)
-    item = ConversionItem(entry, checkpoint, sidecar_path_for(checkpoint), "write")
-    existing, _ = find_sidecar(checkpoint)
+    if stem_shared is None:
+        stem_shared = stem_shared_on_disk(checkpoint)
+    target = sidecar_path_for(checkpoint, stem_shared=stem_shared)
+    item = ConversionItem(entry, checkpoint, target, "write", stem_shared=stem_shared)
+    item.write_root = write_root
+    if write_root is not None and not is_within(os.path.realpath(checkpoint.parent), write_root):
+        item.action, item.reason = "skip", OUTSIDE_ROOT
+        return item
+    found = find_sidecars(checkpoint.parent, checkpoint.name, stem_shared=stem_shared)
+    name, _ = found.chosen()
+    existing = None if name is None else checkpoint.parent / name
     if existing is not None and not force:
         item.action, item.reason = "skip", f"sidecar exists: {existing.name}"
         return item
@@ -204,23 +262,28 @@ def plan_item(
     if entry.safety in UNSAFE_REASONS and not force:
         item.action, item.reason = "skip", UNSAFE_REASONS[entry.safety]
         return item
-    # A SECURITY error is the verdict, handled above; any other error means nothing to describe.
+    # A SECURITY error is the verdict, handled above; a sidecar's errors are the sidecar's (the
+    # one --force replaces); any other error means there is nothing to describe.
     broken = [
         issue
         for issue in entry.issues
-        if issue.severity == "error" and not issue.code.startswith("security.")
+        if issue.severity == "error" and not issue.code.startswith(_NOT_THE_CHECKPOINTS)
     ]
     if broken and entry.source != "sidecar":
         item.action, item.reason = "impossible", broken[0].message
         return item
     try:
-        item.data, item.unknown_fields = sidecar_data_from_entry(entry)
+        item.data, item.unknown_fields = sidecar_data_from_entry(entry, written_at=written_at)
     except (ValueError, OSError) as exc:
         item.action, item.reason = "impossible", str(exc)
         return item
     if existing is not None:
-        item.action = "replace"
+        item.action, item.target = "replace", existing
     return item
+
+
+_NOT_THE_CHECKPOINTS = ("security.", "sidecar.", "metrics.")
+"""Error codes that say nothing against describing the checkpoint itself."""
 
 
 def plan_conversion(
@@ -228,7 +291,14 @@ def plan_conversion(
     *,
     force: bool = False,
     read: ReadVerdict = read_verdict,
+    write_root: str | None = None,
+    written_at: str | None = None,
 ) -> ConversionPlan:
     """Plan converting ``entries``; checkpoints with a sidecar, and unsafe ones, are skipped
-    unless ``force`` (see :func:`plan_item`)."""
-    return ConversionPlan([plan_item(entry, force=force, read=read) for entry in entries])
+    unless ``force``, and so are those outside ``write_root`` (see :func:`plan_item`)."""
+    return ConversionPlan(
+        [
+            plan_item(e, force=force, read=read, write_root=write_root, written_at=written_at)
+            for e in entries
+        ]
+    )

@@ -13,6 +13,7 @@ again; nothing is stored back, as every sidecar written changes the entry.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from collections.abc import Callable
@@ -22,10 +23,12 @@ from ckpt_tui.catalog.cache import CatalogCache
 from ckpt_tui.catalog.describe import Describer, Prepared
 from ckpt_tui.catalog.discover import FoundFile, walk
 from ckpt_tui.convert.engine import ConversionReport, OnReport, run_conversion
-from ckpt_tui.convert.plan import ConversionItem, plan_item
+from ckpt_tui.convert.plan import OUTSIDE_ROOT, Action, ConversionItem, is_within, plan_item
+from ckpt_tui.convert.prefetch import MIN_PARALLEL_READS, ForkedReader, can_fork
 from ckpt_tui.convert.write import WRITE_GROUP, WRITE_THREADS
+from ckpt_tui.io.text import iso_local_time
 from ckpt_tui.model.entry import CheckpointCatalogEntry, Issue
-from ckpt_tui.sidecar.files import sidecar_path_for
+from ckpt_tui.sidecar.files import sidecar_path_for, stem_of
 from ckpt_tui.sources.checkpoint import checkpoint_tier
 from ckpt_tui.sources.merge import TierResult
 
@@ -50,26 +53,71 @@ class TreePlanner:
         force: bool,
         cache: CatalogCache | None,
         read_checkpoint: ReadCheckpoint = read_fields,
+        write_outside_root: bool = False,
     ) -> None:
         self.describer = Describer(root)
         self.force = force
+        self.write_root = None if write_outside_root else os.path.realpath(root)
         self.cache = cache
         self.read_checkpoint = read_checkpoint
         self.checkpoints_read = 0
         """Checkpoints whose contents were read (the others came from a sidecar or the cache)."""
         self.cache_hits = 0
         """Checkpoints the cache answered for."""
+        self._prepared: dict[int, Prepared] = {}
+        self.written_at = iso_local_time()
+        """When this run's sidecars are written, as their ``ckpt_tui`` blocks record it."""
+
+    def paths_to_read(self, files: list[FoundFile]) -> list[str]:
+        """The checkpoints :meth:`plan` will read, in order (to read them ahead): those to be
+        written, readable, and not answered by a sidecar or the cache. Never raises."""
+        paths: list[str] = []
+        for found in files:
+            try:
+                prepared = self._prepared[id(found)] = self.describer.prepare(found)
+                if (not self.force and prepared.sidecars.present) or not self.may_write(found):
+                    continue
+                if not prepared.readable or prepared.sidecars.present:
+                    continue  # a forced file with a sidecar may not need a read: read if asked
+                if self.cache is not None and self.cache.lookup(
+                    found.rel, prepared.sig, need_inspected=True
+                ):
+                    continue
+            except Exception:  # a bug here costs only the read ahead: plan() reports it
+                continue
+            paths.append(found.path)
+        return paths
 
     def plan(self, found: FoundFile) -> ConversionItem | None:
         """The planned item for ``found``; ``None`` when it has a sidecar and ``force`` is off.
         Never raises: an unexpected failure is an ``impossible`` item that says why."""
         try:
-            prepared = self.describer.prepare(found)
+            prepared = self._prepared.pop(id(found), None) or self.describer.prepare(found)
             if not self.force and prepared.sidecars.present:
                 return None
-            return plan_item(self._entry(prepared), force=self.force)
+            if not self.may_write(found):  # listed, never written into
+                return _item_without_entry(found, "skip", OUTSIDE_ROOT)
+            entry = self._entry(prepared)
+            shared = stem_of(found.name) in found.folder.shared_stems
+            return plan_item(
+                entry,
+                force=self.force,
+                write_root=self.write_root,
+                written_at=self.written_at,
+                stem_shared=shared,
+            )
         except Exception as exc:  # a bug must cost one item, never the run
-            return _broken_item(found, f"internal error: {type(exc).__name__}: {exc!s:.200}")
+            reason = f"internal error: {type(exc).__name__}: {exc!s:.200}"
+            return _item_without_entry(found, "impossible", reason)
+
+    def may_write(self, found: FoundFile) -> bool:
+        """Whether sidecars may be written into ``found``'s folder: it is really inside the root
+        (a link may lead out of it), or writing outside was asked for."""
+        return self.write_root is None or is_within(found.folder.real, self.write_root)
+
+    def folder_to_sweep(self, found: FoundFile) -> str | None:
+        """``found``'s folder, when this run may write (and so clean up) there."""
+        return found.folder.path if self.may_write(found) else None
 
     def _entry(self, prepared: Prepared) -> CheckpointCatalogEntry:
         # As the catalog's build does for one file (ckpt_tui.catalog.build), without its threads.
@@ -87,13 +135,14 @@ class TreePlanner:
         return self.read_checkpoint(path)
 
 
-def _broken_item(found: FoundFile, reason: str) -> ConversionItem:
+def _item_without_entry(found: FoundFile, action: Action, reason: str) -> ConversionItem:
+    """An item that was never described: skipped or impossible before any tier ran."""
     checkpoint = Path(found.path)
     entry = CheckpointCatalogEntry(
         checkpoint_path=found.rel, abs_path=found.path, size_bytes=found.size
     )
     target = sidecar_path_for(checkpoint)
-    return ConversionItem(entry, checkpoint, target, "impossible", reason=reason)
+    return ConversionItem(entry, checkpoint, target, action, reason=reason)
 
 
 def find_files(
@@ -123,6 +172,8 @@ def convert_tree(
     read_checkpoint: ReadCheckpoint = read_fields,
     write_threads: int = WRITE_THREADS,
     write_group: int = WRITE_GROUP,
+    write_outside_root: bool = False,
+    read_workers: int = 0,
 ) -> ConversionReport[FoundFile]:
     """Convert every checkpoint under the folder ``root`` that has no sidecar (all with ``force``).
 
@@ -132,17 +183,37 @@ def convert_tree(
     it knows (``cache_hits`` in the report), so their checkpoints are not read again;
     ``read_checkpoint`` reads the others. When ``cancel`` is set, the sidecars being written
     finish, whole, and are reported; the other files stay untouched and come back in
-    ``not_run``. See :func:`~ckpt_tui.convert.engine.run_conversion` for the rest.
+    ``not_run``. A folder that a link leads to outside ``root`` is listed (its checkpoints are
+    skipped, "outside ROOT through a link") and never written into, unless
+    ``write_outside_root``. Temp files a killed run left in the folders it may write into are
+    removed. ``read_workers`` (> 0, where ``fork`` exists; the command line only) reads the
+    checkpoints ahead in that many forked processes when there are many to read (see
+    :mod:`ckpt_tui.convert.prefetch`). See :func:`~ckpt_tui.convert.engine.run_conversion` for
+    the rest.
     """
     root = os.path.abspath(root)
     found, issues = find_files(root, select)
     if on_found is not None:
         on_found(len(found))
     cache = CatalogCache(os.path.realpath(root)) if use_cache else None
+    stack = contextlib.ExitStack()
     try:
         if cache is not None:
             issues.extend(cache.issues)
-        planner = TreePlanner(root, force=force, cache=cache, read_checkpoint=read_checkpoint)
+        planner = TreePlanner(
+            root,
+            force=force,
+            cache=cache,
+            read_checkpoint=read_checkpoint,
+            write_outside_root=write_outside_root,
+        )
+        if read_workers > 0 and len(found) >= MIN_PARALLEL_READS and can_fork():
+            paths = planner.paths_to_read(found)
+            if len(paths) >= MIN_PARALLEL_READS:
+                reader = stack.enter_context(ForkedReader(read_checkpoint, paths, read_workers))
+                planner.read_checkpoint = reader.read
+                # While the workers read: the schema every planned sidecar is checked against.
+                import ckpt_tui.model.schema  # noqa: F401
         report = run_conversion(
             found,
             planner.plan,
@@ -152,8 +223,10 @@ def convert_tree(
             on_report=on_report,
             write_threads=write_threads,
             write_group=write_group,
+            folder_of=planner.folder_to_sweep,
         )
     finally:
+        stack.close()
         if cache is not None:
             cache.close()
     report.scan_issues = issues

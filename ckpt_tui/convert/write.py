@@ -10,15 +10,21 @@ from __future__ import annotations
 
 import itertools
 import os
+import stat
 import threading
 from _queue import Empty, SimpleQueue  # queue.py would add its own imports for nothing here
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ckpt_tui.convert.plan import Action, ConversionItem, Outcome
-from ckpt_tui.io.atomic import atomic_write_bytes, fsync_folder
-from ckpt_tui.sidecar.files import find_sidecar
+from ckpt_tui.convert.plan import OUTSIDE_ROOT, Action, ConversionItem, Outcome, is_within
+from ckpt_tui.io.atomic import (
+    atomic_create_bytes,
+    atomic_write_bytes,
+    fsync_folder,
+    remove_stale_temps,
+)
+from ckpt_tui.sidecar.files import SIDECAR_SUFFIX, find_sidecars
 
 WRITE_GROUP = 256
 """Sidecars planned before they are all written at once (see :class:`ConversionWriter`). Big
@@ -73,26 +79,53 @@ def write_item(
 ) -> ItemReport:
     """Carry out one planned item. Never raises for a failed write: it becomes a report.
 
-    ``sync_folder=False`` leaves the folder's fsync to the caller (:class:`ConversionWriter`
-    does it once per folder).
+    A ``write`` creates the sidecar without replacing anything (even with ``force``): a sidecar
+    that appeared since the plan, under either name, is kept and the item is ``skipped`` ("a
+    sidecar appeared"). A ``replace`` (``--force``) replaces the sidecar, valid or broken, in
+    one atomic rename. ``sync_folder=False`` leaves the folder's fsync to the caller
+    (:class:`ConversionWriter` does it once per folder).
     """
     if item.action == "skip":
         return report_for(index, item, "skipped")
     if item.action == "impossible" or item.data is None:
         return report_for(index, item, "failed")
-    existing, _ = find_sidecar(item.checkpoint)
-    if existing is not None and not force:
-        # Another converter got there between plan and write: theirs is complete; keep it.
-        return report_for(index, item, "skipped", f"sidecar exists: {existing.name}")
+    name = item.target.name
+    root = item.write_root
+    if root is not None and not is_within(os.path.realpath(item.target.parent), root):
+        return report_for(index, item, "skipped", OUTSIDE_ROOT)  # a link swapped in since
     try:
-        atomic_write_bytes(item.target, item.payload(), sync_folder=sync_folder)
+        if item.action == "replace":
+            atomic_write_bytes(item.target, item.payload(), sync_folder=sync_folder)
+        else:
+            other = _other_sidecar(item)
+            if other is not None:  # the checkpoint's other sidecar name: theirs is complete
+                return report_for(index, item, "skipped", f"a sidecar appeared: {other}")
+            atomic_create_bytes(item.target, item.payload(), sync_folder=sync_folder)
+    except FileExistsError:
+        if _is_folder(item.target):
+            return report_for(index, item, "failed", f"cannot write {name}: a folder has its name")
+        return report_for(index, item, "skipped", f"a sidecar appeared: {name}")
     except OSError as exc:
-        reason = f"cannot write {item.target.name}: {exc.strerror or exc}"
+        reason = f"cannot write {name}: {exc.strerror or exc}"
         return report_for(index, item, "failed", reason)
     except Exception as exc:  # one item that cannot be written must never stop the others
-        reason = f"cannot write {item.target.name}: {type(exc).__name__}: {exc!s:.200}"
+        reason = f"cannot write {name}: {type(exc).__name__}: {exc!s:.200}"
         return report_for(index, item, "failed", reason)
     return report_for(index, item, "written", "")
+
+
+def _other_sidecar(item: ConversionItem) -> str | None:
+    """The name of a sidecar of ``item``'s checkpoint other than its target, if one exists."""
+    checkpoint = item.checkpoint
+    found = find_sidecars(checkpoint.parent, checkpoint.name, stem_shared=item.stem_shared)
+    return next((n for n, _ in found.present if n != item.target.name), None)
+
+
+def _is_folder(path: Path) -> bool:
+    try:
+        return stat.S_ISDIR(os.lstat(path).st_mode)
+    except OSError:
+        return False
 
 
 class ConversionWriter:
@@ -126,6 +159,10 @@ class ConversionWriter:
         self._jobs: SimpleQueue[tuple[int, ConversionItem] | None] = SimpleQueue()
         self._done: SimpleQueue[ItemReport] = SimpleQueue()
         self._folders: set[str] = set()
+        self._swept: set[str] = set()
+        self._sweep_lock = threading.Lock()
+        self.temps_removed = 0
+        """Temp files a killed run had left in the folders written to, removed."""
 
     def submit(self, index: int, item: ConversionItem) -> None:
         """Plan ``item``'s write; the group is written once it is full."""
@@ -205,7 +242,18 @@ class ConversionWriter:
         while (job := self._jobs.get()) is not None:
             self._done.put(self._write(*job))
 
+    def sweep(self, folder: str) -> None:
+        """Remove a killed run's leftover temp files from ``folder``, once per run (see
+        :func:`~ckpt_tui.io.atomic.remove_stale_temps`: only old sidecar temp files)."""
+        with self._sweep_lock:
+            if folder in self._swept:
+                return
+            self._swept.add(folder)
+            self.temps_removed += len(remove_stale_temps(folder, suffix=SIDECAR_SUFFIX))
+
     def _write(self, index: int, item: ConversionItem) -> ItemReport:
+        if item.action in ("write", "replace"):
+            self.sweep(os.path.dirname(item.target))
         try:
             report = write_item(index, item, force=self.force, sync_folder=False)
         except Exception as exc:  # never raises for a failed write; a bug must not hang the group

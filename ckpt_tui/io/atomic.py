@@ -1,13 +1,21 @@
-"""Atomic file writes: a temp file in the same folder, fsync, then ``os.replace``.
+"""Atomic file writes: a temp file in the same folder, fsync, then ``os.replace`` (replacing) or
+``os.link`` (creating, never replacing).
 
 A reader sees either the old file or the complete new one, never a partial write, even when the
-writer is killed mid-way or the disk fills up.
+writer is killed mid-way or the disk fills up. A writer killed mid-way may leave its temp file,
+named ``.<name>.<12 hex digits>.tmp``: :func:`is_temp_name` recognises the pattern and
+:func:`remove_stale_temps` removes such leftovers once they are old enough to belong to no
+writer still running.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import re
+import stat
+import time
 from pathlib import Path
 
 _TEMP_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
@@ -27,9 +35,7 @@ def atomic_write_bytes(path: Path, data: bytes, *, sync_folder: bool = True) -> 
     fd, tmp_name = _create_temp(path)
     try:
         try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
+            _write_all(fd, data)
             os.fsync(fd)
         finally:
             os.close(fd)
@@ -40,6 +46,116 @@ def atomic_write_bytes(path: Path, data: bytes, *, sync_folder: bool = True) -> 
         raise
     if sync_folder:
         fsync_folder(path.parent)
+
+
+_NO_HARD_LINKS = frozenset(
+    code
+    for code in (
+        errno.EPERM,  # FAT, exFAT and some FUSE and network filesystems refuse hard links
+        getattr(errno, "ENOTSUP", None),
+        getattr(errno, "EOPNOTSUPP", None),
+        getattr(errno, "ENOSYS", None),
+        errno.EMLINK,
+    )
+    if code is not None
+)
+"""What ``link()`` answers on a filesystem without hard links."""
+
+
+def atomic_create_bytes(path: Path, data: bytes, *, sync_folder: bool = True) -> None:
+    """Create ``path`` holding ``data``, atomically and never replacing anything.
+
+    The data goes to a temp file in the same folder, is fsynced, and the temp file is then
+    hard-linked to ``path``: the link fails with ``FileExistsError`` when anything (a file, a
+    folder, a link, even a dangling one) already has that name, so a file that appeared since the
+    caller looked is kept. The temp file is removed in every case. Where the filesystem has no
+    hard links, ``path`` is created with ``O_EXCL`` and written in place instead: still never
+    replacing, but a writer killed mid-way can leave it partial there.
+    """
+    fd, tmp_name = _create_temp(path)
+    try:
+        try:
+            _write_all(fd, data)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        try:
+            os.link(tmp_name, path, follow_symlinks=False)
+        except FileExistsError:
+            raise
+        except OSError as exc:
+            if exc.errno not in _NO_HARD_LINKS:
+                raise
+            _create_exclusive(path, data)
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp_name)
+    if sync_folder:
+        fsync_folder(path.parent)
+
+
+def _create_exclusive(path: Path, data: bytes) -> None:
+    """Create ``path`` with ``O_EXCL`` (no link followed) and write ``data``; removed on failure."""
+    flags = _TEMP_FLAGS | getattr(os, "O_NOFOLLOW", 0)
+    fd = os.open(path, flags, 0o666)
+    try:
+        try:
+            _write_all(fd, data)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+        raise
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+_TEMP_NAME = re.compile(r"\..+\.[0-9a-f]{12}\.tmp", re.DOTALL)
+"""The name of a temp file of :func:`atomic_write_bytes` and :func:`atomic_create_bytes`."""
+STALE_TEMP_SECONDS = 120.0
+"""How old a temp file must be before :func:`remove_stale_temps` takes it for a leftover: a
+running writer keeps its temp file for the length of one write and fsync."""
+
+
+def is_temp_name(name: str) -> bool:
+    """Whether ``name`` names an atomic write's temp file (``.a.yaml.0123456789ab.tmp``)."""
+    return name.endswith(".tmp") and _TEMP_NAME.fullmatch(name) is not None
+
+
+def remove_stale_temps(
+    folder: str | os.PathLike[str], *, suffix: str, older_than: float = STALE_TEMP_SECONDS
+) -> list[str]:
+    """Remove the temp files a killed writer left in ``folder``; returns the names removed.
+
+    Only regular files (never links or folders) whose name is a temp file's for a target ending
+    in ``suffix`` (``.metadata.yaml``, say) and whose modification time is more than
+    ``older_than`` seconds ago: a writer at work in the same folder keeps its temp file.
+    Never raises: a folder or file that cannot be read or removed is left alone.
+    """
+    removed: list[str] = []
+    deadline = time.time() - older_than
+    marker = suffix + "."
+    try:
+        with os.scandir(folder) as listing:
+            entries = [e for e in listing if is_temp_name(e.name) and marker in e.name]
+    except OSError:
+        return removed
+    for entry in entries:
+        try:
+            info = entry.stat(follow_symlinks=False)
+            if not stat.S_ISREG(info.st_mode) or info.st_mtime > deadline:
+                continue
+            os.unlink(entry.path)
+        except OSError:
+            continue  # gone already, or not ours to remove: left as it is
+        removed.append(entry.name)
+    return removed
 
 
 def atomic_write_text(path: Path, text: str, *, sync_folder: bool = True) -> None:
@@ -71,7 +187,9 @@ def _create_temp(path: Path) -> tuple[int, str]:
     """
     name = path.name
     if len(os.fsencode(name)) > _MAX_NAME_BYTES:
-        name = name[:40]  # at most 160 bytes in UTF-8; the name only helps a human spot it
+        # At most 46 characters (184 bytes in UTF-8); the end keeps the target's suffix, by
+        # which remove_stale_temps knows whose leftover it is.
+        name = name[:30] + "~" + name[-16:]
     last_error: FileExistsError | None = None
     for _ in range(_TEMP_ATTEMPTS):
         tmp_name = os.path.join(path.parent, f".{name}.{os.urandom(6).hex()}.tmp")

@@ -10,7 +10,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from ckpt_tui.model.placeholders import SCHEMA_VERSION, UNKNOWN, known
 
@@ -28,8 +29,9 @@ class _Model(BaseModel):
 class EncoderInfo(_Model):
     """The backbone that turns images into features."""
 
-    model_name: str
-    """Backbone name, e.g. ``resnet50`` or ``mobilenetv3_small_050``."""
+    model_name: str | None = None
+    """Backbone name, e.g. ``resnet50`` or ``mobilenetv3_small_050``. Required, unless the
+    ``ckpt_tui`` block records it as unknown (see :class:`CheckpointMetadataV1`)."""
     pretrained: bool = True
     """Whether the backbone started from pretrained weights."""
     frozen: bool = False
@@ -74,10 +76,11 @@ class LossInfo(_Model):
 class ModelInfo(_Model):
     """What the checkpoint's network is made of."""
 
-    architecture: str
-    """Detector family, e.g. ``dbnet``, ``dbnetpp``, ``craft``."""
-    encoder: EncoderInfo
-    """The backbone."""
+    architecture: str | None = None
+    """Detector family, e.g. ``dbnet``, ``dbnetpp``, ``craft``. Required, unless the
+    ``ckpt_tui`` block records it as unknown (see :class:`CheckpointMetadataV1`)."""
+    encoder: EncoderInfo = Field(default_factory=EncoderInfo)
+    """The backbone (required, with its ``model_name``, unless that is recorded as unknown)."""
     decoder: DecoderInfo = Field(default_factory=DecoderInfo)
     """The decoder (neck)."""
     head: HeadInfo = Field(default_factory=HeadInfo)
@@ -127,6 +130,27 @@ class CheckpointingConfig(_Model):
     """Whether a ``last`` checkpoint is kept (``"link"``: as a link)."""
 
 
+class CkptTuiBlock(_Model):
+    """ckpt-tui's extension block (``ckpt_tui:``): who wrote the sidecar, when, what no source
+    knew and where each value came from. Readers of the V1 schema ignore it (an extra key)."""
+
+    written_by: str
+    """The writer and its version, e.g. ``ckpt-tui 0.1.0 convert``."""
+    written_at: str
+    """When the sidecar was written, ISO 8601."""
+    unknown: list[str] = Field(default_factory=list)
+    """Key paths (``metrics.hmean``) that no source knew when the sidecar was written: they are
+    left out of the document rather than guessed."""
+    provenance: dict[str, str] = Field(default_factory=dict)
+    """Key path → where its value came from before the conversion, e.g.
+    ``training.epoch: checkpoint epoch``."""
+
+
+UNKNOWABLE_REQUIRED: tuple[str, ...] = ("model.architecture", "model.encoder.model_name")
+"""Fields the reference requires that a writer may honestly not know: a sidecar may leave them
+out only when its ``ckpt_tui`` block lists them in ``unknown``."""
+
+
 class CheckpointMetadataV1(_Model):
     """Everything a sidecar says about one checkpoint (schema version 1.0)."""
 
@@ -150,6 +174,21 @@ class CheckpointMetadataV1(_Model):
     """The run's Hydra config, when known."""
     wandb_run_id: str | None = None
     """The W&B run id, when known."""
+    ckpt_tui: CkptTuiBlock | None = None
+    """ckpt-tui's extension block, when ckpt-tui wrote the sidecar (ignored by V1 readers)."""
+
+    @model_validator(mode="after")
+    def _required_names(self) -> CheckpointMetadataV1:
+        # The reference requires these names; a writer that does not know one records that in
+        # its ckpt_tui block instead of writing a guess ("unknown"), and only then may omit it.
+        recorded = set(self.ckpt_tui.unknown) if self.ckpt_tui is not None else set()
+        model = self.model
+        for path, value in zip(
+            UNKNOWABLE_REQUIRED, (model.architecture, model.encoder.model_name), strict=True
+        ):
+            if value is None and path not in recorded:
+                raise PydanticCustomError("missing", "{path}: Field required", {"path": path})
+        return self
 
     @field_validator("created_at", mode="before")
     @classmethod

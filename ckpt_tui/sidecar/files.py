@@ -1,7 +1,9 @@
 """Sidecar files: ``<stem>.metadata.yaml`` next to each checkpoint — the one sidecar reader.
 
 Both names are read (``epoch=10.metadata.yaml`` and ``epoch=10.ckpt.metadata.yaml``; when both
-exist the newer wins, with a warning); only ``<stem>.metadata.yaml`` is written, atomically.
+exist the newer wins, with a warning); ``<stem>.metadata.yaml`` is written, atomically. When two
+checkpoints share a stem (``a.ckpt``, ``a.pt``) each has its own ``<name>.metadata.yaml``, and
+``<stem>.metadata.yaml`` is read by neither (it could be either's).
 Everything that reads sidecars (the library's :func:`read_sidecar`, ``validate``, the catalog's
 sidecar tier, conversion) goes through :func:`find_sidecars` and :func:`read_found`, so they never
 disagree on which file counts or on whether it is valid. Reading never raises for a bad file: the
@@ -43,26 +45,69 @@ def stem_of(name: str) -> str:
     return name[:dot] if dot > 0 else name
 
 
+def shared_stems(names: Iterable[str]) -> frozenset[str]:
+    """The stems that two or more of ``names`` share (``a.ckpt``, ``a.pt`` → ``{"a"}``): such
+    checkpoints each get a sidecar of their own, ``<name>.metadata.yaml``."""
+    seen: set[str] = set()
+    shared: set[str] = set()
+    for name in names:
+        stem = stem_of(name)
+        if stem != name:
+            (shared if stem in seen else seen).add(stem)
+    return frozenset(shared)
+
+
 def checkpoint_stem(ckpt_path: Path) -> str:
     """The checkpoint's file name without its last suffix."""
     return stem_of(ckpt_path.name)
 
 
-def sidecar_path_for(ckpt_path: Path) -> Path:
-    """Where a sidecar for ``ckpt_path`` is written: ``<stem>.metadata.yaml``."""
-    return ckpt_path.parent / (checkpoint_stem(ckpt_path) + SIDECAR_SUFFIX)
+CHECKPOINT_SUFFIXES: tuple[str, ...] = (".ckpt", ".pt", ".pth", ".safetensors", ".bin", ".pt2")
+"""Suffixes of files that may be checkpoints: two of them with one stem (``a.ckpt``, ``a.pt``)
+cannot share ``<stem>.metadata.yaml``. A superset of the catalog's default patterns, so a stem
+the walk finds shared is always found shared on disk too."""
 
 
-def sidecar_names(ckpt_name: str) -> tuple[str, ...]:
-    """The accepted sidecar names of a checkpoint file name, ``<stem>`` first, each once."""
+def stem_shared_on_disk(ckpt_path: Path) -> bool:
+    """Whether another checkpoint-like file in ``ckpt_path``'s folder has the same stem."""
+    name = ckpt_path.name
+    stem = stem_of(name)
+    if stem == name:
+        return False
+    return any(
+        os.path.lexists(ckpt_path.parent / (stem + suffix))
+        for suffix in CHECKPOINT_SUFFIXES
+        if stem + suffix != name
+    )
+
+
+def sidecar_path_for(ckpt_path: Path, *, stem_shared: bool | None = None) -> Path:
+    """Where a sidecar for ``ckpt_path`` is written: ``<stem>.metadata.yaml``, or
+    ``<name>.metadata.yaml`` when another checkpoint in the folder has the same stem
+    (``stem_shared``; ``None``: look at the folder)."""
+    if stem_shared is None:
+        stem_shared = stem_shared_on_disk(ckpt_path)
+    name = ckpt_path.name if stem_shared else checkpoint_stem(ckpt_path)
+    return ckpt_path.parent / (name + SIDECAR_SUFFIX)
+
+
+def sidecar_names(ckpt_name: str, *, stem_shared: bool = False) -> tuple[str, ...]:
+    """The accepted sidecar names of a checkpoint file name, ``<stem>`` first, each once.
+
+    When another checkpoint in the folder has the same stem (``stem_shared``), only
+    ``<name>.metadata.yaml`` is accepted: ``<stem>.metadata.yaml`` could be either's.
+    """
     by_stem = stem_of(ckpt_name) + SIDECAR_SUFFIX
     by_name = ckpt_name + SIDECAR_SUFFIX
+    if stem_shared:
+        return (by_name,)
     return (by_stem, by_name) if by_stem != by_name else (by_stem,)
 
 
 def sidecar_candidates(ckpt_path: Path) -> tuple[Path, Path]:
     """Both accepted sidecar paths: ``<stem>.metadata.yaml`` and ``<name>.metadata.yaml``."""
-    return sidecar_path_for(ckpt_path), ckpt_path.parent / (ckpt_path.name + SIDECAR_SUFFIX)
+    stem_path = ckpt_path.parent / (checkpoint_stem(ckpt_path) + SIDECAR_SUFFIX)
+    return stem_path, ckpt_path.parent / (ckpt_path.name + SIDECAR_SUFFIX)
 
 
 @dataclass
@@ -101,16 +146,34 @@ def find_sidecars(
     folder: str | os.PathLike[str],
     ckpt_name: str,
     listing: Mapping[str, os.DirEntry[str]] | None = None,
+    *,
+    stem_shared: bool | None = None,
 ) -> SidecarFound:
     """The sidecars of the checkpoint ``ckpt_name`` in ``folder``.
 
     ``listing`` is the folder's listing when the caller already made one (the catalog's walk):
     a name missing from it is known to be absent, so no stat is spent on it, and the entry's own
     (cached) stat is used for the rest. Without it, each candidate name is stat'ed.
+    ``stem_shared`` says whether another checkpoint there has the same stem (``None``: look);
+    then ``<stem>.metadata.yaml`` is not read, and a warning says why when it exists.
     """
     folder = os.fspath(folder)
     found = SidecarFound(folder)
-    for name in sidecar_names(ckpt_name):
+    if stem_shared is None:
+        stem_shared = stem_shared_on_disk(Path(folder, ckpt_name))
+    if stem_shared:
+        ambiguous = stem_of(ckpt_name) + SIDECAR_SUFFIX
+        present = ambiguous in listing if listing is not None else _exists(folder, ambiguous)
+        if present and ambiguous != ckpt_name + SIDECAR_SUFFIX:
+            found.issues.append(
+                Issue(
+                    severity="warning",
+                    code="sidecar.ambiguous",
+                    message=f"{ambiguous}: not read: another checkpoint here has the same "
+                    f"stem; name it {ckpt_name}{SIDECAR_SUFFIX}",
+                )
+            )
+    for name in sidecar_names(ckpt_name, stem_shared=stem_shared):
         stat_of: Callable[[], os.stat_result]
         if listing is None:
             stat_of = functools.partial(os.stat, os.path.join(folder, name))
@@ -128,6 +191,10 @@ def find_sidecars(
             continue
         found.present.append((name, info))
     return found
+
+
+def _exists(folder: str, name: str) -> bool:
+    return os.path.lexists(os.path.join(folder, name))
 
 
 def find_sidecar(ckpt_path: Path) -> tuple[Path | None, list[Issue]]:
@@ -193,8 +260,10 @@ def parse_metadata(data: Any, *, source: str) -> tuple[CheckpointMetadataV1 | No
         return CheckpointMetadataV1.model_validate(versioned), issues
     except ValidationError as exc:
         for error in exc.errors(include_url=False):
-            where = ".".join(str(part) for part in error["loc"]) or "(document)"
-            issues.append(_error("sidecar.invalid", f"{source}: {where}: {error['msg']}"))
+            where = ".".join(str(part) for part in error["loc"])
+            # A rule across fields (a required name, unless recorded as unknown) names its own.
+            message = f"{where}: {error['msg']}" if where else error["msg"]
+            issues.append(_error("sidecar.invalid", f"{source}: {message}"))
         return None, issues
 
 
@@ -287,7 +356,8 @@ def load_metadata_batch(ckpt_paths: Iterable[Path]) -> dict[Path, SidecarRead]:
 def save_metadata(
     metadata: CheckpointMetadataV1, ckpt_path: Path, *, sync_folder: bool = True
 ) -> Path:
-    """Write ``metadata`` as ``<stem>.metadata.yaml`` next to ``ckpt_path``, atomically.
+    """Write ``metadata`` as ``<stem>.metadata.yaml`` next to ``ckpt_path``, atomically
+    (``<name>.metadata.yaml`` when another checkpoint there has the same stem).
 
     Raises ``OSError`` when the folder cannot be written; the checkpoint is never touched.
     ``sync_folder=False`` leaves the folder's fsync to a caller writing many sidecars.

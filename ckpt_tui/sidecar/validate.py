@@ -22,11 +22,23 @@ if TYPE_CHECKING:
 Status = Literal["valid", "invalid", "missing"]
 
 
+def recorded_unknown(metadata: CheckpointMetadataV1) -> frozenset[str]:
+    """Key paths the sidecar's ``ckpt_tui`` block records as known to no source."""
+    block = metadata.ckpt_tui
+    return frozenset(block.unknown) if block is not None else frozenset()
+
+
 def business_rule_issues(metadata: CheckpointMetadataV1, *, source: str) -> list[Issue]:
-    """Rules beyond the schema: a missing hmean is an error, missing precision/recall a warning."""
+    """Rules beyond the schema: a missing hmean is an error, missing precision/recall a warning.
+
+    A metric the ``ckpt_tui`` block records as unknown (no source knew it when ckpt-tui wrote
+    the sidecar) is no issue of the entry: the catalog showed it unknown before the conversion
+    too. :func:`validate_sidecar` reports the required ones as warnings about the file.
+    """
     metrics = metadata.metrics
+    recorded = recorded_unknown(metadata)
     issues: list[Issue] = []
-    if metrics.hmean is None:
+    if metrics.hmean is None and "metrics.hmean" not in recorded:
         issues.append(
             Issue(
                 severity="error",
@@ -35,7 +47,7 @@ def business_rule_issues(metadata: CheckpointMetadataV1, *, source: str) -> list
             )
         )
     for name, value in (("precision", metrics.precision), ("recall", metrics.recall)):
-        if value is None:
+        if value is None and f"metrics.{name}" not in recorded:
             issues.append(
                 Issue(
                     severity="warning",
@@ -44,6 +56,27 @@ def business_rule_issues(metadata: CheckpointMetadataV1, *, source: str) -> list
                 )
             )
     return issues
+
+
+REFERENCE_REQUIRED = ("model.architecture", "model.encoder.model_name", "metrics.hmean")
+"""Fields the reference's validator requires that a ckpt-tui sidecar may record as unknown."""
+
+
+def unknown_required_issues(metadata: CheckpointMetadataV1, *, source: str) -> list[Issue]:
+    """Warnings for the required fields the ``ckpt_tui`` block records as unknown: the sidecar
+    is valid (it says no more than its sources knew), but the reference would refuse it."""
+    recorded = recorded_unknown(metadata)
+    model = metadata.model
+    values = (model.architecture, model.encoder.model_name, metadata.metrics.hmean)
+    return [
+        Issue(
+            severity="warning",
+            code="sidecar.recorded-unknown",
+            message=f"{source}: {key}: no source knew it when ckpt-tui wrote this sidecar",
+        )
+        for key, value in zip(REFERENCE_REQUIRED, values, strict=True)
+        if value is None and key in recorded
+    ]
 
 
 @dataclass
@@ -76,6 +109,7 @@ def validate_sidecar(read: SidecarRead) -> SidecarValidation:
     issues = list(read.issues)
     if read.metadata is not None:
         issues.extend(business_rule_issues(read.metadata, source=read.path.name))
+        issues.extend(unknown_required_issues(read.metadata, source=read.path.name))
     invalid = read.metadata is None or any(issue.severity == "error" for issue in issues)
     return SidecarValidation(read.checkpoint, read.path, "invalid" if invalid else "valid", issues)
 

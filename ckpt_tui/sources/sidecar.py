@@ -16,7 +16,7 @@ from ckpt_tui.sidecar.validate import business_rule_issues
 from ckpt_tui.sources.merge import TierResult
 
 if TYPE_CHECKING:
-    from ckpt_tui.model.schema import CheckpointMetadataV1
+    from ckpt_tui.model.schema import CheckpointMetadataV1, CkptTuiBlock
 
 
 def read_tier(found: SidecarFound) -> tuple[TierResult, str | None]:
@@ -62,13 +62,25 @@ SIDECAR_FIELDS: dict[str, str] = {
 _PROVENANCE = {name: f"sidecar {path}" for name, path in SIDECAR_FIELDS.items()}
 
 
+_MAX_PROVENANCE = 200
+"""Longest provenance kept from a sidecar's ``ckpt_tui`` block (it is shown on one line)."""
+
+
 def sidecar_tier(metadata: CheckpointMetadataV1) -> TierResult:
-    """The fields a valid sidecar gives, with ``sidecar <key path>`` provenance."""
+    """The fields a valid sidecar gives, with their provenance.
+
+    A sidecar ckpt-tui wrote carries a ``ckpt_tui`` block that kept each value's origin:
+    ``checkpoint epoch (via sidecar, converted 2026-12-07)``. Any other sidecar's values are
+    ``sidecar <key path>``.
+    """
     training, model, metrics = metadata.training, metadata.model, metadata.metrics
     checkpointing = metadata.checkpointing
     monitor = known(checkpointing.monitor)
+    block = metadata.ckpt_tui
     # The schema defaults mode to "max" and save_top_k to 1: only what the file says is known.
+    # The reference wrote mode with every monitor; ckpt-tui writes it only when a source knew it.
     given = checkpointing.model_fields_set
+    mode_known = "mode" in given or (monitor is not None and block is None)
     found = {
         "exp_name": known(metadata.exp_name),
         "created_at": metadata.created_at,
@@ -86,15 +98,26 @@ def sidecar_tier(metadata: CheckpointMetadataV1) -> TierResult:
         "validation_loss": metrics.validation_loss,
         "additional_metrics": dict(metrics.additional_metrics) or None,
         "monitor": monitor,
-        "monitor_mode": checkpointing.mode if "mode" in given or monitor is not None else None,
+        "monitor_mode": checkpointing.mode if mode_known else None,
         "save_top_k": checkpointing.save_top_k if "save_top_k" in given else None,
         "save_last": checkpointing.save_last,
         "hydra_config_path": known(metadata.hydra_config_path),
         "wandb_run_id": known(metadata.wandb_run_id),
     }
     values = {name: value for name, value in found.items() if value is not None}
-    return TierResult(
-        kind="sidecar",
-        values=values,
-        provenance={name: _PROVENANCE[name] for name in values},
-    )
+    if block is None:
+        provenance = {name: _PROVENANCE[name] for name in values}
+    else:
+        provenance = {name: _converted_provenance(block, name) for name in values}
+    return TierResult(kind="sidecar", values=values, provenance=provenance)
+
+
+def _converted_provenance(block: CkptTuiBlock, name: str) -> str:
+    """Where a value of a sidecar ckpt-tui wrote came from, as its block recorded it."""
+    key = SIDECAR_FIELDS[name]
+    origin = block.provenance.get(key)
+    if not origin:
+        return _PROVENANCE[name]
+    if len(origin) > _MAX_PROVENANCE:
+        origin = origin[: _MAX_PROVENANCE - 1] + "…"
+    return f"{origin} (via sidecar, converted {block.written_at[:10]})"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
 from typing import Any
 
@@ -24,3 +25,14 @@ def write_planned(
 ) -> ConversionReport[ConversionItem]:
     """Run the conversion engine on items planned beforehand (as the TUI's screen does)."""
     return run_conversion(plan.items, lambda item: item, force=force, **options)
+
+
+def sidecar_bytes(root: Path) -> dict[str, bytes]:
+    """Every sidecar under ``root`` by relative path, its ``written_at`` line masked (the one
+    line that differs between two runs writing the same sidecars)."""
+    return {
+        path.relative_to(root).as_posix(): re.sub(
+            rb"(?m)^(  written_at: ).*$", rb"\1-", path.read_bytes()
+        )
+        for path in sorted(root.rglob("*.metadata.yaml"))
+    }

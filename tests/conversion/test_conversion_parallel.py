@@ -9,6 +9,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from conversion_helpers import sidecar_bytes as sidecars
 from conversion_helpers import tree_hashes, write_planned
 
 from ckpt_tui.catalog.api import build_catalog
@@ -50,13 +51,6 @@ def many_tree(many_template: Path, tmp_path: Path) -> Path:
 
 def plan_for(root: Path) -> ConversionPlan:
     return plan_conversion(build_catalog(root, use_cache=False).entries)
-
-
-def sidecars(root: Path) -> dict[str, bytes]:
-    return {
-        path.relative_to(root).as_posix(): path.read_bytes()
-        for path in sorted(root.rglob(f"*{SIDECAR_SUFFIX}"))
-    }
 
 
 def temp_files(root: Path) -> list[Path]:

@@ -13,6 +13,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from conversion_helpers import sidecar_bytes as sidecars
 from conversion_helpers import tree_hashes, write_planned
 
 from ckpt_tui.catalog.api import build_catalog
@@ -47,13 +48,6 @@ def copy_of(tree: Path, where: Path) -> Path:
     target = where / "outputs"
     shutil.copytree(tree, target)  # mtimes kept: the same metadata is planned
     return target
-
-
-def sidecars(root: Path) -> dict[str, bytes]:
-    return {
-        path.relative_to(root).as_posix(): path.read_bytes()
-        for path in sorted(root.rglob(f"*{SIDECAR_SUFFIX}"))
-    }
 
 
 def checkpoints(root: Path) -> dict[str, str]:

@@ -6,20 +6,17 @@ The conversion engine plans and writes (:mod:`ckpt_tui.convert`, the same engine
 one message per item. Its result is a :class:`ConversionSummary`, or ``None`` when nothing ran;
 the caller says what it did and rescans.
 
-| key | action |
-|---|---|
-| ↑ ↓ PgUp PgDn Home End | move; the preview follows the highlighted checkpoint |
-| space | select or deselect the highlighted checkpoint |
-| a | select all or none |
-| f | force: also replace existing sidecars (the plan is made again) |
-| enter | convert the selected checkpoints (after a run: close) |
-| escape | cancel: the sidecar being written finishes, the rest stay untouched; then close |
+Keys: arrows move (the preview follows); space selects; ``a`` all or none; ``f`` force (replace
+existing sidecars: planned again); enter converts (after a run the footer offers close instead);
+escape cancels (the sidecar being written finishes, the rest stay untouched), then closes.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import ClassVar, Literal
 
@@ -44,6 +41,7 @@ from textual.widgets import (
 from textual.widgets.selection_list import Selection
 from textual.worker import Worker, WorkerState
 
+from ckpt_tui.convert.counts import ConversionCounts, count_conversion
 from ckpt_tui.convert.engine import run_conversion
 from ckpt_tui.convert.plan import ConversionItem, ConversionPlan, plan_conversion
 from ckpt_tui.convert.write import ItemReport
@@ -56,23 +54,14 @@ from ckpt_tui.tui.screens.conversion_view import (
     preview_yaml,
     row_label,
     shown,
+    summary_line,
     unknown_fields,
 )
+from ckpt_tui.tui.widgets.candidate_list import CandidateList
 
-__all__ = ["CandidateList", "ConversionScreen", "ConversionSummary"]
+__all__ = ["CandidateList", "ConversionScreen", "ConversionSummary"]  # CandidateList: for tests
 
 Phase = Literal["planning", "ready", "running", "done"]
-
-
-class CandidateList(SelectionList[int]):
-    """The candidates, one checkbox each; ``frozen`` once a run has started."""
-
-    frozen: bool = False
-    """When set, space and clicks no longer change the selection."""
-
-    def action_select(self) -> None:
-        if not self.frozen:
-            super().action_select()
 
 
 class ConversionScreen(Screen[ConversionSummary | None]):
@@ -83,8 +72,10 @@ class ConversionScreen(Screen[ConversionSummary | None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("a", "toggle_all", "All/none", id="conversion.toggle_all"),
         Binding("f", "toggle_force", "Force", id="conversion.force"),
-        # A priority binding: the list would otherwise take enter as "toggle the row".
+        # Priority bindings: the list would otherwise take enter as "toggle the row". One of the
+        # two is active at a time (check_action): the footer offers Convert, then Close.
         Binding("enter", "convert", "Convert", id="conversion.convert", priority=True),
+        Binding("enter", "close", "Close", id="conversion.close", priority=True),
         Binding("escape", "cancel", "Cancel/close", id="conversion.cancel"),
     ]
 
@@ -139,8 +130,6 @@ class ConversionScreen(Screen[ConversionSummary | None]):
         self._cancelling = False
         self._cancelled = False
 
-    # -- layout -----------------------------------------------------------------------------
-
     def compose(self) -> ComposeResult:
         yield Header()
         with Horizontal(id="conversion-body"):
@@ -176,8 +165,15 @@ class ConversionScreen(Screen[ConversionSummary | None]):
         button.disabled = phase in ("planning", "running")
         self.query_one("#force", Switch).disabled = phase in ("running", "done")
         self.query_one(CandidateList).frozen = phase in ("running", "done")
+        self.refresh_bindings()
 
-    # -- planning ---------------------------------------------------------------------------
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Enter converts until a run is done, then closes (the footer shows which)."""
+        if action == "convert":
+            return self.phase != "done"
+        if action == "close":
+            return self.phase == "done"
+        return action not in ("toggle_all", "toggle_force") or self.phase != "done"
 
     def _replan(self) -> None:
         self._generation += 1
@@ -186,8 +182,11 @@ class ConversionScreen(Screen[ConversionSummary | None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="conversion-plan")
     def _plan_worker(self, force: bool, generation: int) -> None:
-        # Planning stats every checkpoint and sidecar: off the UI thread.
-        plan = plan_conversion(self.entries, force=force)
+        # Off the UI thread (it stats every file); nothing is written outside the folder browsed.
+        clock = getattr(self.app, "clock", datetime.now)  # the app's (a fixed one in tests)
+        when = clock().astimezone().isoformat(timespec="seconds")
+        root = os.path.realpath(self.root)
+        plan = plan_conversion(self.entries, force=force, write_root=root, written_at=when)
         self.post_message(self.Planned(plan, force, generation))
 
     @on(Planned)
@@ -218,8 +217,6 @@ class ConversionScreen(Screen[ConversionSummary | None]):
         self._show_preview(candidates.highlighted if enabled else None)
         self._show_ready_status()
 
-    # -- what the user sees -----------------------------------------------------------------
-
     @on(SelectionList.SelectionHighlighted, "#candidates")
     def _highlighted(self, event: SelectionList.SelectionHighlighted[int]) -> None:
         self._show_preview(event.selection.value)
@@ -243,14 +240,18 @@ class ConversionScreen(Screen[ConversionSummary | None]):
         body.update(preview_yaml(item))
         unknown.update(unknown_fields(item))
 
-    def _show_ready_status(self) -> None:
+    def counts(self) -> ConversionCounts:
+        """Every candidate's state now: the numbers of the status line, rows and summary."""
         assert self.plan is not None
-        self._set_status(plan_status(self.plan, len(self.query_one(CandidateList).selected)))
+        ran = bool(self.run_indexes)
+        selected = self.run_indexes if ran else self.query_one(CandidateList).selected
+        return count_conversion(self.plan.items, selected, self.results, ran=ran)
+
+    def _show_ready_status(self) -> None:
+        self._set_status(plan_status(self.counts()))
 
     def _set_status(self, text: Text) -> None:
         self.query_one("#conversion-status", Static).update(text)
-
-    # -- actions ----------------------------------------------------------------------------
 
     def action_toggle_all(self) -> None:
         """Select every convertible checkpoint, or none when all already are."""
@@ -279,13 +280,15 @@ class ConversionScreen(Screen[ConversionSummary | None]):
 
     @on(Button.Pressed, "#convert")
     def _convert_pressed(self) -> None:
-        self.action_convert()
+        self.action_close() if self.phase == "done" else self.action_convert()
 
-    def action_convert(self) -> None:
-        """Convert the selected checkpoints in a worker; after a run, close."""
+    def action_close(self) -> None:
+        """Close the screen after a run (enter, once the run is done)."""
         if self.phase == "done":
             self._close()
-            return
+
+    def action_convert(self) -> None:
+        """Convert the selected checkpoints in a worker."""
         if self.phase != "ready" or self.plan is None:
             return
         chosen = sorted(self.query_one(CandidateList).selected)
@@ -316,10 +319,12 @@ class ConversionScreen(Screen[ConversionSummary | None]):
                 self.after_item(report)
 
         # One sidecar at a time (no writer threads): escape then stops right after the sidecar
-        # being written, and the progress bar moves one item at a time.
+        # being written, and the progress bar moves one item at a time. The items were planned
+        # (and shown) before the run: the engine writes them as they are.
         run = run_conversion(
-            items, _planned, force=force, cancel=cancel, on_report=on_report, write_threads=0
-        )
+            items, lambda item: item, force=force, cancel=cancel, on_report=on_report,
+            write_threads=0,
+        )  # fmt: skip
         self.post_message(self.RunFinished(len(run.not_run)))
 
     @on(ItemConverted)
@@ -358,9 +363,13 @@ class ConversionScreen(Screen[ConversionSummary | None]):
             return
         self._cancelled = cancelled
         self.phase = "done"
-        summary = self.summary()
-        assert summary is not None
-        self._set_status(Text(summary.describe() + " · enter or escape to close", style="bold"))
+        assert self.plan is not None
+        candidates = self.query_one(CandidateList)
+        for index in self.run_indexes:  # a cancel left these: say so on their rows
+            if index not in self.results:
+                label = row_label(self.plan.items[index], None, ran=True)
+                candidates.replace_option_prompt_at_index(index, label)
+        self._set_status(summary_line(self.counts()))  # the footer offers Close
         if self._cancelling:
             self._close()
 
@@ -379,15 +388,12 @@ class ConversionScreen(Screen[ConversionSummary | None]):
         if not self.run_indexes:
             return None
         results = tuple(self.results[i] for i in self.run_indexes if i in self.results)
-        return ConversionSummary(results, len(self.run_indexes), self._cancelled, self.plan_force)
+        return ConversionSummary(
+            results, len(self.run_indexes), self._cancelled, self.plan_force, self.counts()
+        )
 
     def _close(self) -> None:
         self.dismiss(self.summary())
-
-
-def _planned(item: ConversionItem) -> ConversionItem:
-    # The items were planned (and shown) before the run: the engine writes them as they are.
-    return item
 
 
 def _actionable(item: ConversionItem) -> bool:

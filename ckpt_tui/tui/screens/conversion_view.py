@@ -12,24 +12,30 @@ from rich.console import RenderableType
 from rich.syntax import Syntax
 from rich.text import Text
 
+from ckpt_tui.convert.counts import ConversionCounts, RowState
 from ckpt_tui.convert.plan import ConversionItem, ConversionPlan, Outcome
 from ckpt_tui.convert.write import ItemReport
 from ckpt_tui.io.text import escape_for_terminal
 from ckpt_tui.model.entry import CheckpointCatalogEntry
 from ckpt_tui.tui import formatting as fmt
 
-#: Row tags: (text, style) per planned action and per outcome.
-ACTION_TAGS = {
+ACTION_STATES: dict[str, RowState] = {
+    "write": "write", "replace": "replace", "skip": "skip", "impossible": "can't convert",
+}  # fmt: skip
+"""The state of a row not run yet, by its planned action."""
+#: Row tags: (text, style) per candidate state.
+ROW_TAGS: dict[str, tuple[str, str]] = {
     "write": ("new", "bold"),
     "replace": ("replace", "bold yellow"),
     "skip": ("skip", "dim"),
-    "impossible": ("can't", "red"),
-}
-OUTCOME_TAGS = {
+    "can't convert": ("can't", "red"),
+    "not selected": ("new", "bold"),
     "written": ("✓ written", "bold green"),
     "skipped": ("– skipped", "yellow"),
     "failed": ("✗ failed", "bold red"),
+    "not run": ("not run", "dim"),
 }
+OUTCOME_TAGS = {outcome: ROW_TAGS[outcome] for outcome in ("written", "skipped", "failed")}
 
 
 def shown(text: object) -> str:
@@ -49,6 +55,8 @@ class ConversionSummary:
     """Whether escape stopped the run before every selected item ran."""
     force: bool
     """Whether existing sidecars were replaced."""
+    counts: ConversionCounts | None = None
+    """Every candidate's state after the run (the numbers the screen showed)."""
 
     def count(self, outcome: Outcome) -> int:
         """How many items ended with ``outcome``."""
@@ -60,25 +68,72 @@ class ConversionSummary:
         return self.requested - len(self.results)
 
     def describe(self) -> str:
-        """One line: ``3 written · 0 skipped · 1 failed`` (plus what a cancel left)."""
+        """One line, the screen's own summary: ``3 candidates: 2 written · 1 skipped (sidecar
+        exists)`` (plus what failed, was not run, can't be converted or was not selected)."""
+        if self.counts is not None:
+            return summary_line(self.counts).plain
         line = " · ".join(f"{self.count(o)} {o}" for o in ("written", "skipped", "failed"))
         if self.not_run:
             line += f" · {self.not_run} not run (cancelled)"
         return line
 
 
-def plan_status(plan: ConversionPlan, selected: int) -> Text:
-    """The status line before a run: what is selected, and what cannot be (and why)."""
-    actions = [item.action for item in plan.items]
-    convertible = actions.count("write") + actions.count("replace")
+STATE_STYLES = {
+    "write": "bold", "replace": "bold yellow", "skip": "dim", "can't convert": "red",
+    "not selected": "dim", "written": "bold green", "skipped": "yellow", "failed": "bold red",
+    "not run": "dim",
+}  # fmt: skip
+"""How each candidate state looks in the status and summary lines."""
+
+
+def _reasons(counts: ConversionCounts, state: str) -> str:
+    kinds = counts.reasons.get(state, {})
+    if not kinds:
+        return ""
+    if len(kinds) == 1:
+        return f" ({shown(next(iter(kinds)))})"
+    return f" ({', '.join(f'{shown(kind)} ×{n}' for kind, n in sorted(kinds.items()))})"
+
+
+def _append_state(text: Text, counts: ConversionCounts, state: str, label: str) -> None:
+    """`` · will skip 1 (why)`` (a ``will`` label: the number after it) or `` · 1 skipped (why)``;
+    nothing when no candidate is in ``state``."""
+    if counts[state]:
+        number = counts[state]
+        said = f"{label} {number}" if label.startswith("will ") else f"{number} {label}"
+        text.append(" · ")
+        text.append(f"{said}{_reasons(counts, state)}", STATE_STYLES[state])
+
+
+def plan_status(counts: ConversionCounts) -> Text:
+    """The status line before a run: how many are selected, and what each candidate will do:
+    ``2 of 2 selected · will write 2 · will skip 1 (sidecar exists)``; the candidates that
+    cannot be converted say why: ``1 can't convert (file is empty (0 bytes))``."""
     text = Text()
-    text.append(f"{selected} of {convertible} selected", style="bold")
-    if actions.count("skip"):
-        text.append(f" · {actions.count('skip')} have a sidecar (f replaces them)")
-    if actions.count("replace"):
-        text.append(f" · {actions.count('replace')} would be replaced", style="yellow")
-    if actions.count("impossible"):
-        text.append(f" · {actions.count('impossible')} can't be converted", style="red")
+    text.append(f"{counts.selected} of {counts.selectable} selected", style="bold")
+    _append_state(text, counts, "write", "will write")
+    _append_state(text, counts, "replace", "will replace")
+    _append_state(text, counts, "skip", "will skip")
+    _append_state(text, counts, "can't convert", "can't convert")
+    return text
+
+
+def summary_line(counts: ConversionCounts) -> Text:
+    """After a run: every candidate's outcome, adding up to the candidates:
+    ``3 candidates: 2 written · 1 skipped (sidecar exists)``."""
+    text = Text(f"{counts.candidates} candidates: ", style="bold")
+    text.append(f"{counts['written']} written", STATE_STYLES["written"])
+    skipped = counts["skipped"] + counts["skip"]
+    if skipped:
+        kinds = dict(counts.reasons.get("skip", {}))
+        for kind, number in counts.reasons.get("skipped", {}).items():
+            kinds[kind] = kinds.get(kind, 0) + number
+        merged = ConversionCounts(0, 0, 0, {"skipped": skipped}, {"skipped": kinds})
+        _append_state(text, merged, "skipped", "skipped")
+    _append_state(text, counts, "failed", "failed")
+    _append_state(text, counts, "not run", "not run (cancelled)")
+    _append_state(text, counts, "can't convert", "can't convert")
+    _append_state(text, counts, "not selected", "not selected")
     return text
 
 
@@ -121,24 +176,28 @@ def verdict_line(entry: CheckpointCatalogEntry) -> Text:
     return Text("")
 
 
-def row_label(item: ConversionItem, result: ItemReport | None) -> Text:
+def row_label(item: ConversionItem, result: ItemReport | None, *, ran: bool = False) -> Text:
     """One candidate row: the action (or outcome), the verdict marker, the file name, why, then
     the folder.
 
-    The name comes before the folder because a long row is cut at the right edge.
+    The file name (``entry.file_name``) comes first and whole because a long row is cut at the
+    right edge: at 80 columns the folder is what goes. ``ran``: a run started, so a selected
+    row without a result was not run (a cancel), and an unselected one stays as it was.
     """
+    state: RowState
     if result is not None and result.outcome is not None:  # (None only in a dry run)
-        tag, style = OUTCOME_TAGS[result.outcome]
-        reason = result.reason
+        state, reason = result.outcome, result.reason
+    elif ran and item.action in ("write", "replace"):
+        state, reason = "not run", ""
     else:
-        tag, style = ACTION_TAGS[item.action]
-        reason = item.reason
-    path = item.entry.checkpoint_path
-    folder, _, name = path.rpartition("/")
+        state, reason = ACTION_STATES[item.action], item.reason
+    tag, style = ROW_TAGS[state]
+    entry = item.entry
+    folder = entry.checkpoint_path.rpartition("/")[0]
     text = Text(no_wrap=True, overflow="ellipsis")
     text.append(f"{tag:<10}", style=style)
-    text.append_text(verdict_marker(item.entry))
-    text.append(shown(name), style="bold")
+    text.append_text(verdict_marker(entry))
+    text.append(shown(entry.file_name), style="bold")
     if reason:
         text.append(f"  {shown(reason)}", style=style)
     if folder:
@@ -178,7 +237,7 @@ def preview_yaml(item: ConversionItem) -> RenderableType:
 
 
 def unknown_fields(item: ConversionItem) -> Text:
-    """The fields no source knew (written as "unknown" or as a default)."""
+    """The fields no source knew: left out of the sidecar, listed in its ``ckpt_tui`` block."""
     if item.data is None:  # (item.metadata would validate it again, with pydantic)
         return Text("")
     if not item.unknown_fields:

@@ -1,0 +1,83 @@
+"""Reading many checkpoints ahead in forked worker processes (``ckpt-tui convert`` only).
+
+Reading a checkpoint (the safe reader's pass over ``data.pkl``) is pure Python and holds the GIL,
+so threads cannot overlap those reads; processes can. When a conversion has many checkpoints to
+read, :class:`ForkedReader` reads them in a ``fork`` process pool, in the order the conversion
+will ask for them, while the main process plans, imports the schema and writes. The workers only
+read: every decision and every write stays in the main process. The results are the checkpoint
+tier's small plain results (``details`` left out), so passing them back costs little.
+
+Used only where ``fork`` exists (Linux) and only for a command-line run: a forked child of a
+process with running threads (the TUI's workers) could inherit a held lock.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+
+from ckpt_tui.sources.merge import TierResult
+
+ReadCheckpoint = Callable[[str], TierResult]
+
+MIN_PARALLEL_READS = 32
+"""Fewer reads than this are done in the main process: starting workers would cost more."""
+
+
+def worker_count() -> int:
+    """Workers for a command-line conversion: the CPUs this process may use, at most 4."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cpus = os.cpu_count() or 1
+    return max(1, min(4, cpus))
+
+
+def can_fork() -> bool:
+    """Whether this platform has the ``fork`` start method."""
+    return "fork" in multiprocessing.get_all_start_methods()
+
+
+class ForkedReader:
+    """Reads the given checkpoints ahead in ``workers`` forked processes; :meth:`read` returns a
+    path's result (waiting for it if needed), or reads in this process a path not submitted or
+    whose worker failed. Close it (or use ``with``) to stop the workers."""
+
+    def __init__(self, read: ReadCheckpoint, paths: Iterable[str], workers: int) -> None:
+        self._read = read
+        self._futures: dict[str, Future[TierResult]] = {}
+        context = multiprocessing.get_context("fork")
+        self._pool: ProcessPoolExecutor | None = ProcessPoolExecutor(workers, mp_context=context)
+        try:
+            for path in paths:
+                if path not in self._futures:
+                    self._futures[path] = self._pool.submit(read, path)
+        except BrokenProcessPool:
+            self.close()
+
+    def read(self, path: str) -> TierResult:
+        """The checkpoint tier of ``path``: the worker's result when it read it, else read here
+        (a worker that died, a path never submitted)."""
+        future = self._futures.pop(path, None)
+        if future is not None:
+            try:
+                return future.result()
+            except BrokenProcessPool:
+                self.close()
+        return self._read(path)
+
+    def close(self) -> None:
+        """Stop the workers; reads not started are dropped (their paths are read here if asked)."""
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
+        self._futures.clear()
+
+    def __enter__(self) -> ForkedReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
