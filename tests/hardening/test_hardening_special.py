@@ -218,7 +218,7 @@ warm, root, command = sys.argv[1], sys.argv[2], sys.argv[3:]
 # /root, which nobody cannot read), then drop to nobody for the real run.
 with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
     main([command[0], warm, *command[1:]])
-    main(["show", os.path.join(warm, "w.ckpt")])
+    main(["show", os.path.join(warm, "run", "w.ckpt")])
 os.setgroups([])
 os.setgid(65534)
 os.setuid(65534)
@@ -234,8 +234,10 @@ def shared_tmp(ckpt_bytes: bytes) -> Iterator[Path]:
         pytest.skip("needs root to switch to the nobody user")
     base = Path(tempfile.mkdtemp(prefix="ckpt-hardening-", dir="/tmp"))
     base.chmod(0o755)
-    (base / "warm").mkdir()
-    (base / "warm" / "w.ckpt").write_bytes(ckpt_bytes)
+    # In a run folder: a checkpoint directly in the root has no experiment name, so converting
+    # it would stop before the schema that the real run needs is imported.
+    (base / "warm" / "run").mkdir(parents=True)
+    (base / "warm" / "run" / "w.ckpt").write_bytes(ckpt_bytes)
     try:
         yield base
     finally:
