@@ -52,6 +52,4 @@ def test_convert_keeps_every_value(keys_corpus: Corpus, tmp_path: Path) -> None:
             expected = entry[name]
             if name == "safety":
                 expected = "unchecked"  # a sidecar answered: the file is not read until verified
-            if name == "monitor_mode" and expected is None:
-                continue  # the conversion writes a guessed mode (listed in ckpt_tui.unknown)
             assert after[path][name] == expected, (path, name, entry[name], after[path][name])
