@@ -13,7 +13,7 @@ from keys_corpus import Corpus
 
 COMPARED = (
     "architecture", "backbone", "epoch", "global_step", "monitor", "monitor_mode",
-    "monitor_value", "safety",
+    "monitor_value", "safety", "created_at", "exp_name",
 )  # fmt: skip
 
 
