@@ -13,8 +13,10 @@ This package imports neither torch nor the ``pickle`` module.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
+from ckpt_tui.io.storage import ByteSource, StorageError
 from ckpt_tui.model.entry import Issue
 from ckpt_tui.reader.legacy import looks_like_pickle, parse_legacy
 from ckpt_tui.reader.lightning import summarize, tensor_info
@@ -38,22 +40,28 @@ __all__ = [
 ]
 
 
-def inspect_checkpoint(path: Path) -> CheckpointInspection:
+def inspect_checkpoint(path: Path | str | ByteSource) -> CheckpointInspection:
     """Everything the file says about itself, read safely; never raises for a bad file.
 
     Broken files come back with an error issue (``checkpoint.*``) and ``safety`` ``unreadable``;
     files naming any global outside the allowlist with ``safety`` ``unsafe``, ``unsafe_globals``
     filled in and a ``security.unsafe-global`` error, even when a later part of the file is
     broken (the format error is then an issue of its own).
+
+    ``path`` may also be a :class:`~ckpt_tui.io.storage.ByteSource` (a remote object read with a
+    few ranged requests); a failed request is an error issue (``storage.*``), never an exception.
     """
-    path = Path(path)
-    result = CheckpointInspection(path=path)
+    target = Path(path) if isinstance(path, (str, os.PathLike)) else path
+    shown = target if isinstance(target, Path) else Path(target.identity)
+    result = CheckpointInspection(path=shown)
     try:
-        with CheckpointFile(path) as f:
+        with CheckpointFile(target) as f:
             try:
                 _inspect(f, result)
             finally:
                 result.bytes_read = f.bytes_read
+    except StorageError as exc:
+        _unreadable(result, exc.code, exc.message)
     except OSError as exc:
         _unreadable(result, "checkpoint.unreadable", f"cannot read the file: {exc.strerror or exc}")
     except FormatError as exc:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import os
-import stat
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from ckpt_tui.io.storage import ByteSource, NotRegularFileError, open_source
 from ckpt_tui.model.entry import Issue
 
 # struct codes of the dtypes whose single values the reader decodes (bfloat16 is special-cased).
@@ -43,22 +43,23 @@ class FormatError(Exception):
 
 
 class CheckpointFile:
-    """An open file read only with ``pread``; ``bytes_read`` counts every byte fetched."""
+    """A checkpoint read through a byte-range source; ``bytes_read`` counts every byte read.
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        # O_NONBLOCK: a FIFO named like a checkpoint must not hang the scan (refused below).
-        flags = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0)
-        self._fd = os.open(path, flags)
-        try:
-            info = os.fstat(self._fd)
-        except OSError:
-            os.close(self._fd)
-            raise
-        if not stat.S_ISREG(info.st_mode):
-            os.close(self._fd)
-            raise FormatError("checkpoint.unreadable", "not a regular file")
-        self.size = info.st_size
+    ``target`` is a path (the local file, or the remote object a mounted stand-in names: see
+    :func:`~ckpt_tui.io.storage.open_source`) or a :class:`~ckpt_tui.io.storage.ByteSource`.
+    """
+
+    def __init__(self, target: Path | str | ByteSource) -> None:
+        if isinstance(target, (str, os.PathLike)):
+            self.path = Path(target)
+            try:
+                self.source: ByteSource = open_source(target)
+            except NotRegularFileError:
+                raise FormatError("checkpoint.unreadable", "not a regular file") from None
+        else:
+            self.source = target
+            self.path = Path(getattr(target, "url", target.identity))
+        self.size = self.source.size
         self.bytes_read = 0
 
     def read(self, offset: int, length: int) -> bytes:
@@ -70,7 +71,7 @@ class CheckpointFile:
         length = min(length, self.size - offset)
         chunks: list[bytes] = []
         while length > 0:
-            chunk = os.pread(self._fd, length, offset)
+            chunk = self.source.read_at(offset, length)
             if not chunk:
                 break
             chunks.append(chunk)
@@ -90,10 +91,8 @@ class CheckpointFile:
         return data
 
     def close(self) -> None:
-        """Close the descriptor (idempotent)."""
-        if self._fd >= 0:
-            os.close(self._fd)
-            self._fd = -1
+        """Close the source (idempotent)."""
+        self.source.close()
 
     def __enter__(self) -> CheckpointFile:
         return self
