@@ -8,6 +8,7 @@ the module of the command being run is imported, so ``ckpt-tui --help`` stays fa
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib
 import os
 import sys
@@ -58,11 +59,42 @@ def _tui_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
-        "root", nargs="?", default=".", type=Path, help="folder to open (default: .)"
+        "root", nargs="?", default=".", type=Path, help="folder or s3://, gs:// URL (default: .)"
     )
     parser.add_argument("--no-cache", action="store_true", help="bypass the persistent cache")
     parser.add_argument("--version", action="version", version=f"ckpt-tui {__version__}")
     return parser
+
+
+def _run_command(name: str, argv: list[str], remote_tree: object = None) -> int:
+    """Parse ``argv`` for command ``name`` and run it (on a remote root's index when
+    ``remote_tree`` is given: see :mod:`ckpt_tui.cli.remote`)."""
+    module = cast(CommandModule, importlib.import_module(COMMANDS[name][0]))
+    parser = argparse.ArgumentParser(prog=f"ckpt-tui {name}", description=COMMANDS[name][1])
+    module.add_arguments(parser)
+    if name in ("list", "show", "validate", "convert", "diff"):
+        from ckpt_tui.cli.remote import add_storage_option
+
+        add_storage_option(parser)
+    args = parser.parse_args(argv)
+    args.remote_tree = remote_tree
+    return module.run(args)
+
+
+def _run_tui(argv: list[str], remote_tree: object = None) -> int:
+    parser = _tui_parser()
+    from ckpt_tui.cli.remote import add_storage_option
+
+    add_storage_option(parser)
+    args = parser.parse_args(argv)
+    if not args.root.is_dir():
+        shown = escape_for_terminal(str(args.root))
+        commands = ", ".join(COMMANDS)
+        print(f"ckpt-tui: '{shown}' is not a command ({commands}) or a folder", file=sys.stderr)
+        return EXIT_USAGE
+    from ckpt_tui.tui.app import run_app
+
+    return run_app(args.root, use_cache=not args.no_cache)
 
 
 def run() -> int:
@@ -77,19 +109,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args_list and args_list[0] in COMMANDS:
             name = args_list[0]
-            module = cast(CommandModule, importlib.import_module(COMMANDS[name][0]))
-            parser = argparse.ArgumentParser(prog=f"ckpt-tui {name}", description=COMMANDS[name][1])
-            module.add_arguments(parser)
-            return module.run(parser.parse_args(args_list[1:]))
-        args = _tui_parser().parse_args(args_list)
-        if not args.root.is_dir():
-            shown = escape_for_terminal(str(args.root))
-            commands = ", ".join(COMMANDS)
-            print(f"ckpt-tui: '{shown}' is not a command ({commands}) or a folder", file=sys.stderr)
-            return EXIT_USAGE
-        from ckpt_tui.tui.app import run_app
+            if any("://" in arg for arg in args_list[1:]):
+                from ckpt_tui.cli.remote import REMOTE_COMMANDS, run_remote, wants_remote
 
-        return run_app(args.root, use_cache=not args.no_cache)
+                if name in REMOTE_COMMANDS and wants_remote(args_list[1:]):
+                    return run_remote(name, args_list[1:], functools.partial(_run_command, name))
+            return _run_command(name, args_list[1:])
+        if any("://" in arg for arg in args_list):
+            from ckpt_tui.cli.remote import run_remote, wants_remote
+
+            if wants_remote(args_list):
+                return run_remote("", args_list, _run_tui)
+        return _run_tui(args_list)
     except KeyboardInterrupt:
         print("ckpt-tui: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED

@@ -74,7 +74,9 @@ def run(args: argparse.Namespace) -> int:
 
     state = CatalogState()
     with _Progress() as progress:
-        for update in iter_catalog(root, use_cache=not args.no_cache):
+        # A remote root's checkpoints wait on the network, not the CPU: more at once.
+        workers = 8 if getattr(args, "remote_tree", None) is not None else 2
+        for update in iter_catalog(root, use_cache=not args.no_cache, workers=workers):
             state.apply(update)
             progress.show(len(state), update.done, update.total)
     if args.verify:
@@ -88,6 +90,10 @@ def run(args: argparse.Namespace) -> int:
                 state.apply(update)
                 progress.show(len(state), update.done, update.total)
     selected = state.ordered()
+    remote = getattr(args, "remote_tree", None)
+    if remote is not None:  # a remote root: its URLs, not the local index's paths
+        for entry in selected:
+            entry.abs_path = remote.url_of(entry.abs_path)
     if entry_filter is not None:
         selected = entry_filter.select(selected)
     if sort_field is not None:

@@ -82,10 +82,15 @@ def run(args: argparse.Namespace) -> int:
     entry, fresh = read_file(entry)
     # The file's details read now, over what the other tiers reported (a link's target, ...).
     details = {**entry.details, **fresh}
+    remote = getattr(args, "remote_tree", None)
+    if remote is not None:  # a remote root: its URL, not the local index's path
+        entry.abs_path = remote.url_of(entry.abs_path)
     if not args.no_cache:
         from ckpt_tui.catalog.verify import remember_verdicts
 
-        remember_verdicts(os.path.abspath(args.root or default_root(Path(entry.abs_path))), [entry])
+        remember_verdicts(
+            os.path.abspath(args.root or default_root(Path(os.path.abspath(checkpoint)))), [entry]
+        )
     if args.json:
         data = {**entry.to_json(), "details": details}
         print(escape_surrogates_json(json.dumps(data, indent=2, ensure_ascii=False, default=repr)))

@@ -1,0 +1,188 @@
+"""Remote roots on the command line: ``ckpt-tui [list|show|validate|convert] s3://bucket/prefix``.
+
+The root is listed once and indexed locally (:mod:`ckpt_tui.io.remote_tree`); the command then
+runs unchanged on the index while it is mounted, so its checkpoints are read from the store with a
+few ranged requests each. Each URL argument becomes the matching path of the index, and paths in
+the output become URLs again. ``convert`` then creates each new sidecar in the store with a
+conditional create (never replacing one that appeared meanwhile).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hashlib
+import os
+import sys
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+from ckpt_tui.io.storage import StorageError, is_url, parse_storage_options
+from ckpt_tui.io.text import escape_for_terminal
+
+if TYPE_CHECKING:
+    from ckpt_tui.io.remote_tree import RemoteTree
+
+REMOTE_COMMANDS = frozenset({"list", "show", "validate", "convert", "diff"})
+"""Commands that take remote roots."""
+_FILE_ARGUMENTS = {"show": ("checkpoint",), "convert": ("--checkpoint",)}
+"""Arguments naming one checkpoint: their root is a few folders above (like ``show``'s)."""
+_ROOT_LEVELS = 3
+
+
+def add_storage_option(parser: argparse.ArgumentParser) -> None:
+    """Declare ``--storage-option KEY=VALUE`` (repeatable) on a command's parser."""
+    parser.add_argument(
+        "--storage-option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="option for a remote root's store (fsspec), e.g. endpoint_url=..., anon=true",
+    )
+
+
+def wants_remote(argv: Sequence[str]) -> bool:
+    """Whether any argument is a storage URL."""
+    return any(is_url(arg) for arg in argv)
+
+
+def run_remote(name: str, argv: list[str], run: Callable[[list[str], Any], int]) -> int:
+    """Run command ``name`` on the remote root its URL arguments name.
+
+    ``run(argv, tree)`` parses and runs the command on the rewritten ``argv`` (local paths of the
+    index). Errors of the store (no credentials, access denied, no bucket, unreachable) are one
+    message and exit code 2, never a traceback.
+    """
+    prog = f"ckpt-tui {name}" if name else "ckpt-tui"
+    try:
+        options = parse_storage_options(_option_values(argv))
+        root_url = _root_url(name, argv)
+        if name == "show" and "--root" not in argv:
+            argv = [*argv, "--root", root_url]
+        with remote_index(root_url, options, use_cache="--no-cache" not in argv) as tree:
+            local = [_to_local(arg, tree) for arg in argv]
+            code = run(local, tree)
+            if name == "convert" and "--dry-run" not in local:
+                code = max(code, upload_new_sidecars(tree))
+            return code
+    except (StorageError, ValueError) as exc:
+        print(f"{prog}: {escape_for_terminal(str(exc))}", file=sys.stderr)
+        return 2
+
+
+def _option_values(argv: list[str]) -> list[str]:
+    values: list[str] = []
+    for index, arg in enumerate(argv):
+        if arg == "--storage-option" and index + 1 < len(argv):
+            values.append(argv[index + 1])
+        elif arg.startswith("--storage-option="):
+            values.append(arg.partition("=")[2])
+    return values
+
+
+def _root_url(name: str, argv: list[str]) -> str:
+    """The URL to index: ``--root`` when given, else the root argument, else a few folders above
+    the checkpoint named."""
+    urls = [(argv[i - 1] if i else "", arg) for i, arg in enumerate(argv) if is_url(arg)]
+    for before, url in urls:
+        if before == "--root":
+            return url.rstrip("/")
+    before, url = urls[0]
+    if name == "convert" and "--force" in argv:
+        raise ValueError("--force cannot replace sidecars in a store: they are never replaced")
+    is_file = before in _FILE_ARGUMENTS.get(name, ()) or (
+        name == "show" and not before.startswith("-")
+    )
+    if not is_file:
+        return url.rstrip("/")
+    scheme, _, path = url.partition("://")
+    bucket, _, key = path.partition("/")
+    parts = key.split("/")[:-1]
+    parts = parts[: max(0, len(parts) - (_ROOT_LEVELS - 1))]
+    return f"{scheme}://{'/'.join([bucket, *parts])}"
+
+
+def _to_local(arg: str, tree: RemoteTree) -> str:
+    if not is_url(arg):
+        return arg
+    url = arg.rstrip("/")
+    if url == tree.url:
+        return tree.local_root
+    if not url.startswith(tree.url + "/"):
+        raise ValueError(f"{url} is not under the root {tree.url}")
+    return os.path.join(tree.local_root, *url[len(tree.url) + 1 :].split("/"))
+
+
+@contextlib.contextmanager
+def remote_index(url: str, options: dict[str, Any], *, use_cache: bool) -> Iterator[RemoteTree]:
+    """The root at ``url`` listed, indexed and mounted while inside; progress on a terminal.
+
+    The index lives in the cache folder (one per URL), so an unchanged bucket is indexed again
+    from its listing alone; with ``use_cache=False`` it is a temporary folder.
+    """
+    from ckpt_tui.io.remote_tree import mounted, sync_index
+
+    with contextlib.ExitStack() as stack:
+        if use_cache:
+            from ckpt_tui.catalog.cache import cache_dir
+
+            digest = hashlib.sha256(url.encode("utf-8", "surrogateescape")).hexdigest()[:24]
+            index_dir = str(cache_dir() / "remote" / digest)
+        else:
+            index_dir = stack.enter_context(tempfile.TemporaryDirectory(prefix="ckpt-tui-"))
+        progress = stack.enter_context(_progress(url))
+        tree = sync_index(url, options, index_dir, progress)
+        for issue in tree.issues:
+            print(f"ckpt-tui: {escape_for_terminal(str(issue))}", file=sys.stderr)
+        yield stack.enter_context(mounted(tree))
+
+
+@contextlib.contextmanager
+def _progress(url: str) -> Iterator[Callable[[int, int, str], None] | None]:
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import Progress
+
+    with Progress(console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(f"indexing {escape_for_terminal(url)[:60]}", total=None)
+
+        def show(done: int, total: int, _what: str) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield show
+
+
+def upload_new_sidecars(tree: RemoteTree) -> int:
+    """Create in the store each sidecar ``convert`` wrote into the index; 1 when one could not
+    be (another appeared meanwhile, or the store refused), else 0."""
+    from ckpt_tui.io.storage import create_if_absent
+
+    problems = 0
+    created = 0
+    for folder, _dirs, files in os.walk(tree.local_root):
+        for name in sorted(files):
+            if not name.endswith(".metadata.yaml"):
+                continue
+            path = os.path.join(folder, name)
+            rel = os.path.relpath(path, tree.local_root).replace(os.sep, "/")
+            if rel in tree.objects:
+                continue
+            url = f"{tree.url}/{rel}"
+            with open(path, "rb") as handle:
+                data = handle.read()
+            try:
+                if create_if_absent(tree.fs, f"{tree.root_path}/{rel}", data, url):
+                    created += 1
+                    continue
+                message = f"{url}: a sidecar appeared there meanwhile: kept, ours not written"
+            except StorageError as exc:
+                message = exc.message
+            problems += 1
+            os.remove(path)  # the index mirrors the store: it holds only what the store holds
+            print(f"ckpt-tui convert: {escape_for_terminal(message)}", file=sys.stderr)
+    if created:
+        print(f"ckpt-tui convert: {created} sidecar(s) created in {tree.url}", file=sys.stderr)
+    return 1 if problems else 0
