@@ -220,14 +220,20 @@ def sync_index(
     index_dir: str,
     progress: Progress | None = None,
     workers: int = WORKERS,
+    fs: Any = None,
 ) -> RemoteTree:
     """List ``url`` and bring the local index in ``index_dir`` up to date with it.
+
+    ``fs`` is the fsspec filesystem to use (default: a new one for ``url`` and ``options``).
 
     Raises :class:`~ckpt_tui.io.storage.StorageError` when the root cannot be listed at all (no
     credentials, access denied, no such bucket, unreachable store); anything later is an issue.
     """
     url = url.rstrip("/")
-    fs, root_path = open_filesystem(url, options)
+    if fs is None:
+        fs, root_path = open_filesystem(url, options)
+    else:
+        root_path = str(fs._strip_protocol(url)).rstrip("/")
     objects, issues, pages = list_objects(fs, root_path, url)
     os.makedirs(index_dir, exist_ok=True)
     tree = RemoteTree(url, os.path.join(index_dir, _TREE), fs, root_path, issues=issues)
