@@ -23,6 +23,7 @@ ORDER = [
     "bench_callback",
     "bench_scale",
     "bench_handwritten",
+    "bench_remote",
 ]
 
 

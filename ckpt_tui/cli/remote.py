@@ -63,7 +63,8 @@ def run_remote(name: str, argv: list[str], run: Callable[[list[str], Any], int])
         with remote_index(root_url, options, use_cache="--no-cache" not in argv) as tree:
             local = [_to_local(arg, tree) for arg in argv]
             code = run(local, tree)
-            if name == "convert" and "--dry-run" not in local:
+            if name in ("convert", "") and "--dry-run" not in local:
+                # convert, or the TUI's conversion screen, wrote sidecars into the index.
                 code = max(code, upload_new_sidecars(tree))
             return code
     except (StorageError, ValueError) as exc:

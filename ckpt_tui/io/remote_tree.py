@@ -38,9 +38,9 @@ from ckpt_tui.io.storage import (
 )
 from ckpt_tui.model.entry import Issue
 
-FETCH_LIMIT = 1024 * 1024
-"""Text files up to this size are fetched whole; a larger one is a stand-in (and, read as a
-sidecar, is reported too large exactly as a local one would be)."""
+FETCH_LIMIT = 4 * 1024 * 1024
+"""Text files up to this size (the config reader's limit) are fetched whole; a larger one is a
+stand-in, and a sidecar over the sidecar limit is reported too large as a local one is."""
 FETCH_SUFFIXES = (".yaml", ".yml", ".json")
 """Objects fetched whole: sidecars and configs."""
 WORKERS = 8

@@ -26,6 +26,8 @@ HEAD_FETCH_BYTES = 256 * 1024
 """The first read of a remote object fetches at least this much from its start."""
 MIN_FETCH_BYTES = 16 * 1024
 """Any other read that misses fetches at least this much (a member's header and its value)."""
+WHOLE_FETCH_BYTES = 384 * 1024
+"""An object this small is fetched whole by its first read: one request instead of two."""
 RETRY_ATTEMPTS = 4
 """Attempts of one request when the store throttles or the connection drops."""
 RETRY_FIRST_DELAY = 0.2
@@ -140,7 +142,11 @@ class RemoteObjectSource:
             return self._fetch(offset, end)
 
     def _fetch(self, offset: int, end: int) -> bytes:
-        want = max(end - offset, HEAD_FETCH_BYTES if not self._ranges else MIN_FETCH_BYTES)
+        if not self._ranges:
+            first = self.size if self.size <= WHOLE_FETCH_BYTES else HEAD_FETCH_BYTES
+            want = max(end - offset, first)
+        else:
+            want = max(end - offset, MIN_FETCH_BYTES)
         stop = min(self.size, offset + want)
         data = retrying(lambda: self._fs.cat_file(self._path, start=offset, end=stop), self.url)
         self.requests += 1
