@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import socket
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -160,3 +161,35 @@ def test_object_replaced_after_listing(
         (entry,) = build_catalog(tree.local_root, use_cache=False).entries
     assert entry.safety == "unreadable"
     assert entry.has_errors
+
+
+def test_connection_lost_mid_listing(s3_env: str, s3: Any, demo_tree: Path, tmp_path: Path) -> None:
+    """The second page of the listing never arrives: the first page's objects are kept and the
+    rest is reported missing."""
+    from botocore.exceptions import EndpointConnectionError
+
+    from ckpt_tui.catalog.api import build_catalog
+    from ckpt_tui.io.storage import open_filesystem
+
+    bucket = "ckpt-pages"
+    s3.create_bucket(Bucket=bucket)
+    real = next(demo_tree.rglob("last.ckpt")).read_bytes()
+    s3.put_object(Bucket=bucket, Key="p/a/first.ckpt", Body=real)
+    with ThreadPoolExecutor(8) as pool:  # one page of the listing is 1,000 keys
+        list(pool.map(lambda i: s3.put_object(Bucket=bucket, Key=f"p/b/{i:04d}.txt"), range(1000)))
+    s3.put_object(Bucket=bucket, Key="p/z/late.ckpt", Body=real)
+
+    fs, _ = open_filesystem(f"s3://{bucket}/p", {"config_kwargs": {"retries": {"max_attempts": 1}}})
+
+    def drop_later_pages(request: Any, **_kwargs: Any) -> None:
+        if "continuation-token" in str(request.url):
+            raise EndpointConnectionError(endpoint_url=str(request.url))
+
+    fs.s3.meta.events.register("before-send.s3", drop_later_pages)
+    tree = sync_index(f"s3://{bucket}/p", {}, str(tmp_path / "index"), fs=fs)
+    with mounted(tree):
+        entries = build_catalog(tree.local_root, use_cache=False).entries
+    assert [e.checkpoint_path for e in entries] == ["a/first.ckpt"]
+    assert entries[0].safety == "safe"
+    (issue,) = [i for i in tree.issues if i.code == "scan.listing-incomplete"]
+    assert "after 1000 objects" in issue.message and "the rest is missing" in issue.message
