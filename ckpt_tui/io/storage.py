@@ -171,8 +171,15 @@ class RemoteObjectSource:
 # -- errors and retries ---------------------------------------------------------------------------
 
 _THROTTLED = ("slowdown", "slow down", "throttl", "toomanyrequests", "too many requests", "503")
-_DENIED = ("accessdenied", "access denied", "forbidden", "403", "invalidaccesskeyid")
-_SIGNATURE = ("signaturedoesnotmatch", "invalidaccesskeyid", "expiredtoken", "invalidtoken")
+_DENIED = ("accessdenied", "access denied", "forbidden", " 403")
+_SIGNATURE = (
+    "signaturedoesnotmatch",
+    "invalidaccesskeyid",
+    "expiredtoken",
+    "invalidtoken",
+    "does not exist in our records",
+    "signature we calculated does not match",
+)
 _CONNECTION = ("connect", "connection", "timed out", "timeout", "unreachable", "closed")
 
 
@@ -182,7 +189,7 @@ def describe_error(exc: BaseException, where: str) -> StorageError:
         return exc
     kind = type(exc).__name__
     text = " ".join(f"{kind} {exc}".split())
-    low = text.lower()
+    low = _chain_text(exc).lower()
     if kind == "NoCredentialsError" or "unable to locate credentials" in low:
         return StorageError(
             "storage.no-credentials",
@@ -204,6 +211,22 @@ def describe_error(exc: BaseException, where: str) -> StorageError:
             "storage.unreachable", f"{where}: cannot reach the store ({text[:160]})"
         )
     return StorageError("storage.failed", f"{where}: request failed ({text[:200]})")
+
+
+def _chain_text(exc: BaseException) -> str:
+    """The names, messages and error codes of ``exc`` and the exceptions it was raised from
+    (store libraries translate errors and keep the original as the cause)."""
+    parts: list[str] = []
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen and len(seen) < 8:
+        seen.add(id(current))
+        parts.append(f"{type(current).__name__} {current}")
+        response = getattr(current, "response", None)
+        if isinstance(response, dict):
+            parts.append(str(response.get("Error", {}).get("Code", "")))
+        current = current.__cause__ or current.__context__
+    return " ".join(parts)
 
 
 def retrying(call: Callable[[], _T], where: str, attempts: int = RETRY_ATTEMPTS) -> _T:

@@ -193,3 +193,28 @@ def test_connection_lost_mid_listing(s3_env: str, s3: Any, demo_tree: Path, tmp_
     assert entries[0].safety == "safe"
     (issue,) = [i for i in tree.issues if i.code == "scan.listing-incomplete"]
     assert "after 1000 objects" in issue.message and "the rest is missing" in issue.message
+
+
+def test_wrong_credentials(
+    s3_env: str, demo_tree: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The server checks credentials (moto's auth switched on): unknown keys are refused."""
+    import urllib.request
+
+    def enforce_auth(after: str) -> None:
+        request = urllib.request.Request(
+            f"{s3_env}/moto-api/reset-auth",
+            data=after.encode(),
+            method="POST",
+            headers={"Content-Type": "text/plain"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert response.status == 200
+
+    enforce_auth("0")
+    try:
+        code, _out, err = _run(capsys, "list", f"s3://{DEMO_BUCKET}/runs")
+    finally:
+        enforce_auth("inf")
+    assert code == 2
+    assert "credentials were refused" in err
