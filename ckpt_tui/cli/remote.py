@@ -16,7 +16,7 @@ import os
 import sys
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO, cast
 
 from ckpt_tui.io.storage import StorageError, is_url, parse_storage_options
 from ckpt_tui.io.text import escape_for_terminal
@@ -62,7 +62,8 @@ def run_remote(name: str, argv: list[str], run: Callable[[list[str], Any], int])
             argv = [*argv, "--root", root_url]
         with remote_index(root_url, options, use_cache="--no-cache" not in argv) as tree:
             local = [_to_local(arg, tree) for arg in argv]
-            code = run(local, tree)
+            with _urls_in_output(tree) if name else contextlib.nullcontext():
+                code = run(local, tree)
             if name in ("convert", "") and "--dry-run" not in local:
                 # convert, or the TUI's conversion screen, wrote sidecars into the index.
                 code = max(code, upload_new_sidecars(tree))
@@ -113,6 +114,40 @@ def _to_local(arg: str, tree: RemoteTree) -> str:
     if not url.startswith(tree.url + "/"):
         raise ValueError(f"{url} is not under the root {tree.url}")
     return os.path.join(tree.local_root, *url[len(tree.url) + 1 :].split("/"))
+
+
+class _UrlWriter:
+    """A stream that writes the index's paths as the root's URLs (text or bytes)."""
+
+    def __init__(self, stream: Any, local: str | bytes, url: str | bytes) -> None:
+        self._stream = stream
+        self._local = local
+        self._url = url
+
+    def write(self, data: Any) -> Any:
+        return self._stream.write(data.replace(self._local, self._url))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+class _UrlStdout(_UrlWriter):
+    @property
+    def buffer(self) -> _UrlWriter:
+        binary = self._stream.buffer
+        encode = os.fsencode
+        return _UrlWriter(binary, encode(self._local), encode(self._url))
+
+
+@contextlib.contextmanager
+def _urls_in_output(tree: RemoteTree) -> Iterator[None]:
+    """While inside, paths of the index printed on stdout (JSON, CSV, text) read as URLs."""
+    original = sys.stdout
+    sys.stdout = cast(TextIO, _UrlStdout(original, tree.local_root, tree.url))
+    try:
+        yield
+    finally:
+        sys.stdout = original
 
 
 @contextlib.contextmanager

@@ -22,6 +22,7 @@ import datetime as dt
 import fcntl
 import json
 import os
+import tempfile
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -296,20 +297,28 @@ def _update(
 
 def _write(tree: RemoteTree, obj: RemoteObject) -> None:
     path = os.path.join(tree.local_root, *obj.rel.split("/"))
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    temp = f"{path}.ckpt-tui-part"
-    with open(temp, "wb") as out:
-        if obj.fetched and obj.size:
-            remote = f"{tree.root_path}/{obj.rel}"
-            data = retrying(
-                lambda: tree.fs.cat_file(remote, start=0, end=obj.size), f"{tree.url}/{obj.rel}"
-            )
-            out.write(bytes(data[: obj.size]))
-        else:
-            out.truncate(obj.size)  # sparse: no data, the object's size
-    if obj.mtime:
-        os.utime(temp, (obj.mtime, obj.mtime))
-    os.replace(temp, path)  # a new inode: the catalog cache sees the change
+    folder = os.path.dirname(path)
+    os.makedirs(folder, exist_ok=True)
+    # A hidden temporary name no key can take (keys are written concurrently).
+    handle, temp = tempfile.mkstemp(dir=folder, prefix=".ckpt-tui-")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            if obj.fetched and obj.size:
+                remote = f"{tree.root_path}/{obj.rel}"
+                data = retrying(
+                    lambda: tree.fs.cat_file(remote, start=0, end=obj.size),
+                    f"{tree.url}/{obj.rel}",
+                )
+                out.write(bytes(data[: obj.size]))
+            else:
+                out.truncate(obj.size)  # sparse: no data, the object's size
+        if obj.mtime:
+            os.utime(temp, (obj.mtime, obj.mtime))
+        os.replace(temp, path)  # a new inode: the catalog cache sees the change
+    except BaseException:
+        with contextlib.suppress(OSError):  # not created, or already replaced
+            os.remove(temp)
+        raise
 
 
 def _read_manifest(path: str) -> dict[str, list[Any]]:

@@ -3,6 +3,7 @@ never touches a checkpoint or an existing sidecar."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -42,10 +43,20 @@ def test_convert_creates_sidecars_in_the_bucket(
         assert any(k.startswith(stem) and k.endswith(".ckpt") for k in before), key
     assert code in (0, 1)  # 1: some checkpoints could not be converted (reported)
 
+    # Paths in the report are the store's URLs, never the local index's.
+    planned = json.loads(_convert_json(capsys, f"s3://{BUCKET}/conv", "--dry-run"))
+    assert planned["items"]  # the checkpoints that cannot be converted are still listed
+    assert all(item["sidecar_path"].startswith(f"s3://{BUCKET}/conv/") for item in planned["items"])
+
     # A second run finds every sidecar in place: nothing more is created.
     main(["convert", f"s3://{BUCKET}/conv"])
     capsys.readouterr()
     assert _objects(s3, "conv/") == after
+
+
+def _convert_json(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
+    main(["convert", *argv, "--json"])
+    return capsys.readouterr().out
 
 
 def test_conditional_create_never_replaces(s3_env: str, s3: Any) -> None:
