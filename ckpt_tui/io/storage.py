@@ -28,6 +28,9 @@ MIN_FETCH_BYTES = 16 * 1024
 """Any other read that misses fetches at least this much (a member's header and its value)."""
 WHOLE_FETCH_BYTES = 384 * 1024
 """An object this small is fetched whole by its first read: one request instead of two."""
+MAX_REQUESTS = 32
+"""Ranged requests one remote checkpoint may cost; past it, reads come back empty (a hostile
+file naming a thousand scattered scalar values is read as truncated there, never fetched)."""
 RETRY_ATTEMPTS = 4
 """Attempts of one request when the store throttles or the connection drops."""
 RETRY_FIRST_DELAY = 0.2
@@ -142,6 +145,8 @@ class RemoteObjectSource:
             return self._fetch(offset, end)
 
     def _fetch(self, offset: int, end: int) -> bytes:
+        if self.requests >= MAX_REQUESTS:
+            return b""
         if not self._ranges:
             first = self.size if self.size <= WHOLE_FETCH_BYTES else HEAD_FETCH_BYTES
             want = max(end - offset, first)

@@ -74,3 +74,17 @@ def test_catalog_reads_only_ranges(s3_env: str, big_checkpoint: Path, tmp_path: 
     assert counter.gets[BIG_KEY] <= REQUEST_BUDGET
     assert counter.bytes_asked[BIG_KEY] <= BYTE_BUDGET
     assert counter.other == {"GET list": 1}  # one listing page; no HEAD of any object
+
+
+def test_requests_per_object_are_capped(s3_env: str, big_checkpoint: Path) -> None:
+    """Scattered reads (a hostile file's thousand scalar values) stop at the cap: short reads,
+    never one request each."""
+    from ckpt_tui.io.storage import MAX_REQUESTS
+
+    size = big_checkpoint.stat().st_size
+    source, _fs = _source(f"s3://{BIG_BUCKET}/{BIG_KEY}", size)
+    step = size // (MAX_REQUESTS * 2)
+    answers = [source.read_at(i * step, 8) for i in range(MAX_REQUESTS * 2)]
+    assert source.requests == MAX_REQUESTS
+    assert all(len(a) == 8 for a in answers[:MAX_REQUESTS])
+    assert all(a == b"" for a in answers[MAX_REQUESTS:])
