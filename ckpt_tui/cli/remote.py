@@ -29,6 +29,7 @@ REMOTE_COMMANDS = frozenset({"list", "show", "validate", "convert", "diff"})
 _FILE_ARGUMENTS = {"show": ("checkpoint",), "convert": ("--checkpoint",)}
 """Arguments naming one checkpoint: their root is a few folders above (like ``show``'s)."""
 _ROOT_LEVELS = 3
+_CHECKPOINT_SUFFIXES = (".ckpt", ".pt", ".pth", ".safetensors", ".bin", ".pt2", ".tar")
 
 
 def add_storage_option(parser: argparse.ArgumentParser) -> None:
@@ -48,25 +49,35 @@ def wants_remote(argv: Sequence[str]) -> bool:
 
 
 def run_remote(name: str, argv: list[str], run: Callable[[list[str], Any], int]) -> int:
-    """Run command ``name`` on the remote root its URL arguments name.
+    """Run command ``name`` on the remote roots its URL arguments name.
 
     ``run(argv, tree)`` parses and runs the command on the rewritten ``argv`` (local paths of the
-    index). Errors of the store (no credentials, access denied, no bucket, unreachable) are one
-    message and exit code 2, never a traceback.
+    indexes; ``tree`` is the first root's). Errors of the store (no credentials, access denied,
+    no bucket, unreachable) are one message and exit code 2, never a traceback.
     """
     prog = f"ckpt-tui {name}" if name else "ckpt-tui"
     try:
         options = parse_storage_options(_option_values(argv))
-        root_url = _root_url(name, argv)
+        if name == "convert" and "--force" in argv:
+            raise ValueError("--force cannot replace sidecars in a store: they are never replaced")
+        roots = _root_urls(name, argv)
         if name == "show" and "--root" not in argv:
-            argv = [*argv, "--root", root_url]
-        with remote_index(root_url, options, use_cache="--no-cache" not in argv) as tree:
-            local = [_to_local(arg, tree) for arg in argv]
-            with _urls_in_output(tree) if name else contextlib.nullcontext():
-                code = run(local, tree)
+            argv = [*argv, "--root", roots[0]]
+        use_cache = "--no-cache" not in argv
+        with contextlib.ExitStack() as stack:
+            trees = [
+                stack.enter_context(remote_index(url, options, use_cache=use_cache))
+                for url in roots
+            ]
+            local = [_to_local(arg, trees) for arg in argv]
+            if name:  # the TUI draws on the terminal: nothing to rewrite
+                for tree in trees:
+                    stack.enter_context(_urls_in_output(tree))
+            code = run(local, trees[0])
             if name in ("convert", "") and "--dry-run" not in local:
                 # convert, or the TUI's conversion screen, wrote sidecars into the index.
-                code = max(code, upload_new_sidecars(tree))
+                for tree in trees:
+                    code = max(code, upload_new_sidecars(tree))
             return code
     except (StorageError, ValueError) as exc:
         print(f"{prog}: {escape_for_terminal(str(exc))}", file=sys.stderr)
@@ -83,21 +94,29 @@ def _option_values(argv: list[str]) -> list[str]:
     return values
 
 
-def _root_url(name: str, argv: list[str]) -> str:
-    """The URL to index: ``--root`` when given, else the root argument, else a few folders above
-    the checkpoint named."""
+def _root_urls(name: str, argv: list[str]) -> list[str]:
+    """The URLs to index, each once: ``--root`` when given, else each root argument, else a few
+    folders above each checkpoint named (a root inside another is the outer one's)."""
     urls = [(argv[i - 1] if i else "", arg) for i, arg in enumerate(argv) if is_url(arg)]
-    for before, url in urls:
-        if before == "--root":
-            return url.rstrip("/")
-    before, url = urls[0]
-    if name == "convert" and "--force" in argv:
-        raise ValueError("--force cannot replace sidecars in a store: they are never replaced")
-    is_file = before in _FILE_ARGUMENTS.get(name, ()) or (
-        name == "show" and not before.startswith("-")
+    given = [url.rstrip("/") for before, url in urls if before == "--root"]
+    found = given or [_root_of(name, before, url) for before, url in urls]
+    roots: list[str] = []
+    for url in sorted(found, key=len):
+        if not any(url == root or url.startswith(root + "/") for root in roots):
+            roots.append(url)
+    return sorted(roots, key=found.index)
+
+
+def _root_of(name: str, before: str, url: str) -> str:
+    url = url.rstrip("/")
+    last = url.rpartition("/")[2].lower()
+    is_file = (
+        before in _FILE_ARGUMENTS.get(name, ())
+        or (name == "show" and not before.startswith("-"))
+        or (name == "diff" and last.endswith(_CHECKPOINT_SUFFIXES))
     )
     if not is_file:
-        return url.rstrip("/")
+        return url
     scheme, _, path = url.partition("://")
     bucket, _, key = path.partition("/")
     parts = key.split("/")[:-1]
@@ -105,15 +124,16 @@ def _root_url(name: str, argv: list[str]) -> str:
     return f"{scheme}://{'/'.join([bucket, *parts])}"
 
 
-def _to_local(arg: str, tree: RemoteTree) -> str:
+def _to_local(arg: str, trees: list[RemoteTree]) -> str:
     if not is_url(arg):
         return arg
     url = arg.rstrip("/")
-    if url == tree.url:
-        return tree.local_root
-    if not url.startswith(tree.url + "/"):
-        raise ValueError(f"{url} is not under the root {tree.url}")
-    return os.path.join(tree.local_root, *url[len(tree.url) + 1 :].split("/"))
+    for tree in sorted(trees, key=lambda t: -len(t.url)):
+        if url == tree.url:
+            return tree.local_root
+        if url.startswith(tree.url + "/"):
+            return os.path.join(tree.local_root, *url[len(tree.url) + 1 :].split("/"))
+    raise ValueError(f"{url} is not under the root {trees[0].url}")
 
 
 class _UrlWriter:
