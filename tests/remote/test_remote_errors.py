@@ -195,26 +195,51 @@ def test_connection_lost_mid_listing(s3_env: str, s3: Any, demo_tree: Path, tmp_
     assert "after 1000 objects" in issue.message and "the rest is missing" in issue.message
 
 
+def _enforce_auth(endpoint: str, after: str) -> None:
+    """moto checks credentials after ``after`` more requests (``inf``: never)."""
+    import urllib.request
+
+    request = urllib.request.Request(
+        f"{endpoint}/moto-api/reset-auth",
+        data=after.encode(),
+        method="POST",
+        headers={"Content-Type": "text/plain"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status == 200
+
+
 def test_wrong_credentials(
     s3_env: str, demo_tree: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """The server checks credentials (moto's auth switched on): unknown keys are refused."""
-    import urllib.request
-
-    def enforce_auth(after: str) -> None:
-        request = urllib.request.Request(
-            f"{s3_env}/moto-api/reset-auth",
-            data=after.encode(),
-            method="POST",
-            headers={"Content-Type": "text/plain"},
-        )
-        with urllib.request.urlopen(request, timeout=10) as response:
-            assert response.status == 200
-
-    enforce_auth("0")
+    _enforce_auth(s3_env, "0")
     try:
         code, _out, err = _run(capsys, "list", f"s3://{DEMO_BUCKET}/runs")
     finally:
-        enforce_auth("inf")
+        _enforce_auth(s3_env, "inf")
     assert code == 2
     assert "credentials were refused" in err
+
+
+def test_access_denied(
+    s3_env: str,
+    demo_tree: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A real user of the server without any permission: access denied."""
+    import boto3
+
+    iam = boto3.client("iam", endpoint_url=s3_env, region_name="us-east-1")
+    iam.create_user(UserName="reader-without-rights")
+    key = iam.create_access_key(UserName="reader-without-rights")["AccessKey"]
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", key["AccessKeyId"])
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", key["SecretAccessKey"])
+    _enforce_auth(s3_env, "0")
+    try:
+        code, _out, err = _run(capsys, "list", f"s3://{DEMO_BUCKET}/runs")
+    finally:
+        _enforce_auth(s3_env, "inf")
+    assert code == 2
+    assert "access denied" in err
