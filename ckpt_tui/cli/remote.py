@@ -205,8 +205,9 @@ def _progress(url: str) -> Iterator[Callable[[int, int, str], None] | None]:
     with Progress(console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task(f"indexing {escape_for_terminal(url)[:60]}", total=None)
 
-        def show(done: int, total: int, _what: str) -> None:
-            bar.update(task, completed=done, total=total)
+        def show(done: int, total: int, what: str) -> None:
+            # While listing the total is unknown (0): rich shows the count alone.
+            bar.update(task, completed=done, total=total or None)
 
         yield show
 

@@ -51,6 +51,11 @@ _TREE = "tree"
 _MAX_NAME_BYTES = 255
 
 
+Progress = Callable[[int, int, str], None]
+"""``progress(done, total, what)``: called while the root is listed (``total`` 0) and
+while the index is updated, from worker threads."""
+
+
 @dataclass(frozen=True, slots=True)
 class RemoteObject:
     """One object of the listing."""
@@ -113,7 +118,9 @@ class RemoteTree:
         )
 
 
-def list_objects(fs: Any, root_path: str, url: str) -> tuple[list[RemoteObject], list[Issue], int]:
+def list_objects(
+    fs: Any, root_path: str, url: str, progress: Progress | None = None
+) -> tuple[list[RemoteObject], list[Issue], int]:
     """Every object under ``root_path``, with the problems met and the requests made.
 
     On S3 the listing goes page by page, so a connection lost in the middle keeps the objects
@@ -123,7 +130,7 @@ def list_objects(fs: Any, root_path: str, url: str) -> tuple[list[RemoteObject],
     infos: list[dict[str, Any]] = []
     pages = 1
     if hasattr(fs, "_iterdir") and hasattr(fs, "loop") and root_path:
-        pages = _list_s3(fs, root_path, url, infos, issues)
+        pages = _list_s3(fs, root_path, url, infos, issues, progress)
     else:
         found = retrying(lambda: fs.find(root_path, detail=True, withdirs=False), url)
         infos = list(found.values())
@@ -147,19 +154,23 @@ def list_objects(fs: Any, root_path: str, url: str) -> tuple[list[RemoteObject],
 
 
 def _list_s3(
-    fs: Any, root_path: str, url: str, infos: list[dict[str, Any]], issues: list[Issue]
+    fs: Any,
+    root_path: str,
+    url: str,
+    infos: list[dict[str, Any]],
+    issues: list[Issue],
+    progress: Progress | None,
 ) -> int:
     from fsspec.asyn import sync
 
     bucket, _, key_prefix = root_path.partition("/")
-    pages = 0
 
     async def collect() -> None:
-        nonlocal pages
         listing = fs._iterdir(bucket, delimiter="", prefix=key_prefix + "/" if key_prefix else "")
         async for info in listing:
             infos.append(info)
-            pages = max(pages, 1 + len(infos) // 1000)
+            if progress is not None and len(infos) % 1000 == 0:  # a page of the listing
+                progress(len(infos), 0, "listing")
 
     try:
         sync(fs.loop, collect)
@@ -171,7 +182,7 @@ def _list_s3(
             f"listing stopped after {len(infos)} objects: {error.message}; the rest is missing"
         )
         issues.append(Issue(severity="error", code="scan.listing-incomplete", message=message))
-    return max(pages, 1)
+    return max(1, -(-len(infos) // 1000))  # S3 answers 1,000 keys a page
 
 
 def _bad_key(rel: str) -> str | None:
@@ -211,9 +222,6 @@ def _mtime(info: dict[str, Any]) -> float:
 
 # -- the local index ------------------------------------------------------------------------------
 
-Progress = Callable[[int, int, str], None]
-"""``progress(done, total, what)``: called from worker threads while the index is updated."""
-
 
 def sync_index(
     url: str,
@@ -235,7 +243,7 @@ def sync_index(
         fs, root_path = open_filesystem(url, options)
     else:
         root_path = str(fs._strip_protocol(url)).rstrip("/")
-    objects, issues, pages = list_objects(fs, root_path, url)
+    objects, issues, pages = list_objects(fs, root_path, url, progress)
     os.makedirs(index_dir, exist_ok=True)
     tree = RemoteTree(url, os.path.join(index_dir, _TREE), fs, root_path, issues=issues)
     tree.requests = pages
