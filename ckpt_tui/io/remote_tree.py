@@ -206,7 +206,7 @@ def _etag(info: dict[str, Any]) -> str:
 
 
 def _mtime(info: dict[str, Any]) -> float:
-    for key in ("LastModified", "last_modified", "mtime", "updated", "timeCreated"):
+    for key in ("LastModified", "last_modified", "mtime", "updated", "timeCreated", "created"):
         value = info.get(key)
         if isinstance(value, dt.datetime):
             return value.timestamp()
