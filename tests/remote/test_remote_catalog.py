@@ -130,3 +130,21 @@ def test_validate_a_remote_root(
     # of the report is the same.
     assert remote.splitlines()[-1] == local.splitlines()[-1]
     assert len(remote.splitlines()) == len(local.splitlines())
+
+
+def test_diff_of_two_remote_checkpoints(
+    s3_env: str, demo_tree: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    a = "outputs/2025-10-03/14-22-51/checkpoints/epoch=54-step=15015.ckpt"
+    b = "outputs/2025-10-06/19-47-30/checkpoints/epoch-10_step-000309.ckpt"
+    remote_code = main(["diff", f"{ROOT_URL}/{a}", f"{ROOT_URL}/{b}", "--json"])
+    remote = json.loads(capsys.readouterr().out)
+    local_code = main(["diff", str(demo_tree / a), str(demo_tree / b), "--json"])
+    local = json.loads(capsys.readouterr().out)
+    assert remote_code == local_code == 0
+    assert remote["a"]["path"] == f"{ROOT_URL}/{a}" and remote["b"]["path"] == f"{ROOT_URL}/{b}"
+    for side in ("a", "b"):
+        for field in ("path", "display_name"):  # the URL; the upload's date
+            remote[side].pop(field)
+            local[side].pop(field)
+    assert remote == local
