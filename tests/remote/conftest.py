@@ -13,8 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from tests.remote.remote_helpers import (
+from remote_helpers import (
     ACCESS_KEY,
     BIG_BUCKET,
     DEMO_BUCKET,

@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from remote_helpers import upload_tree
 
 from ckpt_tui.cli import main
 from ckpt_tui.io.storage import create_if_absent, open_filesystem
-from tests.remote.remote_helpers import upload_tree
 
 BUCKET = "ckpt-convert"
 

@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from remote_helpers import DEMO_BUCKET
 
 from ckpt_tui.cli import main
 from ckpt_tui.io.remote_tree import mounted, sync_index
 from ckpt_tui.io.storage import StorageError, retrying
-from tests.remote.remote_helpers import DEMO_BUCKET
 
 HOSTILE_BUCKET = "ckpt-hostile"
 

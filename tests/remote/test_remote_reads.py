@@ -6,10 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from remote_helpers import BIG_BUCKET, RequestCounter
+
 from ckpt_tui.io.remote_tree import mounted, sync_index
 from ckpt_tui.io.storage import RemoteObjectSource, open_filesystem
 from ckpt_tui.reader import inspect_checkpoint
-from tests.remote.remote_helpers import BIG_BUCKET, RequestCounter
 
 BIG_KEY = "run/checkpoints/big.ckpt"
 REQUEST_BUDGET = 4

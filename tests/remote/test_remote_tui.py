@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from remote_helpers import DEMO_BUCKET
+
 from ckpt_tui.io.remote_tree import mounted, sync_index
-from tests.remote.remote_helpers import DEMO_BUCKET
 
 
 async def test_tui_loads_a_remote_root(s3_env: str, demo_tree: Path, tmp_path: Path) -> None:
