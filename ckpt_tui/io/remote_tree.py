@@ -349,7 +349,7 @@ def _write_manifest(path: str, data: dict[str, list[Any]]) -> None:
 def mounted(tree: RemoteTree) -> Iterator[RemoteTree]:
     """While inside, the safe reader reads the index's stand-ins from their objects."""
 
-    mount(tree.local_root, tree.source)
+    mount(tree.local_root, tree.source, tree.url)
     try:
         yield tree
     finally:

@@ -334,14 +334,15 @@ def create_if_absent(fs: Any, path: str, data: bytes, where: str) -> bool:
 SourceOpener = Callable[[str], "ByteSource | None"]
 """Maps a local path under a mount to the remote object's source (``None``: not a remote file)."""
 
-_MOUNTS: dict[str, SourceOpener] = {}
+_MOUNTS: dict[str, tuple[SourceOpener, str]] = {}
 _MOUNTS_LOCK = threading.Lock()
 
 
-def mount(local_dir: str, opener: SourceOpener) -> None:
-    """Route reads of files under ``local_dir`` (a local index of a remote root) to ``opener``."""
+def mount(local_dir: str, opener: SourceOpener, url: str = "") -> None:
+    """Route reads of files under ``local_dir`` (a local index of the remote root ``url``) to
+    ``opener``."""
     with _MOUNTS_LOCK:
-        _MOUNTS[os.path.realpath(local_dir) + os.sep] = opener
+        _MOUNTS[os.path.realpath(local_dir) + os.sep] = (opener, url.rstrip("/"))
 
 
 def unmount(local_dir: str) -> None:
@@ -350,13 +351,26 @@ def unmount(local_dir: str) -> None:
         _MOUNTS.pop(os.path.realpath(local_dir) + os.sep, None)
 
 
+def public_path(path: str | os.PathLike[str]) -> str:
+    """What to show for ``path``: the URL of the object (or root) a mounted index path stands
+    for, else the path itself."""
+    text = os.fspath(path)
+    if _MOUNTS:
+        real = os.path.realpath(text) + os.sep
+        for prefix, (_opener, url) in list(_MOUNTS.items()):
+            if url and real.startswith(prefix):
+                rel = real[len(prefix) : -1].replace(os.sep, "/")
+                return f"{url}/{rel}" if rel else url
+    return text
+
+
 def open_source(path: str | os.PathLike[str]) -> ByteSource:
     """The source to read ``path`` through: the remote object when ``path`` is the stand-in of
     one (under a :func:`mount`), else the local file. Raises ``OSError`` when it cannot be
     opened (:class:`NotRegularFileError` for a FIFO or a device)."""
     if _MOUNTS:
         text = os.path.realpath(path)
-        for prefix, opener in list(_MOUNTS.items()):
+        for prefix, (opener, _url) in list(_MOUNTS.items()):
             if text.startswith(prefix):
                 source = opener(text[len(prefix) :])
                 if source is not None:

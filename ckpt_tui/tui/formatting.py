@@ -9,6 +9,7 @@ The safety verdict's markers (:func:`safety_marker`) are the same in every scree
 
 from __future__ import annotations
 
+import os
 import re
 from datetime import datetime, timezone
 
@@ -164,3 +165,10 @@ def ellipsize(text: str, width: int) -> str:
     if cell_len(text) <= width:
         return text
     return set_cell_size(text, width - 1) + "…"
+
+
+def shown_path(path: str | os.PathLike[str]) -> str:
+    """``path`` as the user knows it: the URL when it is a remote root's local stand-in."""
+    from ckpt_tui.io.storage import public_path
+
+    return public_path(path)

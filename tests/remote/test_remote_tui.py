@@ -30,3 +30,5 @@ async def test_tui_loads_a_remote_root(s3_env: str, demo_tree: Path, tmp_path: P
             assert len(rows) == local_count
             inspected = [row for row in rows if row.source != "sidecar"]
             assert inspected and all(row.epoch is not None for row in inspected)
+            # The title names the bucket, not the local index.
+            assert f"s3://{DEMO_BUCKET}/runs" in app.screen_stack[0].sub_title

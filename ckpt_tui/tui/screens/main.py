@@ -26,7 +26,7 @@ from ckpt_tui.catalog.sort import DESCENDING_FIRST, sort_entries
 from ckpt_tui.catalog.updates import CatalogState, CatalogUpdate
 from ckpt_tui.model.entry import CheckpointCatalogEntry
 from ckpt_tui.tui.commands import PaletteCommand, catalog_commands
-from ckpt_tui.tui.formatting import copy_refusal, safe
+from ckpt_tui.tui.formatting import copy_refusal, safe, shown_path
 from ckpt_tui.tui.loading import CatalogBatch, CatalogProgress, TreeSignature, stream_catalog
 from ckpt_tui.tui.verifying import VerdictBatch, stream_verdicts, unchecked
 from ckpt_tui.tui.widgets.catalog_table import COLUMNS, CatalogTable
@@ -276,7 +276,7 @@ class MainScreen(Screen[None]):
         marked = len(self.marks & catalog.entries.keys())
         status = Status.of(catalog, shown, marked, self.sort, self.entry_filter.expression)
         self.query_one(StatusLine).show(status)
-        self.sub_title = f"{safe(self.root, 120)} · {len(catalog)} checkpoints"
+        self.sub_title = f"{safe(shown_path(self.root), 120)} · {len(catalog)} checkpoints"
 
     @on(FilterBox.Applied)
     def _filter_applied(self, message: FilterBox.Applied) -> None:
@@ -350,7 +350,7 @@ class MainScreen(Screen[None]):
         if entry is None:
             self.notify("nothing to copy", severity="warning")
             return
-        path = entry.abs_path or str((self.root / entry.checkpoint_path).resolve())
+        path = shown_path(entry.abs_path or str((self.root / entry.checkpoint_path).resolve()))
         refusal = copy_refusal(path)
         if refusal is not None:
             self.notify(f"not copied: {refusal}", severity="warning", markup=False)
