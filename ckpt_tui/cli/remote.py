@@ -183,7 +183,10 @@ def remote_index(url: str, options: dict[str, Any], *, use_cache: bool) -> Itera
         if use_cache:
             from ckpt_tui.catalog.cache import cache_dir
 
-            digest = hashlib.sha256(url.encode("utf-8", "surrogateescape")).hexdigest()[:24]
+            # One index per URL and endpoint: the same bucket name on two stores is two roots.
+            endpoint = options.get("endpoint_url") or os.environ.get("AWS_ENDPOINT_URL", "")
+            key = f"{url}|{endpoint}".encode("utf-8", "surrogateescape")
+            digest = hashlib.sha256(key).hexdigest()[:24]
             index_dir = str(cache_dir() / "remote" / digest)
         else:
             index_dir = stack.enter_context(tempfile.TemporaryDirectory(prefix="ckpt-tui-"))

@@ -175,7 +175,18 @@ class RemoteObjectSource:
 
 # -- errors and retries ---------------------------------------------------------------------------
 
-_THROTTLED = ("slowdown", "slow down", "throttl", "toomanyrequests", "too many requests", "503")
+_THROTTLED = (
+    "slowdown",
+    "slow down",
+    "reduce your request rate",
+    "throttl",
+    "requestlimitexceeded",
+    "toomanyrequests",
+    "too many requests",
+    "rate limit",
+    " 503",
+    " 429",
+)
 _DENIED = ("accessdenied", "access denied", "forbidden", " 403")
 _SIGNATURE = (
     "signaturedoesnotmatch",

@@ -243,3 +243,30 @@ def test_access_denied(
         _enforce_auth(s3_env, "inf")
     assert code == 2
     assert "access denied" in err
+
+
+@pytest.mark.parametrize(
+    ("code", "message", "expected"),
+    [
+        ("SlowDown", "Please reduce your request rate.", "storage.throttled"),
+        ("503", "Service Unavailable", "storage.throttled"),
+        ("AccessDenied", "Access Denied", "storage.access-denied"),
+        ("NoSuchBucket", "The specified bucket does not exist", "storage.no-bucket"),
+        (
+            "SignatureDoesNotMatch",
+            "The request signature we calculated does not match",
+            "storage.bad-credentials",
+        ),
+        ("InternalError", "We encountered an internal error", "storage.failed"),
+    ],
+)
+def test_store_errors_in_words(code: str, message: str, expected: str) -> None:
+    """botocore's own errors, as s3fs receives them, are named by what went wrong."""
+    from botocore.exceptions import ClientError
+
+    from ckpt_tui.io.storage import describe_error
+
+    error = ClientError({"Error": {"Code": code, "Message": message}}, "GetObject")
+    described = describe_error(error, "s3://b/k")
+    assert described.code == expected
+    assert described.message.startswith("s3://b/k: ")
