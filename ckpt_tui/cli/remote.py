@@ -56,6 +56,7 @@ def run_remote(name: str, argv: list[str], run: Callable[[list[str], Any], int])
     no bucket, unreachable) are one message and exit code 2, never a traceback.
     """
     prog = f"ckpt-tui {name}" if name else "ckpt-tui"
+    _quiet_store_loggers()
     try:
         options = parse_storage_options(_option_values(argv))
         if name == "convert" and "--force" in argv:
@@ -82,6 +83,29 @@ def run_remote(name: str, argv: list[str], run: Callable[[list[str], Any], int])
     except (StorageError, ValueError) as exc:
         print(f"{prog}: {escape_for_terminal(str(exc))}", file=sys.stderr)
         return 2
+
+
+_STORE_LOGGERS = (
+    "fsspec",
+    "s3fs",
+    "gcsfs",
+    "adlfs",
+    "aiobotocore",
+    "botocore",
+    "google",
+    "aiohttp",
+)
+
+
+def _quiet_store_loggers() -> None:
+    """The store libraries log their retries and failures (tracebacks included) on stderr; the
+    command says what went wrong itself, once, in words."""
+    import logging
+
+    for name in _STORE_LOGGERS:
+        logger = logging.getLogger(name)
+        logger.addHandler(logging.NullHandler())
+        logger.propagate = False
 
 
 def _option_values(argv: list[str]) -> list[str]:
