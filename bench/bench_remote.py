@@ -99,7 +99,7 @@ def _catalog(url: str, index: str, counter: WireCounter) -> tuple[float, int]:
     from ckpt_tui.catalog import cache
     from ckpt_tui.catalog.api import build_catalog
     from ckpt_tui.io.remote_tree import mounted, sync_index
-    from ckpt_tui.io.storage import open_filesystem
+    from ckpt_tui.io.stores import open_filesystem
 
     cache.clear_memory()  # as a new process would start
     started = time.perf_counter()
@@ -195,7 +195,8 @@ def _report(folder: Path, count: int, each: int, repeat: int, big: Path | None) 
         "checkpoint"
     )
     if big is not None:
-        from ckpt_tui.io.storage import RemoteObjectSource, open_filesystem
+        from ckpt_tui.io.storage import RemoteObjectSource
+        from ckpt_tui.io.stores import open_filesystem
         from ckpt_tui.reader import inspect_checkpoint
 
         size = big.stat().st_size

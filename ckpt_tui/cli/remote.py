@@ -18,7 +18,7 @@ import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, TextIO, cast
 
-from ckpt_tui.io.storage import StorageError, is_url, parse_storage_options
+from ckpt_tui.io.stores import StorageError, is_url, parse_storage_options
 from ckpt_tui.io.text import escape_for_terminal
 
 if TYPE_CHECKING:
@@ -242,7 +242,7 @@ def _progress(url: str) -> Iterator[Callable[[int, int, str], None] | None]:
 def upload_new_sidecars(tree: RemoteTree) -> int:
     """Create in the store each sidecar ``convert`` wrote into the index; 1 when one could not
     be (another appeared meanwhile, or the store refused), else 0."""
-    from ckpt_tui.io.storage import create_if_absent
+    from ckpt_tui.io.stores import create_if_absent
 
     problems = 0
     created = 0

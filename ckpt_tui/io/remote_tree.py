@@ -28,15 +28,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from ckpt_tui.io.storage import (
-    RemoteObjectSource,
-    StorageError,
-    describe_error,
-    mount,
-    open_filesystem,
-    retrying,
-    unmount,
-)
+from ckpt_tui.io.storage import RemoteObjectSource, StoreHealth, mount, unmount
+from ckpt_tui.io.stores import StorageError, describe_error, open_filesystem, retrying
 from ckpt_tui.model.entry import Issue
 
 FETCH_LIMIT = 4 * 1024 * 1024
@@ -92,6 +85,8 @@ class RemoteTree:
     """Problems of the listing and of the fetches (never fatal)."""
     requests: int = 0
     """Requests made by the listing and the fetches."""
+    health: StoreHealth = field(default_factory=StoreHealth)
+    """Whether the store still answers (shared by every object's reads)."""
 
     def url_of(self, local_path: str) -> str:
         """The URL of the object a path of the local index stands for (the path itself when it
@@ -115,6 +110,7 @@ class RemoteTree:
             found.size,
             found.etag,
             f"{self.url}/{found.rel}",
+            self.health,
         )
 
 

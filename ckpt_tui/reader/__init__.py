@@ -16,7 +16,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ckpt_tui.io.storage import ByteSource, StorageError
+from ckpt_tui.io.storage import ByteSource
+from ckpt_tui.io.stores import StorageError
 from ckpt_tui.model.entry import Issue
 from ckpt_tui.reader.legacy import looks_like_pickle, parse_legacy
 from ckpt_tui.reader.lightning import summarize, tensor_info

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ckpt_tui.cli.remote import _root_urls
-from ckpt_tui.io.storage import is_url, parse_storage_options
+from ckpt_tui.io.stores import is_url, parse_storage_options
 
 
 @pytest.mark.parametrize(

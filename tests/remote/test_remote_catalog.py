@@ -11,7 +11,7 @@ from remote_helpers import DEMO_BUCKET, RequestCounter
 
 from ckpt_tui.cli import main
 from ckpt_tui.io.remote_tree import mounted, sync_index
-from ckpt_tui.io.storage import open_filesystem
+from ckpt_tui.io.stores import open_filesystem
 
 ROOT_URL = f"s3://{DEMO_BUCKET}/runs"
 # Values that come from the file's date: the upload's date in the bucket, the copy's locally.

@@ -11,7 +11,7 @@ import pytest
 from remote_helpers import upload_tree
 
 from ckpt_tui.cli import main
-from ckpt_tui.io.storage import create_if_absent, open_filesystem
+from ckpt_tui.io.stores import create_if_absent, open_filesystem
 
 BUCKET = "ckpt-convert"
 

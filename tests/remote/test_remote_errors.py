@@ -14,7 +14,7 @@ from remote_helpers import DEMO_BUCKET
 
 from ckpt_tui.cli import main
 from ckpt_tui.io.remote_tree import mounted, sync_index
-from ckpt_tui.io.storage import StorageError, retrying
+from ckpt_tui.io.stores import StorageError, retrying
 
 HOSTILE_BUCKET = "ckpt-hostile"
 
@@ -169,7 +169,7 @@ def test_connection_lost_mid_listing(s3_env: str, s3: Any, demo_tree: Path, tmp_
     from botocore.exceptions import EndpointConnectionError
 
     from ckpt_tui.catalog.api import build_catalog
-    from ckpt_tui.io.storage import open_filesystem
+    from ckpt_tui.io.stores import open_filesystem
 
     bucket = "ckpt-pages"
     s3.create_bucket(Bucket=bucket)
@@ -264,9 +264,53 @@ def test_store_errors_in_words(code: str, message: str, expected: str) -> None:
     """botocore's own errors, as s3fs receives them, are named by what went wrong."""
     from botocore.exceptions import ClientError
 
-    from ckpt_tui.io.storage import describe_error
+    from ckpt_tui.io.stores import describe_error
 
     error = ClientError({"Error": {"Code": code, "Message": message}}, "GetObject")
     described = describe_error(error, "s3://b/k")
     assert described.code == expected
     assert described.message.startswith("s3://b/k: ")
+
+
+def test_store_gone_after_listing(
+    demo_tree: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The connection is lost after the listing: every checkpoint is still one entry, with the
+    reason; after a few failures the rest fail at once instead of each retrying."""
+    from moto.server import ThreadedMotoServer
+
+    from ckpt_tui.catalog.api import build_catalog
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    stopped = False
+    try:
+        host, port = server.get_host_and_port()
+        endpoint = f"http://{host}:{port}"
+        for name, value in {
+            "AWS_ACCESS_KEY_ID": "k",
+            "AWS_SECRET_ACCESS_KEY": "s",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_ENDPOINT_URL": endpoint,
+        }.items():
+            monkeypatch.setenv(name, value)
+        import boto3
+
+        s3 = boto3.client("s3", endpoint_url=endpoint)
+        s3.create_bucket(Bucket="ckpt-gone")
+        real = next(demo_tree.rglob("last.ckpt")).read_bytes()
+        for i in range(8):
+            s3.put_object(Bucket="ckpt-gone", Key=f"run/checkpoints/epoch={i}.ckpt", Body=real)
+        options = {"config_kwargs": {"retries": {"max_attempts": 1}}}
+        tree = sync_index("s3://ckpt-gone/run", options, str(tmp_path / "index"))
+        server.stop()
+        stopped = True
+        with mounted(tree):
+            entries = build_catalog(tree.local_root, use_cache=False).entries
+    finally:
+        if not stopped:
+            server.stop()
+    assert len(entries) == 8
+    codes = [[i.code for i in e.issues] for e in entries]
+    assert all("storage.unreachable" in c for c in codes)
+    assert any("stopped answering" in i.message for e in entries for i in e.issues)

@@ -9,7 +9,8 @@ from typing import Any
 from remote_helpers import BIG_BUCKET, RequestCounter
 
 from ckpt_tui.io.remote_tree import mounted, sync_index
-from ckpt_tui.io.storage import RemoteObjectSource, open_filesystem
+from ckpt_tui.io.storage import RemoteObjectSource
+from ckpt_tui.io.stores import open_filesystem
 from ckpt_tui.reader import inspect_checkpoint
 
 BIG_KEY = "run/checkpoints/big.ckpt"
