@@ -1,10 +1,12 @@
-"""Remote roots on the command line: ``ckpt-tui [list|show|validate|convert] s3://bucket/prefix``.
+"""Remote roots on the command line: ``ckpt-tui [list|show|validate|convert|diff] s3://...`` and
+``ckpt-tui s3://bucket/prefix`` (the TUI).
 
-The root is listed once and indexed locally (:mod:`ckpt_tui.io.remote_tree`); the command then
-runs unchanged on the index while it is mounted, so its checkpoints are read from the store with a
-few ranged requests each. Each URL argument becomes the matching path of the index, and paths in
-the output become URLs again. ``convert`` then creates each new sidecar in the store with a
-conditional create (never replacing one that appeared meanwhile).
+Each root a command names is listed once and indexed locally (:mod:`ckpt_tui.io.remote_tree`);
+the command then runs unchanged on the index while it is mounted, so its checkpoints are read
+from the store with a few ranged requests each. Each URL argument becomes the matching path of
+the index, and paths in the output become URLs again. After ``convert`` (or the TUI's conversion
+screen) each new sidecar is created in the store with a conditional create, never replacing one
+that appeared meanwhile.
 """
 
 from __future__ import annotations
