@@ -149,37 +149,42 @@ class RemoteObjectSource:
                         return have
                     # The kept range covers a prefix: fetch only the rest.
                     return have + self._fetch(offset + len(have), end)
-            return self._fetch(offset, end)
+            return self._fetch(offset, end, around=True)
 
-    def _fetch(self, offset: int, end: int) -> bytes:
+    def _fetch(self, offset: int, end: int, around: bool = False) -> bytes:
+        """Bytes ``offset:end``, with one GET of at least the minimum size; ``around``: a small
+        read also takes the bytes just before it (the next small read is often there: torch
+        writes the one-element storages of a callback's scores next to each other)."""
         if self.requests >= MAX_REQUESTS:
             return b""
+        start = offset
         if not self._ranges:
             first = self.size if self.size <= WHOLE_FETCH_BYTES else HEAD_FETCH_BYTES
-            want = max(end - offset, first)
+            stop = min(self.size, offset + max(end - offset, first))
         else:
-            want = max(end - offset, MIN_FETCH_BYTES)
-        stop = min(self.size, offset + want)
+            if around and end - offset < MIN_FETCH_BYTES:
+                start = max(0, offset - MIN_FETCH_BYTES // 2)
+            stop = min(self.size, max(end, start + MIN_FETCH_BYTES))
         self._health.check(self.url)
         try:
-            data = retrying(lambda: self._fs.cat_file(self._path, start=offset, end=stop), self.url)
+            data = retrying(lambda: self._fs.cat_file(self._path, start=start, end=stop), self.url)
         except StorageError as exc:
             self._health.record(exc)
             raise
         self._health.record(None)
         self.requests += 1
         self.bytes_fetched += len(data)
-        if len(data) < stop - offset:
+        if len(data) < stop - start:
             # The object changed since the listing, or the server misbehaves: asking again
             # could go on for ever.
             raise StorageError(
                 "storage.short-read",
-                f"{self.url}: the store sent {len(data)} bytes of the {stop - offset} asked",
+                f"{self.url}: the store sent {len(data)} bytes of the {stop - start} asked",
             )
         # A server that ignores the range sends more than asked: keep only what was asked.
-        data = bytes(data[: stop - offset])
-        self._ranges.append((offset, data))
-        return data[: end - offset]
+        data = bytes(data[: stop - start])
+        self._ranges.append((start, data))
+        return data[offset - start : end - start]
 
     def close(self) -> None:
         """Forget the kept ranges."""
