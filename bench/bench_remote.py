@@ -5,7 +5,8 @@
 A moto S3 server is started on 127.0.0.1 (a free port) and stopped at the end. The bucket holds
 ``--count`` Lightning-format checkpoints (written by ``torch.save``: a state dict of 64 tensors,
 the ModelCheckpoint state with tensor scores, hyper-parameters) in runs of 20, without sidecars,
-so every checkpoint is read by the checkpoint tier; plus one 300 MB checkpoint on its own.
+so every checkpoint is read by the checkpoint tier; plus the reader benchmark's 307 MB
+ResNet-50 + Adam Lightning checkpoint on its own.
 
 - cold: empty index and cache: the listing, then each checkpoint read with ranged requests;
 - warm: the same bucket again with the index and the persistent cache of the cold run (the
@@ -33,7 +34,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 BUCKET = "bench-remote"
 RUN_SIZE = 20
-BIG_SIZE = 300 * 1024 * 1024
 
 
 class WireCounter:
@@ -88,11 +88,16 @@ def _checkpoint_bytes(folder: Path) -> bytes:
 
 
 def _big_checkpoint(folder: Path) -> Path:
-    import torch
+    """The reader benchmark's 307 MB checkpoint: ResNet-50 weights and Adam state, Lightning keys
+    and a ModelCheckpoint state with tensor scores (written by torch.save)."""
+    import subprocess
 
-    path = folder / "big.ckpt"
-    torch.save({"epoch": 1, "state_dict": {"w": torch.zeros(BIG_SIZE // 4)}}, path)
-    return path
+    from bench_reader import _WRITER
+
+    out = folder / "resnet50"
+    out.mkdir()
+    subprocess.run([sys.executable, "-c", _WRITER, str(out), "1"], check=True)
+    return out / "epoch=0.ckpt"
 
 
 def _catalog(url: str, index: str, counter: WireCounter) -> tuple[float, int]:
@@ -211,7 +216,8 @@ def _report(folder: Path, count: int, each: int, repeat: int, big: Path | None) 
         gets = sum(counter.gets.values())
         sent = sum(counter.bytes.values())
         print(
-            f"\none {size / 1e6:.0f} MB checkpoint: {gets} requests, {sent / 1024:.0f} KiB "
+            f"\none {size / 1e6:.0f} MB ResNet-50 + Adam checkpoint: {gets} requests, "
+            f"{sent / 1024:.0f} KiB "
             f"({sent / size:.4%} of the file), {elapsed * 1000:.0f} ms"
         )
 
