@@ -259,9 +259,7 @@ def _update(
 ) -> None:
     known = _read_manifest(manifest_path)
     wanted = {obj.rel: obj for obj in objects}
-    for rel in sorted(set(known) - set(wanted), reverse=True):
-        with contextlib.suppress(OSError):  # already gone: nothing to remove
-            os.remove(os.path.join(tree.local_root, *rel.split("/")))
+    _remove_unlisted(tree.local_root, wanted)
     changed = [
         obj
         for obj in objects
@@ -297,6 +295,18 @@ def _update(
             tree.objects[obj.rel] = obj
     tree.requests += sum(1 for obj in changed if obj.fetched)
     _write_manifest(manifest_path, kept)
+
+
+def _remove_unlisted(local_root: str, wanted: dict[str, RemoteObject]) -> None:
+    """Remove every file of the index that is not a listed object: one deleted from the store,
+    a sidecar a run wrote but never created in the store (interrupted), a temporary file."""
+    for folder, _dirs, files in os.walk(local_root):
+        for name in files:
+            path = os.path.join(folder, name)
+            rel = os.path.relpath(path, local_root).replace(os.sep, "/")
+            if rel not in wanted:
+                with contextlib.suppress(OSError):  # already gone: nothing to remove
+                    os.remove(path)
 
 
 def _write(tree: RemoteTree, obj: RemoteObject) -> None:

@@ -148,3 +148,19 @@ def test_diff_of_two_remote_checkpoints(
             remote[side].pop(field)
             local[side].pop(field)
     assert remote == local
+
+
+def test_index_holds_only_what_the_store_holds(
+    s3_env: str, demo_tree: Path, tmp_path: Path
+) -> None:
+    """A sidecar left in the index by an interrupted run (never created in the store) is gone
+    at the next listing: the catalog never shows a sidecar the bucket does not have."""
+    index = str(tmp_path / "index")
+    tree = sync_index(ROOT_URL, {}, index)
+    rel = "outputs/2025-10-03/14-22-51/checkpoints/epoch=54-step=15015.metadata.yaml"
+    assert rel not in tree.objects
+    stray = Path(tree.local_root, rel)
+    stray.write_text("exp_name: not in the bucket\n")
+    again = sync_index(ROOT_URL, {}, index)
+    assert not stray.exists()
+    assert set(again.objects) == set(tree.objects)
