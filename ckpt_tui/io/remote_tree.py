@@ -32,9 +32,10 @@ from ckpt_tui.io.storage import RemoteObjectSource, StoreHealth, mount, unmount
 from ckpt_tui.io.stores import StorageError, describe_error, open_filesystem, retrying
 from ckpt_tui.model.entry import Issue
 
-FETCH_LIMIT = 4 * 1024 * 1024
-"""Text files up to this size (the config reader's limit) are fetched whole; a larger one is a
-stand-in, and a sidecar over the sidecar limit is reported too large as a local one is."""
+FETCH_LIMIT = 8 * 1024 * 1024
+"""Text files up to this size (the largest limit of their readers: a folder checkpoint's JSON)
+are fetched whole; a larger one is a stand-in, and a file over its reader's limit is reported
+too large as a local one is."""
 FETCH_SUFFIXES = (".yaml", ".yml", ".json")
 """Objects fetched whole: sidecars and configs."""
 WORKERS = 8

@@ -16,9 +16,7 @@ Files a training run saves beside its model (``optimizer.pt``, ``scheduler.pt``,
 
 from __future__ import annotations
 
-import os
 import re
-import stat
 from collections.abc import Callable, Collection
 
 AUXILIARY_ROLES: dict[str, str] = {
@@ -88,44 +86,43 @@ def parse_latest(raw: bytes) -> str | None:
 
 def read_latest(path: str) -> str | None:
     """The tag named by the DeepSpeed ``latest`` file at ``path`` (``None`` if it names none)."""
+    from ckpt_tui.io.storage import open_source
+
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        # The local file, or the object a remote root's stand-in names; never a FIFO.
+        source = open_source(path)
     except OSError:
         return None
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return None
-        return parse_latest(os.read(fd, MAX_LATEST_BYTES + 1))
+        return parse_latest(source.read_at(0, MAX_LATEST_BYTES + 1))
     except OSError:
         return None
     finally:
-        os.close(fd)
+        source.close()
 
 
 def starts_like_checkpoint(path: str) -> bool:
     """Whether the file at ``path`` starts like a checkpoint (a torch zip, a pickle or
     safetensors): ``.bin`` names are too common (data shards, tokenizer files) to list them all.
     ``True`` when it cannot be read as a regular file, so its entry says why."""
+    from ckpt_tui.io.storage import open_source
     from ckpt_tui.reader.legacy import looks_like_pickle
     from ckpt_tui.reader.safetensors import looks_like_safetensors
     from ckpt_tui.reader.zipformat import ZIP_MAGIC
 
     try:
-        # O_NONBLOCK: the file may have been swapped for a FIFO since the walk's stat.
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        # The local file (never a FIFO swapped in since the walk's stat), or the object a
+        # remote root's stand-in names.
+        source = open_source(path)
     except OSError:
         return True
     try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            return True
-        head = os.read(fd, 16)
+        head = source.read_at(0, 16)
+        size = source.size
     except OSError:
         return True
     finally:
-        os.close(fd)
+        source.close()
     return (
-        head.startswith(ZIP_MAGIC)
-        or looks_like_pickle(head)
-        or looks_like_safetensors(head, info.st_size)
+        head.startswith(ZIP_MAGIC) or looks_like_pickle(head) or looks_like_safetensors(head, size)
     )
