@@ -36,6 +36,7 @@ def _created(entry: Entry) -> float | None:
 #: Column name → key function; a key of ``None`` means "unknown" and sorts last.
 SORT_FIELDS: dict[str, SortKey] = {
     "experiment": lambda e: _fold(e.exp_name),
+    "file": lambda e: _fold(e.file_name),
     "arch": lambda e: _fold(e.architecture),
     "encoder": lambda e: _fold(e.backbone),
     "epoch": lambda e: e.epoch,
@@ -63,6 +64,7 @@ SORT_ALIASES: dict[str, str] = {
     "created_at": "created",
     "size_bytes": "size",
     "checkpoint_path": "path",
+    "file_name": "file",
 }
 
 #: Columns whose natural first order is descending (best or newest first).

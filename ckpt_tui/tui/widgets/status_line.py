@@ -43,8 +43,11 @@ class Status:
         marked: int,
         sort: tuple[str, bool],
         filter: str,
+        *,
+        sort_hidden: bool = False,
     ) -> Status:
-        """The counts of ``entries`` with the view's state (``sort``: field, descending)."""
+        """The counts of ``entries`` with the view's state (``sort``: field, descending;
+        ``sort_hidden``: its column is not on the table, so only this line shows the sort)."""
         total = sidecar = issues = 0
         for entry in entries:
             total += 1
@@ -58,7 +61,8 @@ class Status:
             inferred=total - sidecar,
             issues=issues,
             marked=marked,
-            sort=f"{sort[0]} {'↓' if sort[1] else '↑'}",
+            sort=f"{sort[0]} {'↓' if sort[1] else '↑'}"
+            + (" (hidden column)" if sort_hidden else ""),
             filter=filter,
         )
 
