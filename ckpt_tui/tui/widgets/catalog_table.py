@@ -292,8 +292,9 @@ class CatalogTable(ScrollView, can_focus=True):
         if self._chosen is None:
             self.column_layout = fit_columns(COLUMNS, self._widths, available)
         else:
+            # Chosen columns keep their data widths: ← → scroll to those that do not fit.
             chosen = [COLUMNS_BY_KEY[key] for key in self._chosen]
-            self.column_layout = fit_columns(chosen, self._widths, available, drop=False)
+            self.column_layout = [(c, self._widths.get(c.key, c.narrowest)) for c in chosen]
         shown = [column.key for column, _size in self.column_layout]
         if shown != self._shown_keys:
             self._shown_keys = shown
