@@ -22,7 +22,8 @@ KEYS: tuple[tuple[str, str], ...] = (
 
 #: Extra keys beyond the contract, listed under the table.
 EXTRA_KEYS: tuple[tuple[str, str], ...] = (
-    ("← →", "scroll the columns sideways"),
+    ("← →", "scroll the columns sideways (when the chosen columns are wider than the screen)"),
+    ("i", "hide or show the detail pane"),
     ("escape", "detail pane: back to the table"),
     ("ctrl+p", "command palette: sort by a column, filter presets, rescan, conversion"),
 )

@@ -54,6 +54,7 @@ class MainScreen(CatalogScreen):
         Binding("y", "copy_path", "Copy", id="main.copy"),
         Binding("c", "convert", "Convert", id="main.convert"),
         Binding("ctrl+r", "rescan", "Rescan", id="main.rescan"),
+        Binding("i", "toggle_details", "Details", id="main.details"),
     ]
 
     def __init__(
@@ -68,6 +69,7 @@ class MainScreen(CatalogScreen):
         super().__init__(root, use_cache=use_cache, poll_interval=poll_interval)
         self._now = now
         self._columns = columns
+        self._runs: dict[str, list[Entry]] | None = None
         self.marks: set[str] = set()
         """Checkpoint paths of the marked rows."""
         self.entry_filter = EntryFilter()
@@ -103,6 +105,7 @@ class MainScreen(CatalogScreen):
 
         ``follow=False`` (a new sort or filter) puts the cursor on the first row.
         """
+        self._runs = None
         rows = self.entry_filter.select(self.catalog.by_path())
         field, descending = self.sort
         if field != "path" or descending:
@@ -134,7 +137,17 @@ class MainScreen(CatalogScreen):
 
     @on(CatalogTable.Highlighted)
     def _highlighted(self, message: CatalogTable.Highlighted) -> None:
-        self.query_one(DetailPane).show(message.entry)
+        entry = message.entry
+        self.query_one(DetailPane).show(entry, self._run_of(entry) if entry else ())
+
+    def _run_of(self, entry: Entry) -> list[Entry]:
+        # The checkpoints of each run, indexed once per change of the catalog.
+        if self._runs is None:
+            runs: dict[str, list[Entry]] = {}
+            for other in self.catalog:
+                runs.setdefault(other.exp_name, []).append(other)
+            self._runs = runs
+        return self._runs.get(entry.exp_name, [entry])
 
     @on(CatalogTable.Selected)
     def _selected(self, message: CatalogTable.Selected) -> None:
@@ -189,6 +202,12 @@ class MainScreen(CatalogScreen):
     def fit_columns(self) -> None:
         """Show every column that fits the width, by priority (palette)."""
         self.query_one(CatalogTable).choose_columns(None)
+
+    def action_toggle_details(self) -> None:
+        """Hide the detail pane (the table takes the width) or show it again."""
+        self.toggle_class("-no-details")
+        if self.has_class("-no-details"):
+            self.action_focus_table()
 
     def action_toggle_mark(self) -> None:
         """Mark or unmark the highlighted row."""
