@@ -129,6 +129,22 @@ class Column:
         return cell_len(self.label) + 1
 
 
+def issues_summary(entry: Entry) -> str | None:
+    """The issues counted by kind, worst first: ``1 SECURITY, 2 errors, 1 warning``."""
+    counts = {"security": 0, "error": 0, "warning": 0}
+    for issue in entry.issues:
+        kind = issue_kind(issue)
+        if kind in counts:
+            counts[kind] += 1
+    parts = []
+    if counts["security"]:
+        parts.append(f"{counts['security']} SECURITY")
+    for kind in ("error", "warning"):
+        if counts[kind]:
+            parts.append(f"{counts[kind]} {kind}{'s' if counts[kind] > 1 else ''}")
+    return ", ".join(parts) or None
+
+
 def _created(entry: Entry, now: datetime) -> str | None:
     return relative_time(parse_time(entry.created_at), now)
 
@@ -147,6 +163,8 @@ COLUMNS: tuple[Column, ...] = (
     Column("created", "Created", _created, 8, 9),
     Column("size", "Size", lambda e, _: human_size(e.size_bytes), 9, 9, right=True),
     Column("source", "Source", lambda e, _: e.source, 11, 10),
+    Column("safety", "Safety", lambda e, _: e.safety, 12, 10),
+    Column("issues", "Issues", lambda e, _: issues_summary(e), 13, 28, min_width=10),
 )
 COLUMNS_BY_KEY: dict[str, Column] = {column.key: column for column in COLUMNS}
 

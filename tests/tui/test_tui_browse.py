@@ -37,7 +37,7 @@ async def test_loads_every_file_with_columns_and_counts(tui_tree: Path) -> None:
         for label in ("Experiment", "File", "Arch", "Epoch", "hmean"):
             assert label in header  # the columns of most use fit at 120 columns
         await wait_for(pilot, lambda: "10 checkpoints" in screen_text(app))  # header counts
-        assert status(app).startswith("10/10 shown │ sort path ↑ │ 4 sidecar · 6 inferred")
+        assert status(app).startswith("10/10 shown │  ☠ SECURITY 1  │ sort path ↑ │ 4 sidecar")
         assert "with issues" in status(app)
         # The hostile pickle is listed, flagged, and never ran.
         assert "evil/evil.ckpt" in paths
@@ -63,7 +63,7 @@ async def test_sort_next_cycles_columns_and_reverse_keeps_nulls_last(tui_tree: P
     async with running(tui_tree) as (app, pilot):
         entries = list(main(app).entries.values())
         keys = [column.key for column in COLUMNS]
-        expected_first = {"hmean", "precision", "recall", "created"}
+        expected_first = {"hmean", "precision", "recall", "created", "issues"}
         for key in keys:
             await pilot.press("s")
             descending = key in expected_first

@@ -10,6 +10,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import ProgressBar, Static
 
+from ckpt_tui.catalog.columns import issue_kind
 from ckpt_tui.model.entry import CheckpointCatalogEntry
 from ckpt_tui.tui.formatting import ellipsize, safe
 
@@ -28,6 +29,8 @@ class Status:
     """Entries inferred from configs, paths or the checkpoint."""
     issues: int = 0
     """Entries with at least one issue."""
+    security: int = 0
+    """Entries with a security finding (an unsafe verdict, or a security issue)."""
     marked: int = 0
     """Marked rows."""
     sort: str = "path ↑"
@@ -48,18 +51,22 @@ class Status:
     ) -> Status:
         """The counts of ``entries`` with the view's state (``sort``: field, descending;
         ``sort_hidden``: its column is not on the table, so only this line shows the sort)."""
-        total = sidecar = issues = 0
+        total = sidecar = issues = security = 0
         for entry in entries:
             total += 1
             sidecar += entry.source == "sidecar"
             # Info notes ("not inspected") are not problems; errors and warnings are.
             issues += any(issue.severity != "info" for issue in entry.issues)
+            security += entry.safety == "unsafe" or any(
+                issue_kind(issue) == "security" for issue in entry.issues
+            )
         return cls(
             shown=shown,
             total=total,
             sidecar=sidecar,
             inferred=total - sidecar,
             issues=issues,
+            security=security,
             marked=marked,
             sort=f"{sort[0]} {'↓' if sort[1] else '↑'}"
             + (" (hidden column)" if sort_hidden else ""),
@@ -97,6 +104,9 @@ class StatusLine(Horizontal):
         if self._verifying is not None:
             done, total = self._verifying
             text.append(f" │ verifying {done:,}/{total:,}", style="bold")
+        if status.security:
+            text.append(" │ ")
+            text.append(f" ☠ SECURITY {status.security} ", style="bold reverse red")
         if status.filter:
             text.append(f" │ filter {ellipsize(safe(status.filter, 120), 40)}")
         text.append(f" │ sort {status.sort}")

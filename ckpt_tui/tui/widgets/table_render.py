@@ -27,6 +27,8 @@ GUTTER = 2
 FROZEN = ("experiment", "file")
 #: The flag of a row with a security finding that is not an ``unsafe`` verdict.
 SECURITY_GLYPH = fmt.UNSAFE_GLYPH
+#: Columns whose security findings are styled apart.
+_VERDICTS = frozenset({"safety", "issues"})
 
 
 @dataclass(frozen=True)
@@ -85,7 +87,10 @@ def row_parts(
     rest: list[Segment] = []
     for i, ((column, width), value) in enumerate(zip(layout, cells, strict=True)):
         target = fixed if i < frozen else rest
-        target.append(Segment(render_cell(column, value, width), base if value else null))
+        style = base if value else null
+        if value and (value == "unsafe" or "SECURITY" in value) and column.key in _VERDICTS:
+            style = base + styles.security  # the word, reversed red: never like a warning
+        target.append(Segment(render_cell(column, value, width), style))
         target.append(Segment(" ", base))
     return fixed, rest
 
