@@ -82,8 +82,9 @@ class CheckpointBrowserApp(App[int]):
         )
 
     def action_help(self) -> None:
-        """Open the help screen (unless it is already open)."""
+        """Open the help screen (unless it is already open); notifications would cover it."""
         if not isinstance(self.screen, HelpScreen):
+            self.clear_notifications()
             self.push_screen(HelpScreen())
 
     async def action_quit(self) -> None:

@@ -17,7 +17,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Container
-from textual.widgets import Footer, Header
+from textual.widgets import Header
 
 from ckpt_tui.catalog.columns import next_sort_field
 from ckpt_tui.catalog.filter import EntryFilter
@@ -29,6 +29,7 @@ from ckpt_tui.tui.screens.catalog_screen import CatalogScreen
 from ckpt_tui.tui.widgets.catalog_table import CatalogTable
 from ckpt_tui.tui.widgets.detail_pane import DetailPane
 from ckpt_tui.tui.widgets.filter_box import FilterBox
+from ckpt_tui.tui.widgets.key_footer import KeyFooter
 from ckpt_tui.tui.widgets.status_line import Status, StatusLine
 
 if TYPE_CHECKING:
@@ -84,7 +85,7 @@ class MainScreen(CatalogScreen):
             yield DetailPane(now=self._now, id="detail")
         yield FilterBox(id="filter")
         yield StatusLine(id="status")
-        yield Footer(compact=True)
+        yield KeyFooter(compact=True)
 
     def on_mount(self) -> None:
         self.title = "ckpt-tui"
