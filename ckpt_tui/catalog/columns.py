@@ -25,7 +25,7 @@ Entry = CheckpointCatalogEntry
 #: How an unknown value is shown.
 NULL = "—"
 #: Rows measured for the columns' widths when there are more (evenly spaced through the rows).
-WIDTH_SAMPLE = 1000
+WIDTH_SAMPLE = 400
 
 
 # -- values as text ---------------------------------------------------------------------------

@@ -10,7 +10,6 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import ProgressBar, Static
 
-from ckpt_tui.catalog.columns import issue_kind
 from ckpt_tui.model.entry import CheckpointCatalogEntry
 from ckpt_tui.tui.formatting import ellipsize, safe
 
@@ -52,14 +51,24 @@ class Status:
         """The counts of ``entries`` with the view's state (``sort``: field, descending;
         ``sort_hidden``: its column is not on the table, so only this line shows the sort)."""
         total = sidecar = issues = security = 0
+        # One plain loop: this runs over every entry at each refresh of a 100,000-row catalog.
         for entry in entries:
             total += 1
-            sidecar += entry.source == "sidecar"
+            if entry.source == "sidecar":
+                sidecar += 1
+            if entry.safety == "unsafe":
+                security += 1
+            if not entry.issues:
+                continue
             # Info notes ("not inspected") are not problems; errors and warnings are.
-            issues += any(issue.severity != "info" for issue in entry.issues)
-            security += entry.safety == "unsafe" or any(
-                issue_kind(issue) == "security" for issue in entry.issues
-            )
+            problem = found_security = False
+            for issue in entry.issues:
+                if issue.severity != "info":
+                    problem = True
+                if issue.code.startswith("security"):
+                    found_security = True
+            issues += problem
+            security += found_security and entry.safety != "unsafe"
         return cls(
             shown=shown,
             total=total,
