@@ -67,7 +67,7 @@ async def _conversion(pilot: Any) -> None:
         await pilot.pause(0.05)
     else:
         raise RuntimeError("the conversion plan did not show within 20 s")
-    await pilot.press("down")  # a Hydra run: every section of the sidecar is known
+    # The first candidate is a Hydra run's: every section of its sidecar is known.
 
 
 SHOTS: dict[str, Steps] = {
