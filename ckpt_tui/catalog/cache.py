@@ -348,14 +348,6 @@ _MTIME_AT = FIELD_NAMES.index("mtime")
 _PROVENANCE_AT = FIELD_NAMES.index("provenance")
 _ISSUES_AT = FIELD_NAMES.index("issues")
 _DETAILS_AT = FIELD_NAMES.index("details")
-_SHARED_AT = tuple(
-    FIELD_NAMES.index(name)
-    for name in (
-        "exp_name", "architecture", "backbone", "monitor", "monitor_mode", "source", "safety",
-        "decoder", "head", "loss", "created_at", "config_path", "hydra_config_path",
-    )
-    if name in FIELD_NAMES
-)  # fmt: skip
 _PROVENANCE_MEMO: dict[str, dict[str, str]] = {}
 _PROVENANCE_MEMO_LIMIT = 4096
 
@@ -382,12 +374,6 @@ def load_entry(data: str) -> CheckpointCatalogEntry:
         raise ValueError("not a cached entry row")
     row[_PROVENANCE_AT] = _provenance(provenance)
     row[_DETAILS_AT] = row[_DETAILS_AT] or {}
-    # Names most entries share (the run, the model, the tier): one string each, not one per
-    # entry (a catalog of 100,000 entries holds a million of them).
-    for index in _SHARED_AT:
-        value = row[index]
-        if type(value) is str:
-            row[index] = sys.intern(value)
     try:
         row[_ISSUES_AT] = [
             Issue(severity=severity, code=code, message=message)
@@ -407,9 +393,7 @@ def _provenance(text: str) -> dict[str, str]:
         if len(_PROVENANCE_MEMO) >= _PROVENANCE_MEMO_LIMIT:
             _PROVENANCE_MEMO.clear()
         _PROVENANCE_MEMO[text] = known
-    # Shared by the entries it describes (100,000 copies would cost ~65 MB): nothing changes an
-    # entry's provenance in place (a verdict read makes a new dict, catalog.verify).
-    return known
+    return known  # shared: nothing changes a loaded entry's provenance in place (~65 MB/100k)
 
 
 def _warning(code: str, message: str) -> Issue:
