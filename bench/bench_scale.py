@@ -188,8 +188,23 @@ def write_tree(root: Path, count: int, sample: Path) -> int:
     return count + extra
 
 
+#: ``ckpt-tui ARGS`` in a child that reports its own peak RSS (``VmHWM``) on stderr's last line:
+#: ``ru_maxrss`` would count the pages the child shared with this process before its exec.
+LIST_CHILD = r"""
+import sys
+from ckpt_tui.cli import main
+code = main(sys.argv[1:])
+sys.stdout.flush()
+with open("/proc/self/status") as status:
+    hwm = next(line for line in status if line.startswith("VmHWM:"))
+sys.stderr.write(f"\nVmHWM-MB {int(hwm.split()[1]) / 1024}\n")
+sys.exit(code)
+"""
+
+
 def run_child(command: list[str], env: dict[str, str], workdir: Path) -> tuple[float, float, str]:
-    """Wall seconds, the child's own peak RSS in MB (``wait4``), and its stdout."""
+    """Wall seconds, the child's own peak RSS in MB (its ``VmHWM`` line on stderr when it
+    prints one, else ``wait4``'s), and its stdout."""
     out_path, err_path = workdir / "child.out", workdir / "child.err"
     with open(out_path, "wb") as out, open(err_path, "wb") as err:
         started = time.perf_counter()
@@ -199,7 +214,11 @@ def run_child(command: list[str], env: dict[str, str], workdir: Path) -> tuple[f
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
         raise RuntimeError(f"{command[:4]} failed:\n{err_path.read_text()[-3000:]}")
-    return seconds, usage.ru_maxrss / 1024, out_path.read_text()
+    rss = usage.ru_maxrss / 1024
+    last = err_path.read_text().strip().splitlines()[-1:] or [""]
+    if last[0].startswith("VmHWM-MB "):
+        rss = float(last[0].split()[1])
+    return seconds, rss, out_path.read_text()
 
 
 def fixture(count: int, fixtures: Path) -> tuple[Path, int]:
@@ -229,11 +248,12 @@ def measure(count: int, fixtures: Path, repeats: int) -> dict[str, Any]:
     env = {**os.environ, "CKPT_TUI_CACHE_DIR": str(cache)}
     env.pop("COLUMNS", None)
     env.pop("LINES", None)
-    cli = [sys.executable, "-m", "ckpt_tui", "list", str(root), "--json"]
+    cli = [sys.executable, "-c", LIST_CHILD, "list", str(root), "--json"]
     result: dict[str, Any] = {"total": total}
     seconds, _rss, out = run_child(cli, env, root.parent)
     result["list_fill"], result["entries"] = seconds, len(json.loads(out))
-    lists = [run_child(cli, env, root.parent) for _ in range(repeats)]
+    del out  # kept, the output would be counted in every later child's pre-exec pages
+    lists = [run_child(cli, env, root.parent)[:2] for _ in range(repeats)]
     result["list_warm"] = statistics.median(run[0] for run in lists)
     result["list_rss"] = max(run[1] for run in lists)
     apps = []
