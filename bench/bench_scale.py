@@ -2,7 +2,7 @@
 --json`` and the headless app, and how their cost grows. Prints a markdown table.
 
 The tree: one real ``torch.save`` checkpoint hard-linked for every checkpoint (real files, no disk
-cost; a fresh copy every 50,000 links, the most a file system allows to one file), each with its
+cost; a fresh copy every 50,000 links: ext4 allows 65,000 to one file), each with its
 own sidecar, 100 per run folder, plus one folder of checkpoints without sidecars (read by the safe
 reader). A tree is written once and kept under ``--fixtures`` (default
 ``/tmp/ckpt-tui-bench``): writing 100,000 sidecars takes about a minute. Measured, each in a
