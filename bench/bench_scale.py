@@ -1,17 +1,21 @@
-"""Scale benchmark (``make bench``): a tree of 50,000 checkpoints through ``list --json`` and the
-headless app. Prints a markdown table of wall time and peak RSS.
+"""Scale benchmark (``make bench``): trees of 10,000 and 100,000 checkpoints through ``list
+--json`` and the headless app, and how their cost grows. Prints a markdown table.
 
-The tree: one real ``torch.save`` checkpoint hard-linked 50,000 times (real files, no disk cost),
-each with its own sidecar, 100 per run folder, plus one folder of checkpoints without sidecars
-(read by the safe reader). Measured, each in a fresh process:
+The tree: one real ``torch.save`` checkpoint hard-linked for every checkpoint (real files, no disk
+cost; a fresh copy every 50,000 links: ext4 allows 65,000 to one file), each with its
+own sidecar, 100 per run folder, plus one folder of checkpoints without sidecars (read by the safe
+reader). A tree is written once and kept under ``--fixtures`` (default
+``/tmp/ckpt-tui-bench``): writing 100,000 sidecars takes about a minute. Measured, each in a
+fresh process:
 
-- ``ckpt-tui list ROOT --json --no-cache``: cold, nothing cached;
-- ``ckpt-tui list ROOT --json``: twice, the second one warm (persistent cache filled);
-- the app (``make_app(root)`` + ``run_test``) until its first scan is complete and every row is in
-  the table: cold cache and warm cache.
+- ``ckpt-tui list ROOT --json``: filling the persistent cache, then warm (median of the runs);
+- the app (``make_app(root)`` + ``run_test``, 120×36) on a warm cache: first rows painted, the
+  full table (the first scan complete and every row in the table), key → repaint for ``s`` (to
+  the hmean column) and for enter in the filter box, and its peak RSS (``VmHWM``).
 
-Peak RSS is each child's own ``ru_maxrss`` (from ``os.wait4``). ``--quick``
-uses 5,000 checkpoints; ``--count N`` any size.
+The last column is the ratio of the largest size to the smallest: for a cost that grows
+linearly, the ratio of the sizes (10×). ``--quick``: 5,000 checkpoints only, one run;
+``--count N``: one size.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -28,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 PER_FOLDER = 100
+LINKS_PER_FILE = 50_000
 WITHOUT_SIDECAR = 200
 """Checkpoints that only the safe reader can describe (no sidecar, no config)."""
 
@@ -67,24 +73,66 @@ checkpointing:
 
 APP_CHILD = r"""
 import asyncio, json, sys, time
-started = time.perf_counter()
-from ckpt_tui.tui.app import make_app
+spawned = float(sys.argv[1]); root = sys.argv[2]; expected = int(sys.argv[3])
+from ckpt_tui.tui.app import make_app, prepare_process
 from ckpt_tui.tui.widgets.catalog_table import CatalogTable
-root, expected = sys.argv[1], int(sys.argv[2])
+
+marks = {}
+waiting = {}
+original = CatalogTable.render_line
+
+def render_line(self, y):
+    now = time.time()
+    if self.rows and "first_rows" not in marks:
+        marks["first_rows"] = now - spawned
+    for name, (started, changed) in list(waiting.items()):
+        if changed(self):
+            marks[name] = now - started
+            del waiting[name]
+    return original(self, y)
+
+CatalogTable.render_line = render_line
+
+async def until(condition, timeout=1800.0, what=""):
+    deadline = time.time() + timeout
+    while not condition():
+        if time.time() > deadline:
+            raise SystemExit(f"timed out waiting for {what}; marks so far: {marks}")
+        await asyncio.sleep(0.005)
+
+async def key_to_repaint(app, name, key):
+    table = app.screen_stack[0].query_one(CatalogTable)
+    rows = table.rows
+    waiting[name] = (time.time(), lambda t: t.rows is not rows)
+    app.simulate_key(key)
+    await until(lambda: name not in waiting, what=name)
 
 async def main():
-    app = make_app(root, poll_interval=None, cursor_blink=False)
+    app = make_app(root, poll_interval=None)
+    prepare_process()  # as run_app does
     async with app.run_test(size=(120, 36)) as pilot:
         screen = app.screen_stack[0]
         table = screen.query_one(CatalogTable)
-        deadline = time.perf_counter() + 1800
-        while screen.scans_completed < 1 or len(table.rows) < expected:
-            if time.perf_counter() > deadline:
-                raise SystemExit(f"not loaded: {len(table.rows)} rows")
-            await pilot.pause(0.05)
-        rows = len(table.rows)
-    print(json.dumps({"seconds": time.perf_counter() - started, "rows": rows,
-                      "torch": "torch" in sys.modules}))
+        await until(lambda: screen.scans_completed >= 1 and len(table.rows) >= expected,
+                    what="the full table")
+        marks["full_table"] = time.time() - spawned
+        marks["rows"] = len(table.rows)
+        screen.cancel_scans()  # the background verification is bench_tui's subject
+        await pilot.pause(0.2)
+        for n in range(8):  # path → experiment → file → … → hmean: a numeric sort with nulls
+            await key_to_repaint(app, f"sort{n}", "s")
+        marks["sort"] = max(marks.pop(f"sort{n}") for n in range(8))
+        box = screen.query_one("FilterBox")
+        box.focus()
+        box.value = "arch:dbnet hmean>0.5 -last"
+        await pilot.pause(0.5)  # the debounced apply; then measure enter
+        box.focus()
+        await key_to_repaint(app, "filter", "enter")
+    with open("/proc/self/status") as status:
+        hwm = next(line for line in status if line.startswith("VmHWM:"))
+    marks["rss_mb"] = int(hwm.split()[1]) / 1024
+    marks["torch"] = "torch" in sys.modules
+    print(json.dumps(marks))
 
 asyncio.run(main())
 """
@@ -109,14 +157,18 @@ def write_tree(root: Path, count: int, sample: Path) -> int:
     """``count`` sidecar-backed checkpoints (hard links of ``sample``) plus the reader-only
     folder; returns the number of checkpoints written."""
     archs = ("dbnet", "dbnetpp", "craft", "pan")
+    source = sample
     for i in range(count):
+        if i and i % LINKS_PER_FILE == 0:  # a file system caps the links to one file (ext4: 65,000)
+            source = sample.with_name(f"{sample.stem}-{i // LINKS_PER_FILE}{sample.suffix}")
+            shutil.copyfile(sample, source)
         folder = root / f"exp_{i // PER_FOLDER:04d}" / "checkpoints"
         if i % PER_FOLDER == 0:
             folder.mkdir(parents=True, exist_ok=True)
         epoch = i % PER_FOLDER
         name = f"epoch={epoch}-step={epoch * 37}"
         ckpt = folder / f"{name}.ckpt"
-        os.link(sample, ckpt)
+        os.link(source, ckpt)
         (folder / f"{name}.metadata.yaml").write_text(
             SIDECAR.format(
                 path=f"{folder.parent.name}/checkpoints/{name}.ckpt",
@@ -136,8 +188,23 @@ def write_tree(root: Path, count: int, sample: Path) -> int:
     return count + extra
 
 
+#: ``ckpt-tui ARGS`` in a child that reports its own peak RSS (``VmHWM``) on stderr's last line:
+#: ``ru_maxrss`` would count the pages the child shared with this process before its exec.
+LIST_CHILD = r"""
+import sys
+from ckpt_tui.cli import main
+code = main(sys.argv[1:])
+sys.stdout.flush()
+with open("/proc/self/status") as status:
+    hwm = next(line for line in status if line.startswith("VmHWM:"))
+sys.stderr.write(f"\nVmHWM-MB {int(hwm.split()[1]) / 1024}\n")
+sys.exit(code)
+"""
+
+
 def run_child(command: list[str], env: dict[str, str], workdir: Path) -> tuple[float, float, str]:
-    """Wall seconds, the child's own peak RSS in MB (``wait4``), and its stdout."""
+    """Wall seconds, the child's own peak RSS in MB (its ``VmHWM`` line on stderr when it
+    prints one, else ``wait4``'s), and its stdout."""
     out_path, err_path = workdir / "child.out", workdir / "child.err"
     with open(out_path, "wb") as out, open(err_path, "wb") as err:
         started = time.perf_counter()
@@ -147,65 +214,108 @@ def run_child(command: list[str], env: dict[str, str], workdir: Path) -> tuple[f
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
         raise RuntimeError(f"{command[:4]} failed:\n{err_path.read_text()[-3000:]}")
-    return seconds, usage.ru_maxrss / 1024, out_path.read_text()
+    rss = usage.ru_maxrss / 1024
+    last = err_path.read_text().strip().splitlines()[-1:] or [""]
+    if last[0].startswith("VmHWM-MB "):
+        rss = float(last[0].split()[1])
+    return seconds, rss, out_path.read_text()
 
 
-def measure(count: int, base: Path) -> list[tuple[str, float, float, str]]:
-    root = base / "outputs"
-    cache = base / "cache"
-    cache.mkdir()
+def fixture(count: int, fixtures: Path) -> tuple[Path, int]:
+    """The tree of ``count`` checkpoints under ``fixtures`` (written once, then reused) and its
+    number of checkpoints."""
+    base = fixtures / f"scale-{count}"
+    done = base / "complete"
+    if done.exists():
+        return base / "outputs", int(done.read_text())
+    shutil.rmtree(base, ignore_errors=True)
+    base.mkdir(parents=True)
     sample = base / "sample.ckpt"
     subprocess.run([sys.executable, __file__, "--write-sample", str(sample)], check=True)
     started = time.perf_counter()
-    total = write_tree(root, count, sample)
+    total = write_tree(base / "outputs", count, sample)
     print(f"_tree of {total:,} checkpoints written in {time.perf_counter() - started:.1f} s_")
+    done.write_text(str(total))
+    return base / "outputs", total
+
+
+def measure(count: int, fixtures: Path, repeats: int) -> dict[str, Any]:
+    """Every figure of one size: medians of ``repeats`` runs (RSS: the largest)."""
+    root, total = fixture(count, fixtures)
+    cache = root.parent / "cache"
+    shutil.rmtree(cache, ignore_errors=True)
+    cache.mkdir()
     env = {**os.environ, "CKPT_TUI_CACHE_DIR": str(cache)}
     env.pop("COLUMNS", None)
     env.pop("LINES", None)
-    cli = [sys.executable, "-m", "ckpt_tui", "list", str(root), "--json"]
-    rows: list[tuple[str, float, float, str]] = []
+    cli = [sys.executable, "-c", LIST_CHILD, "list", str(root), "--json"]
+    result: dict[str, Any] = {"total": total}
+    seconds, _rss, out = run_child(cli, env, root.parent)
+    result["list_fill"], result["entries"] = seconds, len(json.loads(out))
+    del out  # kept, the output would be counted in every later child's pre-exec pages
+    lists = [run_child(cli, env, root.parent)[:2] for _ in range(repeats)]
+    result["list_warm"] = statistics.median(run[0] for run in lists)
+    result["list_rss"] = max(run[1] for run in lists)
+    apps = []
+    for _ in range(repeats):
+        command = [sys.executable, "-c", APP_CHILD, repr(time.time()), str(root), str(total)]
+        _seconds, _rss, out = run_child(command, env, root.parent)
+        apps.append(json.loads(out.strip().splitlines()[-1]))
+    for key in ("first_rows", "full_table", "sort", "filter"):
+        result[key] = statistics.median(float(run[key]) for run in apps)
+    result["rss_mb"] = max(float(run["rss_mb"]) for run in apps)
+    result["torch"] = any(run["torch"] for run in apps)
+    return result
 
-    def listed(out: str) -> str:
-        return f"{len(json.loads(out)):,} entries"
 
-    seconds, rss, out = run_child([*cli, "--no-cache"], env, base)
-    rows.append(("`list --json --no-cache`", seconds, rss, listed(out)))
-    seconds, rss, out = run_child(cli, env, base)
-    rows.append(("`list --json`, filling the cache", seconds, rss, listed(out)))
-    seconds, rss, out = run_child(cli, env, base)
-    rows.append(("`list --json`, warm cache", seconds, rss, listed(out)))
-    for path in cache.glob("*"):
-        path.unlink()
-    for label in ("app, cold cache", "app, warm cache"):
-        command = [sys.executable, "-c", APP_CHILD, str(root), str(total)]
-        seconds, rss, out = run_child(command, env, base)
-        data: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
-        note = f"{data['rows']:,} rows; torch imported: {data['torch']}"
-        rows.append((label, seconds, rss, note))
-    return rows
+def print_table(results: dict[int, dict[str, Any]], repeats: int) -> None:
+    sizes = list(results)
+    print(f"\nMedians of {repeats} run(s) (peak RSS: the largest); warm persistent cache.")
+    print("Times from process start unless noted; ratio: largest size / smallest.\n")
+    head = " | ".join(f"{results[size]['total']:,}" for size in sizes)
+    print(f"| measure | {head} | ratio | target |")
+    print("|---|" + "---|" * len(sizes) + "---|---|")
+
+    def row(label: str, key: str, unit: str, target: str, scale: float = 1.0) -> None:
+        values = [results[size][key] * scale for size in sizes]
+        shown = [
+            f"{value:.2f} {unit}" if unit == "s" else f"{value:.0f} {unit}" for value in values
+        ]
+        ratio = f"{values[-1] / values[0]:.1f}×" if len(values) > 1 and values[0] else ""
+        print(f"| {label} | {' | '.join(shown)} | {ratio} | {target} |")
+
+    row("`list --json`, filling the cache", "list_fill", "s", "")
+    row("`list --json`, warm cache", "list_warm", "s", "≤ 12× per 10× entries")
+    row("`list --json` peak RSS", "list_rss", "MB", "")
+    row("app: first rows painted", "first_rows", "s", "≤ 0.5 s")
+    row("app: full table", "full_table", "s", "≤ 12× per 10× entries")
+    row("app: key → repaint, `s` (sort)", "sort", "ms", "≤ 1 s at 100,000", 1000)
+    row("app: key → repaint, enter (filter)", "filter", "ms", "≤ 1 s at 100,000", 1000)
+    row("app: peak RSS", "rss_mb", "MB", "≤ 300 MB at 100,000")
+    torch = " | ".join(str(results[size]["torch"]) for size in sizes)
+    print(f"| app: torch imported | {torch} | | False |")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="5,000 checkpoints instead of 50,000")
-    parser.add_argument("--count", type=int, help="checkpoints with sidecars (default 50,000)")
+    parser.add_argument("--quick", action="store_true", help="5,000 checkpoints, one run")
+    parser.add_argument("--count", type=int, help="one size instead of 10,000 and 100,000")
+    parser.add_argument("--repeats", type=int, default=3, help="runs per measure (default 3)")
+    parser.add_argument(
+        "--fixtures",
+        type=Path,
+        default=Path(tempfile.gettempdir()) / "ckpt-tui-bench",
+        help="where the trees are kept between runs",
+    )
     parser.add_argument("--write-sample", metavar="PATH", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.write_sample:  # in its own process, so torch never sits in the measuring one
         sample_checkpoint(Path(args.write_sample))
         return 0
-    count = args.count or (5_000 if args.quick else 50_000)
-    base = Path(tempfile.mkdtemp(prefix="ckpt-tui-scale-"))
-    try:
-        rows = measure(count, base)
-    finally:
-        shutil.rmtree(base, ignore_errors=True)
-    print(f"\nOne run each; {count:,} sidecar-backed checkpoints + {WITHOUT_SIDECAR} read by the")
-    print("safe reader. Time is wall time from process start; RSS is the process's peak.\n")
-    print("| run | time | peak RSS | result |")
-    print("|---|---|---|---|")
-    for label, seconds, rss, note in rows:
-        print(f"| {label} | {seconds:.1f} s | {rss:.0f} MB | {note} |")
+    sizes = [args.count] if args.count else [5_000] if args.quick else [10_000, 100_000]
+    repeats = 1 if args.quick else args.repeats
+    results = {size: measure(size, args.fixtures, repeats) for size in sizes}
+    print_table(results, repeats)
     return 0
 
 

@@ -89,9 +89,9 @@ async def main():
         marks["verify_per_ckpt"] = marks["verified"] / max(1, unchecked)
         marks["left_unchecked"] = sum(e.safety == "unchecked" for e in screen.entries.values())
         await pilot.pause(0.2)
-        for n in range(6):  # to the hmean column: a numeric sort with nulls
+        for n in range(7):  # path → experiment → file → … → hmean: a numeric sort with nulls
             await key_to_repaint(app, f"sort{n}", "s")
-        marks["sort"] = marks.pop("sort5")
+        marks["sort"] = marks.pop("sort6")
         screen.query_one("FilterBox").focus()
         screen.query_one("FilterBox").value = "arch:dbnet hmean>0.5 -last"
         await pilot.pause(0.3)  # the debounced apply, then measure enter

@@ -33,9 +33,21 @@ def _created(entry: Entry) -> float | None:
     return stamp.astimezone(timezone.utc).timestamp()
 
 
+#: The verdicts from the most to the least alarming (the natural order of a sort by safety).
+SAFETY_ORDER: dict[str, int] = {"unsafe": 0, "code": 1, "unreadable": 2, "unchecked": 3, "safe": 4}
+
+
+def _issue_counts(entry: Entry) -> tuple[int, int, int] | None:
+    # Security findings outrank errors, which outrank warnings; no issue at all is null.
+    kinds = ["security" if i.code.startswith("security") else i.severity for i in entry.issues]
+    security, errors, warnings = (kinds.count(k) for k in ("security", "error", "warning"))
+    return (security, errors, warnings) if security or errors or warnings else None
+
+
 #: Column name → key function; a key of ``None`` means "unknown" and sorts last.
 SORT_FIELDS: dict[str, SortKey] = {
     "experiment": lambda e: _fold(e.exp_name),
+    "file": lambda e: _fold(e.file_name),
     "arch": lambda e: _fold(e.architecture),
     "encoder": lambda e: _fold(e.backbone),
     "epoch": lambda e: e.epoch,
@@ -47,6 +59,8 @@ SORT_FIELDS: dict[str, SortKey] = {
     "created": _created,
     "size": lambda e: e.size_bytes,
     "source": lambda e: e.source,
+    "safety": lambda e: SAFETY_ORDER.get(e.safety, len(SAFETY_ORDER)),
+    "issues": _issue_counts,
     "path": lambda e: e.checkpoint_path,
 }
 
@@ -63,10 +77,11 @@ SORT_ALIASES: dict[str, str] = {
     "created_at": "created",
     "size_bytes": "size",
     "checkpoint_path": "path",
+    "file_name": "file",
 }
 
 #: Columns whose natural first order is descending (best or newest first).
-DESCENDING_FIRST: frozenset[str] = frozenset({"hmean", "precision", "recall", "created"})
+DESCENDING_FIRST: frozenset[str] = frozenset({"hmean", "precision", "recall", "created", "issues"})
 
 
 def resolve_sort_field(name: str) -> str:

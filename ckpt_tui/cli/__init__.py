@@ -44,6 +44,26 @@ class CommandModule(Protocol):
     def run(self, args: argparse.Namespace) -> int: ...
 
 
+def _columns(spec: str) -> tuple[str, ...]:
+    from ckpt_tui.catalog.columns import parse_columns
+
+    try:
+        return parse_columns(spec)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
+def add_columns_argument(parser: argparse.ArgumentParser) -> None:
+    """``--columns LIST``: the table's columns, in order (the TUI and ``list``)."""
+    parser.add_argument(
+        "--columns",
+        type=_columns,
+        metavar="LIST",
+        help="the table's columns, comma-separated (e.g. experiment,file,hmean,epoch); "
+        "default: every column that fits the width, least useful dropped first",
+    )
+
+
 def _epilog() -> str:
     lines = ["commands:"]
     lines += [f"  {name:<10} {help_text}" for name, (_, help_text) in COMMANDS.items()]
@@ -62,6 +82,7 @@ def _tui_parser() -> argparse.ArgumentParser:
         "root", nargs="?", default=".", type=Path, help="folder or s3://, gs:// URL (default: .)"
     )
     parser.add_argument("--no-cache", action="store_true", help="bypass the persistent cache")
+    add_columns_argument(parser)
     parser.add_argument("--version", action="version", version=f"ckpt-tui {__version__}")
     return parser
 
@@ -94,7 +115,7 @@ def _run_tui(argv: list[str], remote_tree: object = None) -> int:
         return EXIT_USAGE
     from ckpt_tui.tui.app import run_app
 
-    return run_app(args.root, use_cache=not args.no_cache)
+    return run_app(args.root, use_cache=not args.no_cache, columns=args.columns)
 
 
 def run() -> int:

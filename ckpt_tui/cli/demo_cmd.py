@@ -1,4 +1,5 @@
-"""``ckpt-tui demo DIR``: write a realistic demo outputs tree of real torch checkpoints.
+"""``ckpt-tui demo DIR``: write a realistic demo outputs tree of real torch checkpoints, with DIR as
+the ``outputs/`` folder (``ckpt-tui demo .demo/outputs`` writes ``.demo/outputs/<run>/...``).
 
 Exit codes: 0 written · 1 the tree could not be written · 2 usage error (DIR is not empty and
 ``--force`` was not given, or DIR is a file).
@@ -13,7 +14,12 @@ from pathlib import Path
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the ``demo`` command's arguments to ``parser``."""
-    parser.add_argument("dir", metavar="DIR", type=Path, help="folder to write the demo tree into")
+    parser.add_argument(
+        "dir",
+        metavar="DIR",
+        type=Path,
+        help="the outputs/ folder to write (its run folders are written directly in it)",
+    )
     parser.add_argument(
         "--seed", type=int, default=0, help="seed of the generated scores and weights (default 0)"
     )

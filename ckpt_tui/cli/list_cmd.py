@@ -1,10 +1,12 @@
 """``ckpt-tui list ROOT [--json|--csv] [--sort FIELD] [--desc] [--filter EXPR] [--verify]
-[--no-cache]``.
+[--columns LIST] [--no-cache]``.
 
-On a terminal: a table (and a progress bar on stderr while a long build runs). With ``--json``:
-the array of entries and nothing else on stdout; ``--csv``: one row per entry. Entries a sidecar
-described are ``unchecked`` (their file was not read); ``--verify`` reads the safety verdict of
-each of them before anything is filtered or printed.
+On a terminal: a table fitted to its width, one line per entry (and a progress bar on stderr
+while a long build runs); piped: one tab-separated line per entry after a header line
+(``table_out``). With ``--json``: the array of entries, one compact entry per line, and nothing
+else on stdout; ``--csv``: one row per entry. ``--columns`` chooses the table's columns.
+Entries a sidecar described are ``unchecked`` (their file was not read); ``--verify`` reads the
+safety verdict of each of them before anything is filtered or printed.
 Names are shown escaped, never raw: a file name can hold terminal escape sequences.
 Exit codes: 0 done, 2 usage error (bad root, bad filter, unknown sort field).
 """
@@ -15,10 +17,12 @@ import argparse
 import csv
 import io
 import json
+import shutil
 import sys
 import time
 from typing import Any, TextIO
 
+from ckpt_tui.cli import add_columns_argument
 from ckpt_tui.io.text import escape_for_terminal, escape_surrogates_json
 from ckpt_tui.model.entry import JSON_FIELDS, CheckpointCatalogEntry
 
@@ -47,6 +51,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="read the safety verdict of every unchecked (sidecar-described) checkpoint",
     )
     parser.add_argument("--no-cache", action="store_true", help="bypass the catalog cache")
+    add_columns_argument(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -105,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
     elif args.csv:
         _write_csv(selected, sys.stdout)
     else:
-        _write_table(selected, len(state))
+        _write_table(selected, len(state), args.columns)
     return EXIT_OK
 
 
@@ -115,18 +120,18 @@ def _usage(message: str) -> int:
 
 
 def _write_json(entries: list[Entry], out: TextIO) -> None:
+    # One compact entry per line inside the array: valid JSON, and streamed (50,000 entries
+    # never sit in memory as one document). Compact, json.dumps uses its C encoder; indenting
+    # falls back to pure Python, the bulk of the time at 100,000 entries.
     # Non-ASCII names stay readable (UTF-8); control characters are JSON escapes, and bytes that
     # are not UTF-8 (lone surrogates) become \udcXX escapes instead of failing to encode.
-    # Written in pieces, the same text as json.dumps(list, indent=2): one document of 50,000
-    # entries would otherwise sit in memory three times over (dicts, text, bytes).
     if not entries:
         _write_utf8("[]\n", out)
         return
+    encode = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": ")).encode
     pieces: list[str] = []
     for index, entry in enumerate(entries):
-        item = json.dumps(entry.to_json(), indent=2, ensure_ascii=False)
-        # JSON text holds no raw newline inside strings: indenting every line is exact.
-        pieces.append(("[\n  " if index == 0 else ",\n  ") + item.replace("\n", "\n  "))
+        pieces.append(("[\n" if index == 0 else ",\n") + encode(entry.to_json()))
         if len(pieces) >= _JSON_PIECE:
             _write_utf8(escape_surrogates_json("".join(pieces)), out)
             pieces = []
@@ -174,97 +179,15 @@ def _write_utf8(text: str, out: TextIO) -> None:
         out.write(text.encode("utf-8", "backslashreplace").decode("utf-8"))
 
 
-def _write_table(entries: list[Entry], found: int) -> None:
-    from rich.table import Table
-    from rich.text import Text
+def _write_table(entries: list[Entry], found: int, columns: tuple[str, ...] | None) -> None:
+    from ckpt_tui.cli.table_out import write_terminal_table, write_tsv
 
-    from ckpt_tui.cli.console import stdout_console
-
-    def cell(value: object, *, digits: int | None = None) -> Text:
-        if value is None:
-            return Text("—", style="dim")
-        if digits is not None and isinstance(value, float):
-            return Text(f"{value:.{digits}f}")
-        # Text objects are never parsed as markup; escaping keeps control characters out.
-        return Text(escape_for_terminal(str(value)))
-
-    table = Table(show_lines=False, header_style="bold", pad_edge=False)
-    for title, justify in (
-        ("checkpoint", "left"),
-        ("experiment", "left"),
-        ("arch", "left"),
-        ("encoder", "left"),
-        ("epoch", "right"),
-        ("step", "right"),
-        ("hmean", "right"),
-        ("prec", "right"),
-        ("rec", "right"),
-        ("source", "left"),
-        ("safety", "left"),
-        ("issues", "left"),
-    ):
-        if title == "safety":
-            # The verdict is read whole or not at all ("unch/ecked" is neither): never folded.
-            width = max((len(e.safety) for e in entries), default=len(title))
-            table.add_column(title, no_wrap=True, min_width=width)
-            continue
-        table.add_column(title, justify=justify, overflow="fold")  # type: ignore[arg-type]
-    for entry in entries:
-        table.add_row(
-            cell(entry.checkpoint_path),
-            cell(entry.exp_name or None),
-            cell(entry.architecture),
-            cell(entry.backbone),
-            cell(entry.epoch),
-            cell(entry.global_step),
-            cell(entry.hmean, digits=3),
-            cell(entry.precision, digits=3),
-            cell(entry.recall, digits=3),
-            cell(entry.source),
-            _safety_cell(entry),
-            _issues_cell(entry),
-        )
-    # Piped output has no width to fit: give long paths room instead of folding them.
-    console = stdout_console(highlight=False, width=None if sys.stdout.isatty() else 200)
-    console.print(table)
-    shown = f"{len(entries)} of {found}" if len(entries) != found else str(found)
-    console.print(Text(f"{shown} checkpoints", style="dim"))
-
-
-_SAFETY_STYLES = {
-    "safe": "green",
-    "unsafe": "bold red",
-    "code": "bold magenta",
-    "unchecked": "dim",
-    "unreadable": "yellow",
-}
-
-
-def _safety_cell(entry: Entry) -> Any:
-    from rich.text import Text
-
-    # The verdict word itself, never only a colour: piped output has none.
-    return Text(entry.safety, style=_SAFETY_STYLES.get(entry.safety, ""))
-
-
-def _issues_cell(entry: Entry) -> Any:
-    from rich.text import Text
-
-    errors = sum(1 for i in entry.issues if i.severity == "error")
-    warnings = sum(1 for i in entry.issues if i.severity == "warning")
-    parts = []
-    if errors:
-        parts.append((f"{errors} error{'s' if errors > 1 else ''}", "red"))
-    if warnings:
-        parts.append((f"{warnings} warning{'s' if warnings > 1 else ''}", "yellow"))
-    if not parts:
-        return Text("")
-    text = Text()
-    for index, (label, style) in enumerate(parts):
-        if index:
-            text.append(", ")
-        text.append(label, style=style)
-    return text
+    if sys.stdout.isatty():
+        # The terminal's own width (COLUMNS when set): rich assumes 80 on a "dumb" terminal.
+        width = shutil.get_terminal_size((80, 24)).columns
+        write_terminal_table(entries, found, width, columns)
+    else:
+        write_tsv(entries, sys.stdout, columns)
 
 
 class _Progress:

@@ -127,7 +127,10 @@ def _print_rich(entry: CheckpointCatalogEntry, details: dict[str, Any]) -> None:
 
     from ckpt_tui.cli.console import stdout_console
 
-    console = stdout_console(highlight=False)
+    if sys.stdout.isatty():
+        console = stdout_console(highlight=False)
+    else:  # piped: long lines stay whole (a program reads them), never hard-wrapped at 80
+        console = stdout_console(highlight=False, soft_wrap=True, width=10_000, height=25)
     safe = escape_for_terminal
 
     console.print(f"[bold]{escape(safe(entry.checkpoint_path))}[/]")
@@ -163,8 +166,11 @@ def _print_rich(entry: CheckpointCatalogEntry, details: dict[str, Any]) -> None:
         console.print("\n[bold]Issues[/]")
         colours = {"error": "red", "warning": "yellow", "info": "blue"}
         for issue in entry.issues:
-            colour = colours.get(issue.severity, "white")
-            console.print(f"  [{colour}]{issue.severity}[/] {escape(safe(issue.message))}")
+            if issue.code.startswith("security"):  # never shown as a mere error or warning
+                word = "[bold reverse red]SECURITY[/]"
+            else:
+                word = f"[{colours.get(issue.severity, 'white')}]{issue.severity}[/]"
+            console.print(f"  {word} {escape(safe(issue.message))}")
     if "folder" in details:
         print_folder(console, details["folder"])
     sections = (

@@ -185,7 +185,7 @@ def hydra_yaml(run: Run) -> dict[str, Any]:
     """A trimmed Hydra 1.3 ``hydra.yaml`` (run dir, job, runtime and choices)."""
     run_dir = (
         "outputs/${exp_name}_${now:%Y%m%d}"
-        if not run.folder.split("/")[1].startswith("20")
+        if not run.folder.split("/")[0].startswith("20")
         else "outputs/${now:%Y-%m-%d}/${now:%H-%M-%S}"
     )
     return {

@@ -20,7 +20,7 @@ DB = ("db_head", "db_loss")
 RUNS: tuple[Run, ...] = (
     Run(
         "K",
-        "outputs/archive/run_1001",
+        "archive/run_1001",
         "checkpoints",
         "dbnet_baseline_v0",
         Model("dbnet", "resnet18", "unet", *DB),
@@ -35,7 +35,7 @@ RUNS: tuple[Run, ...] = (
     ),
     Run(
         "A",
-        "outputs/2025-10-02/09-14-07",
+        "2025-10-02/09-14-07",
         "checkpoints",
         "dbnet_r18_baseline",
         Model("dbnet", "resnet18", "unet", *DB),
@@ -58,7 +58,7 @@ RUNS: tuple[Run, ...] = (
     ),
     Run(
         "B",
-        "outputs/2025-10-03/14-22-51",
+        "2025-10-03/14-22-51",
         "checkpoints",
         "dbnetpp_r50_long",
         Model("dbnetpp", "resnet50", "fpn_decoder", *DB),
@@ -73,7 +73,7 @@ RUNS: tuple[Run, ...] = (
     ),
     Run(
         "C",
-        "outputs/2025-10-05/08-03-44",
+        "2025-10-05/08-03-44",
         "checkpoints",
         "craft_mbv3_small",
         Model("craft", "mobilenetv3_small_050", "craft_decoder", "craft_head", "craft_loss"),
@@ -92,7 +92,7 @@ RUNS: tuple[Run, ...] = (
     ),
     Run(
         "D",
-        "outputs/2025-10-06/19-47-30",
+        "2025-10-06/19-47-30",
         "checkpoints",
         "pan_r34_steps",
         Model("pan", "resnet34", "pan_decoder", "pan_head", "pan_loss"),
@@ -110,7 +110,7 @@ RUNS: tuple[Run, ...] = (
     ),
     Run(
         "E",
-        "outputs/ocr_training_dbnetpp_resnet50_20251009",
+        "ocr_training_dbnetpp_resnet50_20251009",
         "checkpoints",
         "ocr_training_dbnetpp_resnet50",
         Model("dbnetpp", "resnet50", "fpn_decoder", *DB),
@@ -137,7 +137,7 @@ RUNS: tuple[Run, ...] = (
     ),
     Run(
         "F",
-        "outputs/2025-10-12/11-40-09",
+        "2025-10-12/11-40-09",
         "checkpoints/psenet_mobilenetv3_large_100_icdar15/checkpoints",
         "psenet_mobilenetv3_large_100_icdar15",
         Model("psenet", "mobilenetv3_large_100", "fpn_decoder", "pse_head", "pse_loss"),
@@ -163,7 +163,7 @@ RUNS: tuple[Run, ...] = (
     ),
     Run(
         "H",
-        "outputs/pan_resnet34_canonical",
+        "pan_resnet34_canonical",
         "checkpoints",
         "pan_resnet34_canonical",
         Model("pan", "resnet34", "pan_decoder", "pan_head", "pan_loss"),
@@ -182,7 +182,7 @@ RUNS: tuple[Run, ...] = (
     ),
     Run(
         "I",
-        "outputs/2025-10-14/16-05-33",
+        "2025-10-14/16-05-33",
         "checkpoints",
         "dbnet_mbv3_large_metricnames",
         Model("dbnet", "mobilenetv3_large_100", "unet", *DB),
@@ -194,7 +194,7 @@ RUNS: tuple[Run, ...] = (
     ),
     Run(
         "J",
-        "outputs/2025-10-15/22-10-58",
+        "2025-10-15/22-10-58",
         "checkpoints",
         "craft_r34_crashed",
         Model("craft", "resnet34", "craft_decoder", "craft_head", "craft_loss"),
@@ -210,7 +210,7 @@ RUNS: tuple[Run, ...] = (
     ),
     Run(
         "L",
-        "outputs/dbnetpp_efficientnet_b0_finetune",
+        "dbnetpp_efficientnet_b0_finetune",
         "checkpoints",
         "dbnetpp_efficientnet_b0_finetune",
         Model("dbnetpp", "efficientnet_b0", "fpn_decoder", *DB, frozen_encoder=True),
@@ -230,7 +230,7 @@ RUNS: tuple[Run, ...] = (
     ),
     Run(
         "M",
-        "outputs/2025-10-20/07-31-12",
+        "2025-10-20/07-31-12",
         "checkpoints",
         "dbnet_mbv3_small_long",
         Model("dbnet", "mobilenetv3_small_050", "unet", *DB),
@@ -258,7 +258,7 @@ RUNS: tuple[Run, ...] = (
     ),
     Run(
         "N",
-        "outputs/2025-10-27/13-55-40",
+        "2025-10-27/13-55-40",
         "checkpoints",
         "pan_effb0_aug",
         Model("pan", "efficientnet_b0", "pan_decoder", "pan_head", "pan_loss"),

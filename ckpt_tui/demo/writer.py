@@ -45,7 +45,8 @@ class DemoSummary:
 
 
 def write_demo_tree(dest: Path, *, seed: int = 0) -> DemoSummary:
-    """Write the demo outputs tree under ``dest`` (created if missing) and return a summary.
+    """Write the demo outputs tree with ``dest`` as its ``outputs/`` folder (created if missing:
+    the run folders are its children) and return a summary.
 
     The tree is the same for the same ``seed``: names, contents (checkpoint bytes too) and
     mtimes. Existing files at the demo's paths are replaced; nothing else in ``dest`` is touched.

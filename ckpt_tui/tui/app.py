@@ -56,6 +56,7 @@ class CheckpointBrowserApp(App[int]):
         clock: Clock | None = None,
         poll_interval: float | None = 3.0,
         cursor_blink: bool = True,
+        columns: tuple[str, ...] | None = None,
     ) -> None:
         super().__init__()
         self.root = root
@@ -68,6 +69,8 @@ class CheckpointBrowserApp(App[int]):
         """Seconds between live-update polls; ``None`` disables them."""
         self.cursor_blink = cursor_blink
         """Whether the filter box's cursor blinks (off for deterministic snapshots)."""
+        self.columns = columns
+        """The columns chosen (``--columns``), or ``None``: every column that fits."""
 
     def get_default_screen(self) -> Screen[None]:
         return MainScreen(
@@ -75,11 +78,13 @@ class CheckpointBrowserApp(App[int]):
             now=self.clock,
             use_cache=self.use_cache,
             poll_interval=self.poll_interval,
+            columns=self.columns,
         )
 
     def action_help(self) -> None:
-        """Open the help screen (unless it is already open)."""
+        """Open the help screen (unless it is already open); notifications would cover it."""
         if not isinstance(self.screen, HelpScreen):
+            self.clear_notifications()
             self.push_screen(HelpScreen())
 
     async def action_quit(self) -> None:
@@ -97,6 +102,7 @@ def make_app(
     clock: Clock | None = None,
     poll_interval: float | None = 3.0,
     cursor_blink: bool = True,
+    columns: tuple[str, ...] | None = None,
 ) -> CheckpointBrowserApp:
     """The app for ``root``. Tests and screenshots pass a fixed ``clock``, ``cursor_blink=False``
     and ``poll_interval=None``; the CLI uses the defaults."""
@@ -106,6 +112,7 @@ def make_app(
         clock=clock,
         poll_interval=poll_interval,
         cursor_blink=cursor_blink,
+        columns=columns,
     )
 
 
@@ -130,9 +137,9 @@ def prepare_process() -> None:
     sys.setswitchinterval(SWITCH_INTERVAL)
 
 
-def run_app(root: Path, *, use_cache: bool = True) -> int:
+def run_app(root: Path, *, use_cache: bool = True, columns: tuple[str, ...] | None = None) -> int:
     """Run the TUI on ``root`` in this terminal; returns the exit code."""
-    app = make_app(root, use_cache=use_cache)
+    app = make_app(root, use_cache=use_cache, columns=columns)
     prepare_process()
     result = app.run()
     if app.return_code not in (None, 0):

@@ -1,4 +1,5 @@
-"""The command palette entries: sort by each column, filter presets, rescan, conversion.
+"""The command palette entries: sort by each column, show or hide each column, filter presets,
+rescan, conversion.
 
 The provider asks the screen the palette was opened on for its commands
 (``MainScreen.palette_commands``, built by :func:`catalog_commands` from the screen's actions).
@@ -11,7 +12,7 @@ from typing import Protocol, runtime_checkable
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-from ckpt_tui.tui.widgets.catalog_table import COLUMNS
+from ckpt_tui.catalog.columns import COLUMNS
 
 PaletteCommand = tuple[str, str, Callable[[], object]]
 
@@ -32,6 +33,10 @@ class CatalogActions(Protocol):
 
     def action_rescan(self) -> None: ...
 
+    def toggle_column(self, key: str) -> None: ...
+
+    def fit_columns(self) -> None: ...
+
     def action_convert(self) -> None: ...
 
     def action_copy_path(self) -> None: ...
@@ -42,6 +47,13 @@ def catalog_commands(screen: CatalogActions) -> list[PaletteCommand]:
     commands: list[PaletteCommand] = [
         (f"Sort by {c.key}", f"the {c.label} column", _bind(screen.sort_by, c.key)) for c in COLUMNS
     ]
+    commands.append(("Sort by path", "the path order", _bind(screen.sort_by, "path")))
+    commands += [
+        (f"Column: show/hide {c.key}", f"the {c.label} column", _bind(screen.toggle_column, c.key))
+        for c in COLUMNS
+    ]
+    fit_help = "every column that fits, least useful dropped first"
+    commands.append(("Columns: fit the width", fit_help, screen.fit_columns))
     commands += [
         (f"Filter: {name}", f"filter with '{expr}'", _bind(screen.apply_filter, expr))
         for name, expr in PRESETS

@@ -20,7 +20,8 @@ KEYS: tuple[tuple[str, str], ...] = (
 
 #: Extra keys beyond the contract, listed under the table.
 EXTRA_KEYS: tuple[tuple[str, str], ...] = (
-    ("← →", "scroll the columns sideways"),
+    ("← →", "scroll the columns sideways (when the chosen columns are wider than the screen)"),
+    ("i", "hide or show the detail pane"),
     ("escape", "detail pane or compare screen: back to the table"),
     ("o", "compare screen: only the rows that differ, or all rows"),
     ("ctrl+p", "command palette: sort by a column, filter presets, rescan, conversion"),

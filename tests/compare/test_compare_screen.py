@@ -29,9 +29,9 @@ def demo_outputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The project's demo tree, written once (the screen only reads it)."""
     from ckpt_tui.demo import write_demo_tree
 
-    dest = tmp_path_factory.mktemp("compare-demo")
+    dest = tmp_path_factory.mktemp("compare-demo") / "outputs"
     write_demo_tree(dest)
-    return dest / "outputs"
+    return dest
 
 
 async def wait_for(pilot: Any, condition: Any, what: str, timeout: float = 30.0) -> None:

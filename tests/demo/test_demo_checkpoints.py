@@ -133,8 +133,8 @@ def test_model_checkpoint_state_holds_real_scores(facts: Facts) -> None:
 
 def test_scores_in_names_match_the_state(facts: Facts) -> None:
     for name, value in [
-        ("outputs/pan_resnet34_canonical/checkpoints/best-hmean-0.8920.ckpt", 0.8920),
-        ("outputs/2025-10-14/16-05-33/checkpoints/val/hmean=0.8123.ckpt", 0.8123),
+        ("pan_resnet34_canonical/checkpoints/best-hmean-0.8920.ckpt", 0.8920),
+        ("2025-10-14/16-05-33/checkpoints/val/hmean=0.8123.ckpt", 0.8123),
     ]:
         _, state = _checkpoint_state(facts[name])
         assert state["current_score"]["value"] == pytest.approx(value, abs=1e-6)
@@ -293,15 +293,15 @@ def test_cleval_metrics_present_in_some(facts: Facts) -> None:
 
 def test_last_may_carry_an_older_current_score(facts: Facts) -> None:
     # Lightning only updates current_score when a file enters the top-k; the demo keeps that.
-    name = "outputs/dbnetpp_efficientnet_b0_finetune/checkpoints/last.ckpt"
+    name = "dbnetpp_efficientnet_b0_finetune/checkpoints/last.ckpt"
     _, state = _checkpoint_state(facts[name])
-    best = facts["outputs/dbnetpp_efficientnet_b0_finetune/checkpoints/best.ckpt"]
+    best = facts["dbnetpp_efficientnet_b0_finetune/checkpoints/best.ckpt"]
     assert facts[name]["epoch"] == 4 and best["epoch"] == 3
     assert state["current_score"]["value"] == state["best_model_score"]["value"]
 
 
 def test_last_holds_the_same_weights_as_the_file_saved_with_it(facts: Facts) -> None:
-    run = "outputs/2025-10-02/09-14-07/checkpoints/"
+    run = "2025-10-02/09-14-07/checkpoints/"
     digest = {
         name: facts[run + name]["weights_digest"]
         for name in ("last.ckpt", "epoch=9-step=520.ckpt", "epoch=8-step=468.ckpt")

@@ -71,5 +71,5 @@ def test_force_rewrites_the_demo_paths_and_keeps_other_files(
     assert _run(str(target), "--force") == 0
     assert (target / "mine.txt").read_text() == "keep me\n"
     assert victim.read_bytes() == demo.checkpoints[3].read_bytes()
-    link = target / "outputs/2025-10-03/14-22-51/checkpoints/last.ckpt"
+    link = target / "2025-10-03/14-22-51/checkpoints/last.ckpt"
     assert link.is_symlink() and link.resolve().is_file()

@@ -20,26 +20,26 @@ from ckpt_tui.sidecar.files import read_sidecar, sidecar_candidates
 
 # One path per name pattern and layout the demo promises (relative to the demo root).
 PROMISED = {
-    "outputs/2025-10-03/14-22-51/checkpoints/epoch=67-step=18564.ckpt",
-    "outputs/2025-10-20/07-31-12/checkpoints/epoch_09_step_002730.ckpt",
-    "outputs/2025-10-05/08-03-44/checkpoints/epoch-9-step-1030.ckpt",
-    "outputs/2025-10-06/19-47-30/checkpoints/epoch-03_step-000103.ckpt",
-    "outputs/ocr_training_dbnetpp_resnet50_20251009/checkpoints/"
+    "2025-10-03/14-22-51/checkpoints/epoch=67-step=18564.ckpt",
+    "2025-10-20/07-31-12/checkpoints/epoch_09_step_002730.ckpt",
+    "2025-10-05/08-03-44/checkpoints/epoch-9-step-1030.ckpt",
+    "2025-10-06/19-47-30/checkpoints/epoch-03_step-000103.ckpt",
+    "ocr_training_dbnetpp_resnet50_20251009/checkpoints/"
     "epoch_epoch_22_step_step_001932_20251009_015037.ckpt",
-    "outputs/dbnetpp_efficientnet_b0_finetune/checkpoints/best.ckpt",
-    "outputs/dbnetpp_efficientnet_b0_finetune/checkpoints/best-v1.ckpt",
-    "outputs/dbnetpp_efficientnet_b0_finetune/checkpoints/last.ckpt",
-    "outputs/dbnetpp_efficientnet_b0_finetune/checkpoints/last-v2.ckpt",
-    "outputs/pan_resnet34_canonical/checkpoints/best-hmean-0.8920.ckpt",
-    "outputs/2025-10-14/16-05-33/checkpoints/val/hmean=0.8123.ckpt",
+    "dbnetpp_efficientnet_b0_finetune/checkpoints/best.ckpt",
+    "dbnetpp_efficientnet_b0_finetune/checkpoints/best-v1.ckpt",
+    "dbnetpp_efficientnet_b0_finetune/checkpoints/last.ckpt",
+    "dbnetpp_efficientnet_b0_finetune/checkpoints/last-v2.ckpt",
+    "pan_resnet34_canonical/checkpoints/best-hmean-0.8920.ckpt",
+    "2025-10-14/16-05-33/checkpoints/val/hmean=0.8123.ckpt",
     "lightning_logs/version_0/checkpoints/epoch=0-step=40.ckpt",
-    "outputs/2025-10-12/11-40-09/checkpoints/psenet_mobilenetv3_large_100_icdar15/checkpoints/"
+    "2025-10-12/11-40-09/checkpoints/psenet_mobilenetv3_large_100_icdar15/checkpoints/"
     "epoch=11-step=1500.ckpt",
 }
-TRUNCATED = "outputs/2025-10-15/22-10-58/checkpoints/epoch=5-step=618.ckpt"
-EMPTY = "outputs/2025-10-15/22-10-58/checkpoints/epoch=7-step=824.ckpt"
-LEGACY = "outputs/archive/run_1001/checkpoints/epoch=14-step=1545.ckpt"
-LINK = "outputs/2025-10-03/14-22-51/checkpoints/last.ckpt"
+TRUNCATED = "2025-10-15/22-10-58/checkpoints/epoch=5-step=618.ckpt"
+EMPTY = "2025-10-15/22-10-58/checkpoints/epoch=7-step=824.ckpt"
+LEGACY = "archive/run_1001/checkpoints/epoch=14-step=1545.ckpt"
+LINK = "2025-10-03/14-22-51/checkpoints/last.ckpt"
 CKPT_SUFFIXES = (".ckpt", ".pt", ".pth", ".safetensors")
 
 
@@ -105,7 +105,7 @@ def test_last_is_a_relative_link_to_the_last_epoch(demo: DemoSummary) -> None:
 
 
 def test_wandb_folder_holds_run_files_only(demo: DemoSummary) -> None:
-    wandb = demo.root / "outputs/2025-10-03/14-22-51/wandb"
+    wandb = demo.root / "2025-10-03/14-22-51/wandb"
     files = [p for p in wandb.rglob("*") if p.is_file()]
     assert any(p.name == "wandb-summary.json" for p in files)
     assert not [p for p in files if p.name.endswith(CKPT_SUFFIXES)]
@@ -120,8 +120,8 @@ def _config(path: Path) -> dict[str, object]:
 
 
 def test_hydra_run_folders(demo: DemoSummary) -> None:
-    hydra = sorted(demo.root.glob("outputs/*/*/.hydra/config.yaml"))
-    hydra += sorted(demo.root.glob("outputs/*/.hydra/config.yaml"))
+    hydra = sorted(demo.root.glob("*/*/.hydra/config.yaml"))
+    hydra += sorted(demo.root.glob("*/.hydra/config.yaml"))
     assert len(hydra) >= 8
     styles = set()
     for config_path in hydra:

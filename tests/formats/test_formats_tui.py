@@ -13,6 +13,7 @@ from ckpt_tui.tui.app import make_app
 from ckpt_tui.tui.screens.main import MainScreen
 from ckpt_tui.tui.widgets.catalog_table import CatalogTable
 from ckpt_tui.tui.widgets.detail_pane import DetailPane
+from ckpt_tui.tui.widgets.run_chart import RunChart
 from ckpt_tui.tui.widgets.filter_box import FilterBox
 
 BARS = set("▁▂▃▄▅▆▇█")
@@ -49,9 +50,11 @@ async def test_detail_pane_lists_files_and_draws_the_eval_history(formats_tree: 
         for name in ("trainer_state.json", "training_args.bin", "model.safetensors"):
             assert name in text
         assert "checkpoint-2" in text  # where the Trainer's best metric is
-        assert "eval_accuracy over 3 evaluations" in text
-        sparkline = screen.query_one("#detail-history", Sparkline)
-        assert sparkline.display and len(sparkline.data or []) == 3
+        # The run's three Trainer checkpoints, each with its own eval_accuracy, this one marked.
+        assert "eval_accuracy over the run (3)" in text
+        chart = screen.query_one(RunChart)
+        sparkline = chart.query_one(Sparkline)
+        assert chart.display and len(sparkline.data or []) == 3
         pane.scroll_to_widget(sparkline, animate=False)
         await pilot.pause()
         assert BARS & set(widget_text(app, sparkline))
@@ -61,4 +64,4 @@ async def test_detail_pane_lists_files_and_draws_the_eval_history(formats_tree: 
         screen.query_one(FilterBox).post_message(events.Paste("path:model_best"))
         await pilot.press("enter")
         await _until(pilot, lambda: shown("imagenet/model_best.pth.tar"), "the file's row")
-        assert not sparkline.display
+        assert not chart.display

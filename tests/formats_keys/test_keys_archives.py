@@ -102,7 +102,7 @@ def test_the_detail_pane_lists_an_archives_tensors(archives: Path) -> None:
     from datetime import datetime, timezone
 
     from ckpt_tui import build_catalog
-    from ckpt_tui.tui.widgets.detail_pane import render_sections
+    from ckpt_tui.tui.widgets.detail_sections import render_sections
 
     entries = {e.file_name: e for e in build_catalog(archives, use_cache=False).entries}
     sections = render_sections(entries["exported.pt"], datetime.now(timezone.utc))

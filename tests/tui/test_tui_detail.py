@@ -25,7 +25,8 @@ from tui_helpers import (
 )
 
 from ckpt_tui.model.entry import CheckpointCatalogEntry, Issue
-from ckpt_tui.tui.widgets.detail_pane import DetailPane, render_sections
+from ckpt_tui.tui.widgets.detail_pane import DetailPane
+from ckpt_tui.tui.widgets.detail_sections import render_sections
 
 
 async def show_only(app: Any, pilot: Any, expression: str) -> str:

@@ -138,6 +138,7 @@ async def test_table_marker_is_distinct_from_issue_flags(safety_tree: Path) -> N
         warning = table(app).get_component_rich_style("catalog-table--warning")
         assert style != warning and style.reverse
         assert UNSAFE_GLYPH not in {"!", "✗", CODE_GLYPH}
+        assert "☠ SECURITY 1" in status(app)  # the word too, not only a colour
 
 
 async def test_status_line_shows_verification_progress(safety_tree: Path) -> None:

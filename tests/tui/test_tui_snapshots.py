@@ -87,7 +87,7 @@ def test_filter_applied(snap_compare: Any, in_demo_parent: Path, size: tuple[int
         await pilot.press("slash")
         await type_text(pilot, "arch:dbnet hmean>0.85")
         await pilot.press("enter")
-        await pilot.press(*"ssssss")  # sort by hmean, best first
+        await pilot.press(*"sssssss")  # path → experiment → file → … → hmean, best first
         rows = [main(app).entries[p] for p in shown_paths(app)]
         assert rows and all(e.architecture and "dbnet" in e.architecture for e in rows)
         assert all(e.hmean is not None and e.hmean > 0.85 for e in rows)
@@ -106,9 +106,8 @@ def test_detail_with_issues(snap_compare: Any, in_demo_parent: Path, size: tuple
         await type_text(pilot, "has:issues")
         await pilot.press("enter", "enter")  # apply, then focus the detail pane
         assert app.focused is detail(app)
-        await pilot.press("end")  # scroll to the issues
         await pilot.pause()
-        pane = widget_text(app, detail(app))
+        pane = widget_text(app, detail(app))  # unscrolled: an erroring row's issues come first
         assert "Issues (" in pane
         assert "✗ error" in pane or "! warning" in pane or "SECURITY" in pane
         assert filter_box(app).value == "has:issues"

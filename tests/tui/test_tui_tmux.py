@@ -1,4 +1,5 @@
-"""End to end in a real terminal: tmux runs ``ckpt-tui outputs`` at 100×30 on the demo tree.
+"""End to end in a real terminal: tmux runs ``ckpt-tui outputs`` on the demo tree at 100×30
+(and at 80×24: the footer keeps ``? Help`` and ``q Quit``, the File column tells rows apart).
 
 ``send-keys`` types like a user; ``capture-pane`` reads what the terminal shows after each step.
 The copy is checked through tmux itself: with ``set-clipboard on`` an application's OSC 52
@@ -34,6 +35,8 @@ class Terminal:
         self.workdir = workdir
         self.conf = workdir / "tmux.conf"
         self.conf.write_text("set -g set-clipboard on\nset -g history-limit 100\n")
+        self.size = (WIDTH, HEIGHT)
+        """The window's columns and lines (set before ``start``)."""
 
     def tmux(self, *args: str) -> str:
         assert TMUX is not None
@@ -47,7 +50,8 @@ class Terminal:
         return result.stdout
 
     def start(self, command: str) -> None:
-        self.tmux("new-session", "-d", "-s", "t", "-x", str(WIDTH), "-y", str(HEIGHT), command)
+        width, height = self.size
+        self.tmux("new-session", "-d", "-s", "t", "-x", str(width), "-y", str(height), command)
 
     def screen(self, *, escapes: bool = False) -> str:
         return self.tmux("capture-pane", "-p", "-t", "t", *(["-e"] if escapes else []))
@@ -195,5 +199,21 @@ def test_no_color_and_80x24_without_a_mouse(
     terminal.wait_for(lambda s: "esc Back to table" in s, "the detail pane's focus")
     terminal.keys("Escape")  # alone: ESC followed at once by q would read as alt+q
     terminal.wait_for(lambda s: "esc Back to table" not in s, "the focus back on the table")
+    terminal.keys("q")
+    assert wait_exit(exit_file) == 0
+
+
+def test_80x24_keeps_help_quit_and_file_names(
+    terminal: Terminal, demo_tree: Path, tmp_path: Path
+) -> None:
+    terminal.size = (80, 24)
+    exit_file = launch(terminal, demo_tree, tmp_path)
+    lines = terminal.screen().rstrip("\n").splitlines()
+    footer = lines[-1]
+    assert "? Help" in footer and "q Quit" in footer, footer
+    assert footer.rstrip().endswith("^p palette"), footer  # nothing stray after it
+    assert lines[1].split()[:2] == ["Experiment", "File"]
+    assert "last.ckpt" in "\n".join(lines[2:12])  # the rows of one run told apart
+    assert all(len(line) <= 80 for line in lines)
     terminal.keys("q")
     assert wait_exit(exit_file) == 0

@@ -28,7 +28,7 @@ def test_conversion_screen(snap_compare: Any, in_demo_parent: Path) -> None:
     async def run_before(pilot: Any) -> None:
         await loaded(pilot)
         screen = await open_conversion(pilot)
-        await pilot.press("down")  # a Hydra run: every section of the sidecar is known
+        # The first candidate is a Hydra run's: every section of its sidecar is known.
         await pilot.pause()
         widget = screen.query_one(CandidateList)
         assert widget.option_count == 28

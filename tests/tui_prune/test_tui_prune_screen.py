@@ -22,8 +22,8 @@ from ckpt_tui.prune.plan import PruneOptions
 from ckpt_tui.tui.screens.prune import PruneScreen
 from ckpt_tui.tui.widgets.catalog_table import CatalogTable
 
-FIRST_RUN = "outputs/2025-10-02/09-14-07"
-LINKED_RUN = "outputs/2025-10-03/14-22-51"
+FIRST_RUN = "2025-10-02/09-14-07"
+LINKED_RUN = "2025-10-03/14-22-51"
 
 
 @pytest.mark.parametrize("size", [(80, 24), (120, 35)])

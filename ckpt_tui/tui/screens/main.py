@@ -2,36 +2,34 @@
 
 It owns the view state (filter, sort, marks; the table owns the cursor) and the catalog workers;
 the entries live in a :class:`~ckpt_tui.catalog.updates.CatalogState`, and the filtering, sorting
-and scanning themselves are library functions; so is the safety verdict read after a scan. Keys:
-:mod:`ckpt_tui.tui.keys`."""
+and scanning themselves are library functions; so is the safety verdict read after a scan. Its
+keys are :attr:`MainScreen.BINDINGS` (the help screen lists them all: ``ckpt_tui.tui.keys``).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Container
-from textual.screen import Screen
-from textual.widgets import Footer, Header
-from textual.worker import Worker, WorkerState
+from textual.widgets import Header
 
+from ckpt_tui.catalog.columns import next_sort_field
 from ckpt_tui.catalog.filter import EntryFilter
-from ckpt_tui.catalog.fingerprint import tree_fingerprint
 from ckpt_tui.catalog.sort import DESCENDING_FIRST, sort_entries
-from ckpt_tui.catalog.updates import CatalogState, CatalogUpdate
 from ckpt_tui.model.entry import CheckpointCatalogEntry
 from ckpt_tui.tui.commands import PaletteCommand, catalog_commands
 from ckpt_tui.tui.formatting import copy_refusal, safe, shown_path
-from ckpt_tui.tui.loading import CatalogBatch, CatalogProgress, TreeSignature, stream_catalog
-from ckpt_tui.tui.verifying import VerdictBatch, stream_verdicts, unchecked
-from ckpt_tui.tui.widgets.catalog_table import COLUMNS, CatalogTable
+from ckpt_tui.tui.screens.catalog_screen import CatalogScreen
+from ckpt_tui.tui.widgets.catalog_table import CatalogTable
 from ckpt_tui.tui.widgets.detail_pane import DetailPane
 from ckpt_tui.tui.widgets.filter_box import FilterBox
+from ckpt_tui.tui.widgets.key_footer import KeyFooter
 from ckpt_tui.tui.widgets.status_line import Status, StatusLine
 
 if TYPE_CHECKING:
@@ -42,7 +40,7 @@ Entry = CheckpointCatalogEntry
 NARROW = 100
 
 
-class MainScreen(Screen[None]):
+class MainScreen(CatalogScreen):
     """Browse, sort, filter and inspect the checkpoints under one root."""
 
     AUTO_FOCUS = "#catalog"
@@ -60,6 +58,7 @@ class MainScreen(Screen[None]):
         Binding("d", "compare", "Compare", id="main.compare", show=False),
         Binding("p", "prune", "Prune", id="main.prune", show=False),
         Binding("ctrl+r", "rescan", "Rescan", id="main.rescan"),
+        Binding("i", "toggle_details", "Details", id="main.details"),
     ]
 
     def __init__(
@@ -69,36 +68,18 @@ class MainScreen(Screen[None]):
         now: Callable[[], datetime],
         use_cache: bool = True,
         poll_interval: float | None = 3.0,
+        columns: tuple[str, ...] | None = None,
     ) -> None:
-        super().__init__()
-        self.root = root
-        """The folder shown (as given: it is displayed)."""
+        super().__init__(root, use_cache=use_cache, poll_interval=poll_interval)
         self._now = now
-        self._use_cache = use_cache
-        self._poll_interval = poll_interval
-        self.catalog = CatalogState()
-        """Every entry, merged from the scans' updates."""
+        self._columns = columns
+        self._runs: dict[str, list[Entry]] | None = None
         self.marks: set[str] = set()
         """Checkpoint paths of the marked rows."""
         self.entry_filter = EntryFilter()
         """The applied filter."""
         self.sort: tuple[str, bool] = ("path", False)
         """(field, descending)."""
-        self.scans_completed = 0
-        """Finished scans, polls included (tests wait on it)."""
-        self.is_loading = False
-        """Whether a visible scan (start-up or rescan) is running."""
-        self.is_verifying = False
-        """Whether unchecked files are being read for their verdict (tests wait on it)."""
-        self._scan: Worker[None] | None = None
-        self._verify: Worker[None] | None = None
-        self._scanning = False
-        self._signature: int | None = None
-
-    @property
-    def entries(self) -> Mapping[str, Entry]:
-        """Every entry by checkpoint path (read-only: only scans change it)."""
-        return self.catalog.entries
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -107,152 +88,19 @@ class MainScreen(Screen[None]):
             yield DetailPane(now=self._now, id="detail")
         yield FilterBox(id="filter")
         yield StatusLine(id="status")
-        yield Footer(compact=True)
+        yield KeyFooter(compact=True)
 
     def on_mount(self) -> None:
         self.title = "ckpt-tui"
         self.query_one(CatalogTable).marks = self.marks
+        self.query_one(CatalogTable).choose_columns(self._columns)
         self.query_one(CatalogTable).focus()
         self._show_counts()
-        self.scan(progress=True)
-        if self._poll_interval:
-            self.set_interval(self._poll_interval, self._poll)
+        self.start_polling()
 
-    def cancel_scans(self) -> None:
-        """Stop the scan and the verification in flight (quit); unmounting also does."""
-        self.workers.cancel_group(self, "catalog")
-        self._stop_verifying()
-
-    # -- scanning ---------------------------------------------------------------------------
-
-    def scan(self, *, progress: bool) -> None:
-        """Start a scan of the root, cancelling any scan in flight."""
-        self._scanning = True
-        self.is_loading = progress
-        # The scan replaces the entries being verified: verify what it finds instead.
-        self._stop_verifying()
-        if progress:
-            self.query_one(StatusLine).progress(0, 0, loading=True)
-        self.catalog.start()
-        # Exclusive: starting this worker cancels the one in flight, whose late messages are
-        # then ignored (they name a cancelled worker).
-        self._scan = self._scan_worker(progress)
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="catalog")
-    def _scan_worker(self, progress: bool) -> None:
-        stream_catalog(
-            self.root,
-            post=self.post_message,
-            use_cache=self._use_cache,
-            progress=progress,
-        )
-
-    def _current(self, worker: Worker[None]) -> bool:
-        # Only the latest scan's messages count: an older one was cancelled by a rescan.
-        return worker is self._scan and not worker.is_cancelled
-
-    def _poll(self) -> None:
-        # Live updates: a cheap look at the tree every few seconds; a scan only on a change.
-        if self._scanning or self._signature is None:
-            return
-        self._poll_worker()
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="poll")
-    def _poll_worker(self) -> None:
-        try:
-            signature = tree_fingerprint(self.root)
-        except OSError:
-            return  # the root went away: a rescan (ctrl+r) reports it; polling stays quiet
-        self.post_message(TreeSignature(signature))
-
-    @on(TreeSignature)
-    def _tree_signature(self, message: TreeSignature) -> None:
-        if not self._scanning and message.signature != self._signature:
-            self.scan(progress=False)
-
-    @on(CatalogProgress)
-    def _progress(self, message: CatalogProgress) -> None:
-        if self._current(message.worker) and self.is_loading:
-            self.query_one(StatusLine).progress(message.done, message.total, loading=True)
-
-    @on(CatalogBatch)
-    def _batch(self, message: CatalogBatch) -> None:
-        if not self._current(message.worker):
-            return
-        update = message.update
-        changed = self.catalog.apply(update)
-        if self.is_loading:
-            self.query_one(StatusLine).progress(update.done, update.total, loading=True)
-        if changed:
-            self.refresh_view()
-        if update.scan_issues:
-            first = safe(update.scan_issues[0].message, 120)
-            self.notify(
-                f"{len(update.scan_issues)} scan problem(s): {first}",
-                severity="warning",
-                markup=False,  # file names may hold "[...]": never parse them as markup
-            )
-        if update.final:
-            self._signature = message.signature
-            self._finish_scan()
-
-    def _finish_scan(self) -> None:
-        if self.is_loading and not self.catalog:
-            self.notify(f"no checkpoints under {safe(self.root)}", severity="warning", markup=False)
-        self.is_loading = self._scanning = False
-        self.query_one(StatusLine).progress(0, 0, loading=False)
-        self.scans_completed += 1
-        self.verify()
-
-    # -- verifying --------------------------------------------------------------------------
-
-    def verify(self) -> None:
-        """Read the verdict of every ``unchecked`` entry in the background (rows in view first)."""
-        self._stop_verifying()
-        todo = unchecked(self.query_one(CatalogTable).rows, self.catalog.by_path())
-        if not todo:
-            return
-        self.is_verifying = True
-        self.query_one(StatusLine).verifying(0, len(todo))
-        self._verify = self._verify_worker(todo)
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="verify")
-    def _verify_worker(self, todo: list[Entry]) -> None:
-        root = str(self.root) if self._use_cache else None
-        stream_verdicts(todo, post=self.post_message, root=root)
-
-    def _stop_verifying(self) -> None:
-        if self._verify is not None:
-            self._verify.cancel()
-        self._verify, self.is_verifying = None, False
-        self.query_one(StatusLine).verifying(0, 0)
-
-    @on(VerdictBatch)
-    def _verdicts(self, message: VerdictBatch) -> None:
-        if message.worker is not self._verify or message.worker.is_cancelled:
-            return
-        # Replacements only, never final: that would end the scan's own bookkeeping.
-        update = CatalogUpdate(message.entries, self.catalog.done, self.catalog.total)
-        if self.catalog.apply(update):
-            self.refresh_view()
-        self.query_one(StatusLine).verifying(message.done, message.total)
-        if message.final:
-            self._stop_verifying()
-
-    @on(Worker.StateChanged)
-    def _worker_state(self, event: Worker.StateChanged) -> None:
-        # The one place worker failures surface: a scan that crashed is shown, not swallowed.
-        if event.state != WorkerState.ERROR:
-            return
-        self.notify(
-            f"{event.worker.group} failed: {safe(event.worker.error, 200)}",
-            severity="error",
-            markup=False,
-        )
-        if event.worker is self._scan:
-            self._finish_scan()
-        elif event.worker is self._verify:
-            self._stop_verifying()
+    def visible_rows(self) -> list[Entry]:
+        """The rows of the table, in order."""
+        return self.query_one(CatalogTable).rows
 
     # -- the view ---------------------------------------------------------------------------
 
@@ -261,6 +109,7 @@ class MainScreen(Screen[None]):
 
         ``follow=False`` (a new sort or filter) puts the cursor on the first row.
         """
+        self._runs = None
         rows = self.entry_filter.select(self.catalog.by_path())
         field, descending = self.sort
         if field != "path" or descending:
@@ -274,7 +123,11 @@ class MainScreen(Screen[None]):
         catalog = self.catalog
         shown = len(self.query_one(CatalogTable).rows)
         marked = len(self.marks & catalog.entries.keys())
-        status = Status.of(catalog, shown, marked, self.sort, self.entry_filter.expression)
+        table = self.query_one(CatalogTable)
+        hidden = self.sort[0] != "path" and not table.shows_column(self.sort[0])
+        status = Status.of(
+            catalog, shown, marked, self.sort, self.entry_filter.expression, sort_hidden=hidden
+        )
         self.query_one(StatusLine).show(status)
         self.sub_title = f"{safe(shown_path(self.root), 120)} · {len(catalog)} checkpoints"
 
@@ -288,11 +141,25 @@ class MainScreen(Screen[None]):
 
     @on(CatalogTable.Highlighted)
     def _highlighted(self, message: CatalogTable.Highlighted) -> None:
-        self.query_one(DetailPane).show(message.entry)
+        entry = message.entry
+        self.query_one(DetailPane).show(entry, self._run_of(entry) if entry else ())
+
+    def _run_of(self, entry: Entry) -> list[Entry]:
+        # The checkpoints of each run, indexed once per change of the catalog.
+        if self._runs is None:
+            runs: dict[str, list[Entry]] = {}
+            for other in self.catalog:
+                runs.setdefault(other.exp_name, []).append(other)
+            self._runs = runs
+        return self._runs.get(entry.exp_name, [entry])
 
     @on(CatalogTable.Selected)
     def _selected(self, message: CatalogTable.Selected) -> None:
         self.query_one(DetailPane).focus()
+
+    @on(CatalogTable.LayoutChanged)
+    def _layout_changed(self) -> None:
+        self._show_counts()
 
     @on(CatalogTable.HeaderClicked)
     def _header_clicked(self, message: CatalogTable.HeaderClicked) -> None:
@@ -312,11 +179,8 @@ class MainScreen(Screen[None]):
         self.refresh_view(follow=False)
 
     def action_sort_next(self) -> None:
-        """Sort by the next column (after the last, back to the first)."""
-        keys = [column.key for column in COLUMNS]
-        field = self.sort[0]
-        following = keys[(keys.index(field) + 1) % len(keys)] if field in keys else keys[0]
-        self.sort_by(following)
+        """Sort by the next column; after the last, back to the path order."""
+        self.sort_by(next_sort_field(self.sort[0]))
 
     def action_sort_reverse(self) -> None:
         """Reverse the sort order (unknown values stay last)."""
@@ -334,6 +198,20 @@ class MainScreen(Screen[None]):
     def apply_filter(self, expression: str) -> None:
         """Type ``expression`` into the filter box and apply it (palette presets)."""
         self.query_one(FilterBox).set_expression(expression)
+
+    def toggle_column(self, key: str) -> None:
+        """Show or hide column ``key`` (palette)."""
+        self.query_one(CatalogTable).toggle_column(key)
+
+    def fit_columns(self) -> None:
+        """Show every column that fits the width, by priority (palette)."""
+        self.query_one(CatalogTable).choose_columns(None)
+
+    def action_toggle_details(self) -> None:
+        """Hide the detail pane (the table takes the width) or show it again."""
+        self.toggle_class("-no-details")
+        if self.has_class("-no-details"):
+            self.action_focus_table()
 
     def action_toggle_mark(self) -> None:
         """Mark or unmark the highlighted row."""

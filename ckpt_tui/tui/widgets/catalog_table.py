@@ -1,12 +1,14 @@
-"""The catalog table: one row per checkpoint, rendered lazily so 10,000 rows stay instant.
+"""The catalog table: one row per checkpoint, rendered lazily so 100,000 rows stay instant.
 
 Textual's ``DataTable`` measures every cell of every row it is given, so sorting or filtering a
 large catalog by rebuilding it would take seconds at 10,000 rows (``make bench``). This widget
 uses the Line API instead: replacing the rows is a list assignment and only the visible lines are
-ever formatted. The leading mark/flag column and Experiment stay in place while the other
-columns scroll sideways. The flag is the safety verdict when it matters (``☠`` unsafe: loading
-would run code outside the allowlist; ``ƒ`` a TorchScript or torch.export archive), else the
-worst issue (``✗`` error, ``!`` warning).
+ever formatted (``table_render``). The columns (``ckpt_tui.catalog.columns``) take the width
+their data needs; those of least use are dropped when the screen is too narrow, unless chosen
+with :meth:`CatalogTable.choose_columns`. The mark/flag gutter, Experiment and File stay in
+place while the other columns scroll sideways. The flag is the safety verdict when it matters
+(``☠`` reversed red: a security finding, e.g. loading would run code outside the allowlist;
+``ƒ`` a TorchScript or torch.export archive), else the worst issue (``✗`` error, ``!`` warning).
 
 | key | action |
 |---|---|
@@ -21,7 +23,6 @@ A click on a row moves the cursor; a click on a header posts :class:`CatalogTabl
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar
 
@@ -35,53 +36,19 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from ckpt_tui.catalog.columns import COLUMNS, COLUMNS_BY_KEY, Column, data_widths, fit_columns
 from ckpt_tui.model.entry import CheckpointCatalogEntry
-from ckpt_tui.tui import formatting as fmt
+from ckpt_tui.tui.widgets.table_render import (
+    GUTTER,
+    TableStyles,
+    frozen_count,
+    header_parts,
+    row_parts,
+)
 
 Entry = CheckpointCatalogEntry
-
-
-@dataclass(frozen=True)
-class Column:
-    """One table column: its sort field, header, width and how a cell is made."""
-
-    key: str
-    """Sort field name (``ckpt_tui.catalog.sort.SORT_FIELDS``)."""
-    label: str
-    """Header text."""
-    width: int
-    """Width in cells (the Experiment column's minimum: it takes the spare width)."""
-    cell: Callable[[Entry, datetime], str | None]
-    """The cell's text, or ``None`` for unknown (shown as a dim dash)."""
-    right: bool = False
-    """Right-align (numbers)."""
-
-
-COLUMNS: tuple[Column, ...] = (
-    Column("experiment", "Experiment", 14, lambda e, _: fmt.safe(e.exp_name, 200) or None),
-    Column("arch", "Arch", 8, lambda e, _: e.architecture and fmt.safe(e.architecture, 80)),
-    Column("encoder", "Encoder", 12, lambda e, _: e.backbone and fmt.safe(e.backbone, 80)),
-    Column("epoch", "Epoch", 5, lambda e, _: fmt.integer(e.epoch), right=True),
-    Column("step", "Step", 7, lambda e, _: fmt.integer(e.global_step), right=True),
-    Column("hmean", "hmean", 6, lambda e, _: fmt.metric(e.hmean), right=True),
-    Column("precision", "prec", 5, lambda e, _: fmt.metric(e.precision), right=True),
-    Column("recall", "rec", 5, lambda e, _: fmt.metric(e.recall), right=True),
-    Column("monitor", "Monitor", 10, lambda e, _: e.monitor and fmt.safe(e.monitor, 80)),
-    Column(
-        "created",
-        "Created",
-        8,
-        lambda e, now: fmt.relative_time(fmt.parse_time(e.created_at), now),
-    ),
-    Column("size", "Size", 8, lambda e, _: fmt.human_size(e.size_bytes), right=True),
-    Column("source", "Source", 10, lambda e, _: e.source),
-)
-#: Cells before the first column: the mark (●) and the flag (☠ unsafe, ƒ code, ✗, !).
-GUTTER = 2
-EXPERIMENT_MAX = 40
-#: Columns kept on screen before Experiment grows: up to and including recall.
-KEEP_VISIBLE = 8
-NULL = "—"
+#: A column's place in the cached cells of a row.
+COLUMN_INDEX: dict[str, int] = {column.key: i for i, column in enumerate(COLUMNS)}
 
 
 class CatalogTable(ScrollView, can_focus=True):
@@ -144,6 +111,9 @@ class CatalogTable(ScrollView, can_focus=True):
             super().__init__()
             self.entry = entry
 
+    class LayoutChanged(Message):
+        """Other columns are shown (the width or the chosen columns changed)."""
+
     class HeaderClicked(Message):
         """A column header was clicked: sort by ``field``."""
 
@@ -167,7 +137,11 @@ class CatalogTable(ScrollView, can_focus=True):
         """Checkpoint paths of marked rows (shared with the screen)."""
         self._sort: tuple[str, bool] | None = None
         self._cells: dict[int, list[str | None]] = {}
-        self._exp_width = COLUMNS[0].width
+        self._chosen: tuple[str, ...] | None = None
+        self._widths: dict[str, int] = {}
+        self.column_layout: list[tuple[Column, int]] = []
+        """The columns shown and their widths, in table order."""
+        self._shown_keys: list[str] = []
         self._last_highlight: str | None = None
 
     # -- public API -------------------------------------------------------------------------
@@ -186,6 +160,7 @@ class CatalogTable(ScrollView, can_focus=True):
         path = current.checkpoint_path if current else None
         self.rows = rows
         self._cells.clear()
+        self._widths = data_widths(COLUMNS, rows, self._now())
         index = None
         if path is not None:
             index = next((i for i, e in enumerate(rows) if e.checkpoint_path == path), None)
@@ -201,6 +176,34 @@ class CatalogTable(ScrollView, can_focus=True):
         """Show which column the rows are sorted by (an arrow in its header)."""
         self._sort = None if field is None else (field, descending)
         self.refresh()
+
+    @property
+    def chosen_columns(self) -> tuple[str, ...] | None:
+        """The columns chosen (in order), or ``None``: every column that fits, by priority."""
+        return self._chosen
+
+    def choose_columns(self, keys: tuple[str, ...] | None) -> None:
+        """Show exactly ``keys`` (never dropped: ← → scroll to them), or with ``None`` every
+        column that fits the width."""
+        self._chosen = keys
+        self._cells.clear()
+        self._update_virtual_size()
+        self.refresh()
+
+    def toggle_column(self, key: str) -> None:
+        """Show column ``key`` if it is not on the table, else hide it (the columns shown
+        become the chosen ones)."""
+        shown = [column.key for column, _width in self.column_layout]
+        if key in shown:
+            keys = [k for k in shown if k != key]
+        else:
+            order = list(COLUMNS_BY_KEY)
+            keys = sorted([*shown, key], key=order.index)
+        self.choose_columns(tuple(keys) or None)
+
+    def shows_column(self, key: str) -> bool:
+        """Whether column ``key`` is on the table (it may be scrolled sideways)."""
+        return any(column.key == key for column, _width in self.column_layout)
 
     def refresh_marks(self) -> None:
         """Repaint after :attr:`marks` changed."""
@@ -262,11 +265,15 @@ class CatalogTable(ScrollView, can_focus=True):
             self._last_highlight = key
             self.post_message(self.Highlighted(entry))
 
+    def _visible_rows(self) -> int:
+        # The region inside the scrollbars: a horizontal scrollbar covers the last line.
+        return max(1, self.scrollable_content_region.height - 1)
+
     def _page(self) -> int:
-        return max(1, self.size.height - 2)
+        return max(1, self._visible_rows() - 1)
 
     def _scroll_to_cursor(self) -> None:
-        visible = max(1, self.size.height - 1)
+        visible = self._visible_rows()
         top = int(self.scroll_y)
         if self.cursor_row < top:
             self.scroll_to(y=self.cursor_row, animate=False, immediate=True)
@@ -280,13 +287,20 @@ class CatalogTable(ScrollView, can_focus=True):
         self._scroll_to_cursor()
 
     def _update_virtual_size(self) -> None:
-        # Experiment takes what is left once the columns up to recall fit (so the metrics stay
-        # on screen at 80-100 columns), within [its minimum, EXPERIMENT_MAX].
-        core = sum(column.width + 1 for column in COLUMNS[1:KEEP_VISIBLE])
-        spare = self.scrollable_content_region.width - GUTTER - 1 - core - 1
-        self._exp_width = max(COLUMNS[0].width, min(EXPERIMENT_MAX, spare))
-        others = sum(column.width + 1 for column in COLUMNS[1:])
-        self.virtual_size = Size(GUTTER + 1 + self._exp_width + others, len(self.rows) + 1)
+        # The gutter and a space after it, and a space after every column.
+        available = self.scrollable_content_region.width - GUTTER - 2
+        if self._chosen is None:
+            self.column_layout = fit_columns(COLUMNS, self._widths, available)
+        else:
+            # Chosen columns keep their data widths: ← → scroll to those that do not fit.
+            chosen = [COLUMNS_BY_KEY[key] for key in self._chosen]
+            self.column_layout = [(c, self._widths.get(c.key, c.narrowest)) for c in chosen]
+        shown = [column.key for column, _size in self.column_layout]
+        if shown != self._shown_keys:
+            self._shown_keys = shown
+            self.post_message(self.LayoutChanged())
+        width = GUTTER + 1 + sum(size + 1 for _column, size in self.column_layout)
+        self.virtual_size = Size(width, len(self.rows) + 1)
 
     # -- mouse ------------------------------------------------------------------------------
 
@@ -303,14 +317,16 @@ class CatalogTable(ScrollView, can_focus=True):
                 self.action_select()
 
     def _column_at(self, x: int) -> str | None:
-        fixed = GUTTER + 1 + self._exp_width
-        if x < fixed:
-            return COLUMNS[0].key if x >= GUTTER else None
-        offset = fixed + 1 - int(self.scroll_x)
-        for column in COLUMNS[1:]:
-            if x < offset + column.width:
+        if x < GUTTER + 1:
+            return None
+        frozen = frozen_count(self.column_layout)
+        offset = GUTTER + 1
+        for i, (column, width) in enumerate(self.column_layout):
+            if i == frozen:  # the scrolled part starts here
+                offset -= int(self.scroll_x)
+            if x < offset + width:
                 return column.key if x >= offset else None
-            offset += column.width + 1
+            offset += width + 1
         return None
 
     # -- rendering --------------------------------------------------------------------------
@@ -318,83 +334,44 @@ class CatalogTable(ScrollView, can_focus=True):
     def render_line(self, y: int) -> Strip:
         """One screen line: the header at the top, then the rows from the scroll offset."""
         width = self.size.width
+        styles = self._styles()
         if y == 0:
-            return self._join_parts(self._header_segments(), width)
+            return self._join(header_parts(self.column_layout, self._sort, styles), width)
         index = int(self.scroll_y) + y - 1
         if index >= len(self.rows):
             return Strip.blank(width, self.rich_style)
-        return self._join_parts(self._row_segments(index), width)
-
-    def _join_parts(self, parts: tuple[list[Segment], list[Segment]], width: int) -> Strip:
-        fixed, rest = parts
-        fixed_strip = Strip(fixed)
-        rest_strip = Strip(rest).crop(int(self.scroll_x), int(self.scroll_x) + width)
-        return Strip.join([fixed_strip, rest_strip]).adjust_cell_length(width, self.rich_style)
-
-    def _header_segments(self) -> tuple[list[Segment], list[Segment]]:
-        header = self.get_component_rich_style("catalog-table--header")
-        sorted_style = self.get_component_rich_style("catalog-table--sorted")
-        fixed: list[Segment] = [Segment(" " * (GUTTER + 1), header)]
-        rest: list[Segment] = []
-        for i, column in enumerate(COLUMNS):
-            label = column.label
-            style = header
-            if self._sort is not None and self._sort[0] == column.key:
-                label = f"{label}{'↓' if self._sort[1] else '↑'}"
-                style = sorted_style
-            width = self._exp_width if i == 0 else column.width
-            text = fmt.ellipsize(label, width)
-            text = text.rjust(width) if column.right else text.ljust(width)
-            target = fixed if i == 0 else rest
-            target.append(Segment(text, style))
-            target.append(Segment(" ", header))
-        return fixed, rest
-
-    def _row_segments(self, index: int) -> tuple[list[Segment], list[Segment]]:
         entry = self.rows[index]
         cells = self._cells.get(index)
         if cells is None:
             now = self._now()
-            cells = [column.cell(entry, now) for column in COLUMNS]
-            self._cells[index] = cells
+            cells = self._cells[index] = [column.cell(entry, now) for column in COLUMNS]
+        shown = [cells[COLUMN_INDEX[column.key]] for column, _width in self.column_layout]
         base = self.rich_style
         if index == self.cursor_row:
-            base = base + self.get_component_rich_style("catalog-table--cursor")
-        null = base + self._partial("catalog-table--null")
-        fixed: list[Segment] = [*self._gutter(entry, base), Segment(" ", base)]
-        rest: list[Segment] = []
-        for i, (column, value) in enumerate(zip(COLUMNS, cells, strict=True)):
-            width = self._exp_width if i == 0 else column.width
-            style: Style = base if value is not None else null
-            text = fmt.ellipsize(value if value is not None else NULL, width)
-            text = text.rjust(width) if column.right else text.ljust(width)
-            target = fixed if i == 0 else rest
-            target.append(Segment(text, style))
-            target.append(Segment(" ", base))
-        return fixed, rest
-
-    def _gutter(self, entry: Entry, base: Style) -> list[Segment]:
+            base = base + styles.cursor
         marked = entry.checkpoint_path in self.marks
-        mark = Segment(
-            "●" if marked else " ",
-            base + self._partial("catalog-table--marked"),
-        )
-        severities = {issue.severity for issue in entry.issues}
-        # The verdict outranks the issue flags: a checkpoint that would run code on load must
-        # never look like one with a mere warning.
-        verdict = fmt.safety_marker(entry)
-        if verdict == fmt.UNSAFE_GLYPH:
-            flag = Segment(verdict, base + self._partial("catalog-table--security"))
-        elif verdict == fmt.CODE_GLYPH:
-            flag = Segment(verdict, base + self._partial("catalog-table--code"))
-        elif "error" in severities:
-            flag = Segment("✗", base + self._partial("catalog-table--error"))
-        elif "warning" in severities:
-            flag = Segment("!", base + self._partial("catalog-table--warning"))
-        else:
-            flag = Segment(" ", base)
-        return [mark, flag]
+        parts = row_parts(entry, shown, self.column_layout, base=base, marked=marked, styles=styles)
+        return self._join(parts, width)
 
-    def _partial(self, name: str) -> Style:
-        # Only the attributes the class sets, so the cursor's background shows through.
-        return self.get_component_rich_style(name, partial=True)
+    def _join(self, parts: tuple[list[Segment], list[Segment]], width: int) -> Strip:
+        fixed, rest = parts
+        scroll_x = int(self.scroll_x)
+        rest_strip = Strip(rest).crop(scroll_x, scroll_x + width)
+        return Strip.join([Strip(fixed), rest_strip]).adjust_cell_length(width, self.rich_style)
+
+    def _styles(self) -> TableStyles:
+        def partial(name: str) -> Style:
+            # Only the attributes the class sets, so the cursor's background shows through.
+            return self.get_component_rich_style(f"catalog-table--{name}", partial=True)
+
+        return TableStyles(
+            header=self.get_component_rich_style("catalog-table--header"),
+            sorted=self.get_component_rich_style("catalog-table--sorted"),
+            cursor=self.get_component_rich_style("catalog-table--cursor"),
+            null=partial("null"),
+            marked=partial("marked"),
+            error=partial("error"),
+            warning=partial("warning"),
+            security=partial("security"),
+            code=partial("code"),
+        )

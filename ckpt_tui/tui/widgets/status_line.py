@@ -28,6 +28,8 @@ class Status:
     """Entries inferred from configs, paths or the checkpoint."""
     issues: int = 0
     """Entries with at least one issue."""
+    security: int = 0
+    """Entries with a security finding (an unsafe verdict, or a security issue)."""
     marked: int = 0
     """Marked rows."""
     sort: str = "path ↑"
@@ -43,22 +45,40 @@ class Status:
         marked: int,
         sort: tuple[str, bool],
         filter: str,
+        *,
+        sort_hidden: bool = False,
     ) -> Status:
-        """The counts of ``entries`` with the view's state (``sort``: field, descending)."""
-        total = sidecar = issues = 0
+        """The counts of ``entries`` with the view's state (``sort``: field, descending;
+        ``sort_hidden``: its column is not on the table, so only this line shows the sort)."""
+        total = sidecar = issues = security = 0
+        # One plain loop: this runs over every entry at each refresh of a 100,000-row catalog.
         for entry in entries:
             total += 1
-            sidecar += entry.source == "sidecar"
+            if entry.source == "sidecar":
+                sidecar += 1
+            if entry.safety == "unsafe":
+                security += 1
+            if not entry.issues:
+                continue
             # Info notes ("not inspected") are not problems; errors and warnings are.
-            issues += any(issue.severity != "info" for issue in entry.issues)
+            problem = found_security = False
+            for issue in entry.issues:
+                if issue.severity != "info":
+                    problem = True
+                if issue.code.startswith("security"):
+                    found_security = True
+            issues += problem
+            security += found_security and entry.safety != "unsafe"
         return cls(
             shown=shown,
             total=total,
             sidecar=sidecar,
             inferred=total - sidecar,
             issues=issues,
+            security=security,
             marked=marked,
-            sort=f"{sort[0]} {'↓' if sort[1] else '↑'}",
+            sort=f"{sort[0]} {'↓' if sort[1] else '↑'}"
+            + (" (hidden column)" if sort_hidden else ""),
             filter=filter,
         )
 
@@ -93,6 +113,9 @@ class StatusLine(Horizontal):
         if self._verifying is not None:
             done, total = self._verifying
             text.append(f" │ verifying {done:,}/{total:,}", style="bold")
+        if status.security:
+            text.append(" │ ")
+            text.append(f" ☠ SECURITY {status.security} ", style="bold reverse red")
         if status.filter:
             text.append(f" │ filter {ellipsize(safe(status.filter, 120), 40)}")
         text.append(f" │ sort {status.sort}")
