@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ckpt_tui.model.placeholders import known
+
 _MISSING: Any = object()
 
 
@@ -81,7 +83,7 @@ def _name(value: Any) -> str | None:
         return None
     if isinstance(value, (str, int, float)):
         text = str(value).strip()
-        return text or None
+        return known(text) or None  # "unknown", "none": a placeholder, not a name
     return None
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ckpt_tui.callbacks.model_info import lookup
+from ckpt_tui.model.placeholders import known
 
 #: Checkpoint folder names that are not the run's name; the run is their parent.
 CHECKPOINT_FOLDER_NAMES = frozenset({"checkpoints", "checkpoint", "ckpts", "ckpt"})
@@ -111,11 +112,11 @@ def exp_name_and_source(
     if explicit:
         return explicit, "MetadataCallback exp_name"
     value = lookup(getattr(pl_module, "hparams", None), hparams_key) if hparams_key else None
-    if isinstance(value, str) and value.strip():
+    if isinstance(value, str) and known(value.strip()):
         return value.strip(), f"hparams {hparams_key}"
     for logger in getattr(trainer, "loggers", None) or ():
         name = getattr(logger, "name", None)
-        if isinstance(name, str) and name.strip():
+        if isinstance(name, str) and known(name.strip()):
             return name.strip(), f"{type(logger).__name__} name"
     return run_folder_name(checkpoint_dir), "run folder name"
 

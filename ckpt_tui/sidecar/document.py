@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from ckpt_tui.io.atomic import atomic_write_text
 from ckpt_tui.io.safe_yaml import MAX_SIDECAR_BYTES, dump_yaml, read_bounded_text
 from ckpt_tui.io.text import escape_surrogates
-from ckpt_tui.model.placeholders import SCHEMA_VERSION
+from ckpt_tui.model.placeholders import SCHEMA_VERSION, known
 from ckpt_tui.sidecar.files import find_sidecar, parse_sidecar_text, sidecar_path_for
 
 if TYPE_CHECKING:
@@ -50,9 +50,10 @@ def build_document(
 ) -> tuple[dict[str, Any], list[str]]:
     """The sidecar document for ``checkpoint_path``, and the key paths no source knew.
 
-    ``values`` maps key paths (``model.encoder.model_name``) to what a source said; ``None`` or
-    ``""`` means the writer looked and no source knew it: the key is left out and listed in the
-    ``ckpt_tui`` block's ``unknown``. ``provenance`` maps key paths to where their value came
+    ``values`` maps key paths (``model.encoder.model_name``) to what a source said; ``None``,
+    ``""`` or a placeholder such as ``"unknown"`` (outside the required keys) means the writer
+    looked and no source knew it: the key is left out and listed in the ``ckpt_tui`` block's
+    ``unknown``. ``provenance`` maps key paths to where their value came
     from (a stale ``via sidecar`` suffix is dropped). Raises ``ValueError`` when no valid metadata
     can be built (a required field no source knew, or a value the schema refuses).
     """
@@ -67,7 +68,7 @@ def build_document(
     origins: dict[str, str] = {}
     unknown: list[str] = []
     for key, value in values.items():
-        if value is None or value == "":
+        if value is None or value == "" or (key not in REQUIRED_KEYS and known(value) is None):
             if key in REQUIRED_KEYS:
                 raise ValueError(f"no source knows the {key}; a sidecar needs it")
             unknown.append(key)
