@@ -24,29 +24,35 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
+from ckpt_tui import __version__
 from ckpt_tui.callbacks import hooks
 from ckpt_tui.callbacks.metrics import MetricKeys, build_metrics, scalar_metrics
 from ckpt_tui.callbacks.model_info import (
     ModelKeys,
-    build_model_info,
-    model_info_for,
+    model_values,
+    model_values_for,
     names_from_hparams,
 )
 from ckpt_tui.callbacks.run_info import (
-    exp_name_of,
+    Known,
+    checkpointing_values,
+    exp_name_and_source,
     hydra_config_path,
-    max_epochs_of,
-    wandb_run_id,
+    position_values,
+    run_values,
 )
 from ckpt_tui.callbacks.writer import SidecarWriter
 from ckpt_tui.io.text import iso_local_time
-from ckpt_tui.model.schema import (
-    CheckpointingConfig,
-    CheckpointMetadataV1,
-    ModelInfo,
-    TrainingInfo,
+from ckpt_tui.sidecar.document import (
+    TRAINING_WRITER,
+    build_document,
+    read_document,
+    with_checkpoint_path,
 )
-from ckpt_tui.sidecar.files import read_sidecar, sidecar_candidates
+from ckpt_tui.sidecar.files import sidecar_candidates
+
+Document = dict[str, Any]
+"""A sidecar document as written (see ``ckpt_tui.sidecar.document.build_document``)."""
 
 #: How many (save, sidecar) timings are kept for diagnostics and the benchmark.
 TIMINGS_KEPT = 10_000
@@ -68,7 +74,7 @@ class SaveTiming(NamedTuple):
 @dataclass
 class _Pending:
     path: Path
-    metadata: CheckpointMetadataV1
+    document: Document
 
 
 def _is_local(filepath: str) -> bool:
@@ -92,7 +98,9 @@ class MetadataCallbackCore:
 
     Each sidecar holds its own checkpoint's epoch, step and metrics (from
     ``trainer.callback_metrics`` when the file was written), the ModelCheckpoint's monitor/mode,
-    and the model's names from ``pl_module.hparams`` (else inferred from the state dict).
+    and the model's names from ``pl_module.hparams`` (else inferred from the state dict). It
+    states only what these sources said: a field none of them gave is left out and listed in
+    the ``ckpt_tui`` block's ``unknown``, and the block records where each value came from.
 
     Args:
         hmean_key: logged name of the hmean metric (exact match).
@@ -107,7 +115,8 @@ class MetadataCallbackCore:
         exp_name: the experiment name; by default the hparams' ``exp_name_key``, else the
             logger's name, else the run folder's.
         exp_name_key: dotted path of the experiment name in ``pl_module.hparams``.
-        training_phase: recorded as ``training.training_phase``.
+        training_phase: recorded as ``training.training_phase``; ``None`` (default): not
+            recorded.
         background_writes: write sidecars from a background thread (default) so their fsyncs
             never stall training; ``False`` writes them inline.
     """
@@ -126,7 +135,7 @@ class MetadataCallbackCore:
         loss_key: str = "model.loss.name",
         exp_name: str | None = None,
         exp_name_key: str = "exp_name",
-        training_phase: Literal["training", "validation", "finetuning"] = "training",
+        training_phase: Literal["training", "validation", "finetuning"] | None = None,
         background_writes: bool = True,
     ) -> None:
         super().__init__()
@@ -150,10 +159,10 @@ class MetadataCallbackCore:
 
     def _reset(self) -> None:
         self._watched: list[Any] = []
-        self._model: ModelInfo | None = None
-        self._exp_names: dict[Path, str] = {}
+        self._model: Known | None = None
+        self._exp_names: dict[Path, tuple[str | None, str]] = {}
         self._hydra_paths: dict[Path, str | None] = {}
-        self._last_written: dict[int, tuple[str, CheckpointMetadataV1]] = {}
+        self._last_written: dict[int, tuple[str, Document]] = {}
         self._pending: list[_Pending] = []
         self._noted: set[str] = set()
 
@@ -219,13 +228,13 @@ class MetadataCallbackCore:
             path = _local_path(filepath)
             # A file saved again (last.ckpt, a reused name) supersedes any sidecar still waiting.
             self._pending = [item for item in self._pending if item.path != path]
-            metadata = self._build(checkpoint_cb, trainer, path)
-            self._last_written[id(checkpoint_cb)] = (os.path.abspath(path), metadata)
+            document = self._build(checkpoint_cb, trainer, path)
+            self._last_written[id(checkpoint_cb)] = (os.path.abspath(path), document)
             if os.path.lexists(path):
-                self.writer.write(metadata, path)
+                self.writer.write(document, path)
                 self.timings.append(SaveTiming(save_seconds, time.perf_counter() - started))
             else:
-                self._pending.append(_Pending(path, metadata))
+                self._pending.append(_Pending(path, document))
         except Exception as exc:  # whatever failed, training must go on
             self._warn(f"ckpt-tui: no sidecar for {filepath}: {_reason(exc)}")
 
@@ -239,9 +248,8 @@ class MetadataCallbackCore:
             link = _local_path(linkpath)
             if os.path.abspath(link) == os.path.abspath(_local_path(target)):
                 return  # Lightning links nothing when both are the same file
-            source = self._metadata_of(checkpoint_cb, trainer, _local_path(target))
-            metadata = source.model_copy(update={"checkpoint_path": str(link)})
-            self.writer.write(metadata, link)
+            source = self._document_of(checkpoint_cb, trainer, _local_path(target))
+            self.writer.write(with_checkpoint_path(source, str(link)), link)
         except Exception as exc:
             self._warn(f"ckpt-tui: no sidecar for link {linkpath}: {_reason(exc)}")
 
@@ -276,60 +284,56 @@ class MetadataCallbackCore:
             return False
         return True
 
-    def _build(self, checkpoint_cb: Any, trainer: Any, path: Path) -> CheckpointMetadataV1:
+    def _build(self, checkpoint_cb: Any, trainer: Any, path: Path) -> Document:
         pl_module = getattr(trainer, "lightning_module", None)
         monitor = getattr(checkpoint_cb, "monitor", None)
         scalars = scalar_metrics(getattr(trainer, "callback_metrics", None) or {})
-        metrics, notes = build_metrics(scalars, self.metric_keys, monitor)
+        metric_values, metric_origins, notes = build_metrics(scalars, self.metric_keys, monitor)
         for note in notes:
             self._warn_once(f"range:{note.split('=')[0]}", f"ckpt-tui: {note}")
         if self._model is None:  # names don't change during a run: work them out once
             self._model = self._model_info(pl_module)
         folder = path.parent
         if folder not in self._exp_names:
-            self._exp_names[folder] = exp_name_of(
+            self._exp_names[folder] = exp_name_and_source(
                 trainer, pl_module, folder, explicit=self.exp_name, hparams_key=self.exp_name_key
             )
         if folder not in self._hydra_paths:
             self._hydra_paths[folder] = hydra_config_path(folder)
-        return CheckpointMetadataV1(
-            checkpoint_path=str(path),
-            exp_name=self._exp_names[folder],
-            created_at=iso_local_time(),
-            training=TrainingInfo(
-                epoch=int(trainer.current_epoch),
-                global_step=int(trainer.global_step),
-                training_phase=self.training_phase,
-                max_epochs=max_epochs_of(trainer),
-            ),
-            model=self._model,
-            metrics=metrics,
-            checkpointing=CheckpointingConfig(
-                monitor=monitor,
-                mode=getattr(checkpoint_cb, "mode", "max"),
-                save_top_k=getattr(checkpoint_cb, "save_top_k", 1),
-                save_last=getattr(checkpoint_cb, "save_last", None),
-            ),
-            hydra_config_path=self._hydra_paths[folder],
-            wandb_run_id=wandb_run_id(trainer),
+        exp_name, exp_origin = self._exp_names[folder]
+        now = iso_local_time()
+        values, provenance = position_values(trainer, self.training_phase)
+        values.update(exp_name=exp_name, created_at=now)
+        provenance.update(exp_name=exp_origin, created_at="time of the save")
+        for part_values, part_origins in (
+            self._model,
+            (metric_values, metric_origins),
+            checkpointing_values(checkpoint_cb, monitor),
+            run_values(trainer, self._hydra_paths[folder]),
+        ):
+            values.update(part_values)
+            provenance.update(part_origins)
+        document, _ = build_document(
+            str(path), values, provenance, written_by=WRITTEN_BY, written_at=now
         )
+        return document
 
-    def _model_info(self, pl_module: Any) -> ModelInfo:
+    def _model_info(self, pl_module: Any) -> Known:
         try:
-            return model_info_for(pl_module, self.model_keys)
+            return model_values_for(pl_module, self.model_keys)
         except Exception as exc:  # state-dict inference is a best effort: fall back to hparams
             self._warn_once("model-info", f"ckpt-tui: model inference failed: {_reason(exc)}")
             hparams = getattr(pl_module, "hparams", None)
-            return build_model_info(names_from_hparams(hparams, self.model_keys))
+            return model_values(names_from_hparams(hparams, self.model_keys))
 
-    def _metadata_of(self, checkpoint_cb: Any, trainer: Any, target: Path) -> CheckpointMetadataV1:
-        # The link target is ModelCheckpoint's last saved file, whose metadata we just built; it
+    def _document_of(self, checkpoint_cb: Any, trainer: Any, target: Path) -> Document:
+        # The link target is ModelCheckpoint's last saved file, whose document we just built; it
         # may be from an earlier epoch than now, so never rebuild it from the current state.
         last = self._last_written.get(id(checkpoint_cb))
         if last is not None and last[0] == os.path.abspath(target):
             return last[1]
         self._report(self.writer.drain())  # rare path: read what is on disk once it is there
-        on_disk = read_sidecar(target).metadata
+        on_disk = read_document(target)
         if on_disk is not None:
             return on_disk
         return self._build(checkpoint_cb, trainer, target)
@@ -339,7 +343,7 @@ class MetadataCallbackCore:
             still: list[_Pending] = []
             for item in self._pending:
                 if os.path.lexists(item.path):
-                    self.writer.write(item.metadata, item.path)
+                    self.writer.write(item.document, item.path)
                 elif final:
                     self._warn(
                         f"ckpt-tui: no sidecar for {item.path}: the checkpoint never appeared"
@@ -362,6 +366,10 @@ class MetadataCallbackCore:
         if key not in self._noted:
             self._noted.add(key)
             self._warn(message)
+
+
+WRITTEN_BY = f"ckpt-tui {__version__} {TRAINING_WRITER}"
+"""The ``ckpt_tui.written_by`` of the sidecars the callback writes."""
 
 
 def _reason(exc: BaseException) -> str:

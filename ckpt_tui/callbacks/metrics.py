@@ -13,8 +13,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ckpt_tui.model.schema import MetricsInfo
-
 #: Logged names that are training position, not metrics (they live in ``training``).
 POSITION_KEYS = frozenset({"epoch", "step"})
 
@@ -108,25 +106,35 @@ def _in_range(field: str, value: float) -> bool:
     return 0.0 <= value <= 1.0
 
 
+#: Provenance of every logged value: Lightning's ``trainer.callback_metrics``.
+CALLBACK_METRICS = "callback_metrics"
+
+
 def build_metrics(
     scalars: Mapping[str, float], keys: MetricKeys, monitor: str | None
-) -> tuple[MetricsInfo, list[str]]:
-    """The ``metrics`` block for one checkpoint, and notes on values that did not fit a field.
+) -> tuple[dict[str, Any], dict[str, str], list[str]]:
+    """The ``metrics`` block for one checkpoint as sidecar key paths → values (``None``: not
+    logged), their provenance (``callback_metrics val/hmean``), and notes on values that did not
+    fit a field.
 
     A named metric outside its field's range (say hmean logged in percent) stays in
     ``additional_metrics`` instead of making the sidecar invalid. The monitored value is always
     in ``additional_metrics`` under the monitor's name too, so a reader finds it by
     ``checkpointing.monitor`` whatever the configured names are.
     """
-    named: dict[str, float] = {}
+    values: dict[str, Any] = {}
+    provenance: dict[str, str] = {}
     used: set[str] = set()
     notes: list[str] = []
     for field, name in keys.fields():
+        key = f"metrics.{field}"
+        values[key] = None
         value = scalars.get(name)
         if value is None:
             continue
         if _in_range(field, value):
-            named[field] = value
+            values[key] = value
+            provenance[key] = f"{CALLBACK_METRICS} {name}"
             used.add(name)
         else:
             notes.append(
@@ -139,4 +147,7 @@ def build_metrics(
     }
     if monitor is not None and monitor in scalars:
         additional[monitor] = scalars[monitor]
-    return MetricsInfo(**named, additional_metrics=additional), notes
+    if additional:  # none logged is not a fact worth a key
+        values["metrics.additional_metrics"] = additional
+        provenance["metrics.additional_metrics"] = CALLBACK_METRICS
+    return values, provenance, notes

@@ -3,25 +3,18 @@
 Hyper-parameters are read through exact, configurable key paths whose defaults fit Hydra layouts
 (``model.encoder.model_name``). The reference read attributes that did not exist and wrote
 "unknown" everywhere; here a name comes from the hyper-parameters, else from state-dict inference
-(``ckpt_tui.sources.statedict``), and only a required name that no source knows is written as the
-reference's "unknown" placeholder (readers map it back to ``None``).
+(``ckpt_tui.sources.statedict``), each with its provenance. A name no source knows stays ``None``:
+the sidecar leaves it out and lists it in its ``ckpt_tui`` block's ``unknown``.
 """
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
-from ckpt_tui.model.schema import (
-    UNKNOWN,
-    DecoderInfo,
-    EncoderInfo,
-    HeadInfo,
-    LossInfo,
-    ModelInfo,
-)
+from ckpt_tui.model.placeholders import known
 
 _MISSING: Any = object()
 
@@ -90,7 +83,7 @@ def _name(value: Any) -> str | None:
         return None
     if isinstance(value, (str, int, float)):
         text = str(value).strip()
-        return text or None
+        return known(text) or None  # "unknown", "none": a placeholder, not a name
     return None
 
 
@@ -120,8 +113,8 @@ def _sibling(root: Any, path: str, key: str) -> Any:
     return lookup(root, f"{parent}.{key}" if parent else key)
 
 
-def _drop_none(values: dict[str, Any]) -> dict[str, Any]:
-    return {key: value for key, value in values.items() if value is not None}
+#: Provenance of the names inferred from a state dict.
+STATE_DICT = "state dict inference"
 
 
 @dataclass
@@ -136,6 +129,8 @@ class ModelNames:
     encoder_extra: dict[str, Any] | None = None
     decoder_extra: dict[str, Any] | None = None
     head_extra: dict[str, Any] | None = None
+    provenance: dict[str, str] = field(default_factory=dict)
+    """Sidecar key path (``model.encoder.model_name``) → where its value came from."""
 
     @property
     def complete(self) -> bool:
@@ -143,29 +138,54 @@ class ModelNames:
         return self.architecture is not None and self.encoder is not None
 
 
+_NAME_KEYS = {
+    "architecture": "model.architecture",
+    "encoder": "model.encoder.model_name",
+    "decoder": "model.decoder.name",
+    "head": "model.head.name",
+    "loss": "model.loss.name",
+}
+"""ModelNames attribute → the sidecar key path of that name."""
+_EXTRA_BLOCKS = {
+    "encoder_extra": "model.encoder",
+    "decoder_extra": "model.decoder",
+    "head_extra": "model.head",
+}
+"""ModelNames attribute holding a block's other fields → that block's key path."""
+
+
 def names_from_hparams(hparams: Any, keys: ModelKeys) -> ModelNames:
-    """Model names read from hyper-parameters through ``keys``."""
-    return ModelNames(
+    """Model names read from hyper-parameters through ``keys``, with ``hparams <path>``
+    provenance."""
+    names = ModelNames(
         architecture=_name(lookup(hparams, keys.architecture)),
         encoder=_name(lookup(hparams, keys.encoder)),
         decoder=_name(lookup(hparams, keys.decoder)),
         head=_name(lookup(hparams, keys.head)),
         loss=_name(lookup(hparams, keys.loss)),
-        encoder_extra=_drop_none(
-            {
-                "pretrained": _bool(_sibling(hparams, keys.encoder, "pretrained")),
-                "frozen": _bool(_sibling(hparams, keys.encoder, "frozen")),
-            }
-        ),
-        decoder_extra=_drop_none(
-            {
-                "in_channels": _int_list(_sibling(hparams, keys.decoder, "in_channels")),
-                "inner_channels": _int(_sibling(hparams, keys.decoder, "inner_channels")),
-                "output_channels": _int(_sibling(hparams, keys.decoder, "output_channels")),
-            }
-        ),
-        head_extra=_drop_none({"in_channels": _int(_sibling(hparams, keys.head, "in_channels"))}),
     )
+    for attribute, key in _NAME_KEYS.items():
+        if getattr(names, attribute) is not None:
+            names.provenance[key] = f"hparams {getattr(keys, attribute)}"
+    readers: dict[str, tuple[str, dict[str, Callable[[Any], Any]]]] = {
+        "encoder_extra": (keys.encoder, {"pretrained": _bool, "frozen": _bool}),
+        "decoder_extra": (
+            keys.decoder,
+            {"in_channels": _int_list, "inner_channels": _int, "output_channels": _int},
+        ),
+        "head_extra": (keys.head, {"in_channels": _int}),
+    }
+    for attribute, (path, fields) in readers.items():
+        extra: dict[str, Any] = {}
+        parent = _parent(path)
+        for name, read in fields.items():
+            value = read(_sibling(hparams, path, name))
+            if value is not None:
+                extra[name] = value
+                where = f"{parent}.{name}" if parent else name
+                names.provenance[f"{_EXTRA_BLOCKS[attribute]}.{name}"] = f"hparams {where}"
+        setattr(names, attribute, extra)
+    return names
 
 
 def names_from_state_dict(shapes: Mapping[str, Sequence[int]]) -> ModelNames | None:
@@ -178,28 +198,36 @@ def names_from_state_dict(shapes: Mapping[str, Sequence[int]]) -> ModelNames | N
     if not callable(infer):
         return None
     guess = infer(shapes)
-    return ModelNames(
+    names = ModelNames(
         architecture=_name(getattr(guess, "architecture", None)),
         encoder=_name(getattr(guess, "encoder", None)),
         decoder=_name(getattr(guess, "decoder", None)),
         head=_name(getattr(guess, "head", None)),
     )
+    for attribute, key in _NAME_KEYS.items():
+        if getattr(names, attribute) is not None:
+            names.provenance[key] = STATE_DICT
+    return names
 
 
 def merge(first: ModelNames, fallback: ModelNames | None) -> ModelNames:
-    """``first``'s names, with gaps filled from ``fallback``."""
+    """``first``'s names, with gaps filled from ``fallback`` (and their provenance)."""
     if fallback is None:
         return first
-    return ModelNames(
-        architecture=first.architecture or fallback.architecture,
-        encoder=first.encoder or fallback.encoder,
-        decoder=first.decoder or fallback.decoder,
-        head=first.head or fallback.head,
-        loss=first.loss or fallback.loss,
+    merged = ModelNames(
         encoder_extra=first.encoder_extra,
         decoder_extra=first.decoder_extra,
         head_extra=first.head_extra,
+        provenance=dict(first.provenance),
     )
+    for attribute, key in _NAME_KEYS.items():
+        value = getattr(first, attribute)
+        if value is None:
+            value = getattr(fallback, attribute)
+            if value is not None and key in fallback.provenance:
+                merged.provenance[key] = fallback.provenance[key]
+        setattr(merged, attribute, value)
+    return merged
 
 
 def state_dict_shapes(module: Any) -> dict[str, tuple[int, ...]]:
@@ -207,20 +235,26 @@ def state_dict_shapes(module: Any) -> dict[str, tuple[int, ...]]:
     return {str(key): tuple(value.shape) for key, value in module.state_dict().items()}
 
 
-def build_model_info(names: ModelNames) -> ModelInfo:
-    """The ``model`` block; a required name nobody knows is written as "unknown" (the schema)."""
-    return ModelInfo(
-        architecture=names.architecture or UNKNOWN,
-        encoder=EncoderInfo(model_name=names.encoder or UNKNOWN, **(names.encoder_extra or {})),
-        decoder=DecoderInfo(name=names.decoder, **(names.decoder_extra or {})),
-        head=HeadInfo(name=names.head, **(names.head_extra or {})),
-        loss=LossInfo(name=names.loss),
-    )
+#: Fields the callback looks for besides the names: listed as unknown when no source gave them.
+SOUGHT_EXTRAS = ("model.encoder.pretrained", "model.encoder.frozen")
 
 
-def model_info_for(pl_module: Any, keys: ModelKeys) -> ModelInfo:
-    """The ``model`` block for a LightningModule: hyper-parameters first, then its state dict."""
+def model_values(names: ModelNames) -> tuple[dict[str, Any], dict[str, str]]:
+    """The ``model`` block as sidecar key paths → values (``None``: no source knew it), and
+    their provenance. Nothing is filled in from the schema's defaults."""
+    values: dict[str, Any] = {
+        key: getattr(names, attribute) for attribute, key in _NAME_KEYS.items()
+    }
+    values.update(dict.fromkeys(SOUGHT_EXTRAS))
+    for attribute, block in _EXTRA_BLOCKS.items():
+        for name, value in (getattr(names, attribute) or {}).items():
+            values[f"{block}.{name}"] = value
+    return values, dict(names.provenance)
+
+
+def model_values_for(pl_module: Any, keys: ModelKeys) -> tuple[dict[str, Any], dict[str, str]]:
+    """The ``model`` values of a LightningModule: hyper-parameters first, then its state dict."""
     names = names_from_hparams(getattr(pl_module, "hparams", None), keys)
     if not names.complete:
         names = merge(names, names_from_state_dict(state_dict_shapes(pl_module)))
-    return build_model_info(names)
+    return model_values(names)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ckpt_tui.callbacks.model_info import lookup
+from ckpt_tui.model.placeholders import known
 
 #: Checkpoint folder names that are not the run's name; the run is their parent.
 CHECKPOINT_FOLDER_NAMES = frozenset({"checkpoints", "checkpoint", "ckpts", "ckpt"})
@@ -96,15 +97,78 @@ def run_folder_name(checkpoint_dir: Path) -> str | None:
 
 def exp_name_of(
     trainer: Any, pl_module: Any, checkpoint_dir: Path, *, explicit: str | None, hparams_key: str
-) -> str:
-    """The experiment name: explicit, else hparams, else the logger's name, else the run folder."""
+) -> str | None:
+    """The experiment name: explicit, else hparams, else the logger's name, else the run folder
+    (``None`` when none of them gives one)."""
+    return exp_name_and_source(
+        trainer, pl_module, checkpoint_dir, explicit=explicit, hparams_key=hparams_key
+    )[0]
+
+
+def exp_name_and_source(
+    trainer: Any, pl_module: Any, checkpoint_dir: Path, *, explicit: str | None, hparams_key: str
+) -> tuple[str | None, str]:
+    """:func:`exp_name_of`, and where the name came from (its provenance)."""
     if explicit:
-        return explicit
+        return explicit, "MetadataCallback exp_name"
     value = lookup(getattr(pl_module, "hparams", None), hparams_key) if hparams_key else None
-    if isinstance(value, str) and value.strip():
-        return value.strip()
+    if isinstance(value, str) and known(value.strip()):
+        return value.strip(), f"hparams {hparams_key}"
     for logger in getattr(trainer, "loggers", None) or ():
         name = getattr(logger, "name", None)
-        if isinstance(name, str) and name.strip():
-            return name.strip()
-    return run_folder_name(checkpoint_dir) or "unnamed"
+        if isinstance(name, str) and known(name.strip()):
+            return name.strip(), f"{type(logger).__name__} name"
+    return run_folder_name(checkpoint_dir), "run folder name"
+
+
+Known = tuple[dict[str, Any], dict[str, str]]
+"""Sidecar key paths → values (``None``: no source knew it), and their provenance."""
+
+
+def position_values(trainer: Any, training_phase: str | None) -> Known:
+    """Where training is: epoch, step, planned epochs (and the phase, when one was given)."""
+    values: dict[str, Any] = {
+        "training.epoch": int(trainer.current_epoch),
+        "training.global_step": int(trainer.global_step),
+        "training.max_epochs": max_epochs_of(trainer),
+    }
+    provenance = {
+        "training.epoch": "trainer current_epoch",
+        "training.global_step": "trainer global_step",
+        "training.max_epochs": "trainer max_epochs",
+    }
+    if training_phase is not None:
+        values["training.training_phase"] = training_phase
+        provenance["training.training_phase"] = "MetadataCallback training_phase"
+    return values, provenance
+
+
+def checkpointing_values(checkpoint_cb: Any, monitor: Any) -> Known:
+    """The ``checkpointing`` settings ``checkpoint_cb`` really has, by sidecar key path.
+
+    Without a monitor there is nothing to compare, so ``mode`` says nothing and is left out;
+    ``save_last`` left unset (``None``) is left out too.
+    """
+    found: dict[str, Any] = {}
+    if isinstance(monitor, str) and monitor:
+        found["checkpointing.monitor"] = monitor
+        mode = getattr(checkpoint_cb, "mode", None)
+        if mode in ("min", "max"):
+            found["checkpointing.mode"] = mode
+    top_k = getattr(checkpoint_cb, "save_top_k", None)
+    if isinstance(top_k, int) and not isinstance(top_k, bool):
+        found["checkpointing.save_top_k"] = top_k
+    save_last = getattr(checkpoint_cb, "save_last", None)
+    if save_last is not None:
+        found["checkpointing.save_last"] = save_last
+    return found, {key: "ModelCheckpoint " + key.rpartition(".")[2] for key in found}
+
+
+def run_values(trainer: Any, hydra_path: str | None) -> Known:
+    """The run's Hydra config and W&B run id (``None`` where there is none)."""
+    values = {"hydra_config_path": hydra_path, "wandb_run_id": wandb_run_id(trainer)}
+    provenance = {
+        "hydra_config_path": "the run's .hydra/config.yaml",
+        "wandb_run_id": "WandbLogger run id",
+    }
+    return values, provenance

@@ -4,7 +4,7 @@ A sidecar write is atomic and durable (temp file, fsync, rename, fsync of the fo
 fsyncs cost most of the time, and on ext4 they can also wait for the checkpoint's own dirty pages,
 so they would stall training by several ms per checkpoint. A single background thread does the
 file work instead, in order (a write queued before a removal of the same sidecar happens first);
-the training loop only builds the metadata and queues it. :meth:`SidecarWriter.drain` waits for
+the training loop only builds the document and queues it. :meth:`SidecarWriter.drain` waits for
 everything queued; failures come back as messages for the caller to warn about on its own thread.
 """
 
@@ -15,9 +15,9 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
-from ckpt_tui.model.schema import CheckpointMetadataV1
-from ckpt_tui.sidecar.files import save_metadata
+from ckpt_tui.sidecar.document import write_document
 
 #: How many write durations are kept for diagnostics and the benchmark.
 WRITE_TIMINGS_KEPT = 10_000
@@ -40,9 +40,10 @@ class SidecarWriter:
         self._futures: deque[Future[None]] = deque()
         self._errors: deque[str] = deque()  # appended by the worker, taken by the caller
 
-    def write(self, metadata: CheckpointMetadataV1, checkpoint: Path) -> None:
-        """Queue writing ``metadata`` as the sidecar of ``checkpoint``."""
-        self._submit(lambda: self._write(metadata, checkpoint))
+    def write(self, document: dict[str, Any], checkpoint: Path) -> None:
+        """Queue writing ``document`` (built by ``ckpt_tui.sidecar.document.build_document``)
+        as the sidecar of ``checkpoint``."""
+        self._submit(lambda: self._write(document, checkpoint))
 
     def remove(self, sidecars: Iterable[Path]) -> None:
         """Queue removing ``sidecars`` (missing ones are fine)."""
@@ -82,10 +83,10 @@ class SidecarWriter:
             self._futures.popleft()
         self._futures.append(self._executor.submit(job))
 
-    def _write(self, metadata: CheckpointMetadataV1, checkpoint: Path) -> None:
+    def _write(self, document: dict[str, Any], checkpoint: Path) -> None:
         started = time.perf_counter()
         try:
-            save_metadata(metadata, checkpoint)
+            write_document(document, checkpoint)
         except Exception as exc:  # reported by the caller as a warning; training goes on
             self._errors.append(f"ckpt-tui: no sidecar for {checkpoint}: {_reason(exc)}")
             return

@@ -10,7 +10,6 @@ and :mod:`ckpt_tui.convert.engine` runs the two for the CLI and the TUI alike.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -20,9 +19,9 @@ from typing import TYPE_CHECKING, Any, Literal
 from ckpt_tui import __version__
 from ckpt_tui.catalog.verify import ReadVerdict, read_verdict, with_verdict
 from ckpt_tui.io.safe_yaml import dump_yaml
-from ckpt_tui.io.text import escape_surrogates, iso_local_time
+from ckpt_tui.io.text import iso_local_time
 from ckpt_tui.model.entry import CheckpointCatalogEntry
-from ckpt_tui.model.placeholders import SCHEMA_VERSION
+from ckpt_tui.sidecar.document import build_document
 from ckpt_tui.sidecar.files import find_sidecars, sidecar_path_for, stem_shared_on_disk
 from ckpt_tui.sources.sidecar import SIDECAR_FIELDS
 
@@ -98,112 +97,43 @@ class ConversionPlan:
 WRITTEN_BY = f"ckpt-tui {__version__} convert"
 """The ``ckpt_tui.written_by`` of the sidecars conversion writes."""
 
-_REQUIRED_KEYS = frozenset(("exp_name", "created_at", "training.epoch", "training.global_step"))
-"""Keys the schema requires and that no ``ckpt_tui`` block may excuse: without them nothing is
-written."""
-_LAYOUT = ("training", "model", "metrics", "checkpointing")
-"""The blocks of a sidecar in the reference's order; ``training``, ``model`` and ``metrics``
-are required (``metrics`` may be empty: all its fields are optional)."""
-
 
 def sidecar_data_from_entry(
     entry: CheckpointCatalogEntry, *, written_at: str | None = None
 ) -> tuple[dict[str, Any], list[str]]:
     """Build the sidecar document for ``entry``; returns it with the key paths no source knew.
 
-    Only what a source said is written: a field no tier knew is left out (never ``"unknown"``,
-    never a schema default such as ``mode: max``) and listed in the ``ckpt_tui`` block's
-    ``unknown``, with each written field's provenance beside it, so the values keep their origin
-    after the conversion. The document is checked against ``CheckpointMetadataV1``. Raises
-    ``ValueError`` when no valid metadata can be built (a required field no source knew).
+    Only what a source said is written (see :func:`ckpt_tui.sidecar.document.build_document`,
+    shared with the training callback): a field no tier knew is left out and listed in the
+    ``ckpt_tui`` block's ``unknown``, with each written field's provenance beside it, so the
+    values keep their origin after the conversion. Raises ``ValueError`` when no valid metadata
+    can be built (a required field no source knew).
     """
-    document: dict[str, Any] = {
-        "schema_version": SCHEMA_VERSION,
-        "checkpoint_path": entry.checkpoint_path,
-        "exp_name": None,  # set below (required), here for the reference's key order
-        "created_at": None,
-    }
-    for block in _LAYOUT:
-        document[block] = {}
+    values: dict[str, Any] = {}
     provenance: dict[str, str] = {}
-    unknown: list[str] = []
     for name, key in SIDECAR_FIELDS.items():
         value = getattr(entry, name, None)
         if name == "additional_metrics":
             value = dict(value) if value else None  # none logged is not a fact worth a key
             if value is None:
                 continue
-        if value is None or value == "":
-            if key in _REQUIRED_KEYS:
-                raise ValueError(f"no source knows the {key}; a sidecar needs it")
-            unknown.append(key)
-            continue
-        if name == "max_epochs" and not (isinstance(value, int) and value >= 1):
-            unknown.append(key)  # 0 or -1: unlimited, which the schema writes as null
-            continue
-        _put(document, key, value)
+        if (
+            name == "max_epochs"
+            and value is not None
+            and not (isinstance(value, int) and value >= 1)
+        ):
+            value = None  # 0 or -1: unlimited, which the schema writes as null
+        values[key] = value
         if name in entry.provenance:
             # Converting a converted sidecar again (--force) keeps the first origin.
-            provenance[key] = _VIA_SIDECAR.sub("", entry.provenance[name])
-    for block in ("checkpointing",):
-        if not document[block]:
-            del document[block]
-    document["ckpt_tui"] = {
-        "written_by": WRITTEN_BY,
-        "written_at": written_at or iso_local_time(),
-        "unknown": unknown,
-        "provenance": provenance,
-    }
-    # YAML (UTF-8) cannot hold lone surrogates (odd file names): escape them before validating.
-    document = _utf8_safe(document)
-    _validate_with_pydantic(document)
-    return document, unknown
-
-
-_VIA_SIDECAR = re.compile(r" \(via sidecar, converted [^()]*\)$")
-
-
-def _put(document: dict[str, Any], key: str, value: Any) -> None:
-    """Set the dotted ``key`` (``model.encoder.model_name``) in ``document``."""
-    *parents, last = key.split(".")
-    node = document
-    for part in parents:
-        node = node.setdefault(part, {})
-    node[last] = value
-
-
-def _validate_with_pydantic(data: dict[str, Any]) -> None:
-    """Raise ``ValueError`` naming the field when ``data`` is not valid ``CheckpointMetadataV1``.
-
-    The document written is ``data`` itself, not the model's dump, which would add the schema's
-    defaults (``pretrained: true``, ``mode: max``, empty lists) as if a source had said them.
-    """
-    from pydantic import ValidationError
-
-    from ckpt_tui.model.schema import CheckpointMetadataV1
-
-    try:
-        CheckpointMetadataV1.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors(include_url=False)[0]
-        where = ".".join(str(part) for part in first["loc"])
-        raise ValueError(f"{where}: {first['msg']}" if where else first["msg"]) from exc
-
-
-def _utf8_safe(value: Any) -> Any:
-    """``value`` with lone surrogates in its strings written as backslash escapes.
-
-    A file name that is not UTF-8 reaches Python as lone surrogates (``os.fsdecode``), and so may
-    a string in a hostile checkpoint; YAML (UTF-8) cannot hold them, so the sidecar records
-    ``inv\\xffalid`` for the byte 0xff, as the rest of ckpt-tui shows it.
-    """
-    if isinstance(value, str):
-        return escape_surrogates(value)
-    if isinstance(value, dict):
-        return {_utf8_safe(key): _utf8_safe(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_utf8_safe(item) for item in value]
-    return value
+            provenance[key] = entry.provenance[name]
+    return build_document(
+        entry.checkpoint_path,
+        values,
+        provenance,
+        written_by=WRITTEN_BY,
+        written_at=written_at or iso_local_time(),
+    )
 
 
 UNSAFE_REASONS = {

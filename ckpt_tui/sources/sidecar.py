@@ -11,6 +11,7 @@ import os
 from typing import TYPE_CHECKING
 
 from ckpt_tui.model.placeholders import known
+from ckpt_tui.sidecar.document import via_sidecar
 from ckpt_tui.sidecar.files import SidecarFound, read_chosen
 from ckpt_tui.sidecar.validate import business_rule_issues
 from ckpt_tui.sources.merge import TierResult
@@ -70,8 +71,9 @@ def sidecar_tier(metadata: CheckpointMetadataV1) -> TierResult:
     """The fields a valid sidecar gives, with their provenance.
 
     A sidecar ckpt-tui wrote carries a ``ckpt_tui`` block that kept each value's origin:
-    ``checkpoint epoch (via sidecar, converted 2026-12-07)``. Any other sidecar's values are
-    ``sidecar <key path>``.
+    ``checkpoint epoch (via sidecar, converted 2026-12-07)`` for ``convert``, ``trainer
+    current_epoch (via sidecar, written during training 2026-12-07)`` for the training callback.
+    Any other sidecar's values are ``sidecar <key path>``.
     """
     training, model, metrics = metadata.training, metadata.model, metadata.metrics
     checkpointing = metadata.checkpointing
@@ -108,11 +110,11 @@ def sidecar_tier(metadata: CheckpointMetadataV1) -> TierResult:
     if block is None:
         provenance = {name: _PROVENANCE[name] for name in values}
     else:
-        provenance = {name: _converted_provenance(block, name) for name in values}
+        provenance = {name: _recorded_provenance(block, name) for name in values}
     return TierResult(kind="sidecar", values=values, provenance=provenance)
 
 
-def _converted_provenance(block: CkptTuiBlock, name: str) -> str:
+def _recorded_provenance(block: CkptTuiBlock, name: str) -> str:
     """Where a value of a sidecar ckpt-tui wrote came from, as its block recorded it."""
     key = SIDECAR_FIELDS[name]
     origin = block.provenance.get(key)
@@ -120,4 +122,4 @@ def _converted_provenance(block: CkptTuiBlock, name: str) -> str:
         return _PROVENANCE[name]
     if len(origin) > _MAX_PROVENANCE:
         origin = origin[: _MAX_PROVENANCE - 1] + "…"
-    return f"{origin} (via sidecar, converted {block.written_at[:10]})"
+    return via_sidecar(block, origin)

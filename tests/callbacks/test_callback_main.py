@@ -117,7 +117,7 @@ def test_model_and_run_info(run: MainRun) -> None:
     metadata = run.metadata(run.folder / "epoch=3-step=16.ckpt")
     assert metadata.exp_name == "tiny-dbnet"
     assert metadata.training.max_epochs == len(HMEANS)
-    assert metadata.training.training_phase == "training"
+    assert "training_phase" not in metadata.training.model_fields_set  # not given: not written
     model = metadata.model
     assert (model.architecture, model.encoder.model_name) == ("dbnet", "resnet18")
     assert (model.encoder.pretrained, model.encoder.frozen) == (False, True)

@@ -19,9 +19,10 @@ from omegaconf import OmegaConf
 from ckpt_tui.callbacks import MetadataCallback, MetadataCallbackWarning, hooks
 from ckpt_tui.callbacks.metrics import MetricKeys, build_metrics, scalar_metrics, to_float
 from ckpt_tui.callbacks.model_info import (
+    STATE_DICT,
     ModelKeys,
     lookup,
-    model_info_for,
+    model_values_for,
     names_from_hparams,
     state_dict_shapes,
 )
@@ -32,7 +33,6 @@ from ckpt_tui.callbacks.run_info import (
     run_folder_name,
     wandb_run_id,
 )
-from ckpt_tui.model.schema import UNKNOWN, known
 
 # ------------------------------------------------------------------------------------ metrics
 
@@ -81,27 +81,46 @@ def test_named_metrics_match_exactly_never_by_substring() -> None:
             "step": 100,
         }
     )
-    metrics, notes = build_metrics(scalars, MetricKeys(), monitor=None)
-    assert (metrics.hmean, metrics.precision, metrics.recall) == (0.5, 0.6, None)
-    assert metrics.validation_loss == 0.3
-    assert metrics.additional_metrics == {"val/hmean_step": 0.99, "train/val/hmean": 0.1}
+    metrics, provenance, notes = build_metrics(scalars, MetricKeys(), monitor=None)
+    assert metrics == {
+        "metrics.hmean": 0.5,
+        "metrics.precision": 0.6,
+        "metrics.recall": None,  # not logged: unknown, never a default
+        "metrics.validation_loss": 0.3,
+        "metrics.additional_metrics": {"val/hmean_step": 0.99, "train/val/hmean": 0.1},
+    }
+    assert provenance == {
+        "metrics.hmean": "callback_metrics val/hmean",
+        "metrics.precision": "callback_metrics val/precision",
+        "metrics.validation_loss": "callback_metrics val/loss",
+        "metrics.additional_metrics": "callback_metrics",
+    }
     assert notes == []
+
+
+def test_nothing_logged_is_all_unknown_and_no_empty_dict() -> None:
+    metrics, provenance, notes = build_metrics({"epoch": 1}, MetricKeys(), monitor="val/hmean")
+    assert metrics == dict.fromkeys(
+        ("metrics.hmean", "metrics.precision", "metrics.recall", "metrics.validation_loss")
+    )
+    assert provenance == {} and notes == []
 
 
 def test_custom_names_and_the_monitored_value() -> None:
     keys = MetricKeys(hmean="val/f1", precision="p", recall="r", validation_loss="loss")
     scalars = {"val/f1": 0.7, "p": 0.8, "r": 0.6, "loss": 1.5, "val/hmean": 0.1, "lr": 0.01}
-    metrics, _ = build_metrics(scalars, keys, monitor="val/f1")
-    assert (metrics.hmean, metrics.precision, metrics.recall) == (0.7, 0.8, 0.6)
-    assert metrics.validation_loss == 1.5
+    metrics, provenance, _ = build_metrics(scalars, keys, monitor="val/f1")
+    assert (metrics["metrics.hmean"], metrics["metrics.precision"]) == (0.7, 0.8)
+    assert (metrics["metrics.recall"], metrics["metrics.validation_loss"]) == (0.6, 1.5)
+    assert provenance["metrics.hmean"] == "callback_metrics val/f1"
     # The monitored value is also under its own name, so readers find it by monitor.
-    assert metrics.additional_metrics == {"val/hmean": 0.1, "lr": 0.01, "val/f1": 0.7}
+    assert metrics["metrics.additional_metrics"] == {"val/hmean": 0.1, "lr": 0.01, "val/f1": 0.7}
 
 
 def test_out_of_range_values_stay_additional_with_a_note() -> None:
-    metrics, notes = build_metrics({"val/hmean": 85.0, "val/loss": -0.5}, MetricKeys(), None)
-    assert metrics.hmean is None and metrics.validation_loss is None
-    assert metrics.additional_metrics == {"val/hmean": 85.0, "val/loss": -0.5}
+    metrics, _, notes = build_metrics({"val/hmean": 85.0, "val/loss": -0.5}, MetricKeys(), None)
+    assert metrics["metrics.hmean"] is None and metrics["metrics.validation_loss"] is None
+    assert metrics["metrics.additional_metrics"] == {"val/hmean": 85.0, "val/loss": -0.5}
     assert len(notes) == 2 and "val/hmean=85.0" in notes[0]
 
 
@@ -143,28 +162,41 @@ def test_names_from_omegaconf_hparams_with_list_config() -> None:
         "output_channels": 128,
     }
     assert names.encoder_extra == {"pretrained": False, "frozen": True}
+    assert names.provenance["model.encoder.model_name"] == "hparams model.encoder.model_name"
+    assert names.provenance["model.encoder.frozen"] == "hparams model.encoder.frozen"
+    assert names.provenance["model.decoder.in_channels"] == "hparams model.decoder.in_channels"
+
+
+def test_names_missing_from_hparams_have_no_value_and_no_provenance() -> None:
+    names = names_from_hparams({"model": {"architecture": "dbnet"}}, ModelKeys())
+    assert (names.encoder, names.encoder_extra, names.decoder_extra) == (None, {}, {})
+    assert names.provenance == {"model.architecture": "hparams model.architecture"}
 
 
 def test_model_info_without_hparams_falls_back_to_the_state_dict() -> None:
     module = make_module(hparams=None)
-    info = model_info_for(module, ModelKeys())
-    try:
-        from ckpt_tui.sources.statedict import infer_model_from_shapes
-    except ImportError:  # the inference module is not there yet: the schema's placeholder
-        assert (info.architecture, info.encoder.model_name) == (UNKNOWN, UNKNOWN)
-        assert known(info.architecture) is None
-        return
+    values, provenance = model_values_for(module, ModelKeys())
+    from ckpt_tui.sources.statedict import infer_model_from_shapes
+
     guess = infer_model_from_shapes(state_dict_shapes(module))
-    assert info.architecture == (guess.architecture or UNKNOWN)
-    assert info.encoder.model_name == (guess.encoder or UNKNOWN)
+    # Unknown stays None (the sidecar leaves it out), never the string "unknown".
+    assert values["model.architecture"] == guess.architecture
+    assert values["model.encoder.model_name"] == guess.encoder
+    assert values["model.encoder.pretrained"] is None and values["model.encoder.frozen"] is None
+    for key in ("model.architecture", "model.encoder.model_name"):
+        assert provenance.get(key) == (STATE_DICT if values[key] is not None else None)
 
 
 def test_model_names_from_configured_paths() -> None:
     module = make_module(hparams={"net": {"family": "craft", "backbone": "vgg16"}})
     keys = ModelKeys(architecture="net.family", encoder="net.backbone")
-    info = model_info_for(module, keys)
-    assert (info.architecture, info.encoder.model_name) == ("craft", "vgg16")
-    assert info.decoder.name is None
+    values, provenance = model_values_for(module, keys)
+    assert (values["model.architecture"], values["model.encoder.model_name"]) == (
+        "craft",
+        "vgg16",
+    )
+    assert provenance["model.architecture"] == "hparams net.family"
+    assert values["model.decoder.name"] is None
 
 
 # ---------------------------------------------------------------------------------- run facts
