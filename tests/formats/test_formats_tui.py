@@ -13,8 +13,8 @@ from ckpt_tui.tui.app import make_app
 from ckpt_tui.tui.screens.main import MainScreen
 from ckpt_tui.tui.widgets.catalog_table import CatalogTable
 from ckpt_tui.tui.widgets.detail_pane import DetailPane
-from ckpt_tui.tui.widgets.run_chart import RunChart
 from ckpt_tui.tui.widgets.filter_box import FilterBox
+from ckpt_tui.tui.widgets.run_chart import RunChart
 
 BARS = set("▁▂▃▄▅▆▇█")
 
