@@ -102,7 +102,7 @@ def test_changed_object_is_read_again(
 def test_show_a_remote_checkpoint(
     s3_env: str, demo_tree: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    rel = "outputs/2025-10-05/08-03-44/checkpoints/last.ckpt"
+    rel = "2025-10-05/08-03-44/checkpoints/last.ckpt"
     assert (demo_tree / rel).is_file()
     code = main(["show", f"{ROOT_URL}/{rel}", "--json"])
     captured = capsys.readouterr()
@@ -135,8 +135,8 @@ def test_validate_a_remote_root(
 def test_diff_of_two_remote_checkpoints(
     s3_env: str, demo_tree: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    a = "outputs/2025-10-03/14-22-51/checkpoints/epoch=54-step=15015.ckpt"
-    b = "outputs/2025-10-06/19-47-30/checkpoints/epoch-10_step-000309.ckpt"
+    a = "2025-10-03/14-22-51/checkpoints/epoch=54-step=15015.ckpt"
+    b = "2025-10-06/19-47-30/checkpoints/epoch-10_step-000309.ckpt"
     remote_code = main(["diff", f"{ROOT_URL}/{a}", f"{ROOT_URL}/{b}", "--json"])
     remote = json.loads(capsys.readouterr().out)
     local_code = main(["diff", str(demo_tree / a), str(demo_tree / b), "--json"])
@@ -157,7 +157,7 @@ def test_index_holds_only_what_the_store_holds(
     at the next listing: the catalog never shows a sidecar the bucket does not have."""
     index = str(tmp_path / "index")
     tree = sync_index(ROOT_URL, {}, index)
-    rel = "outputs/2025-10-03/14-22-51/checkpoints/epoch=54-step=15015.metadata.yaml"
+    rel = "2025-10-03/14-22-51/checkpoints/epoch=54-step=15015.metadata.yaml"
     assert rel not in tree.objects
     stray = Path(tree.local_root, rel)
     stray.write_text("exp_name: not in the bucket\n")
