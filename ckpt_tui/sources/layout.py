@@ -12,6 +12,9 @@ A checkpoint is a file, or a folder that holds one checkpoint as several files:
 
 Files a training run saves beside its model (``optimizer.pt``, ``scheduler.pt``,
 ``rng_state.pth``, ``training_args.bin``, ``scaler.pt``) have an :func:`auxiliary_role`.
+:func:`is_folder_checkpoint_file` and :func:`is_nested_run_folder` say which files and
+sub-folders a folder checkpoint is made of: prune deletes a folder checkpoint only when every
+file in it is one.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ import os
 import re
 import stat
 from collections.abc import Callable, Collection
+
+from ckpt_tui.sources.path import CHECKPOINT_FOLDERS
 
 AUXILIARY_ROLES: dict[str, str] = {
     "optimizer.pt": "optimizer state",
@@ -39,6 +44,37 @@ _HF_WEIGHTS = re.compile(
 _INDEX_SUFFIXES = (".safetensors.index.json", ".bin.index.json")
 MAX_LATEST_BYTES = 256
 """DeepSpeed's ``latest`` holds a tag name; a longer file is not that."""
+
+
+FOLDER_FILE_SUFFIXES: tuple[str, ...] = (
+    *(".json", ".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".distcp", ".model"),
+    *(".txt", ".md", ".yaml", ".yml", ".py", ".jinja", ".tiktoken"),
+)
+"""Endings of the files a folder checkpoint holds (any case): the formats above, their weights,
+shards, index and state files, tokenizers, model cards and sidecars."""
+FOLDER_FILE_NAMES = frozenset(("latest", ".metadata"))
+"""Whole names (any case) of the other files a folder checkpoint holds (DeepSpeed, DCP)."""
+RUN_FOLDER_NAMES = frozenset((".hydra", "lightning_logs", "wandb", "runs", "output", "outputs"))
+"""Sub-folder names that mean another run inside a folder: never part of a checkpoint."""
+_TRAINER_FOLDER = re.compile(r"checkpoint-\d+", re.IGNORECASE)
+
+
+def is_folder_checkpoint_file(name: str) -> bool:
+    """Whether a file called ``name`` is one a folder checkpoint is made of
+    (:data:`FOLDER_FILE_SUFFIXES`, :data:`FOLDER_FILE_NAMES`)."""
+    lowered = name.lower()
+    return lowered in FOLDER_FILE_NAMES or lowered.endswith(FOLDER_FILE_SUFFIXES)
+
+
+def is_nested_run_folder(name: str) -> bool:
+    """Whether a sub-folder called ``name`` means another checkpoint (``checkpoint-500``, a
+    ``checkpoints``-like folder) or another run (:data:`RUN_FOLDER_NAMES`) inside a folder."""
+    lowered = name.lower()
+    return (
+        lowered in CHECKPOINT_FOLDERS
+        or lowered in RUN_FOLDER_NAMES
+        or _TRAINER_FOLDER.fullmatch(name) is not None
+    )
 
 
 def auxiliary_role(name: str) -> str | None:
