@@ -246,8 +246,8 @@ def best_per_experiment(entries: Sequence[Entry]) -> list[Entry]:
     """The best entry of each experiment (run folder), in the given order.
 
     The rule of :func:`~ckpt_tui.catalog.sort.experiment_best`: the experiment's monitored
-    metric in its mode, else the highest hmean. Ties keep the first; an experiment where no
-    entry has a value has no best.
+    metric in its mode, else the highest hmean. Ties: a file over a link, then the more recent.
+    An experiment where no entry has a value has no best.
     """
     groups: dict[str, list[Entry]] = {}
     for entry in entries:

@@ -160,20 +160,37 @@ def experiment_ranking(entries: Sequence[Entry]) -> Ranking:
     return Ranking("hmean", "max", lambda entry: finite(entry.hmean))
 
 
+def recency_order(entries: Sequence[Entry]) -> list[Entry]:
+    """``entries`` newest first: by step, then epoch, then mtime, then path.
+
+    Step (and epoch) count only when every entry knows it: mixing known and unknown would rank
+    a checkpoint with an unknown step as the oldest, and so as the first to go.
+    """
+    use_step = all(entry.global_step is not None for entry in entries)
+    use_epoch = all(entry.epoch is not None for entry in entries)
+
+    def key(entry: Entry) -> tuple[float, float, float, str]:
+        step = float(entry.global_step) if use_step and entry.global_step is not None else 0.0
+        epoch = float(entry.epoch) if use_epoch and entry.epoch is not None else 0.0
+        return (step, epoch, entry.mtime or 0.0, entry.checkpoint_path)
+
+    return sorted(entries, key=key, reverse=True)
+
+
 def experiment_best(
     entries: Sequence[Entry], among: Iterable[Entry] | None = None
 ) -> tuple[Entry | None, Ranking]:
     """The best checkpoint of one experiment (``entries``: its checkpoints) and the ranking used.
 
     The experiment's monitored metric in its mode, else the highest hmean
-    (:func:`experiment_ranking`); only ``among`` compete (default: all of ``entries``), and among
-    equal values the first of ``among`` wins. ``None`` when none of them has a value.
+    (:func:`experiment_ranking`); only ``among`` compete (default: all of ``entries``). Among
+    equal values (``last.ckpt`` often holds the best's score) a file wins over a link to one,
+    then the more recent (:func:`recency_order`). ``None`` when none of them has a value.
     """
     ranking = experiment_ranking(entries)
-    best: Entry | None = None
-    best_key = 0.0
-    for entry in entries if among is None else among:
-        value = ranking.value(entry)
-        if value is not None and (best is None or ranking.order(value) < best_key):
-            best, best_key = entry, ranking.order(value)
-    return best, ranking
+    valued = [
+        (ranking.order(value), "link_to" in entry.details, index, entry)
+        for index, entry in enumerate(recency_order(list(entries if among is None else among)))
+        if (value := ranking.value(entry)) is not None
+    ]
+    return (min(valued)[3] if valued else None), ranking

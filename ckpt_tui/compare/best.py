@@ -24,7 +24,8 @@ def best_of_experiment(entry: Entry, entries: Iterable[Entry]) -> BestChoice:
     """The best checkpoint of ``entry``'s experiment (its run folder) other than ``entry`` itself.
 
     The rule of :func:`~ckpt_tui.catalog.sort.experiment_best`: the experiment's monitored metric
-    in its mode, else the highest hmean. Ties keep the first in ``entries``.
+    in its mode, else the highest hmean. Among equal values, a file over a link, then the more
+    recent.
     """
     run = run_folder(entry.checkpoint_path)
     members = [e for e in entries if run_folder(e.checkpoint_path) == run]

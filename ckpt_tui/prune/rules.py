@@ -32,6 +32,7 @@ from ckpt_tui.catalog.sort import (
     experiment_ranking,
     finite,
     metric_value,
+    recency_order,
 )
 from ckpt_tui.model.entry import CheckpointCatalogEntry
 
@@ -111,23 +112,6 @@ def ranking_for(by: str | None, entries: Sequence[Entry]) -> Ranking:
     return Ranking(name, mode, metric_value(name))
 
 
-def recency_order(entries: Sequence[Entry]) -> list[Entry]:
-    """``entries`` newest first: by step, then epoch, then mtime, then path.
-
-    Step (and epoch) count only when every entry knows it: mixing known and unknown would rank
-    a checkpoint with an unknown step as the oldest, and so as the first to go.
-    """
-    use_step = all(entry.global_step is not None for entry in entries)
-    use_epoch = all(entry.epoch is not None for entry in entries)
-
-    def key(entry: Entry) -> tuple[float, float, float, str]:
-        step = float(entry.global_step) if use_step and entry.global_step is not None else 0.0
-        epoch = float(entry.epoch) if use_epoch and entry.epoch is not None else 0.0
-        return (step, epoch, entry.mtime or 0.0, entry.checkpoint_path)
-
-    return sorted(entries, key=key, reverse=True)
-
-
 def decide(
     entries: Sequence[Entry],
     *,
@@ -167,8 +151,8 @@ def decide(
     for index, entry in enumerate(valued[: max(0, keep_best)]):
         rank = "best" if index == 0 else f"among the {keep_best} best"
         decisions[entry.checkpoint_path].reasons.append(f"{rank} by {ranking.label}")
-    # The experiment's best (the rule is-best and compare use); among equals the more recent.
-    own_best, own = experiment_best(entries, sorted(rankable, key=lambda e: recency[id(e)]))
+    # The experiment's best: the rule is:best and the compare screen use too.
+    own_best, own = experiment_best(entries, rankable)
     if own_best is not None and not (by is None and keep_best > 0):
         decisions[own_best.checkpoint_path].reasons.append(f"the experiment's best by {own.label}")
     for index, entry in enumerate(recency_order(rankable)[: max(0, keep_last)]):
