@@ -124,14 +124,23 @@ def parse_latest(raw: bytes) -> str | None:
 
 def read_latest(path: str) -> str | None:
     """The tag named by the DeepSpeed ``latest`` file at ``path`` (``None`` if it names none)."""
+    read = _read_head(path, MAX_LATEST_BYTES + 1)
+    return None if read is None else parse_latest(read[0])
+
+
+def _read_head(path: str, count: int) -> tuple[bytes, int] | None:
+    """The first ``count`` bytes of the regular file at ``path`` and its size, or ``None`` when
+    it cannot be read as one. ``O_NONBLOCK``: the file may have been swapped for a FIFO since the
+    walk's stat."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except OSError:
         return None
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
             return None
-        return parse_latest(os.read(fd, MAX_LATEST_BYTES + 1))
+        return os.read(fd, count), info.st_size
     except OSError:
         return None
     finally:
@@ -146,22 +155,10 @@ def starts_like_checkpoint(path: str) -> bool:
     from ckpt_tui.reader.safetensors import looks_like_safetensors
     from ckpt_tui.reader.zipformat import ZIP_MAGIC
 
-    try:
-        # O_NONBLOCK: the file may have been swapped for a FIFO since the walk's stat.
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
-    except OSError:
+    read = _read_head(path, 16)
+    if read is None:
         return True
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            return True
-        head = os.read(fd, 16)
-    except OSError:
-        return True
-    finally:
-        os.close(fd)
+    head, size = read
     return (
-        head.startswith(ZIP_MAGIC)
-        or looks_like_pickle(head)
-        or looks_like_safetensors(head, info.st_size)
+        head.startswith(ZIP_MAGIC) or looks_like_pickle(head) or looks_like_safetensors(head, size)
     )
