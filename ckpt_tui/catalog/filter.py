@@ -14,7 +14,8 @@ Space-separated terms, all must hold::
     has:sidecar           presence: sidecar, config, issues (errors or warnings), errors,
                           warnings, security (a security issue, or an unsafe or code verdict),
                           notes (info), or any field
-    is:best               the best checkpoint of each experiment among the other matches
+    is:best               the best checkpoint of each experiment (run folder) among the other
+                          matches: its monitored metric in its mode, else the highest hmean
 
 A null value never satisfies a comparison (``hmean>0.5`` and ``hmean!=0.5`` are both false for an
 entry without hmean); negating the term makes it true. Use :meth:`EntryFilter.select` to apply a
@@ -29,7 +30,9 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
+from ckpt_tui.catalog.sort import experiment_best
 from ckpt_tui.model.entry import SAFETY_VALUES, CheckpointCatalogEntry
+from ckpt_tui.sources.path import run_folder
 
 Entry = CheckpointCatalogEntry
 Predicate = Callable[[Entry], bool]
@@ -240,27 +243,16 @@ def parse_filter(expr: str) -> EntryFilter:
 
 
 def best_per_experiment(entries: Sequence[Entry]) -> list[Entry]:
-    """The best entry of each experiment, in the given order.
+    """The best entry of each experiment (run folder), in the given order.
 
-    Best is the highest hmean; an experiment where no entry has an hmean is ranked by its
-    monitored value, in the monitor's mode (max unless the entry says min). Ties keep the first.
-    Experiments where no entry has either value have no best.
+    The rule of :func:`~ckpt_tui.catalog.sort.experiment_best`: the experiment's monitored
+    metric in its mode, else the highest hmean. Ties: a file over a link, then the more recent.
+    An experiment where no entry has a value has no best.
     """
     groups: dict[str, list[Entry]] = {}
     for entry in entries:
-        groups.setdefault(entry.exp_name, []).append(entry)
-    chosen: set[int] = set()
-    for members in groups.values():
-        ranked = [(e.hmean, e) for e in members if e.hmean is not None]
-        if not ranked:
-            ranked = [
-                (-e.monitor_value if e.monitor_mode == "min" else e.monitor_value, e)
-                for e in members
-                if e.monitor_value is not None
-            ]
-        if ranked:
-            top = max(ranked, key=lambda item: item[0])  # max keeps the first of equals
-            chosen.add(id(top[1]))
+        groups.setdefault(run_folder(entry.checkpoint_path), []).append(entry)
+    chosen = {id(best) for best, _ in map(experiment_best, groups.values()) if best is not None}
     return [entry for entry in entries if id(entry) in chosen]
 
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from ckpt_tui.catalog.sort import experiment_best
 from ckpt_tui.model.entry import CheckpointCatalogEntry
+from ckpt_tui.sources.path import run_folder
 
 Entry = CheckpointCatalogEntry
 
@@ -20,31 +21,25 @@ class BestChoice:
 
 
 def best_of_experiment(entry: Entry, entries: Iterable[Entry]) -> BestChoice:
-    """The best checkpoint of ``entry``'s experiment other than ``entry`` itself.
+    """The best checkpoint of ``entry``'s experiment (its run folder) other than ``entry`` itself.
 
-    Best is ranked by the experiment's monitor (the metric most of its checkpoints name) in its
-    mode (``min`` or ``max``; ``max`` when no checkpoint says), among the checkpoints that have
-    a value for it; when none has, by the highest hmean. Ties keep the first in ``entries``.
+    The rule of :func:`~ckpt_tui.catalog.sort.experiment_best`: the experiment's monitored metric
+    in its mode, else the highest hmean. Among equal values, a file over a link, then the more
+    recent.
     """
-    members = [e for e in entries if e.exp_name == entry.exp_name]
+    run = run_folder(entry.checkpoint_path)
+    members = [e for e in entries if run_folder(e.checkpoint_path) == run]
     others = [e for e in members if e.checkpoint_path != entry.checkpoint_path]
-    name = entry.exp_name or "its experiment"
+    name = entry.exp_name or run or "its experiment"
     if not others:
         return BestChoice(None, f"no other checkpoint in {name}")
-    monitors = Counter(e.monitor for e in members if e.monitor)
-    if monitors:
-        monitor = monitors.most_common(1)[0][0]
-        modes = Counter(e.monitor_mode for e in members if e.monitor == monitor and e.monitor_mode)
-        mode = modes.most_common(1)[0][0] if modes else "max"
-        scored = [
-            (e.monitor_value, e)
-            for e in others
-            if e.monitor == monitor and e.monitor_value is not None
-        ]
-        if scored:
-            pick = (min if mode == "min" else max)(scored, key=lambda item: item[0])
-            return BestChoice(pick[1], f"best of {name} by {monitor} ({mode})")
-    ranked = [(e.hmean, e) for e in others if e.hmean is not None]
-    if ranked:
-        return BestChoice(max(ranked, key=lambda item: item[0])[1], f"best of {name} by hmean")
-    return BestChoice(None, f"no other checkpoint in {name} has a monitored value or an hmean")
+    known = any(e.checkpoint_path == entry.checkpoint_path for e in members)
+    best, ranking = experiment_best(members if known else [*members, entry], others)
+    if best is None and any(e.hmean is not None for e in others):
+        # The monitor ranks the experiment: an hmean does not stand in for its missing values.
+        return BestChoice(None, f"no other checkpoint in {name} has a {ranking.label} value")
+    if best is None:
+        return BestChoice(None, f"no other checkpoint in {name} has a monitored value or an hmean")
+    if ranking.label == "hmean":
+        return BestChoice(best, f"best of {name} by hmean")
+    return BestChoice(best, f"best of {name} by {ranking.label} ({ranking.mode})")

@@ -32,13 +32,8 @@ def atomic_write_bytes(path: Path, data: bytes, *, sync_folder: bool = True) -> 
     makes the rename itself durable: a caller writing many files in one folder then calls
     :func:`fsync_folder` once for all of them.
     """
-    fd, tmp_name = _create_temp(path)
+    tmp_name = _filled_temp(path, data)
     try:
-        try:
-            _write_all(fd, data)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
         os.replace(tmp_name, path)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -72,13 +67,8 @@ def atomic_create_bytes(path: Path, data: bytes, *, sync_folder: bool = True) ->
     hard links, ``path`` is created with ``O_EXCL`` and written in place instead: still never
     replacing, but a writer killed mid-way can leave it partial there.
     """
-    fd, tmp_name = _create_temp(path)
+    tmp_name = _filled_temp(path, data)
     try:
-        try:
-            _write_all(fd, data)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
         try:
             os.link(tmp_name, path, follow_symlinks=False)
         except FileExistsError:
@@ -97,7 +87,19 @@ def atomic_create_bytes(path: Path, data: bytes, *, sync_folder: bool = True) ->
 def _create_exclusive(path: Path, data: bytes) -> None:
     """Create ``path`` with ``O_EXCL`` (no link followed) and write ``data``; removed on failure."""
     flags = _TEMP_FLAGS | getattr(os, "O_NOFOLLOW", 0)
-    fd = os.open(path, flags, 0o666)
+    _fill(os.open(path, flags, 0o666), path, data)
+
+
+def _filled_temp(path: Path, data: bytes) -> str:
+    """A new temp file beside ``path`` holding ``data``, fsynced and closed: its name."""
+    fd, tmp_name = _create_temp(path)
+    _fill(fd, tmp_name, data)
+    return tmp_name
+
+
+def _fill(fd: int, name: str | Path, data: bytes) -> None:
+    """Write ``data`` to the new file ``fd`` (called ``name``), fsync and close it; on any
+    failure the file is removed."""
     try:
         try:
             _write_all(fd, data)
@@ -106,7 +108,7 @@ def _create_exclusive(path: Path, data: bytes) -> None:
             os.close(fd)
     except BaseException:
         with contextlib.suppress(OSError):
-            os.unlink(path)
+            os.unlink(name)
         raise
 
 

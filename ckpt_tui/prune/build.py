@@ -33,21 +33,9 @@ from ckpt_tui.prune.plan import (
 )
 from ckpt_tui.prune.rules import Decision, Ranking, check_by, decide
 from ckpt_tui.sidecar.files import sidecar_names
+from ckpt_tui.sources.path import run_folder
 
 Entry = CheckpointCatalogEntry
-
-#: Folders that hold a run's checkpoints: the run is the folder above them.
-CHECKPOINT_FOLDERS = frozenset(("checkpoints", "checkpoint", "ckpt", "ckpts"))
-
-
-def run_of(checkpoint_path: str) -> str:
-    """The run folder (the experiment) of a checkpoint path: the folder above a
-    ``checkpoints``-like folder, else the checkpoint's own folder ("" for the root)."""
-    folder = checkpoint_path.rpartition("/")[0]
-    parent, _, name = folder.rpartition("/")
-    if name.lower() in CHECKPOINT_FOLDERS:
-        return parent
-    return folder
 
 
 def plan_prune(
@@ -61,7 +49,8 @@ def plan_prune(
     """The plan for the checkpoints under ``root`` (nothing is deleted).
 
     ``entries`` are the catalog's entries of ``root`` when the caller has them (else the
-    catalog is built); ``runs`` limits the plan to those run folders (:func:`run_of`). Raises
+    catalog is built); ``runs`` limits the plan to those run folders
+    (:func:`~ckpt_tui.sources.path.run_folder`). Raises
     :class:`~ckpt_tui.catalog.filter.FilterError` for a bad ``options.filter``,
     :class:`~ckpt_tui.prune.rules.RankingError` for a bad ``options.by``, ``ValueError`` for
     negative counts, and ``FileNotFoundError`` / ``NotADirectoryError`` for a bad root.
@@ -83,7 +72,7 @@ def plan_prune(
     planner = _Planner(root_real, entries)
     groups: dict[str, list[Entry]] = defaultdict(list)
     for entry in entries:
-        groups[run_of(entry.checkpoint_path)].append(entry)
+        groups[run_folder(entry.checkpoint_path)].append(entry)
     plan = PrunePlan(root_real, options, created_at=datetime.now(timezone.utc).isoformat())
     for run in sorted(groups):
         if runs is not None and run not in runs:

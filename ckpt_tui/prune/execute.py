@@ -26,13 +26,12 @@ from typing import Any, Literal
 
 from ckpt_tui.catalog.discover import DEFAULT_PATTERNS, compile_patterns
 from ckpt_tui.prune.facts import (
-    FOLDER_FILE_PATTERN,
     MAX_FOLDER_DEPTH,
-    NESTED_FOLDER_PATTERN,
     FileState,
 )
 from ckpt_tui.prune.plan import PruneItem, PrunePlan
 from ckpt_tui.sidecar.files import sidecar_names
+from ckpt_tui.sources.layout import is_folder_checkpoint_file, is_nested_run_folder
 
 Outcome = Literal["deleted", "gone", "skipped", "failed"]
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
@@ -180,9 +179,9 @@ def _check_planned(
             parts = rel.split("/")
             leaf = parts[-1]
             fits = (
-                FOLDER_FILE_PATTERN.fullmatch(leaf)
+                is_folder_checkpoint_file(leaf)
                 if state.kind == "file"
-                else state.kind == "folder" and not NESTED_FOLDER_PATTERN.fullmatch(leaf)
+                else state.kind == "folder" and not is_nested_run_folder(leaf)
             )
             if len(parts) > MAX_FOLDER_DEPTH or not fits:
                 raise _Stop("failed", f"{rel} is not part of a checkpoint folder: refused")

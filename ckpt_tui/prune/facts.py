@@ -8,34 +8,23 @@
   link target stays.
 - :func:`best_model_paths` — the ``best_model_path`` of each ModelCheckpoint state a
   checkpoint holds (from its details, else read with the safe reader).
-- :func:`folder_members` — the files that make up a folder checkpoint, or why it is refused.
+- :func:`folder_members` — the files that make up a folder checkpoint, or why it is refused
+  (the files and sub-folders :mod:`ckpt_tui.sources.layout` says a folder checkpoint holds).
 """
 
 from __future__ import annotations
 
 import os
-import re
 import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 from ckpt_tui.model.entry import CheckpointCatalogEntry
+from ckpt_tui.sources.layout import is_folder_checkpoint_file, is_nested_run_folder
 
 Kind = Literal["file", "link", "folder", "other"]
 
-#: File names a folder checkpoint may hold (Hugging Face Trainer and sharded saves, DCP,
-#: DeepSpeed, tokenizers, sidecars). Anything else in the folder and it is not deleted.
-FOLDER_FILE_PATTERN = re.compile(
-    r"(?:.*\.(?:json|safetensors|bin|pt|pth|ckpt|distcp|model|txt|md|yaml|yml|py|jinja|tiktoken)"
-    r"|\.metadata|latest)",
-    re.IGNORECASE | re.DOTALL,
-)
-#: Sub-folder names that mean "another checkpoint or another run inside": refused.
-NESTED_FOLDER_PATTERN = re.compile(
-    r"(?:checkpoint-\d+|checkpoints?|ckpts?|\.hydra|lightning_logs|wandb|runs|outputs?)",
-    re.IGNORECASE,
-)
 MAX_FOLDER_DEPTH = 2
 """A folder checkpoint's files lie at most this deep (``tag/shard``: DeepSpeed, FSDP)."""
 MAX_FOLDER_MEMBERS = 100_000
@@ -205,10 +194,10 @@ def folder_members(folder: str) -> tuple[list[tuple[str, FileState]], str | None
             if state.kind == "folder":
                 if depth >= MAX_FOLDER_DEPTH:
                     return [], f"holds nested folders ({item_rel}): not deleted"
-                if NESTED_FOLDER_PATTERN.fullmatch(item.name):
+                if is_nested_run_folder(item.name):
                     return [], f"holds another checkpoint or run ({item_rel}): not deleted"
                 pending.append((item.path, item_rel, depth + 1))
-            elif not FOLDER_FILE_PATTERN.fullmatch(item.name):
+            elif not is_folder_checkpoint_file(item.name):
                 return [], f"holds an unexpected file ({item_rel}): not deleted"
             members.append((item_rel, state))
             if len(members) > MAX_FOLDER_MEMBERS:

@@ -20,17 +20,23 @@ Everything else goes, with the reasons it was not kept.
 
 from __future__ import annotations
 
-import math
-from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
 
 from ckpt_tui.catalog.filter import ALIASES, NUMBER_FIELDS
+from ckpt_tui.catalog.sort import (
+    Mode,
+    Ranking,
+    experiment_best,
+    experiment_monitor,
+    experiment_ranking,
+    finite,
+    metric_value,
+    recency_order,
+)
 from ckpt_tui.model.entry import CheckpointCatalogEntry
 
 Entry = CheckpointCatalogEntry
-Mode = Literal["min", "max"]
 
 #: Numeric fields that are better when smaller (all other named fields are better when larger).
 _SMALLER_IS_BETTER = frozenset(("val_loss", "size"))
@@ -40,22 +46,6 @@ _LOSS_WORDS = ("loss", "error", "err", "wer", "cer", "perplexity", "mse", "mae")
 
 class RankingError(ValueError):
     """``--by`` names something that cannot rank checkpoints."""
-
-
-@dataclass(frozen=True)
-class Ranking:
-    """How one experiment's checkpoints are ranked."""
-
-    label: str
-    """What the reasons call it: ``val/hmean``, ``hmean``, ``epoch``."""
-    mode: Mode
-    """``max``: larger is better; ``min``: smaller is better."""
-    value: Callable[[Entry], float | None]
-    """The entry's value (``None`` when unknown or not a finite number)."""
-
-    def order(self, value: float) -> float:
-        """A key that sorts better values first."""
-        return -value if self.mode == "max" else value
 
 
 @dataclass
@@ -89,51 +79,13 @@ def check_by(by: str | None) -> None:
         raise RankingError(f"--by: not a field or metric name: {by!r}")
 
 
-def _number(value: object) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    number = float(value)
-    return number if math.isfinite(number) else None
-
-
-def experiment_monitor(entries: Iterable[Entry]) -> tuple[str, Mode] | None:
-    """The metric the experiment's ModelCheckpoint monitored and its mode (the most common
-    among its checkpoints), or ``None`` when no checkpoint says both."""
-    pairs = Counter(
-        (entry.monitor, entry.monitor_mode)
-        for entry in entries
-        if entry.monitor and entry.monitor_mode in ("min", "max")
-    )
-    if not pairs:
-        return None
-    (monitor, mode), _count = pairs.most_common(1)[0]
-    return str(monitor), "min" if mode == "min" else "max"
-
-
-def _metric_getter(name: str) -> Callable[[Entry], float | None]:
-    def value(entry: Entry) -> float | None:
-        if entry.monitor == name and entry.monitor_value is not None:
-            return _number(entry.monitor_value)
-        return _number(entry.additional_metrics.get(name))
-
-    return value
-
-
 def _field_getter(canonical: str) -> Callable[[Entry], float | None]:
     getter = NUMBER_FIELDS[canonical]
-    return lambda entry: _number(getter(entry))
-
-
-def default_ranking(entries: Sequence[Entry]) -> Ranking:
-    """The experiment's own ranking: its monitored metric in its mode, else hmean (max)."""
-    monitor = experiment_monitor(entries)
-    if monitor is not None:
-        return Ranking(monitor[0], monitor[1], _metric_getter(monitor[0]))
-    return Ranking("hmean", "max", _field_getter("hmean"))
+    return lambda entry: finite(getter(entry))
 
 
 def ranking_for(by: str | None, entries: Sequence[Entry]) -> Ranking:
-    """The ranking ``--by`` asks for in this experiment (``None``: :func:`default_ranking`).
+    """The ranking ``--by`` asks for in this experiment (``None``: :func:`experiment_ranking`).
 
     A field of the filter language (hmean, precision, recall, epoch, step, value, val_loss,
     size, ...) ranks by that field; any other name is a metric (the monitored value when the
@@ -143,11 +95,11 @@ def ranking_for(by: str | None, entries: Sequence[Entry]) -> Ranking:
     """
     name, mode = split_by(by)
     if name is None:
-        return default_ranking(entries)
+        return experiment_ranking(entries)
     key = ALIASES.get(name.lower(), name.lower())
     monitor = experiment_monitor(entries)
     if key == "value" and monitor is not None:
-        return Ranking(monitor[0], mode or monitor[1], _metric_getter(monitor[0]))
+        return Ranking(monitor[0], mode or monitor[1], metric_value(monitor[0]))
     if key in NUMBER_FIELDS:
         guessed: Mode = "min" if key in _SMALLER_IS_BETTER else "max"
         return Ranking(key, mode or guessed, _field_getter(key))
@@ -157,24 +109,7 @@ def ranking_for(by: str | None, entries: Sequence[Entry]) -> Ranking:
         else:
             lowered = name.lower()
             mode = "min" if any(word in lowered for word in _LOSS_WORDS) else "max"
-    return Ranking(name, mode, _metric_getter(name))
-
-
-def recency_order(entries: Sequence[Entry]) -> list[Entry]:
-    """``entries`` newest first: by step, then epoch, then mtime, then path.
-
-    Step (and epoch) count only when every entry knows it: mixing known and unknown would rank
-    a checkpoint with an unknown step as the oldest, and so as the first to go.
-    """
-    use_step = all(entry.global_step is not None for entry in entries)
-    use_epoch = all(entry.epoch is not None for entry in entries)
-
-    def key(entry: Entry) -> tuple[float, float, float, str]:
-        step = float(entry.global_step) if use_step and entry.global_step is not None else 0.0
-        epoch = float(entry.epoch) if use_epoch and entry.epoch is not None else 0.0
-        return (step, epoch, entry.mtime or 0.0, entry.checkpoint_path)
-
-    return sorted(entries, key=key, reverse=True)
+    return Ranking(name, mode, metric_value(name))
 
 
 def decide(
@@ -196,7 +131,6 @@ def decide(
     reversed).
     """
     ranking = ranking_for(by, entries)
-    own = default_ranking(entries)
     link_paths = set(links)
     decisions = {entry.checkpoint_path: Decision(entry) for entry in entries}
     for path, reasons in (protected or {}).items():
@@ -217,11 +151,8 @@ def decide(
     for index, entry in enumerate(valued[: max(0, keep_best)]):
         rank = "best" if index == 0 else f"among the {keep_best} best"
         decisions[entry.checkpoint_path].reasons.append(f"{rank} by {ranking.label}")
-    own_best = min(
-        (entry for entry in rankable if own.value(entry) is not None),
-        key=lambda entry: (own.order(own.value(entry) or 0.0), recency[id(entry)]),
-        default=None,
-    )
+    # The experiment's best: the rule is:best and the compare screen use too.
+    own_best, own = experiment_best(entries, rankable)
     if own_best is not None and not (by is None and keep_best > 0):
         decisions[own_best.checkpoint_path].reasons.append(f"the experiment's best by {own.label}")
     for index, entry in enumerate(recency_order(rankable)[: max(0, keep_last)]):

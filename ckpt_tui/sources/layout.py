@@ -12,12 +12,17 @@ A checkpoint is a file, or a folder that holds one checkpoint as several files:
 
 Files a training run saves beside its model (``optimizer.pt``, ``scheduler.pt``,
 ``rng_state.pth``, ``training_args.bin``, ``scaler.pt``) have an :func:`auxiliary_role`.
+:func:`is_folder_checkpoint_file` and :func:`is_nested_run_folder` say which files and
+sub-folders a folder checkpoint is made of: prune deletes a folder checkpoint only when every
+file in it is one.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Collection
+
+from ckpt_tui.sources.path import CHECKPOINT_FOLDERS
 
 AUXILIARY_ROLES: dict[str, str] = {
     "optimizer.pt": "optimizer state",
@@ -37,6 +42,37 @@ _HF_WEIGHTS = re.compile(
 _INDEX_SUFFIXES = (".safetensors.index.json", ".bin.index.json")
 MAX_LATEST_BYTES = 256
 """DeepSpeed's ``latest`` holds a tag name; a longer file is not that."""
+
+
+FOLDER_FILE_SUFFIXES: tuple[str, ...] = (
+    *(".json", ".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".distcp", ".model"),
+    *(".txt", ".md", ".yaml", ".yml", ".py", ".jinja", ".tiktoken"),
+)
+"""Endings of the files a folder checkpoint holds (any case): the formats above, their weights,
+shards, index and state files, tokenizers, model cards and sidecars."""
+FOLDER_FILE_NAMES = frozenset(("latest", ".metadata"))
+"""Whole names (any case) of the other files a folder checkpoint holds (DeepSpeed, DCP)."""
+RUN_FOLDER_NAMES = frozenset((".hydra", "lightning_logs", "wandb", "runs", "output", "outputs"))
+"""Sub-folder names that mean another run inside a folder: never part of a checkpoint."""
+_TRAINER_FOLDER = re.compile(r"checkpoint-\d+", re.IGNORECASE)
+
+
+def is_folder_checkpoint_file(name: str) -> bool:
+    """Whether a file called ``name`` is one a folder checkpoint is made of
+    (:data:`FOLDER_FILE_SUFFIXES`, :data:`FOLDER_FILE_NAMES`)."""
+    lowered = name.lower()
+    return lowered in FOLDER_FILE_NAMES or lowered.endswith(FOLDER_FILE_SUFFIXES)
+
+
+def is_nested_run_folder(name: str) -> bool:
+    """Whether a sub-folder called ``name`` means another checkpoint (``checkpoint-500``, a
+    ``checkpoints``-like folder) or another run (:data:`RUN_FOLDER_NAMES`) inside a folder."""
+    lowered = name.lower()
+    return (
+        lowered in CHECKPOINT_FOLDERS
+        or lowered in RUN_FOLDER_NAMES
+        or _TRAINER_FOLDER.fullmatch(name) is not None
+    )
 
 
 def auxiliary_role(name: str) -> str | None:
@@ -86,15 +122,22 @@ def parse_latest(raw: bytes) -> str | None:
 
 def read_latest(path: str) -> str | None:
     """The tag named by the DeepSpeed ``latest`` file at ``path`` (``None`` if it names none)."""
+    read = _read_head(path, MAX_LATEST_BYTES + 1)
+    return None if read is None else parse_latest(read[0])
+
+
+def _read_head(path: str, count: int) -> tuple[bytes, int] | None:
+    """The first ``count`` bytes of the file at ``path`` and its size, or ``None`` when it cannot
+    be read: the local file (never a FIFO swapped in since the walk's stat), or the object a
+    remote root's stand-in names."""
     from ckpt_tui.io.storage import open_source
 
     try:
-        # The local file, or the object a remote root's stand-in names; never a FIFO.
         source = open_source(path)
     except OSError:
         return None
     try:
-        return parse_latest(source.read_at(0, MAX_LATEST_BYTES + 1))
+        return source.read_at(0, count), source.size
     except OSError:
         return None
     finally:
@@ -105,24 +148,14 @@ def starts_like_checkpoint(path: str) -> bool:
     """Whether the file at ``path`` starts like a checkpoint (a torch zip, a pickle or
     safetensors): ``.bin`` names are too common (data shards, tokenizer files) to list them all.
     ``True`` when it cannot be read as a regular file, so its entry says why."""
-    from ckpt_tui.io.storage import open_source
     from ckpt_tui.reader.legacy import looks_like_pickle
     from ckpt_tui.reader.safetensors import looks_like_safetensors
     from ckpt_tui.reader.zipformat import ZIP_MAGIC
 
-    try:
-        # The local file (never a FIFO swapped in since the walk's stat), or the object a
-        # remote root's stand-in names.
-        source = open_source(path)
-    except OSError:
+    read = _read_head(path, 16)
+    if read is None:
         return True
-    try:
-        head = source.read_at(0, 16)
-        size = source.size
-    except OSError:
-        return True
-    finally:
-        source.close()
+    head, size = read
     return (
         head.startswith(ZIP_MAGIC) or looks_like_pickle(head) or looks_like_safetensors(head, size)
     )

@@ -179,34 +179,56 @@ def _find_in_part(part: str, architectures: bool) -> str | None:
 CHECKPOINT_FOLDERS: frozenset[str] = frozenset(
     ("checkpoints", "checkpoint", "ckpt", "ckpts", "weights", "models", "saved_models")
 )
-"""Folder names that hold a run's checkpoints: the run folder is the one above."""
+"""Folder names that hold a run's checkpoints: the run folder is the one above. The one list:
+the path tier's experiment name, prune's experiments and the best of an experiment use it."""
 
 
 def is_sweep_list(segment: str) -> bool:
     """Whether a path segment is a sweep list (``sweep_model=[dbnet,craft]``): it names several
-    values, so nothing is taken from it."""
-    return "[" in segment and "]" in segment
+    values, so nothing is taken from it. A bracket alone is not one: hostile or odd folder names
+    hold brackets too."""
+    return _SWEEP_LIST.search(segment) is not None
+
+
+_SWEEP_LIST = re.compile(r"\[[^\[\]]*,[^\[\]]*\]")
+"""A bracketed list of two or more values, as Hydra's multirun names its folders."""
+
+
+def run_folder_parts(folders: list[str]) -> list[str]:
+    """The run folder among ``folders`` (the checkpoint's folders below the scanned root, the
+    nearest last), as its folders: ``[]`` for the scanned root itself.
+
+    The folder above a ``checkpoints``-like folder holding the checkpoint (directly, or one
+    folder down as in ``checkpoints/best/``), else the checkpoint's own folder.
+    """
+    for depth in (1, 2):
+        if len(folders) >= depth and folders[-depth].lower() in CHECKPOINT_FOLDERS:
+            return folders[:-depth]
+    return folders
+
+
+def run_folder(checkpoint_path: str) -> str:
+    """The run folder (the experiment) of a checkpoint, "/"-separated relative to the scanned
+    root: ``""`` when it is the root itself. ``checkpoint_path`` is the entry's relative path
+    (a folder checkpoint's own folder); folders a "/" in a metric name made are part of the
+    checkpoint's name, not run folders."""
+    parts = checkpoint_path.split("/")
+    folders = parts[:-1]
+    name_folders = checkpoint_name(parts).count("/")
+    if name_folders:
+        folders = folders[:-name_folders]
+    return "/".join(run_folder_parts(folders))
 
 
 def exp_name_from_path(folders: list[str]) -> tuple[str, str] | None:
-    """The run folder among ``folders`` (the checkpoint's folders below the scanned root, the
-    nearest last): ``(name, rule)``, or ``None`` when it would be the root itself.
-
-    The folder above a ``checkpoints``-like folder holding the checkpoint (directly, or one
-    folder down as in ``checkpoints/best/``), else the checkpoint's own folder; never a sweep
-    list.
-    """
-    found: tuple[str, str] | None = None
-    for depth in (1, 2):
-        if len(folders) >= depth and folders[-depth].lower() in CHECKPOINT_FOLDERS:
-            above = folders[:-depth]
-            found = (above[-1], "path parent of checkpoints folder") if above else None
-            break
-    else:
-        found = (folders[-1], "path checkpoint's folder") if folders else None
-    if found is None or is_sweep_list(found[0]):
+    """The name of the run folder among ``folders`` (:func:`run_folder_parts`): ``(name,
+    rule)``, or ``None`` when it is the root itself or a sweep list."""
+    run = run_folder_parts(folders)
+    if not run or is_sweep_list(run[-1]):
         return None
-    return found
+    if len(run) < len(folders):
+        return run[-1], "path parent of checkpoints folder"
+    return run[-1], "path checkpoint's folder"
 
 
 def path_tier(rel_path: str, abs_path: str, link_target: str | None = None) -> TierResult:

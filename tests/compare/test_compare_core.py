@@ -138,16 +138,22 @@ def entry(path: str, exp: str = "exp", **values: object) -> CheckpointCatalogEnt
 
 
 def test_best_of_experiment_uses_the_monitor_in_its_mode_then_hmean():
-    low = entry("a", monitor="val_loss", monitor_mode="min", monitor_value=0.2, hmean=0.1)
-    high = entry("b", monitor="val_loss", monitor_mode="min", monitor_value=0.9, hmean=0.9)
-    here = entry("c", monitor="val_loss", monitor_mode="min", monitor_value=0.5)
-    other = entry("d", exp="other", monitor_value=0.0)
+    # The experiment is the run folder: "run/checkpoints/" is run "run"; "other/" is another.
+    low = entry("run/checkpoints/a", monitor="val_loss", monitor_mode="min", monitor_value=0.2)
+    high = entry("run/b", monitor="val_loss", monitor_mode="min", monitor_value=0.9, hmean=0.9)
+    here = entry("run/c", monitor="val_loss", monitor_mode="min", monitor_value=0.5)
+    other = entry("other/d", exp="exp", monitor="val_loss", monitor_mode="min", monitor_value=0.0)
     choice = best_of_experiment(here, [low, high, here, other])
     assert choice.entry is low and "val_loss (min)" in choice.reason
     by_hmean = best_of_experiment(entry("c"), [entry("a", hmean=0.3), entry("b", hmean=0.7)])
     assert by_hmean.entry is not None and by_hmean.entry.checkpoint_path == "b"
     alone = best_of_experiment(here, [here, other])
     assert alone.entry is None and alone.reason == "no other checkpoint in exp"
+    unranked = best_of_experiment(here, [here, entry("run/e", hmean=0.9)])
+    assert (
+        unranked.entry is None
+        and unranked.reason == "no other checkpoint in exp has a val_loss value"
+    )
 
 
 def test_every_parameter_group_learning_rate_is_compared(tmp_path: Path):

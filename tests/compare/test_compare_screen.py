@@ -20,7 +20,9 @@ from ckpt_tui.tui.widgets.catalog_table import CatalogTable
 PAN = "2025-10-27/13-55-40/checkpoints/last.ckpt"
 PAN_EARLY = "2025-10-27/13-55-40/checkpoints/epoch=9-step=750.ckpt"
 R18_EARLY = "2025-10-02/09-14-07/checkpoints/epoch=4-step=260.ckpt"
-R18_BEST = "2025-10-02/09-14-07/checkpoints/epoch=9-step=520.ckpt"
+# last.ckpt holds the same score as epoch=9-step=520 and was saved after it: among equal values
+# the more recent is the best (the rule prune keeps by).
+R18_BEST = "2025-10-02/09-14-07/checkpoints/last.ckpt"
 DBNETPP = "ocr_training_dbnetpp_resnet50_20251009/checkpoints/last.ckpt"
 
 

@@ -6,8 +6,9 @@ from pathlib import Path
 
 from prune_helpers import files_under
 
-from ckpt_tui.prune.build import plan_prune, run_of
+from ckpt_tui.prune.build import plan_prune
 from ckpt_tui.prune.plan import PruneOptions, PrunePlan
+from ckpt_tui.sources.path import run_folder
 
 RESTART_DELETED = {
     "restart_run/checkpoints/epoch=0-step=4.ckpt",
@@ -145,7 +146,7 @@ def test_the_plan_round_trips_through_json(trained: Path) -> None:
 
 
 def test_run_folders() -> None:
-    assert run_of("a/b/checkpoints/x.ckpt") == "a/b"
-    assert run_of("a/b/x.ckpt") == "a/b"
-    assert run_of("x.ckpt") == ""
-    assert run_of("out/checkpoint-500") == "out"
+    assert run_folder("a/b/checkpoints/x.ckpt") == "a/b"
+    assert run_folder("a/b/x.ckpt") == "a/b"
+    assert run_folder("x.ckpt") == ""
+    assert run_folder("out/checkpoint-500") == "out"

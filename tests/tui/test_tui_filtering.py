@@ -162,11 +162,23 @@ def test_best_per_experiment() -> None:
     assert names("-is:best dbnet") == ["a/epoch=0-step=10.ckpt"]
 
 
-def test_best_uses_the_monitor_when_no_entry_has_hmean() -> None:
-    low = entry("x/a.ckpt", exp_name="x", monitor_value=0.2, monitor_mode="min")
-    high = entry("x/b.ckpt", exp_name="x", monitor_value=0.9, monitor_mode="min")
+def test_best_uses_the_monitor_in_its_mode_before_hmean() -> None:
+    monitor = {"monitor": "val_loss", "monitor_mode": "min"}
+    low = entry("x/a.ckpt", exp_name="x", monitor_value=0.2, hmean=0.1, **monitor)
+    high = entry("x/b.ckpt", exp_name="x", monitor_value=0.9, hmean=0.9, **monitor)
     unknown = entry("y/c.ckpt", exp_name="y")
     assert best_per_experiment([low, high, unknown]) == [low]
+    # Without a monitor named with its mode, the highest hmean.
+    plain = [entry("z/a.ckpt", monitor_value=0.2, hmean=0.1), entry("z/b.ckpt", hmean=0.5)]
+    assert best_per_experiment(plain) == [plain[1]]
+
+
+def test_best_groups_by_run_folder_not_by_name() -> None:
+    # Two runs sharing an experiment name each have their best; the root is one group of its own.
+    a = entry("2024/run/checkpoints/a.ckpt", exp_name="same", hmean=0.9)
+    b = entry("2025/run/checkpoints/b.ckpt", exp_name="same", hmean=0.5)
+    top = entry("top.ckpt", hmean=0.1)
+    assert best_per_experiment([a, b, top]) == [a, b, top]
 
 
 def test_matches_judges_one_entry() -> None:

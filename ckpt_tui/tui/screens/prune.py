@@ -34,9 +34,10 @@ from textual.widgets import Footer, Header, ProgressBar, Static
 from textual.worker import Worker, WorkerState
 
 from ckpt_tui.model.entry import CheckpointCatalogEntry
-from ckpt_tui.prune.build import plan_prune, run_of
+from ckpt_tui.prune.build import plan_prune
 from ckpt_tui.prune.execute import ItemResult, PruneReport, execute_plan
 from ckpt_tui.prune.plan import PruneOptions, PrunePlan
+from ckpt_tui.sources.path import run_folder
 from ckpt_tui.tui.formatting import safe
 from ckpt_tui.tui.screens.prune_view import plan_summary, plan_view, report_summary
 
@@ -293,7 +294,7 @@ class PruneHost(Protocol):
 def open_prune_screen(main: PruneHost) -> None:
     """Open the prune screen over ``main``: the marked rows' experiments, else all."""
     entries = main.catalog.by_path()
-    marked = {run_of(path) for path in main.marks if path in main.entries}
+    marked = {run_folder(path) for path in main.marks if path in main.entries}
     screen = PruneScreen(main.root, entries, runs=marked or None)
 
     def closed(deleted: list[str] | None) -> None:
