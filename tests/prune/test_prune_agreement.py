@@ -26,9 +26,9 @@ def demo_outputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The project's demo tree (real torch files), written once and only read."""
     from ckpt_tui.demo import write_demo_tree
 
-    dest = tmp_path_factory.mktemp("agreement-demo")
+    dest = tmp_path_factory.mktemp("agreement-demo") / "outputs"
     write_demo_tree(dest)
-    return dest / "outputs"
+    return dest
 
 
 def _picks(root: Path) -> tuple[dict[str, str], dict[str, str], dict[str, str], list[Entry]]:
