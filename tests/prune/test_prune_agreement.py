@@ -3,7 +3,7 @@ prune's "the experiment's best" agree on real trees (a Lightning tree and the de
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -61,8 +61,11 @@ def _picks(root: Path) -> tuple[dict[str, str], dict[str, str], dict[str, str], 
 
 
 def _agree(root: Path) -> Sequence[str]:
-    by_filter, by_compare, by_prune, _ = _picks(root)
-    assert by_filter == by_compare == by_prune
+    by_filter, by_compare, by_prune, entries = _picks(root)
+    assert by_filter == by_prune
+    # Compare needs another checkpoint: a run of one has nothing to be compared with.
+    sizes = Counter(run_folder(e.checkpoint_path) for e in entries)
+    assert by_compare == {run: path for run, path in by_filter.items() if sizes[run] > 1}
     return sorted(by_filter)
 
 
