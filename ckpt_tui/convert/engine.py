@@ -62,6 +62,7 @@ def run_conversion(
     write_threads: int = WRITE_THREADS,
     write_group: int = WRITE_GROUP,
     folder_of: Callable[[J], str | None] | None = None,
+    write_stream: bool = False,
 ) -> ConversionReport[J]:
     """Plan each job with ``plan`` (``None``: not a candidate) and write what it plans.
 
@@ -70,7 +71,9 @@ def run_conversion(
     outcome. ``on_report`` runs on the calling thread for each job looked at, in completion
     order. Writes go through a :class:`~ckpt_tui.convert.write.ConversionWriter` of
     ``write_threads`` threads (``0``: one at a time, so a cancel stops right after the sidecar
-    being written) in groups of ``write_group``. When ``cancel`` is set the writes under way
+    being written) in groups of ``write_group``, or with ``write_stream`` each as soon as it is
+    planned (when ``plan`` does not read checkpoints in this process: see
+    :class:`~ckpt_tui.convert.write.ConversionWriter`). When ``cancel`` is set the writes under way
     finish, whole, and are reported; the other jobs stay untouched and come back in
     ``not_run``. An exception (from ``on_report``, say) stops the run the same way, then
     propagates. ``folder_of`` names each job's folder (``None``: not to be written into): unless
@@ -91,6 +94,7 @@ def run_conversion(
         threads=write_threads,
         group=write_group,
         cancel=cancel,
+        stream=write_stream,
     )
     try:
         for index, job in enumerate(jobs):

@@ -5,7 +5,8 @@ so threads cannot overlap those reads; processes can. When a conversion has many
 read, :class:`ForkedReader` reads them in a ``fork`` process pool, in the order the conversion
 will ask for them, while the main process plans, imports the schema and writes. The workers only
 read: every decision and every write stays in the main process. The results are the checkpoint
-tier's small plain results (``details`` left out), so passing them back costs little.
+tier's small plain results (``details`` left out), so passing them back costs little; the paths
+go out a few at a time (:data:`PATHS_PER_TASK`), so the pool's own work per file stays small.
 
 Used only where ``fork`` exists (Linux) and only for a command-line run: a forked child of a
 process with running threads (the TUI's workers) could inherit a held lock.
@@ -25,6 +26,9 @@ ReadCheckpoint = Callable[[str], TierResult]
 
 MIN_PARALLEL_READS = 32
 """Fewer reads than this are done in the main process: starting workers would cost more."""
+PATHS_PER_TASK = 8
+"""Paths a worker reads per task: one round trip through the pool per few files rather than per
+file, while the first results still come back after a few milliseconds."""
 
 
 def worker_count() -> int:
@@ -48,25 +52,32 @@ class ForkedReader:
 
     def __init__(self, read: ReadCheckpoint, paths: Iterable[str], workers: int) -> None:
         self._read = read
-        self._futures: dict[str, Future[TierResult]] = {}
+        self._futures: dict[str, tuple[Future[list[TierResult | None]], int]] = {}
         context = multiprocessing.get_context("fork")
         self._pool: ProcessPoolExecutor | None = ProcessPoolExecutor(workers, mp_context=context)
+        unique = list(dict.fromkeys(paths))
         try:
-            for path in paths:
-                if path not in self._futures:
-                    self._futures[path] = self._pool.submit(read, path)
+            for start in range(0, len(unique), PATHS_PER_TASK):
+                chunk = unique[start : start + PATHS_PER_TASK]
+                future = self._pool.submit(_read_all, read, chunk)
+                for position, path in enumerate(chunk):
+                    self._futures[path] = (future, position)
         except BrokenProcessPool:
             self.close()
 
     def read(self, path: str) -> TierResult:
         """The checkpoint tier of ``path``: the worker's result when it read it, else read here
-        (a worker that died, a path never submitted)."""
-        future = self._futures.pop(path, None)
-        if future is not None:
+        (a worker that died or whose read raised, a path never submitted)."""
+        task = self._futures.pop(path, None)
+        if task is not None:
+            future, position = task
             try:
-                return future.result()
+                result = future.result()[position]
             except BrokenProcessPool:
                 self.close()
+            else:
+                if result is not None:
+                    return result
         return self._read(path)
 
     def close(self) -> None:
@@ -81,3 +92,15 @@ class ForkedReader:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _read_all(read: ReadCheckpoint, paths: list[str]) -> list[TierResult | None]:
+    """``read`` of each path, in a worker; ``None`` where it raised (the main process then reads
+    that path itself, so the exception is its own)."""
+    results: list[TierResult | None] = []
+    for path in paths:
+        try:
+            results.append(read(path))
+        except Exception:  # a bug in one read must not lose the others' results
+            results.append(None)
+    return results

@@ -207,11 +207,17 @@ def convert_tree(
             read_checkpoint=read_checkpoint,
             write_outside_root=write_outside_root,
         )
+        forked = False
         if read_workers > 0 and len(found) >= MIN_PARALLEL_READS and can_fork():
             paths = planner.paths_to_read(found)
             if len(paths) >= MIN_PARALLEL_READS:
+                # The reader's modules, imported once here rather than in every worker.
+                import ckpt_tui.reader
+                import ckpt_tui.sources.statedict
+
                 reader = stack.enter_context(ForkedReader(read_checkpoint, paths, read_workers))
                 planner.read_checkpoint = reader.read
+                forked = True
                 # While the workers read: the schema every planned sidecar is checked against.
                 import ckpt_tui.model.schema  # noqa: F401
         report = run_conversion(
@@ -224,6 +230,7 @@ def convert_tree(
             write_threads=write_threads,
             write_group=write_group,
             folder_of=planner.folder_to_sweep,
+            write_stream=forked,  # this process plans and writes; the workers read
         )
     finally:
         stack.close()

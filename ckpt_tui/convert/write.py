@@ -135,9 +135,11 @@ class ConversionWriter:
 
     The writes are not mixed with the reading of checkpoints: writer threads woken one syscall
     at a time would take the GIL from the reader again and again, so the reading and the writing
-    alternate instead. A cancel lets the writes under way finish, whole, and drops the others
-    (their files untouched, not reported). Each folder written to is fsynced once, by
-    :meth:`close`.
+    alternate instead. With ``stream`` (for a caller that does not read in this process, as when
+    forked workers read), each sidecar is handed to the threads as soon as it is planned and
+    the caller goes on planning: the writes' fsyncs then overlap the reading. A cancel lets the
+    writes under way finish, whole, and drops the others (their files untouched, not reported).
+    Each folder written to is fsynced once, by :meth:`close`.
     """
 
     def __init__(
@@ -148,12 +150,16 @@ class ConversionWriter:
         threads: int = WRITE_THREADS,
         group: int = WRITE_GROUP,
         cancel: threading.Event | None = None,
+        stream: bool = False,
     ) -> None:
         self.emit = emit
         self.force = force
         self.group = max(1, group)
         self.cancel = cancel or threading.Event()
         self._wanted = max(0, threads)
+        self._stream = stream and self._wanted > 0
+        self._pending = 0
+        """Writes handed to the threads and not yet reported (nor dropped by a cancel)."""
         self._threads: list[threading.Thread] = []
         self._planned: list[tuple[int, ConversionItem]] = []
         self._jobs: SimpleQueue[tuple[int, ConversionItem] | None] = SimpleQueue()
@@ -165,7 +171,14 @@ class ConversionWriter:
         """Temp files a killed run had left in the folders written to, removed."""
 
     def submit(self, index: int, item: ConversionItem) -> None:
-        """Plan ``item``'s write; the group is written once it is full."""
+        """Plan ``item``'s write; the group is written once it is full (streaming: hand it to
+        the threads now, and report the writes finished meanwhile)."""
+        if self._stream:
+            self._start_threads(self._wanted)
+            self._jobs.put((index, item))
+            self._pending += 1
+            self._deliver_finished()
+            return
         self._planned.append((index, item))
         if len(self._planned) >= self.group:
             self._write_group()
@@ -178,7 +191,7 @@ class ConversionWriter:
                 self._write_group()
         finally:
             self._planned.clear()
-            self._drop_unstarted()
+            self._pending -= self._drop_unstarted()
             for _ in self._threads:
                 self._jobs.put(None)
             for thread in self._threads:
@@ -191,34 +204,38 @@ class ConversionWriter:
                     fsync_folder(Path(folder))
 
     def _write_group(self) -> None:
-        """Write the planned group and wait for it; a cancel drops the writes not started."""
+        """Write the planned group (and any streamed writes) and wait for them; a cancel drops
+        the writes not started."""
         group, self._planned = self._planned, []
-        if not self._wanted or len(group) == 1:  # no threads: written here and now
+        if not self._wanted or (len(group) == 1 and not self._pending):  # here and now
             for job in group:
                 if self.cancel.is_set():
                     return
                 self.emit(self._write(*job))
             return
-        while len(self._threads) < min(self._wanted, len(group)):
-            number = len(self._threads)
-            thread = threading.Thread(target=self._run, name=f"ckpt-convert-{number}", daemon=True)
-            thread.start()
-            self._threads.append(thread)
+        self._start_threads(len(group))
         for job in _spread_over_folders(group):
             self._jobs.put(job)
-        expected = len(group)
-        while expected:
+        self._pending += len(group)
+        while self._pending:
             if self.cancel.is_set():  # the writes under way finish; the others are dropped
-                expected -= self._drop_unstarted()
-                if not expected:
+                self._pending -= self._drop_unstarted()
+                if not self._pending:
                     return
             try:
                 # A timeout, so that a signal handler setting ``cancel`` is seen while waiting.
                 report = self._done.get(timeout=_CANCEL_POLL_SECONDS)
             except Empty:
                 continue
-            expected -= 1
+            self._pending -= 1
             self.emit(report)
+
+    def _start_threads(self, wanted: int) -> None:
+        while len(self._threads) < min(self._wanted, wanted):
+            number = len(self._threads)
+            thread = threading.Thread(target=self._run, name=f"ckpt-convert-{number}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
 
     def _deliver_finished(self) -> None:
         while True:
@@ -226,6 +243,7 @@ class ConversionWriter:
                 report = self._done.get_nowait()
             except Empty:
                 return
+            self._pending -= 1
             self.emit(report)
 
     def _drop_unstarted(self) -> int:

@@ -149,3 +149,57 @@ def test_atomic_write_modes_follow_the_umask_and_replace(tmp_path: Path) -> None
     assert target.read_bytes() == b"second" * 10_000
     assert target.stat().st_mode & 0o777 == 0o666 & ~mask
     assert [p.name for p in tmp_path.iterdir()] == ["x.metadata.yaml"]
+
+
+def test_streamed_writes_are_the_group_writes(many_tree: Path, tmp_path: Path) -> None:
+    # Streaming (each sidecar handed to the threads as it is planned, as the command line does
+    # when forked workers read) writes the same files and reports each item once.
+    other = tmp_path / "other" / "outputs"
+    shutil.copytree(many_tree, other)
+    grouped = write_planned(plan_for(other), write_threads=WORKERS).reports
+    plan = plan_for(many_tree)
+    seen: list[int] = []
+    streamed = write_planned(
+        plan,
+        on_report=lambda index, _: seen.append(index),
+        write_threads=WORKERS,
+        write_stream=True,
+    ).reports
+    assert [r.outcome for r in streamed] == ["written"] * (2 * COPIES)
+    assert sorted(seen) == list(range(len(plan.items)))
+    assert [r.sidecar_path for r in streamed] == [str(item.target) for item in plan.items]
+    assert sidecars(many_tree) == sidecars(other)
+    assert len(grouped) == len(streamed)
+    assert_reported_is_on_disk(many_tree, streamed)
+
+
+def test_streamed_cancel_finishes_only_the_writes_in_flight(many_tree: Path) -> None:
+    plan = plan_for(many_tree)
+    cancel = threading.Event()
+    run = write_planned(
+        plan,
+        cancel=cancel,
+        on_report=lambda *_: cancel.set(),
+        write_threads=WORKERS,
+        write_stream=True,
+    )
+    assert run.cancelled
+    assert 1 <= len(run.reports) < len(plan.items)
+    assert len(run.reports) + len(run.not_run) == len(plan.items)
+    assert_reported_is_on_disk(many_tree, run.reports)
+
+
+def test_streamed_interrupt_reports_what_is_on_disk(many_tree: Path) -> None:
+    plan = plan_for(many_tree)
+    delivered: list[ItemReport] = []
+
+    def ctrl_c_once(_index: int, report: ItemReport | None) -> None:
+        assert report is not None
+        delivered.append(report)
+        if len(delivered) == 1:
+            raise KeyboardInterrupt  # as a Ctrl-C on the calling thread would
+
+    with pytest.raises(KeyboardInterrupt):
+        write_planned(plan, on_report=ctrl_c_once, write_threads=WORKERS, write_stream=True)
+    assert 1 <= len(delivered) <= len(plan.items)
+    assert_reported_is_on_disk(many_tree, delivered)
