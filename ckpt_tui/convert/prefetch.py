@@ -9,13 +9,17 @@ tier's small plain results (``details`` left out), so passing them back costs li
 go out a few at a time (:data:`PATHS_PER_TASK`), so the pool's own work per file stays small.
 
 Used only where ``fork`` exists (Linux) and only for a command-line run: a forked child of a
-process with running threads (the TUI's workers) could inherit a held lock.
+process with running threads (the TUI's workers) could inherit a held lock. A worker dies with
+the process that started it (``PR_SET_PDEATHSIG``): a ``convert`` killed with SIGKILL leaves no
+readers behind, which would otherwise wait on their queue forever.
 """
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
 import os
+import signal
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -54,7 +58,9 @@ class ForkedReader:
         self._read = read
         self._futures: dict[str, tuple[Future[list[TierResult | None]], int]] = {}
         context = multiprocessing.get_context("fork")
-        self._pool: ProcessPoolExecutor | None = ProcessPoolExecutor(workers, mp_context=context)
+        self._pool: ProcessPoolExecutor | None = ProcessPoolExecutor(
+            workers, mp_context=context, initializer=_start_worker, initargs=(os.getpid(),)
+        )
         unique = list(dict.fromkeys(paths))
         try:
             for start in range(0, len(unique), PATHS_PER_TASK):
@@ -92,6 +98,23 @@ class ForkedReader:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+_PR_SET_PDEATHSIG = 1
+"""Linux ``prctl`` option: the signal this process gets when its parent dies."""
+
+
+def _start_worker(parent: int) -> None:
+    """In each worker: die with ``parent``, and leave SIGINT and SIGTERM to it (the main
+    process stops the pool; the CLI's own handlers, inherited by the fork, are not the worker's)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):  # not Linux: the pool's own shutdown still ends it
+        return
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(0)
 
 
 def _read_all(read: ReadCheckpoint, paths: list[str]) -> list[TierResult | None]:

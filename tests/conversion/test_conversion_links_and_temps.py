@@ -151,6 +151,11 @@ def test_sigkill_at_random_points_leaves_no_partial_sidecar(legacy_tree: Path) -
             read = read_sidecar(ckpt)
             assert read.path is None or read.metadata is not None, (ckpt, read.issues)
     assert kills >= 1, "no run was killed mid-way"
+    # The killed runs' forked readers die with them (none waits on its queue forever).
+    deadline = time.monotonic() + 10
+    while _processes_naming(legacy_tree) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _processes_naming(legacy_tree) == []
     # Whatever the kills left, plus one left for sure, backdated past the grace period.
     (source.parent / LEFTOVER).write_bytes(b"partial")
     long_ago = time.time() - STALE_TEMP_SECONDS - 60
@@ -163,3 +168,18 @@ def test_sigkill_at_random_points_leaves_no_partial_sidecar(legacy_tree: Path) -
     for ckpt in legacy_tree.rglob("*.ckpt"):
         assert read_sidecar(ckpt).metadata is not None, ckpt
     assert not (sidecar_path_for(source).parent / LEFTOVER).exists()
+
+
+def _processes_naming(root: Path) -> list[int]:
+    """Live processes whose command line names ``root`` (a zombie's is empty)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue  # gone meanwhile
+        if os.fsencode(str(root)) in command:
+            found.append(int(entry.name))
+    return found
