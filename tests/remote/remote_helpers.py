@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -16,15 +17,37 @@ BIG_BUCKET = "ckpt-big"
 
 
 def upload_tree(s3: Any, root: Path, bucket: str, prefix: str) -> int:
-    """Upload every file under ``root`` to ``bucket`` under ``prefix``; returns the count."""
-    count = 0
-    for folder, _dirs, files in os.walk(root):
-        for name in files:
-            path = Path(folder) / name
-            key = f"{prefix}/{path.relative_to(root).as_posix()}"
-            s3.upload_file(str(path), bucket, key)
-            count += 1
-    return count
+    """Upload every file under ``root`` to ``bucket`` under ``prefix``; returns the count.
+
+    Of two sidecars of one checkpoint (``best.metadata.yaml``, ``best.ckpt.metadata.yaml``), the
+    newer is uploaded last, over a second after the rest: the store's modification time (whole
+    seconds) then tells them apart as the local files' times do, and the newer still wins.
+    """
+    paths = [Path(folder) / name for folder, _dirs, files in os.walk(root) for name in files]
+    late = {_newer_twin(path) for path in paths if _twin(path).exists()}
+    for batch in ([p for p in paths if p not in late], sorted(late)):
+        if batch and batch[0] in late:
+            time.sleep(1.1)
+        for path in batch:
+            s3.upload_file(str(path), bucket, f"{prefix}/{path.relative_to(root).as_posix()}")
+    return len(paths)
+
+
+_SIDECAR = ".metadata.yaml"
+
+
+def _twin(path: Path) -> Path:
+    """``a.metadata.yaml`` for ``a.ckpt.metadata.yaml`` (a path that never exists otherwise)."""
+    if not path.name.endswith(_SIDECAR):
+        return path.parent / "\0"
+    stem = path.name[: -len(_SIDECAR)]
+    base, dot, _suffix = stem.rpartition(".")
+    return path.with_name(base + _SIDECAR) if dot and base else path.parent / "\0"
+
+
+def _newer_twin(path: Path) -> Path:
+    twin = _twin(path)
+    return path if path.stat().st_mtime_ns >= twin.stat().st_mtime_ns else twin
 
 
 def write_big_checkpoint(path: Path, size: int) -> None:
