@@ -191,3 +191,26 @@ def save_deepspeed_layout(folder: Path) -> Path:
         tag / "zero_pp_rank_0_mp_rank_00_optim_states.pt",
     )
     return folder
+
+
+def write_formats_tree(root: Path) -> Path:
+    """``root`` (an ``outputs/`` folder) with a Trainer run, sharded saves, DCP, DeepSpeed, code
+    archives, a legacy file, a loose training-state file and a ``.bin`` that is no checkpoint."""
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ["TRANSFORMERS_OFFLINE"] = "1"
+    train_with_trainer(root / "bert-run")
+    save_sharded(root / "hf" / "bert-safetensors", safetensors=True)
+    save_sharded(root / "hf" / "bert-bin", safetensors=False)
+    save_dcp(root / "dcp-run" / "checkpoints" / "step_7")
+    save_deepspeed_layout(root / "ds-run" / "checkpoints" / "epoch=1-step=8.ckpt")
+    (root / "archives").mkdir()
+    save_torchscript(root / "archives" / "scripted.pt")
+    save_exported(root / "archives" / "program.pt2")
+    (root / "imagenet").mkdir()
+    save_legacy(root / "imagenet" / "model_best.pth.tar")
+    loose = root / "loose"
+    loose.mkdir()
+    trainer_folder = root / "bert-run" / "checkpoint-2"
+    (loose / "optimizer.pt").write_bytes((trainer_folder / "optimizer.pt").read_bytes())
+    (loose / "data.bin").write_bytes(b"\x00\x01 not a checkpoint, a data shard" * 10)
+    return root

@@ -4,7 +4,6 @@ Trainer ``checkpoint-N/`` folders, sharded saves, DCP, DeepSpeed, code archives,
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -21,31 +20,9 @@ BUCKET = "ckpt-formats"
 @pytest.fixture(scope="module")
 def formats_copy(tmp_path_factory: pytest.TempPathFactory, s3: Any) -> Path:
     """The formats tests' tree (written by the real libraries), uploaded under ``outputs/``."""
-    from formats_writers import (
-        save_dcp,
-        save_deepspeed_layout,
-        save_exported,
-        save_legacy,
-        save_sharded,
-        save_torchscript,
-        train_with_trainer,
-    )
+    from formats_writers import write_formats_tree
 
-    os.environ["HF_HUB_OFFLINE"] = "1"
-    os.environ["TRANSFORMERS_OFFLINE"] = "1"
-    root = tmp_path_factory.mktemp("formats") / "outputs"
-    train_with_trainer(root / "bert-run")
-    save_sharded(root / "hf" / "bert-safetensors", safetensors=True)
-    save_sharded(root / "hf" / "bert-bin", safetensors=False)
-    save_dcp(root / "dcp-run" / "checkpoints" / "step_7")
-    save_deepspeed_layout(root / "ds-run" / "checkpoints" / "epoch=1-step=8.ckpt")
-    (root / "archives").mkdir()
-    save_torchscript(root / "archives" / "scripted.pt")
-    save_exported(root / "archives" / "program.pt2")
-    (root / "imagenet").mkdir()
-    save_legacy(root / "imagenet" / "model_best.pth.tar")
-    (root / "loose").mkdir()
-    (root / "loose" / "data.bin").write_bytes(b"\x00\x01 not a checkpoint, a data shard" * 10)
+    root = write_formats_tree(tmp_path_factory.mktemp("formats") / "outputs")
     s3.create_bucket(Bucket=BUCKET)
     upload_tree(s3, root, BUCKET, "outputs")
     return root
