@@ -21,7 +21,7 @@ from ckpt_tui.catalog.verify import ReadVerdict, read_verdict, with_verdict
 from ckpt_tui.io.safe_yaml import dump_yaml
 from ckpt_tui.io.text import iso_local_time
 from ckpt_tui.model.entry import CheckpointCatalogEntry
-from ckpt_tui.sidecar.document import build_document
+from ckpt_tui.sidecar.document import build_document, validate_document
 from ckpt_tui.sidecar.files import find_sidecars, sidecar_path_for, stem_shared_on_disk
 from ckpt_tui.sources.sidecar import SIDECAR_FIELDS
 
@@ -57,6 +57,8 @@ class ConversionItem:
     write_root: str | None = None
     """The real root writes must stay within (checked again just before writing); ``None``:
     anywhere (``--write-outside-root``, or a plan made without a root)."""
+    rendered: bytes | None = field(default=None, repr=False)
+    """The YAML of ``data``, once :meth:`render` made it (where it was planned)."""
 
     @property
     def safety(self) -> str:
@@ -83,7 +85,13 @@ class ConversionItem:
 
     def payload(self) -> bytes:
         """The exact bytes that would be written (empty when nothing would be)."""
+        if self.rendered is not None:
+            return self.rendered
         return self.preview_yaml().encode("utf-8")
+
+    def render(self) -> None:
+        """Render the YAML now (:meth:`payload` then returns it as it is)."""
+        self.rendered = self.payload() if self.data is not None else None
 
 
 @dataclass
@@ -99,7 +107,7 @@ WRITTEN_BY = f"ckpt-tui {__version__} convert"
 
 
 def sidecar_data_from_entry(
-    entry: CheckpointCatalogEntry, *, written_at: str | None = None
+    entry: CheckpointCatalogEntry, *, written_at: str | None = None, validate: bool = True
 ) -> tuple[dict[str, Any], list[str]]:
     """Build the sidecar document for ``entry``; returns it with the key paths no source knew.
 
@@ -107,7 +115,8 @@ def sidecar_data_from_entry(
     shared with the training callback): a field no tier knew is left out and listed in the
     ``ckpt_tui`` block's ``unknown``, with each written field's provenance beside it, so the
     values keep their origin after the conversion. Raises ``ValueError`` when no valid metadata
-    can be built (a required field no source knew).
+    can be built (a required field no source knew); ``validate=False``: see
+    :func:`checked_item`.
     """
     values: dict[str, Any] = {}
     provenance: dict[str, str] = {}
@@ -133,6 +142,7 @@ def sidecar_data_from_entry(
         provenance,
         written_by=WRITTEN_BY,
         written_at=written_at or iso_local_time(),
+        validate=validate,
     )
 
 
@@ -160,6 +170,7 @@ def plan_item(
     write_root: str | None = None,
     written_at: str | None = None,
     stem_shared: bool | None = None,
+    validate: bool = True,
 ) -> ConversionItem:
     """Work out what converting one entry would write.
 
@@ -170,7 +181,8 @@ def plan_item(
     through a link) is skipped: nothing is written outside the root. ``force`` replaces an
     existing sidecar, valid or broken, under its own name. ``written_at`` is the time the
     ``ckpt_tui`` block records (default: now). ``stem_shared``: whether another checkpoint in
-    the folder has the same stem (``None``: look on disk).
+    the folder has the same stem (``None``: look on disk). ``validate=False`` plans without
+    pydantic: the document must then go through :func:`checked_item` before it is written.
     """
     checkpoint = Path(entry.abs_path)
     if stem_shared is None:
@@ -203,7 +215,9 @@ def plan_item(
         item.action, item.reason = "impossible", broken[0].message
         return item
     try:
-        item.data, item.unknown_fields = sidecar_data_from_entry(entry, written_at=written_at)
+        item.data, item.unknown_fields = sidecar_data_from_entry(
+            entry, written_at=written_at, validate=validate
+        )
     except (ValueError, OSError) as exc:
         item.action, item.reason = "impossible", str(exc)
         return item
@@ -213,6 +227,20 @@ def plan_item(
 
 
 _NOT_THE_CHECKPOINTS = ("security.", "sidecar.", "metrics.")
+
+
+def checked_item(item: ConversionItem) -> ConversionItem:
+    """``item``, planned with ``validate=False``, once its document is checked against the
+    schema: as :func:`plan_item` would have planned it, ``impossible`` (saying why) when the
+    document is not valid."""
+    if item.data is None:
+        return item
+    try:
+        validate_document(item.data)
+    except ValueError as exc:
+        item.data, item.unknown_fields, item.rendered = None, [], None
+        item.action, item.reason = "impossible", str(exc)
+    return item
 """Error codes that say nothing against describing the checkpoint itself."""
 
 

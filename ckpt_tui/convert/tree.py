@@ -23,8 +23,15 @@ from ckpt_tui.catalog.cache import CatalogCache
 from ckpt_tui.catalog.describe import Describer, Prepared
 from ckpt_tui.catalog.discover import FoundFile, walk
 from ckpt_tui.convert.engine import ConversionReport, OnReport, run_conversion
-from ckpt_tui.convert.plan import OUTSIDE_ROOT, Action, ConversionItem, is_within, plan_item
-from ckpt_tui.convert.prefetch import MIN_PARALLEL_READS, ForkedReader, can_fork
+from ckpt_tui.convert.plan import (
+    OUTSIDE_ROOT,
+    Action,
+    ConversionItem,
+    checked_item,
+    is_within,
+    plan_item,
+)
+from ckpt_tui.convert.prefetch import MIN_PARALLEL_READS, ForkedWork, can_fork
 from ckpt_tui.convert.write import WRITE_GROUP, WRITE_THREADS
 from ckpt_tui.io.text import iso_local_time
 from ckpt_tui.model.entry import CheckpointCatalogEntry, Issue
@@ -65,6 +72,9 @@ class TreePlanner:
         self.cache_hits = 0
         """Checkpoints the cache answered for."""
         self._prepared: dict[int, Prepared] = {}
+        self._to_read: dict[str, FoundFile] = {}
+        self.ahead: ForkedWork[ConversionItem] | None = None
+        """Workers planning the files to read ahead (see :meth:`plan_ahead`), when started."""
         self.written_at = iso_local_time()
         """When this run's sidecars are written, as their ``ckpt_tui`` blocks record it."""
 
@@ -86,11 +96,30 @@ class TreePlanner:
             except Exception:  # a bug here costs only the read ahead: plan() reports it
                 continue
             paths.append(found.path)
+            self._to_read[found.path] = found
         return paths
+
+    def plan_ahead(self, path: str) -> ConversionItem | None:
+        """In a forked worker: the item of ``path`` (one of :meth:`paths_to_read`), planned as
+        :meth:`plan` plans it, with its YAML rendered but not checked against the schema (the
+        main process checks it: see :func:`~ckpt_tui.convert.plan.checked_item`)."""
+        item = self._plan(self._to_read[path], validate=False)
+        if item is not None:
+            item.render()
+        return item
 
     def plan(self, found: FoundFile) -> ConversionItem | None:
         """The planned item for ``found``; ``None`` when it has a sidecar and ``force`` is off.
         Never raises: an unexpected failure is an ``impossible`` item that says why."""
+        if self.ahead is not None and self._to_read.pop(found.path, None) is not None:
+            item = self.ahead.result(found.path)
+            if item is not None:
+                self._prepared.pop(id(found), None)
+                self.checkpoints_read += 1
+                return checked_item(item)
+        return self._plan(found)
+
+    def _plan(self, found: FoundFile, *, validate: bool = True) -> ConversionItem | None:
         try:
             prepared = self._prepared.pop(id(found), None) or self.describer.prepare(found)
             if not self.force and prepared.sidecars.present:
@@ -105,6 +134,7 @@ class TreePlanner:
                 write_root=self.write_root,
                 written_at=self.written_at,
                 stem_shared=shared,
+                validate=validate,
             )
         except Exception as exc:  # a bug must cost one item, never the run
             reason = f"internal error: {type(exc).__name__}: {exc!s:.200}"
@@ -186,9 +216,9 @@ def convert_tree(
     ``not_run``. A folder that a link leads to outside ``root`` is listed (its checkpoints are
     skipped, "outside ROOT through a link") and never written into, unless
     ``write_outside_root``. Temp files a killed run left in the folders it may write into are
-    removed. ``read_workers`` (> 0, where ``fork`` exists; the command line only) reads the
-    checkpoints ahead in that many forked processes when there are many to read (see
-    :mod:`ckpt_tui.convert.prefetch`). See :func:`~ckpt_tui.convert.engine.run_conversion` for
+    removed. ``read_workers`` (> 0, where ``fork`` exists; the command line only) plans the
+    checkpoints to read ahead in that many forked processes when there are many (see
+    :mod:`ckpt_tui.convert.prefetch`): this process checks their documents and writes. See :func:`~ckpt_tui.convert.engine.run_conversion` for
     the rest.
     """
     root = os.path.abspath(root)
@@ -211,14 +241,17 @@ def convert_tree(
         if read_workers > 0 and len(found) >= MIN_PARALLEL_READS and can_fork():
             paths = planner.paths_to_read(found)
             if len(paths) >= MIN_PARALLEL_READS:
-                # The reader's modules, imported once here rather than in every worker.
+                # The modules the workers use, imported once here rather than in every worker.
                 import ckpt_tui.reader
                 import ckpt_tui.sources.statedict
+                from ckpt_tui.io.safe_yaml import dump_yaml
 
-                reader = stack.enter_context(ForkedReader(read_checkpoint, paths, read_workers))
-                planner.read_checkpoint = reader.read
+                dump_yaml({})  # loads PyYAML and its dumper
+                planner.ahead = stack.enter_context(
+                    ForkedWork(planner.plan_ahead, paths, read_workers)
+                )
                 forked = True
-                # While the workers read: the schema every planned sidecar is checked against.
+                # While the workers plan: the schema every planned sidecar is checked against.
                 import ckpt_tui.model.schema  # noqa: F401
         report = run_conversion(
             found,
@@ -230,7 +263,7 @@ def convert_tree(
             write_threads=write_threads,
             write_group=write_group,
             folder_of=planner.folder_to_sweep,
-            write_stream=forked,  # this process plans and writes; the workers read
+            write_stream=forked,  # this process checks and writes; the workers plan
         )
     finally:
         stack.close()

@@ -47,6 +47,7 @@ def build_document(
     *,
     written_by: str,
     written_at: str,
+    validate: bool = True,
 ) -> tuple[dict[str, Any], list[str]]:
     """The sidecar document for ``checkpoint_path``, and the key paths no source knew.
 
@@ -56,6 +57,8 @@ def build_document(
     ``unknown``. ``provenance`` maps key paths to where their value came
     from (a stale ``via sidecar`` suffix is dropped). Raises ``ValueError`` when no valid metadata
     can be built (a required field no source knew, or a value the schema refuses).
+    ``validate=False`` leaves the check against the schema to the caller
+    (:func:`validate_document`, before anything is written), so the building needs no pydantic.
     """
     document: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
@@ -91,7 +94,8 @@ def build_document(
     }
     # YAML (UTF-8) cannot hold lone surrogates (odd file names): escape them before validating.
     document = _utf8_safe(document)
-    validate_document(document)
+    if validate:
+        validate_document(document)
     return document, unknown
 
 

@@ -1,5 +1,5 @@
-"""Reading ahead in forked worker processes (the command line's conversion) changes nothing but
-the time: the same reports and the same sidecars as reading in the main process."""
+"""Planning ahead in forked worker processes (the command line's conversion) changes nothing but
+the time: the same reports and the same sidecars as planning in the main process."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from conversion_helpers import sidecar_bytes
 
-from ckpt_tui.convert.prefetch import MIN_PARALLEL_READS, ForkedReader, can_fork
+from ckpt_tui.convert.plan import checked_item, plan_item
+from ckpt_tui.convert.prefetch import MIN_PARALLEL_READS, ForkedWork, can_fork
 from ckpt_tui.convert.tree import convert_tree, read_fields
 
 pytestmark = pytest.mark.skipif(not can_fork(), reason="no fork start method here")
@@ -43,10 +44,34 @@ def test_forked_reads_write_what_reads_here_write(many: Path, tmp_path: Path) ->
     assert sum(r.outcome == "written" for r in forked.reports) == MIN_PARALLEL_READS + 12
 
 
-def test_a_path_not_read_ahead_is_read_here(many: Path) -> None:
+def _size_or_fail(path: str) -> int:
+    if path.endswith("garbage.ckpt"):
+        raise ValueError("a bug in the work")
+    return Path(path).stat().st_size
+
+
+def test_work_a_worker_did_not_do_is_left_to_the_caller(many: Path) -> None:
     paths = sorted(str(p) for p in many.rglob("*.ckpt"))
-    with ForkedReader(read_fields, paths[:2], 1) as reader:
-        assert reader.read(paths[0]).values == read_fields(paths[0]).values
-        assert reader.read(paths[3]).values == read_fields(paths[3]).values
-    reader.close()  # closing twice is fine; reads after it happen here
-    assert reader.read(paths[1]).values == read_fields(paths[1]).values
+    garbage = next(p for p in paths if p.endswith("garbage.ckpt"))
+    others = [p for p in paths if p != garbage]
+    with ForkedWork(_size_or_fail, [others[0], garbage], 1) as work:
+        assert work.result(others[0]) == Path(others[0]).stat().st_size
+        assert work.result(garbage) is None  # its work raised in the worker
+        assert work.result(others[1]) is None  # never submitted
+        assert work.result(others[0]) is None  # a result is given once
+    work.close()  # closing twice is fine; results after it are the caller's to work out
+    assert work.result(others[2]) is None
+
+
+def test_a_document_planned_unchecked_is_checked_before_it_is_written(many: Path) -> None:
+    from ckpt_tui.catalog.api import build_catalog
+
+    entry = next(e for e in build_catalog(many, use_cache=False).entries if e.epoch is not None)
+    item = plan_item(entry, validate=False)
+    assert item.action == "write" and item.data is not None
+    item.data["training"]["epoch"] = -1  # what the schema refuses
+    item.render()
+    checked = checked_item(item)
+    assert checked.action == "impossible"
+    assert checked.reason.startswith("training.epoch")
+    assert checked.data is None and checked.payload() == b""
