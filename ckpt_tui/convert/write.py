@@ -136,8 +136,8 @@ class ConversionWriter:
     The writes are not mixed with the reading of checkpoints: writer threads woken one syscall
     at a time would take the GIL from the reader again and again, so the reading and the writing
     alternate instead. With ``stream`` (for a caller that does not read in this process, as when
-    forked workers read), each sidecar is handed to the threads as soon as it is planned and
-    the caller goes on planning: the writes' fsyncs then overlap the reading. A cancel lets the
+    forked workers plan), each sidecar is handed to the threads as soon as it is planned and
+    the caller goes on: the writes then overlap the planning. A cancel lets the
     writes under way finish, whole, and drops the others (their files untouched, not reported).
     Each folder written to is fsynced once, by :meth:`close`.
     """
