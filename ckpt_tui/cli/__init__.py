@@ -120,8 +120,34 @@ def _run_tui(argv: list[str], remote_tree: object = None) -> int:
 
 def run() -> int:
     """The program's entry point (the ``ckpt-tui`` script and ``python -m ckpt_tui``): runs
-    :func:`main` on ``sys.argv`` and returns its exit code for ``sys.exit``."""
-    return main()
+    :func:`main` on ``sys.argv`` and returns its exit code for ``sys.exit``. A subcommand that
+    finished ends the process at once (see :func:`end_now`)."""
+    code = main()
+    if sys.argv[1:2] and sys.argv[1] in COMMANDS:
+        end_now(code)
+    return code
+
+
+def end_now(code: int) -> None:
+    """End the process with ``code`` now, without the interpreter's teardown, when nothing is
+    left to do; otherwise return (and the caller exits as usual).
+
+    A finished subcommand has written its files and printed its output; tearing down the
+    interpreter (every module, every object; pydantic and the catalog are large) would only
+    delay the shell's prompt. The output is flushed first, and the normal exit is kept whenever a
+    non-daemon thread still runs or a flush fails (its error is then reported as usual).
+    """
+    import threading
+
+    main_thread = threading.main_thread()
+    if any(t is not main_thread and not t.daemon and t.is_alive() for t in threading.enumerate()):
+        return
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        return
+    os._exit(code)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -241,6 +241,8 @@ def checked_item(item: ConversionItem) -> ConversionItem:
         item.data, item.unknown_fields, item.rendered = None, [], None
         item.action, item.reason = "impossible", str(exc)
     return item
+
+
 """Error codes that say nothing against describing the checkpoint itself."""
 
 

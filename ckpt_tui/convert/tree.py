@@ -218,8 +218,8 @@ def convert_tree(
     ``write_outside_root``. Temp files a killed run left in the folders it may write into are
     removed. ``read_workers`` (> 0, where ``fork`` exists; the command line only) plans the
     checkpoints to read ahead in that many forked processes when there are many (see
-    :mod:`ckpt_tui.convert.prefetch`): this process checks their documents and writes. See :func:`~ckpt_tui.convert.engine.run_conversion` for
-    the rest.
+    :mod:`ckpt_tui.convert.prefetch`): this process checks their documents and writes. See
+    :func:`~ckpt_tui.convert.engine.run_conversion` for the rest.
     """
     root = os.path.abspath(root)
     found, issues = find_files(root, select)

@@ -11,7 +11,7 @@ from conversion_helpers import sidecar_bytes
 
 from ckpt_tui.convert.plan import checked_item, plan_item
 from ckpt_tui.convert.prefetch import MIN_PARALLEL_READS, ForkedWork, can_fork
-from ckpt_tui.convert.tree import convert_tree, read_fields
+from ckpt_tui.convert.tree import convert_tree
 
 pytestmark = pytest.mark.skipif(not can_fork(), reason="no fork start method here")
 
