@@ -61,7 +61,7 @@ class ForkedWork(Generic[R]):
     ``work`` runs in the workers as the process was when they forked (at the first submit, here
     in the constructor): what it needs must be ready before. Its results are pickled back."""
 
-    def __init__(self, work: Callable[[str], R], keys: Iterable[str], workers: int) -> None:
+    def __init__(self, work: Callable[[str], R | None], keys: Iterable[str], workers: int) -> None:
         self._futures: dict[str, tuple[Future[list[Any]], int]] = {}
         context = multiprocessing.get_context("fork")
         self._pool: ProcessPoolExecutor | None = ProcessPoolExecutor(
