@@ -13,9 +13,8 @@ from typing import Any
 
 from ckpt_tui.callbacks.model_info import lookup
 from ckpt_tui.model.placeholders import known
+from ckpt_tui.sources.path import CHECKPOINT_FOLDERS
 
-#: Checkpoint folder names that are not the run's name; the run is their parent.
-CHECKPOINT_FOLDER_NAMES = frozenset({"checkpoints", "checkpoint", "ckpts", "ckpt"})
 #: How many folders above the checkpoint's a ``.hydra/config.yaml`` is looked for.
 HYDRA_LOOKUP_LEVELS = 4
 
@@ -90,7 +89,7 @@ def run_folder_name(checkpoint_dir: Path) -> str | None:
     if output_dir is not None and output_dir.name:
         return output_dir.name
     folder = checkpoint_dir.absolute()
-    if folder.name.lower() in CHECKPOINT_FOLDER_NAMES:
+    if folder.name.lower() in CHECKPOINT_FOLDERS:  # the catalog's list: one run name
         folder = folder.parent
     return folder.name or None
 
