@@ -91,10 +91,12 @@ class ForkedWork(Generic[R]):
         return result
 
     def close(self) -> None:
-        """Stop the workers; work not started is dropped (:meth:`result` then says ``None``)."""
+        """Stop the workers and wait for them to end; work not started is dropped
+        (:meth:`result` then says ``None``). A worker first finishes the task at hand (a few
+        files): joined here, none is left for the interpreter's exit to wait for."""
         pool, self._pool = self._pool, None
         if pool is not None:
-            pool.shutdown(wait=False, cancel_futures=True)
+            pool.shutdown(wait=True, cancel_futures=True)
         self._futures.clear()
 
     def __enter__(self) -> ForkedWork[R]:

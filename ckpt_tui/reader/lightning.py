@@ -170,6 +170,8 @@ def _suffix_match(recorded: str, here: Path) -> int:
 
 def own_score(state: ModelCheckpointState, path: Path) -> tuple[float | None, int]:
     """This file's score from ``state`` and how well its path matched (0: fell back)."""
+    if not state.best_k_models:
+        return state.current_score, 0
     here = Path(os.path.realpath(path))
     best_value, best_match = None, 0
     for recorded, score in state.best_k_models.items():

@@ -75,3 +75,15 @@ def test_a_document_planned_unchecked_is_checked_before_it_is_written(many: Path
     assert checked.action == "impossible"
     assert checked.reason.startswith("training.epoch")
     assert checked.data is None and checked.payload() == b""
+
+
+def test_no_worker_and_no_thread_outlives_the_conversion(many: Path) -> None:
+    import multiprocessing
+    import threading
+
+    before = {t.ident for t in threading.enumerate()}
+    report = convert_tree(str(many), use_cache=False, read_workers=2)
+    assert report.checkpoints_read >= MIN_PARALLEL_READS  # the workers did plan
+    assert multiprocessing.active_children() == []
+    left = [t.name for t in threading.enumerate() if t.ident not in before and not t.daemon]
+    assert left == []  # nothing for the interpreter's exit to wait for
