@@ -77,14 +77,12 @@ APP_CHILD = (
     r"""
 import asyncio, json, sys, time
 spawned = float(sys.argv[1]); root = sys.argv[2]; expected = int(sys.argv[3])
-from ckpt_tui.tui.app import make_app, prepare_process
-from ckpt_tui.tui.widgets.catalog_table import CatalogTable
-
-marks = {}
 """
     + repaint_probe(timeout=1800.0, poll=0.005, watch_cursor=False)
     + PEAK_RSS
     + r"""
+marks = {}
+
 async def main():
     app = make_app(root, poll_interval=None)
     prepare_process()  # as run_app does

@@ -36,14 +36,12 @@ CHILD = (
     r"""
 import asyncio, json, os, resource, sys, time
 spawned = float(sys.argv[1]); root = sys.argv[2]; mode = sys.argv[3]
-from ckpt_tui.tui.app import make_app, prepare_process
-from ckpt_tui.tui.widgets.catalog_table import CatalogTable
-
-marks = {"imported": time.time() - spawned}
 """
     + repaint_probe(timeout=60.0, poll=0.002, watch_cursor=True)
     + PEAK_RSS
     + r"""
+marks = {"imported": time.time() - spawned}
+
 async def main():
     app = make_app(root, poll_interval=None)
     prepare_process()  # as run_app does
@@ -95,6 +93,7 @@ spawned = float(sys.argv[1])
 from textual.app import App
 from textual.widgets import Footer, Header, Input, Static
 marks = {"imported": time.time() - spawned}
+
 
 class Line(Static):
     def render_line(self, y):

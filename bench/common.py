@@ -73,6 +73,9 @@ def peak_rss_mb():
 """
 
 _REPAINT_PROBE = r"""
+from ckpt_tui.tui.app import make_app, prepare_process
+from ckpt_tui.tui.widgets.catalog_table import CatalogTable
+
 waiting = {}
 original = CatalogTable.render_line
 
@@ -105,13 +108,14 @@ async def key_to_repaint(app, name, key):
 
 
 def repaint_probe(*, timeout: float, poll: float, watch_cursor: bool) -> str:
-    """Child source that times the app's table: it patches ``CatalogTable.render_line`` to record
+    """Child source that imports the app (``make_app``, ``prepare_process``, ``CatalogTable``)
+    and times its table: it patches ``CatalogTable.render_line`` to record
     ``marks["first_rows"]`` (seconds since ``spawned``) and defines ``until(condition)`` (poll
     every ``poll`` s, give up after ``timeout`` s) and ``key_to_repaint(app, name, key)``
     (``marks[name]``: key → the first render whose rows, or with ``watch_cursor`` cursor, changed).
 
-    The child defines ``marks`` and ``spawned`` and imports ``asyncio``, ``time`` and
-    ``CatalogTable`` before it (its own imports, so it times them as it chooses).
+    The child imports ``asyncio`` and ``time`` and sets ``spawned`` before it, and defines the
+    ``marks`` dict (read when a line renders) after it, so a mark taken there counts the imports.
     """
     changed = "t.rows is not rows"
     if watch_cursor:

@@ -14,12 +14,14 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
 from ckpt_tui.tui.app import CheckpointBrowserApp, make_app
 from ckpt_tui.tui.screens.main import MainScreen
+
+ScreenT = TypeVar("ScreenT")
 
 FIXED_NOW = datetime(2025, 11, 1, 12, 0, tzinfo=timezone.utc)
 
@@ -100,6 +102,20 @@ async def running(
     async with app.run_test(size=size, notifications=True) as pilot:
         await loaded(pilot, verified=verified, **(wait or {}))
         yield app, pilot
+
+
+async def open_screen(
+    pilot: Any, key: str, screen_type: type[ScreenT], *, what: str, **wait: Any
+) -> ScreenT:
+    """Press ``key`` and wait until a ``screen_type`` screen is on top and its plan is shown
+    (``phase == "ready"``); ``what`` names the screen in a timeout's message, ``wait`` holds
+    :func:`wait_for`'s timing options."""
+    await pilot.press(key)
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, screen_type), what=what, **wait)
+    screen = pilot.app.screen
+    assert isinstance(screen, screen_type)
+    await wait_for(pilot, lambda: screen.phase == "ready", what="the plan", **wait)
+    return screen
 
 
 @pytest.fixture(autouse=True)

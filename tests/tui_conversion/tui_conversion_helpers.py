@@ -21,6 +21,7 @@ from tree_builders import dbnet_hydra_config, save_lightning_checkpoint, write_h
 from tui_pilot import build as build
 from tui_pilot import loaded as loaded
 from tui_pilot import main_screen as main
+from tui_pilot import open_screen
 from tui_pilot import running as _running
 from tui_pilot import wait_for as wait_for
 
@@ -94,12 +95,7 @@ def sha256_tree(root: Path, suffixes: tuple[str, ...] = (".ckpt", ".pt", ".pth")
 
 async def open_conversion(pilot: Any) -> ConversionScreen:
     """Press ``c`` on the table and wait until the screen's plan is shown."""
-    await pilot.press("c")
-    await wait_for(pilot, lambda: isinstance(pilot.app.screen, ConversionScreen), what="screen")
-    screen = pilot.app.screen
-    assert isinstance(screen, ConversionScreen)
-    await wait_for(pilot, lambda: screen.phase == "ready", what="the plan")
-    return screen
+    return await open_screen(pilot, "c", ConversionScreen, what="screen")
 
 
 def conversion_status(screen: ConversionScreen) -> str:

@@ -12,6 +12,7 @@ from typing import Any
 
 from screen_capture import screen_text, scrolled_text, widget_text
 from tui_pilot import main_screen as main
+from tui_pilot import open_screen
 from tui_pilot import running as _running
 from tui_pilot import wait_for as _wait_for
 
@@ -37,12 +38,7 @@ def running(
 
 async def open_prune(pilot: Any) -> PruneScreen:
     """Press ``p`` and wait until the plan is shown."""
-    await pilot.press("p")
-    await wait_for(pilot, lambda: isinstance(pilot.app.screen, PruneScreen), what="the screen")
-    screen = pilot.app.screen
-    assert isinstance(screen, PruneScreen)
-    await wait_for(pilot, lambda: screen.phase == "ready", what="the plan")
-    return screen
+    return await open_screen(pilot, "p", PruneScreen, what="the screen", timeout=TIMEOUT)
 
 
 def status(screen: PruneScreen) -> str:
