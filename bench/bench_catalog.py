@@ -19,17 +19,15 @@ per sidecar-backed checkpoint.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import shutil
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from common import child_env, run_json_child, scratch_folder
 
 REFERENCE_MS_PER_CHECKPOINT = 10.0
 TARGETS = {"cold": 3.0, "warm": 1.0}  # seconds for 10,000 checkpoints on 2 cores
@@ -136,16 +134,7 @@ def make_tree(root: Path, count: int) -> None:
 
 def measure(mode: str, root: Path, cache_dir: Path) -> dict[str, Any]:
     """One build in a fresh process: ``cold`` (no cache), ``fill`` (empty cache), ``warm``."""
-    env = {**os.environ, "CKPT_TUI_CACHE_DIR": str(cache_dir)}
-    out = subprocess.run(
-        [sys.executable, "-c", _CHILD, mode, str(root)],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=True,
-    )
-    result: dict[str, Any] = json.loads(out.stdout)
-    return result
+    return run_json_child(_CHILD, mode, str(root), env=child_env(cache_dir))
 
 
 def bench_size(count: int, repeat: int, workdir: Path) -> list[Row]:
@@ -217,11 +206,8 @@ def main() -> int:
     args = parser.parse_args()
     sizes = [1_000] if args.quick else args.sizes
     repeat = 1 if args.quick else args.repeat
-    workdir = Path(tempfile.mkdtemp(prefix="ckpt-tui-bench-"))
-    try:
+    with scratch_folder("ckpt-tui-bench-") as workdir:
         rows = [row for count in sizes for row in bench_size(count, repeat, workdir)]
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
     print_table(rows, repeat)
     return 0
 

@@ -19,19 +19,17 @@ Everything written is deleted at the end. ``--quick``: fewer runs.
 
 from __future__ import annotations
 
-import argparse
 import compileall
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 from bench_reader import write_checkpoints
+from common import parse_quick, scratch_folder
 
 ROOT = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
@@ -127,15 +125,9 @@ def ms(seconds: float) -> str:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer runs")
-    args = parser.parse_args()
-    runs = 3 if args.quick else 7
-    folder = Path(tempfile.mkdtemp(prefix="ckpt-bench-diff-"))
-    try:
+    runs, _quick = parse_quick(__doc__, runs=(3, 7), quick_help="fewer runs")
+    with scratch_folder("ckpt-bench-diff-") as folder:
         return _run(folder, runs)
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _run(folder: Path, runs: int) -> int:

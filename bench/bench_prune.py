@@ -17,14 +17,13 @@ Prints medians (wall and CPU seconds) and the per-checkpoint cost.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
+
+from common import child_env, run_json_child, scratch_folder
 
 RUN_SIZE = 50
 
@@ -107,16 +106,7 @@ def write_tree(root: Path, count: int, sample: Path) -> None:
 
 def measure(root: Path, cache: Path, mode: str) -> dict[str, float]:
     """One plan in a fresh process."""
-    env = {**os.environ, "CKPT_TUI_CACHE_DIR": str(cache)}
-    out = subprocess.run(
-        [sys.executable, "-c", _CHILD, str(root), mode],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=True,
-    )
-    result: dict[str, float] = json.loads(out.stdout)
-    return result
+    return run_json_child(_CHILD, str(root), mode, env=child_env(cache))
 
 
 def main() -> int:
@@ -132,8 +122,7 @@ def main() -> int:
         return 0
     count = 1_000 if args.quick else args.count
     repeat = 1 if args.quick else args.repeat
-    base = Path(tempfile.mkdtemp(prefix="ckpt-tui-prune-"))
-    try:
+    with scratch_folder("ckpt-tui-prune-") as base:
         sample = base / "sample.ckpt"
         subprocess.run([sys.executable, __file__, "--write-sample", str(sample)], check=True)
         root = base / "outputs"
@@ -142,8 +131,6 @@ def main() -> int:
         cold = [measure(root, cache / "none", "no-cache") for _ in range(repeat)]
         measure(root, cache / "warm", "cache")  # fills the cache
         warm = [measure(root, cache / "warm", "cache") for _ in range(repeat)]
-    finally:
-        shutil.rmtree(base, ignore_errors=True)
     print(f"\nPrune plan (default rules), {count:,} sidecar-backed checkpoints in runs of")
     print(f"{RUN_SIZE}: median of {repeat}, fresh process each, {os.cpu_count()} CPUs\n")
     print("| plan | wall (s) | CPU (s) | per checkpoint (ms) | to delete |")

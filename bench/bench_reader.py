@@ -27,19 +27,18 @@ make each fresh process compile ckpt_tui's sources again (about 40 ms of the CLI
 
 from __future__ import annotations
 
-import argparse
 import compileall
 import json
 import os
 import re
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from common import parse_quick, scratch_folder
 
 ROOT = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
@@ -278,15 +277,9 @@ def mb(value: float) -> str:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer runs (about a minute)")
-    args = parser.parse_args()
-    runs = 3 if args.quick else 5
-    folder = Path(tempfile.mkdtemp(prefix="ckpt-bench-"))
-    try:
-        return _run(folder, runs, args.quick)
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+    runs, quick = parse_quick(__doc__, runs=(3, 5), quick_help="fewer runs (about a minute)")
+    with scratch_folder("ckpt-bench-") as folder:
+        return _run(folder, runs, quick)
 
 
 READER = "safe reader (inspect_checkpoint)"

@@ -32,6 +32,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from common import PEAK_RSS, child_env, repaint_probe
+
 PER_FOLDER = 100
 LINKS_PER_FILE = 50_000
 WITHOUT_SIDECAR = 200
@@ -71,41 +73,15 @@ checkpointing:
   save_top_k: 3
 """
 
-APP_CHILD = r"""
+APP_CHILD = (
+    r"""
 import asyncio, json, sys, time
 spawned = float(sys.argv[1]); root = sys.argv[2]; expected = int(sys.argv[3])
-from ckpt_tui.tui.app import make_app, prepare_process
-from ckpt_tui.tui.widgets.catalog_table import CatalogTable
-
+"""
+    + repaint_probe(timeout=1800.0, poll=0.005, watch_cursor=False)
+    + PEAK_RSS
+    + r"""
 marks = {}
-waiting = {}
-original = CatalogTable.render_line
-
-def render_line(self, y):
-    now = time.time()
-    if self.rows and "first_rows" not in marks:
-        marks["first_rows"] = now - spawned
-    for name, (started, changed) in list(waiting.items()):
-        if changed(self):
-            marks[name] = now - started
-            del waiting[name]
-    return original(self, y)
-
-CatalogTable.render_line = render_line
-
-async def until(condition, timeout=1800.0, what=""):
-    deadline = time.time() + timeout
-    while not condition():
-        if time.time() > deadline:
-            raise SystemExit(f"timed out waiting for {what}; marks so far: {marks}")
-        await asyncio.sleep(0.005)
-
-async def key_to_repaint(app, name, key):
-    table = app.screen_stack[0].query_one(CatalogTable)
-    rows = table.rows
-    waiting[name] = (time.time(), lambda t: t.rows is not rows)
-    app.simulate_key(key)
-    await until(lambda: name not in waiting, what=name)
 
 async def main():
     app = make_app(root, poll_interval=None)
@@ -128,14 +104,13 @@ async def main():
         await pilot.pause(0.5)  # the debounced apply; then measure enter
         box.focus()
         await key_to_repaint(app, "filter", "enter")
-    with open("/proc/self/status") as status:
-        hwm = next(line for line in status if line.startswith("VmHWM:"))
-    marks["rss_mb"] = int(hwm.split()[1]) / 1024
+    marks["rss_mb"] = peak_rss_mb()
     marks["torch"] = "torch" in sys.modules
     print(json.dumps(marks))
 
 asyncio.run(main())
 """
+)
 
 
 def sample_checkpoint(path: Path) -> None:
@@ -190,16 +165,19 @@ def write_tree(root: Path, count: int, sample: Path) -> int:
 
 #: ``ckpt-tui ARGS`` in a child that reports its own peak RSS (``VmHWM``) on stderr's last line:
 #: ``ru_maxrss`` would count the pages the child shared with this process before its exec.
-LIST_CHILD = r"""
+LIST_CHILD = (
+    r"""
 import sys
 from ckpt_tui.cli import main
+"""
+    + PEAK_RSS
+    + r"""
 code = main(sys.argv[1:])
 sys.stdout.flush()
-with open("/proc/self/status") as status:
-    hwm = next(line for line in status if line.startswith("VmHWM:"))
-sys.stderr.write(f"\nVmHWM-MB {int(hwm.split()[1]) / 1024}\n")
+sys.stderr.write(f"\nVmHWM-MB {peak_rss_mb()}\n")
 sys.exit(code)
 """
+)
 
 
 def run_child(command: list[str], env: dict[str, str], workdir: Path) -> tuple[float, float, str]:
@@ -245,9 +223,7 @@ def measure(count: int, fixtures: Path, repeats: int) -> dict[str, Any]:
     cache = root.parent / "cache"
     shutil.rmtree(cache, ignore_errors=True)
     cache.mkdir()
-    env = {**os.environ, "CKPT_TUI_CACHE_DIR": str(cache)}
-    env.pop("COLUMNS", None)
-    env.pop("LINES", None)
+    env = child_env(cache, keep_terminal_size=False)
     cli = [sys.executable, "-c", LIST_CHILD, "list", str(root), "--json"]
     result: dict[str, Any] = {"total": total}
     seconds, _rss, out = run_child(cli, env, root.parent)

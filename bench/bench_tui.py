@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -28,44 +27,20 @@ import time
 from pathlib import Path
 from typing import Any
 
+from common import PEAK_RSS, child_env, repaint_probe
+
 TARGETS = {"first_rows": 0.5, "sort": 0.150, "filter": 0.150, "rss_mb": 200.0}
 PER_FOLDER = 100
 
-CHILD = r"""
+CHILD = (
+    r"""
 import asyncio, json, os, resource, sys, time
 spawned = float(sys.argv[1]); root = sys.argv[2]; mode = sys.argv[3]
-from ckpt_tui.tui.app import make_app, prepare_process
-from ckpt_tui.tui.widgets.catalog_table import CatalogTable
-
+"""
+    + repaint_probe(timeout=60.0, poll=0.002, watch_cursor=True)
+    + PEAK_RSS
+    + r"""
 marks = {"imported": time.time() - spawned}
-waiting = {}
-original = CatalogTable.render_line
-
-def render_line(self, y):
-    now = time.time()
-    if self.rows and "first_rows" not in marks:
-        marks["first_rows"] = now - spawned
-    for name, (started, changed) in list(waiting.items()):
-        if changed(self):  # the render that shows the key's effect
-            marks[name] = now - started
-            del waiting[name]
-    return original(self, y)
-
-CatalogTable.render_line = render_line
-
-async def until(condition, timeout=60.0, what=""):
-    deadline = time.time() + timeout
-    while not condition():
-        if time.time() > deadline:
-            raise SystemExit(f"timed out waiting for {what}; marks so far: {marks}")
-        await asyncio.sleep(0.002)
-
-async def key_to_repaint(app, name, key):
-    table = app.screen_stack[0].query_one(CatalogTable)
-    rows, cursor = table.rows, table.cursor_row
-    waiting[name] = (time.time(), lambda t: t.rows is not rows or t.cursor_row != cursor)
-    app.simulate_key(key)
-    await until(lambda: name not in waiting, what=name)
 
 async def main():
     app = make_app(root, poll_interval=None)
@@ -99,9 +74,7 @@ async def main():
         await key_to_repaint(app, "filter", "enter")
         marks["shown"] = len(screen.query_one(CatalogTable).rows)
     try:  # VmHWM: this process's own peak (ru_maxrss would include the parent's pre-exec pages)
-        with open("/proc/self/status") as status:
-            hwm = next(line for line in status if line.startswith("VmHWM:"))
-        marks["rss_mb"] = int(hwm.split()[1]) / 1024
+        marks["rss_mb"] = peak_rss_mb()
     except (OSError, StopIteration):
         marks["rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     marks["torch"] = "torch" in sys.modules
@@ -109,6 +82,7 @@ async def main():
 
 asyncio.run(main())
 """
+)
 
 
 # The floor: a minimal Textual app (header, one line of text, an input, the footer) measured the
@@ -119,6 +93,7 @@ spawned = float(sys.argv[1])
 from textual.app import App
 from textual.widgets import Footer, Header, Input, Static
 marks = {"imported": time.time() - spawned}
+
 
 class Line(Static):
     def render_line(self, y):
@@ -199,9 +174,7 @@ def write_tree(root: Path, count: int) -> None:
 
 def measure(root: Path, mode: str, cache: Path) -> dict[str, Any]:
     """One run of the app in a fresh interpreter; ``cold`` empties the cache first."""
-    env = {**os.environ, "CKPT_TUI_CACHE_DIR": str(cache)}
-    env.pop("COLUMNS", None)
-    env.pop("LINES", None)
+    env = child_env(cache, keep_terminal_size=False)
     if mode == "cold":
         for path in cache.glob("*"):
             path.unlink()

@@ -1,4 +1,5 @@
-"""Project-wide test settings: a private catalog cache per test, and the hypothesis profiles.
+"""Project-wide test settings: a private catalog cache per test, the hypothesis profiles, and
+the demo tree every folder reads (written once per session).
 
 - ``ci`` (the default): fixed seeds (``derandomize``), a small budget, no deadline (a 2-core CI
   machine must not turn a slow example into a failure).
@@ -51,3 +52,22 @@ def _private_cache(
 def cache_folder(_private_cache: Path) -> Path:
     """This test's persistent cache folder."""
     return _private_cache
+
+
+@pytest.fixture(scope="session")
+def demo_tree_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The project's demo tree (``ckpt-tui demo``), written once per session: ``.../outputs``.
+
+    Tests only read it; a test that changes a tree works on a copy (``tree_builders``)."""
+    from ckpt_tui.demo import write_demo_tree
+
+    dest = tmp_path_factory.mktemp("demo") / "outputs"
+    write_demo_tree(dest)
+    return dest
+
+
+@pytest.fixture
+def in_demo_parent(demo_tree_template: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Work from the demo tree's parent so the app shows the root as ``outputs``."""
+    monkeypatch.chdir(demo_tree_template.parent)
+    return Path("outputs")

@@ -13,6 +13,7 @@ import hydra.utils
 import pytest
 from callback_helpers import assert_one_sidecar_each, checkpoints_in
 from omegaconf import OmegaConf
+from tree_builders import CRAFT_MODEL_YAML
 
 from ckpt_tui.sidecar.files import read_sidecar
 
@@ -72,25 +73,13 @@ APP = textwrap.dedent(
     """
 )
 
-ROOT_CONFIG = textwrap.dedent(
-    """
-    defaults:
-      - callbacks: metadata
-      - _self_
-    exp_name: hydra-exp
-    checkpoint_dir: ???
-    model:
-      architecture: craft
-      encoder:
-        model_name: vgg16_bn
-      decoder:
-        name: craft_decoder
-      head:
-        name: craft_head
-      loss:
-        name: craft_loss
-    """
-)
+ROOT_CONFIG = f"""\
+defaults:
+  - callbacks: metadata
+  - _self_
+exp_name: hydra-exp
+checkpoint_dir: ???
+{CRAFT_MODEL_YAML}"""
 
 
 def test_config_instantiates_a_lightning_callback() -> None:

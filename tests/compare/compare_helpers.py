@@ -8,6 +8,8 @@ clashing with other areas' conftest modules.)
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -103,3 +105,16 @@ def save_plain(path: Path, hyper_parameters: Any, **extra: Any) -> Path:
         path,
     )
     return path
+
+
+def ckpt_tui(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    """``python -m ckpt_tui *args`` in a fresh process (this checkout on its path): its exit
+    code and output, as text."""
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    return subprocess.run(
+        [sys.executable, "-m", "ckpt_tui", *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )

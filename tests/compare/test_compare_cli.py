@@ -3,28 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
+from compare_helpers import ckpt_tui
 from terminal_run import run_on_terminal
 
 from ckpt_tui.compare import TENSOR_PREFIX
 
 _ANSI = re.compile(rb"\x1b\[[0-9;?]*[A-Za-z]")
-
-
-def ckpt_tui(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
-    return subprocess.run(
-        [sys.executable, "-m", "ckpt_tui", *map(str, args)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-    )
 
 
 def test_json_lists_what_differs(resaved: tuple[Path, Path, str]):

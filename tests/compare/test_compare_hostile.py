@@ -4,30 +4,16 @@ never a traceback, never raw control characters on the terminal."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from compare_helpers import save_plain
+from compare_helpers import ckpt_tui, save_plain
 
 from ckpt_tui.catalog.api import build_catalog
 from ckpt_tui.compare import compare, read_snapshot
 
 NASTY_KEY = "\x1b]52;c;ZXZpbA==\x07key"
 NASTY_VALUE = "\x1b[31mred\u202eevil"
-
-
-def ckpt_tui(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
-    return subprocess.run(
-        [sys.executable, "-m", "ckpt_tui", *map(str, args)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-    )
 
 
 @pytest.fixture(scope="module")

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-import pytest
 from screen_capture import screen_lines, screen_text, toast_texts
 from textual.widgets import DataTable
+from tui_pilot import main_screen as main
+from tui_pilot import running as _running
+from tui_pilot import wait_for as _wait_for
 
-from ckpt_tui.tui.app import CheckpointBrowserApp, make_app
+from ckpt_tui.tui.app import CheckpointBrowserApp
 from ckpt_tui.tui.screens.compare import CompareScreen
 from ckpt_tui.tui.screens.main import MainScreen
 from ckpt_tui.tui.widgets.catalog_table import CatalogTable
@@ -26,38 +27,14 @@ R18_BEST = "2025-10-02/09-14-07/checkpoints/last.ckpt"
 DBNETPP = "ocr_training_dbnetpp_resnet50_20251009/checkpoints/last.ckpt"
 
 
-@pytest.fixture(scope="session")
-def demo_outputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The project's demo tree, written once (the screen only reads it)."""
-    from ckpt_tui.demo import write_demo_tree
-
-    dest = tmp_path_factory.mktemp("compare-demo") / "outputs"
-    write_demo_tree(dest)
-    return dest
+#: This file's waits: up to 30 s, checking every 50 ms.
+_WAIT = {"timeout": 30.0, "interval": 0.05}
+wait_for = partial(_wait_for, **_WAIT)
 
 
-async def wait_for(pilot: Any, condition: Any, what: str, timeout: float = 30.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not condition():
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await pilot.pause(0.05)
-    await pilot.pause()
-
-
-@asynccontextmanager
-async def running(root: Path, size: tuple[int, int]) -> AsyncIterator[tuple[Any, Any]]:
-    app = make_app(root, poll_interval=None, cursor_blink=False)
-    async with app.run_test(size=size, notifications=True) as pilot:
-        await wait_for(pilot, lambda: main(app).scans_completed >= 1, "the first scan")
-        yield app, pilot
-
-
-def main(app: CheckpointBrowserApp) -> MainScreen:
-    screen = app.screen_stack[0]
-    assert isinstance(screen, MainScreen)
-    return screen
+def running(root: Path, size: tuple[int, int]) -> AbstractAsyncContextManager[tuple[Any, Any]]:
+    """The app on ``root`` once its first scan is done; it keeps the real clock (``clock=None``)."""
+    return _running(root, size, clock=None, wait=_WAIT)
 
 
 async def move_to(pilot: Any, app: CheckpointBrowserApp, path: str) -> None:
@@ -77,7 +54,7 @@ async def open_compare(pilot: Any, app: CheckpointBrowserApp) -> CompareScreen:
     await wait_for(
         pilot,
         lambda: isinstance(app.screen, CompareScreen) and app.screen.comparison is not None,
-        "the comparison",
+        what="the comparison",
     )
     assert isinstance(app.screen, CompareScreen)
     return app.screen
@@ -93,8 +70,8 @@ def line_with(app: CheckpointBrowserApp, key: str) -> str:
     raise AssertionError(f"no row {key!r} on screen:\n{screen_text(app)}")
 
 
-async def test_two_marked_rows_side_by_side_at_80x24(demo_outputs: Path):
-    async with running(demo_outputs, (80, 24)) as (app, pilot):
+async def test_two_marked_rows_side_by_side_at_80x24(demo_tree_template: Path):
+    async with running(demo_tree_template, (80, 24)) as (app, pilot):
         await mark(pilot, app, PAN, DBNETPP)
         screen = await open_compare(pilot, app)
         text = screen_text(app)
@@ -110,8 +87,8 @@ async def test_two_marked_rows_side_by_side_at_80x24(demo_outputs: Path):
         assert {cell.style for cell in table.get_row("training:format")} == {""}
 
 
-async def test_only_differences_toggle_and_escape_keeps_marks(demo_outputs: Path):
-    async with running(demo_outputs, (80, 24)) as (app, pilot):
+async def test_only_differences_toggle_and_escape_keeps_marks(demo_tree_template: Path):
+    async with running(demo_tree_template, (80, 24)) as (app, pilot):
         await mark(pilot, app, PAN, DBNETPP)
         screen = await open_compare(pilot, app)
         assert "format" in screen_text(app)
@@ -127,8 +104,10 @@ async def test_only_differences_toggle_and_escape_keeps_marks(demo_outputs: Path
         assert main(app).marks == {PAN, DBNETPP}
 
 
-async def test_no_marks_compares_with_the_best_of_the_experiment_at_120x35(demo_outputs: Path):
-    async with running(demo_outputs, (120, 35)) as (app, pilot):
+async def test_no_marks_compares_with_the_best_of_the_experiment_at_120x35(
+    demo_tree_template: Path,
+):
+    async with running(demo_tree_template, (120, 35)) as (app, pilot):
         await move_to(pilot, app, R18_EARLY)
         screen = await open_compare(pilot, app)
         assert [entry.checkpoint_path for entry in screen.entries] == [R18_EARLY, R18_BEST]
@@ -147,8 +126,8 @@ async def test_no_marks_compares_with_the_best_of_the_experiment_at_120x35(demo_
         assert any(expected in toast for toast in toast_texts(app))
 
 
-async def test_more_columns_scroll_sideways(demo_outputs: Path):
-    async with running(demo_outputs, (80, 24)) as (app, pilot):
+async def test_more_columns_scroll_sideways(demo_tree_template: Path):
+    async with running(demo_tree_template, (80, 24)) as (app, pilot):
         await mark(pilot, app, PAN, DBNETPP, PAN_EARLY)
         screen = await open_compare(pilot, app)
         table = screen.query_one("#compare-table")

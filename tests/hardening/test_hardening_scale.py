@@ -20,7 +20,10 @@ def _bench() -> ModuleType:
     spec = importlib.util.spec_from_file_location("hardening_bench_scale", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    with pytest.MonkeyPatch.context() as patch:
+        # As under `python bench/bench_scale.py`: its folder on the path, for `bench/common.py`.
+        patch.syspath_prepend(str(path.parent))
+        spec.loader.exec_module(module)
     return module
 
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -24,6 +23,7 @@ from typing import Any
 
 import lightning.pytorch as pl
 import torch
+from tree_builders import copy_tree as copy_tree
 
 #: val/hmean logged at each epoch (val/loss is 1 - hmean).
 HMEANS = (0.50, 0.70, 0.60, 0.80, 0.65, 0.55)
@@ -124,12 +124,6 @@ def train_tree(root: Path) -> Path:
         metrics=False,
     )
     return root
-
-
-def copy_tree(source: Path, dest: Path) -> Path:
-    """A copy of ``source`` at ``dest`` (links copied as links, times kept)."""
-    shutil.copytree(source, dest, symlinks=True)
-    return dest
 
 
 def files_under(root: Path) -> set[str]:

@@ -7,8 +7,6 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from pathlib import Path
 
-import pytest
-
 from ckpt_tui.catalog.api import build_catalog
 from ckpt_tui.catalog.filter import parse_filter
 from ckpt_tui.compare import best_of_experiment
@@ -19,16 +17,6 @@ from ckpt_tui.sources.layout import folder_kind, is_folder_checkpoint_file, is_n
 from ckpt_tui.sources.path import CHECKPOINT_FOLDERS, run_folder
 
 Entry = CheckpointCatalogEntry
-
-
-@pytest.fixture(scope="module")
-def demo_outputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The project's demo tree (real torch files), written once and only read."""
-    from ckpt_tui.demo import write_demo_tree
-
-    dest = tmp_path_factory.mktemp("agreement-demo") / "outputs"
-    write_demo_tree(dest)
-    return dest
 
 
 def _picks(root: Path) -> tuple[dict[str, str], dict[str, str], dict[str, str], list[Entry]]:
@@ -78,8 +66,8 @@ def test_three_users_agree_on_a_lightning_tree(trained: Path) -> None:
     assert values[by_filter["min_run"]] == min(values[p] for p in min_run)  # type: ignore[type-var]
 
 
-def test_three_users_agree_on_the_demo_tree(demo_outputs: Path) -> None:
-    runs = _agree(demo_outputs)
+def test_three_users_agree_on_the_demo_tree(demo_tree_template: Path) -> None:
+    runs = _agree(demo_tree_template)
     assert len(runs) >= 3
     assert "" not in runs
 

@@ -118,34 +118,22 @@ def lightning_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A real ``Trainer.fit`` (CPU, 2 epochs, 2 batches) with two ModelCheckpoint callbacks."""
     import lightning as L
     import torch
-    from lightning.pytorch.callbacks import ModelCheckpoint
+    from lightning_runs import RegressionModule, fit_with_two_monitors
     from omegaconf import OmegaConf
     from torch.utils.data import DataLoader, TensorDataset
 
     root = tmp_path_factory.mktemp("lightning")
     torch.manual_seed(0)
 
-    class Module(L.LightningModule):
+    class Module(RegressionModule):
+        optimizer_class = torch.optim.AdamW
+
         def __init__(self, cfg: Any, lr: float = 0.01, ns: Any = None) -> None:
             super().__init__()
             self.save_hyperparameters()
-            self.net = torch.nn.Linear(4, 1)
-
-        def training_step(self, batch: Any, index: int) -> Any:
-            x, y = batch
-            return torch.nn.functional.mse_loss(self.net(x), y)
-
-        def validation_step(self, batch: Any, index: int) -> None:
-            x, y = batch
-            loss = torch.nn.functional.mse_loss(self.net(x), y)
-            self.log("val/loss", loss)
-            self.log("val/hmean", 1.0 / (1.0 + loss))
 
         def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
             checkpoint["cleval_metrics"] = {"hmean": 0.5, "precision": 0.625, "recall": 0.4375}
-
-        def configure_optimizers(self) -> Any:
-            return torch.optim.AdamW(self.parameters(), lr=self.hparams.lr)
 
     class Data(L.LightningDataModule):
         def __init__(self, batch_size: int = 4, root: Path = Path("/data/set")) -> None:
@@ -163,30 +151,8 @@ def lightning_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
                    "decoder": {"name": "unet", "in_channels": [64, 128]}},
          "trainer": {"max_epochs": 2}}
     )  # fmt: skip
-    best = ModelCheckpoint(
-        dirpath=root / "ckpt",
-        monitor="val/hmean",
-        mode="max",
-        save_top_k=2,
-        save_last=True,
-        filename="{epoch}-{step}",
-    )
-    lowest = ModelCheckpoint(
-        dirpath=root / "ckpt", monitor="val/loss", mode="min", save_top_k=1, filename="loss-{epoch}"
-    )
-    trainer = L.Trainer(
-        max_epochs=2,
-        accelerator="cpu",
-        callbacks=[best, lowest],
-        logger=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        num_sanity_val_steps=0,
-        default_root_dir=root,
-    )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # Lightning's own deprecation notices about torch APIs
-        trainer.fit(Module(cfg, ns=argparse.Namespace(seed=7, tag="t")), Data())
+    module = Module(cfg, ns=argparse.Namespace(seed=7, tag="t"))
+    fit_with_two_monitors(module, Data(), dirpath=root / "ckpt", root_dir=root, max_epochs=2)
     return root / "ckpt"
 
 

@@ -1,6 +1,7 @@
 """Fixtures for the TUI tests: a real tree written by torch, a private cache, a fixed cwd.
 
-The tree itself is written by :func:`tui_helpers.write_tree`.
+The tree itself is written by :func:`tui_helpers.write_tree`; the demo tree and
+``in_demo_parent`` come from ``tests/conftest.py``.
 """
 
 from __future__ import annotations
@@ -36,21 +37,4 @@ def tui_tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def in_tree_parent(tui_tree: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Work from the tree's parent so the app shows the root as ``outputs`` (deterministic)."""
     monkeypatch.chdir(tui_tree.parent)
-    return Path("outputs")
-
-
-@pytest.fixture(scope="session")
-def demo_tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The project's demo tree (``ckpt_tui.demo``), written once: ``.../outputs``."""
-    from ckpt_tui.demo import write_demo_tree
-
-    dest = tmp_path_factory.mktemp("tui-demo") / "outputs"
-    write_demo_tree(dest)
-    return dest
-
-
-@pytest.fixture
-def in_demo_parent(demo_tree: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Work from the demo tree's parent so the app shows the root as ``outputs``."""
-    monkeypatch.chdir(demo_tree.parent)
     return Path("outputs")

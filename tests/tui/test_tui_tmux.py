@@ -145,9 +145,9 @@ def wait_exit(exit_file: Path) -> int:
 
 
 def test_filter_sort_copy_and_quit_in_tmux(
-    terminal: Terminal, demo_tree: Path, tmp_path: Path
+    terminal: Terminal, demo_tree_template: Path, tmp_path: Path
 ) -> None:
-    exit_file = launch(terminal, demo_tree, tmp_path)
+    exit_file = launch(terminal, demo_tree_template, tmp_path)
     screen = terminal.screen()
     assert "ckpt-tui — outputs · 58 checkpoints" in screen
     assert "Experiment" in screen and "hmean" in screen
@@ -176,16 +176,16 @@ def test_filter_sort_copy_and_quit_in_tmux(
     terminal.keys("y")
     terminal.wait_for(lambda s: "copied" in s, "the copy notification")
     copied = terminal.tmux("show-buffer")  # tmux turned the OSC 52 request into a buffer
-    assert copied.startswith(str(demo_tree.resolve())) and copied.endswith(".ckpt")
+    assert copied.startswith(str(demo_tree_template.resolve())) and copied.endswith(".ckpt")
 
     terminal.keys("q")
     assert wait_exit(exit_file) == 0
 
 
 def test_no_color_and_80x24_without_a_mouse(
-    terminal: Terminal, demo_tree: Path, tmp_path: Path
+    terminal: Terminal, demo_tree_template: Path, tmp_path: Path
 ) -> None:
-    exit_file = launch(terminal, demo_tree, tmp_path, "NO_COLOR=1")
+    exit_file = launch(terminal, demo_tree_template, tmp_path, "NO_COLOR=1")
     terminal.tmux("resize-window", "-t", "t", "-x", "80", "-y", "24")
     terminal.wait_for(lambda s: "Details" in s, "the narrow layout (detail pane below)")
     # Textual honours NO_COLOR by rendering in monochrome: every colour left is a grey.
@@ -204,10 +204,10 @@ def test_no_color_and_80x24_without_a_mouse(
 
 
 def test_80x24_keeps_help_quit_and_file_names(
-    terminal: Terminal, demo_tree: Path, tmp_path: Path
+    terminal: Terminal, demo_tree_template: Path, tmp_path: Path
 ) -> None:
     terminal.size = (80, 24)
-    exit_file = launch(terminal, demo_tree, tmp_path)
+    exit_file = launch(terminal, demo_tree_template, tmp_path)
     lines = terminal.screen().rstrip("\n").splitlines()
     footer = lines[-1]
     assert "? Help" in footer and "q Quit" in footer, footer

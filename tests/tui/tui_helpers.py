@@ -7,18 +7,23 @@ ever ran. Every file gets a fixed mtime so snapshots are deterministic.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import random
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
 from datetime import datetime, timezone
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from screen_capture import region_lines, scrolled_text
 from screen_capture import screen_text as screen_text
 from textual import events
+from tree_builders import CRAFT_MODEL_YAML, write_hydra_config
+from tui_pilot import FIXED_NOW as FIXED_NOW
+from tui_pilot import build as build
+from tui_pilot import fixed_clock as fixed_clock
+from tui_pilot import main_screen as main
+from tui_pilot import running as _running
+from tui_pilot import wait_for as _wait_for
 
 from ckpt_tui.model.schema import (
     CheckpointingConfig,
@@ -32,21 +37,14 @@ from ckpt_tui.model.schema import (
     TrainingInfo,
 )
 from ckpt_tui.sidecar.files import save_metadata
-from ckpt_tui.tui.app import CheckpointBrowserApp, make_app
-from ckpt_tui.tui.screens.main import MainScreen
+from ckpt_tui.tui.app import CheckpointBrowserApp
 from ckpt_tui.tui.widgets.catalog_table import CatalogTable
 from ckpt_tui.tui.widgets.detail_pane import DetailPane
 from ckpt_tui.tui.widgets.filter_box import FilterBox
 from ckpt_tui.tui.widgets.status_line import StatusLine
 
-FIXED_NOW = datetime(2025, 11, 1, 12, 0, tzinfo=timezone.utc)
 FIXED_MTIME = datetime(2025, 10, 30, 9, 30, tzinfo=timezone.utc).timestamp()
 MARKER = "PWNED"
-
-
-def fixed_clock() -> datetime:
-    """The tests' "now"."""
-    return FIXED_NOW
 
 
 def _sidecar(
@@ -97,19 +95,9 @@ def _lightning_like(
     }
 
 
-HYDRA_CONFIG = """\
+HYDRA_CONFIG = f"""\
 exp_name: craft_vgg
-model:
-  architecture: craft
-  encoder:
-    model_name: vgg16_bn
-  decoder:
-    name: craft_decoder
-  head:
-    name: craft_head
-  loss:
-    name: craft_loss
-callbacks:
+{CRAFT_MODEL_YAML}callbacks:
   model_checkpoint:
     monitor: val/hmean
     mode: max
@@ -175,8 +163,7 @@ def write_tree(root: Path, marker: Path) -> Path:
     )
     # Known from a Hydra config and the checkpoint only.
     craft = out / "craft_vgg"
-    (craft / ".hydra").mkdir(parents=True)
-    (craft / ".hydra" / "config.yaml").write_text(HYDRA_CONFIG)
+    write_hydra_config(craft, HYDRA_CONFIG)
     (craft / "checkpoints").mkdir()
     torch.save(_lightning_like(torch, 1, 20, 8), craft / "checkpoints" / "epoch=1-step=20.ckpt")
     torch.save(_lightning_like(torch, 3, 40, 8), craft / "checkpoints" / "last.ckpt")
@@ -197,43 +184,10 @@ def write_tree(root: Path, marker: Path) -> Path:
     return out
 
 
-async def wait_for(
-    pilot: Any, condition: Callable[[], bool], *, timeout: float = 20.0, what: str = ""
-) -> None:
-    """Let the app run until ``condition()`` holds; fail (not hang) after ``timeout`` seconds."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not condition():
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out waiting for {what or condition}")
-        await pilot.pause(0.05)
-    await pilot.pause()
-
-
-def build(root: Path, **options: Any) -> CheckpointBrowserApp:
-    """The app as tests run it: fixed clock, no blinking, no background polling."""
-    options.setdefault("clock", fixed_clock)
-    options.setdefault("poll_interval", None)
-    options.setdefault("cursor_blink", False)
-    return make_app(root, **options)
-
-
-@asynccontextmanager
-async def running(
-    root: Path, size: tuple[int, int] = (120, 36), **options: Any
-) -> AsyncIterator[tuple[CheckpointBrowserApp, Any]]:
-    """Run the app headless until its first scan is complete."""
-    app = build(root, **options)
-    async with app.run_test(size=size, notifications=True) as pilot:
-        await wait_for(pilot, lambda: main(app).scans_completed >= 1, what="the first scan")
-        yield app, pilot
-
-
-def main(app: CheckpointBrowserApp) -> MainScreen:
-    """The main screen (the bottom of the stack)."""
-    screen = app.screen_stack[0]
-    assert isinstance(screen, MainScreen)
-    return screen
+#: :func:`tui_pilot.wait_for` at the 50 ms poll this folder's tests were written for.
+wait_for = partial(_wait_for, interval=0.05)
+#: :func:`tui_pilot.running` (the first scan awaited, not the verification) at that poll.
+running = partial(_running, wait={"interval": 0.05})
 
 
 def table(app: CheckpointBrowserApp) -> CatalogTable:

@@ -7,11 +7,9 @@ converted) and a checkpoint whose name holds an escape sequence. Every file gets
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import os
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -19,6 +17,13 @@ from typing import Any
 from screen_capture import screen_text as screen_text
 from screen_capture import toast_texts as toast_texts
 from screen_capture import widget_text
+from tree_builders import dbnet_hydra_config, save_lightning_checkpoint, write_hydra_config
+from tui_pilot import build as build
+from tui_pilot import loaded as loaded
+from tui_pilot import main_screen as main
+from tui_pilot import open_screen
+from tui_pilot import running as _running
+from tui_pilot import wait_for as wait_for
 
 from ckpt_tui.model.schema import (
     CheckpointingConfig,
@@ -29,52 +34,17 @@ from ckpt_tui.model.schema import (
     TrainingInfo,
 )
 from ckpt_tui.sidecar.files import save_metadata
-from ckpt_tui.tui.app import CheckpointBrowserApp, make_app
+from ckpt_tui.tui.app import CheckpointBrowserApp
 from ckpt_tui.tui.screens.conversion import ConversionScreen
-from ckpt_tui.tui.screens.main import MainScreen
 
-FIXED_NOW = datetime(2025, 11, 1, 12, 0, tzinfo=timezone.utc)
+__all__ = ["main"]
+
 FIXED_MTIME = datetime(2025, 10, 18, 14, 32, tzinfo=timezone.utc).timestamp()
 RUN = "2025-10-18/14-32-15"
 #: A name holding Textual markup and a terminal escape (clear screen): shown escaped, as text.
 HOSTILE_NAME = "epoch=6-step=600[b]\x1b[2J.ckpt"
 
-HYDRA_CONFIG = """\
-exp_name: dbnet_r18
-model:
-  architecture: dbnet
-  encoder:
-    model_name: resnet18
-  decoder:
-    name: pan_decoder
-  head:
-    name: db_head
-  loss:
-    name: db_loss
-trainer:
-  max_epochs: 20
-callbacks:
-  model_checkpoint:
-    monitor: val/hmean
-    mode: max
-    save_top_k: 3
-    save_last: true
-"""
-
-
-def _checkpoint(path: Path, epoch: int, step: int) -> None:
-    import torch
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(
-        {
-            "epoch": epoch,
-            "global_step": step,
-            "pytorch-lightning_version": "2.4.0",
-            "state_dict": {"model.head.binarize.0.weight": torch.zeros(2, 4, 3, 3)},
-        },
-        path,
-    )
+HYDRA_CONFIG = dbnet_hydra_config("dbnet_r18")
 
 
 def write_tree(base: Path, *, run_checkpoints: int = 3, extras: bool = True) -> Path:
@@ -84,16 +54,16 @@ def write_tree(base: Path, *, run_checkpoints: int = 3, extras: bool = True) -> 
     them, epoch ``4 * i``). ``extras`` adds the sidecar-backed, truncated and hostile files.
     """
     out = base / "outputs"
-    run = out / RUN
-    (run / ".hydra").mkdir(parents=True)
-    (run / ".hydra" / "config.yaml").write_text(HYDRA_CONFIG)
+    run = write_hydra_config(out / RUN, HYDRA_CONFIG)
     for i in range(run_checkpoints):
         epoch, step = 4 * i, 100 * (4 * i + 1)
-        _checkpoint(run / "checkpoints" / f"epoch={epoch}-step={step}.ckpt", epoch, step)
+        save_lightning_checkpoint(
+            run / "checkpoints" / f"epoch={epoch}-step={step}.ckpt", epoch, step
+        )
     if extras:
-        _checkpoint(run / "checkpoints" / HOSTILE_NAME, 6, 600)
+        save_lightning_checkpoint(run / "checkpoints" / HOSTILE_NAME, 6, 600)
         done = out / "with_sidecar" / "checkpoints" / "epoch=2-step=20.ckpt"
-        _checkpoint(done, 2, 20)
+        save_lightning_checkpoint(done, 2, 20)
         save_metadata(
             CheckpointMetadataV1(
                 checkpoint_path="with_sidecar/checkpoints/epoch=2-step=20.ckpt",
@@ -114,11 +84,6 @@ def write_tree(base: Path, *, run_checkpoints: int = 3, extras: bool = True) -> 
     return out
 
 
-def fixed_clock() -> datetime:
-    """The tests' "now"."""
-    return FIXED_NOW
-
-
 def sha256_tree(root: Path, suffixes: tuple[str, ...] = (".ckpt", ".pt", ".pth")) -> dict[str, str]:
     """sha256 of every checkpoint under ``root`` (symlinks are not followed), by relative path."""
     digests = {}
@@ -128,45 +93,9 @@ def sha256_tree(root: Path, suffixes: tuple[str, ...] = (".ckpt", ".pt", ".pth")
     return digests
 
 
-async def wait_for(
-    pilot: Any, condition: Callable[[], bool], *, timeout: float = 20.0, what: str = ""
-) -> None:
-    """Let the app run until ``condition()`` holds; fail (not hang) after ``timeout`` seconds."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not condition():
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out waiting for {what or condition}")
-        await pilot.pause(0.02)
-    await pilot.pause()
-
-
-def build(root: Path) -> CheckpointBrowserApp:
-    """The app as tests run it: fixed clock, no blinking, no background polling."""
-    return make_app(root, clock=fixed_clock, poll_interval=None, cursor_blink=False)
-
-
-def main(app: CheckpointBrowserApp) -> MainScreen:
-    """The main screen (the bottom of the stack)."""
-    screen = app.screen_stack[0]
-    assert isinstance(screen, MainScreen)
-    return screen
-
-
-async def loaded(pilot: Any) -> None:
-    """Wait for the main screen's first scan and the verdicts of its sidecar rows."""
-    await wait_for(pilot, lambda: main(pilot.app).scans_completed >= 1, what="the first scan")
-    await wait_for(pilot, lambda: not main(pilot.app).is_verifying, what="the verification")
-
-
 async def open_conversion(pilot: Any) -> ConversionScreen:
     """Press ``c`` on the table and wait until the screen's plan is shown."""
-    await pilot.press("c")
-    await wait_for(pilot, lambda: isinstance(pilot.app.screen, ConversionScreen), what="screen")
-    screen = pilot.app.screen
-    assert isinstance(screen, ConversionScreen)
-    await wait_for(pilot, lambda: screen.phase == "ready", what="the plan")
-    return screen
+    return await open_screen(pilot, "c", ConversionScreen, what="screen")
 
 
 def conversion_status(screen: ConversionScreen) -> str:
@@ -174,15 +103,10 @@ def conversion_status(screen: ConversionScreen) -> str:
     return widget_text(screen.app, screen.query_one("#conversion-status"))
 
 
-@asynccontextmanager
-async def running(
+def running(
     root: Path, size: tuple[int, int] = (120, 36)
-) -> AsyncIterator[tuple[CheckpointBrowserApp, Any]]:
-    """Run the app headless until its first scan is complete.
+) -> AbstractAsyncContextManager[tuple[CheckpointBrowserApp, Any]]:
+    """Run the app headless until its first scan and its verification are complete.
 
     Notifications stay up for a minute, so a slow machine reads them before they expire."""
-    app = build(root)
-    app.NOTIFICATION_TIMEOUT = 60
-    async with app.run_test(size=size, notifications=True) as pilot:
-        await loaded(pilot)
-        yield app, pilot
+    return _running(root, size, verified=True, notification_timeout=60)

@@ -5,68 +5,40 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
-from datetime import datetime, timezone
+from contextlib import AbstractAsyncContextManager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from screen_capture import screen_text, scrolled_text, widget_text
+from tui_pilot import main_screen as main
+from tui_pilot import open_screen
+from tui_pilot import running as _running
+from tui_pilot import wait_for as _wait_for
 
-from ckpt_tui.tui.app import CheckpointBrowserApp, make_app
-from ckpt_tui.tui.screens.main import MainScreen
+from ckpt_tui.tui.app import CheckpointBrowserApp
 from ckpt_tui.tui.screens.prune import PruneScreen
 
-__all__ = ["screen_text", "scrolled_text"]
+__all__ = ["main", "screen_text", "scrolled_text"]
+
+#: The prune screen's plans take longer than the other screens' waits allow on a slow machine.
+TIMEOUT = 30.0
 
 
-async def wait_for(
-    pilot: Any, condition: Callable[[], bool], *, timeout: float = 30.0, what: str = ""
-) -> None:
-    """Let the app run until ``condition()`` holds; fail (not hang) after ``timeout`` seconds."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not condition():
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out waiting for {what or condition}")
-        await pilot.pause(0.02)
-    await pilot.pause()
+#: :func:`tui_pilot.wait_for` with this folder's longer default ``timeout``.
+wait_for = partial(_wait_for, timeout=TIMEOUT)
 
 
-def main(app: CheckpointBrowserApp) -> MainScreen:
-    """The main screen (the bottom of the stack)."""
-    screen = app.screen_stack[0]
-    assert isinstance(screen, MainScreen)
-    return screen
-
-
-@asynccontextmanager
-async def running(
+def running(
     root: Path, size: tuple[int, int] = (120, 35)
-) -> AsyncIterator[tuple[CheckpointBrowserApp, Any]]:
+) -> AbstractAsyncContextManager[tuple[CheckpointBrowserApp, Any]]:
     """The app on ``root``, headless, once its first scan and verification are done."""
-    app = make_app(
-        root,
-        clock=lambda: datetime(2025, 11, 1, 12, 0, tzinfo=timezone.utc),
-        poll_interval=None,
-        cursor_blink=False,
-    )
-    app.NOTIFICATION_TIMEOUT = 60
-    async with app.run_test(size=size, notifications=True) as pilot:
-        await wait_for(pilot, lambda: main(app).scans_completed >= 1, what="the first scan")
-        await wait_for(pilot, lambda: not main(app).is_verifying, what="the verification")
-        yield app, pilot
+    return _running(root, size, verified=True, notification_timeout=60, wait={"timeout": TIMEOUT})
 
 
 async def open_prune(pilot: Any) -> PruneScreen:
     """Press ``p`` and wait until the plan is shown."""
-    await pilot.press("p")
-    await wait_for(pilot, lambda: isinstance(pilot.app.screen, PruneScreen), what="the screen")
-    screen = pilot.app.screen
-    assert isinstance(screen, PruneScreen)
-    await wait_for(pilot, lambda: screen.phase == "ready", what="the plan")
-    return screen
+    return await open_screen(pilot, "p", PruneScreen, what="the screen", timeout=TIMEOUT)
 
 
 def status(screen: PruneScreen) -> str:
