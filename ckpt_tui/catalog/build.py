@@ -234,4 +234,3 @@ class Build:
     def _close_inspector(self) -> None:
         if self.inspector is not None:
             self.inspector.shutdown(wait=False, cancel_futures=True)
-

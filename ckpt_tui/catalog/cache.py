@@ -272,7 +272,8 @@ class CatalogCache:
         once taken unless ``keep`` (a build looks each file up once)."""
         if self._db is not None and not self._disk_complete:
             self._read_for(rel)
-        rowid = self._disk.get(rel)
+        # A taken key goes too: the keys of the rows not looked up (files gone) are what is left.
+        rowid = self._disk.get(rel) if keep else self._disk.pop(rel, None)
         if rowid is None:
             return None
         run = rowid // ROWID_RUN

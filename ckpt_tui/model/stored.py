@@ -13,6 +13,7 @@ Neither keeps ``abs_path`` or ``mtime``: the walk that finds the file again rest
 from __future__ import annotations
 
 import json
+import operator
 import sys
 from typing import Any
 
@@ -42,6 +43,14 @@ _SHARED_AT = tuple(
         "decoder", "head", "loss", "created_at", "config_path", "hydra_config_path", "format",
     )
 )  # fmt: skip
+#: Metrics, often equal across entries (and ``monitor_value`` to one of the others): one float
+#: object per value.
+_FLOATS_AT = tuple(
+    FIELD_NAMES.index(name)
+    for name in ("hmean", "precision", "recall", "monitor_value", "validation_loss")
+)
+_FLOAT_MEMO: dict[float, float] = {}
+_VALUES_OF = operator.attrgetter(*FIELD_NAMES)  # every field's value at C speed
 _PROVENANCE_MEMO: dict[str, dict[str, str]] = {}
 _PROVENANCE_MEMO_LIMIT = 4096
 
@@ -72,6 +81,11 @@ def load_entry(data: str) -> CheckpointCatalogEntry:
     for at in _SHARED_AT:
         if type(row[at]) is str:
             row[at] = sys.intern(row[at])
+    if len(_FLOAT_MEMO) >= _PROVENANCE_MEMO_LIMIT:
+        _FLOAT_MEMO.clear()
+    for at in _FLOATS_AT:
+        if type(row[at]) is float and row[at]:  # 0.0 == -0.0: never shared, keeps its sign
+            row[at] = _FLOAT_MEMO.setdefault(row[at], row[at])
     try:
         row[_ISSUES_AT] = [
             Issue(severity=severity, code=code, message=message)
@@ -106,7 +120,7 @@ def pack_entry(entry: CheckpointCatalogEntry, data: str | None = None) -> Packed
     becomes the shared dict a loaded entry gets, never the caller's own (which it may change).
     Without it the provenance is kept as it is: pass only an entry that was loaded.
     """
-    row: list[Any] = [getattr(entry, name) for name in FIELD_NAMES]
+    row: list[Any] = list(_VALUES_OF(entry))
     row[_ABS_PATH_AT] = ""
     row[_MTIME_AT] = None
     if data is not None:
