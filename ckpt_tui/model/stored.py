@@ -123,6 +123,9 @@ def pack_entry(entry: CheckpointCatalogEntry, data: str | None = None) -> Packed
     row: list[Any] = list(_VALUES_OF(entry))
     row[_ABS_PATH_AT] = ""
     row[_MTIME_AT] = None
+    for at in _SHARED_AT:  # what a rescan hands out shares its names, as a loaded entry does
+        if type(row[at]) is str:
+            row[at] = sys.intern(row[at])
     if data is not None:
         row[_PROVENANCE_AT] = shared_provenance(data.partition("\n")[0])
     row[_ISSUES_AT] = tuple(entry.issues)
