@@ -30,7 +30,7 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from ckpt_tui import __version__
 from ckpt_tui.model.entry import CheckpointCatalogEntry, Issue
@@ -62,9 +62,9 @@ class _Row:
     """The entry as :func:`~ckpt_tui.model.stored.dump_entry` text."""
 
 
-@dataclass(frozen=True, slots=True)
-class _Kept:
-    """What the in-process layer keeps of one entry."""
+class _Kept(NamedTuple):
+    """What the in-process layer keeps of one entry (a tuple of untracked values: the garbage
+    collector skips it)."""
 
     sig: str
     inspected: bool
@@ -154,7 +154,7 @@ class CatalogCache:
             return None  # an unreadable row is a miss; it is rewritten
         if entry.checkpoint_path == rel:
             entry.checkpoint_path = rel  # the walk's string, which the layer's key keeps anyway
-        self._fresh[rel] = _Kept(row.sig, row.inspected, pack_entry(entry))
+        self._fresh[rel] = _Kept(row.sig, row.inspected, pack_entry(entry, row.data))
         return entry
 
     def stored(self, rel: str) -> tuple[str, bool] | None:

@@ -2,10 +2,12 @@
 
 - :func:`dump_entry` / :func:`load_entry`: the text of a row of the persistent cache.
 - :func:`pack_entry` / :func:`unpack_entry`: what the in-process cache keeps of an entry. A tuple
-  of the field values that shares every immutable value (strings, numbers, the provenance) with
-  the entry it was packed from and holds its lists and dicts as immutable copies, so it costs one
-  tuple per entry where the row's JSON text cost about three times as much (at 100,000 entries,
-  about 90 MB). Every entry unpacked is a new object with containers of its own.
+  of the field values that shares every immutable value (strings, numbers) with the entry it was
+  packed from and holds its lists and dicts as immutable copies (the provenance as its shared
+  JSON text), so it costs one tuple per entry where the row's JSON text cost about three times
+  as much (at 100,000 entries, about 90 MB). Holding no dict or list, the tuple is left alone by
+  the garbage collector, whose full passes would otherwise walk 100,000 more objects. Every entry
+  unpacked is a new object with containers of its own.
 
 Neither keeps ``abs_path`` or ``mtime``: the walk that finds the file again restores them.
 """
@@ -111,14 +113,12 @@ def shared_provenance(text: str) -> dict[str, str]:
     return known
 
 
-def pack_entry(entry: CheckpointCatalogEntry, data: str | None = None) -> Packed:
+def pack_entry(entry: CheckpointCatalogEntry, data: str) -> Packed:
     """What the in-process cache keeps of ``entry``: its field values in :data:`FIELD_NAMES`
-    order, lists as tuples, ``additional_metrics`` as a tuple of items, ``details`` as its JSON
-    text (``None`` when empty) and no ``abs_path`` / ``mtime``.
+    order, lists as tuples, ``additional_metrics`` as a tuple of items, the provenance and
+    ``details`` as JSON text (``details``: ``None`` when empty) and no ``abs_path`` / ``mtime``.
 
-    ``data`` is the entry's :func:`dump_entry` text when the caller has it: its provenance then
-    becomes the shared dict a loaded entry gets, never the caller's own (which it may change).
-    Without it the provenance is kept as it is: pass only an entry that was loaded.
+    ``data`` is the entry's :func:`dump_entry` text (the provenance is taken from it).
     """
     row: list[Any] = list(_VALUES_OF(entry))
     row[_ABS_PATH_AT] = ""
@@ -126,8 +126,7 @@ def pack_entry(entry: CheckpointCatalogEntry, data: str | None = None) -> Packed
     for at in _SHARED_AT:  # what a rescan hands out shares its names, as a loaded entry does
         if type(row[at]) is str:
             row[at] = sys.intern(row[at])
-    if data is not None:
-        row[_PROVENANCE_AT] = shared_provenance(data.partition("\n")[0])
+    row[_PROVENANCE_AT] = sys.intern(data.partition("\n")[0])  # one text per distinct provenance
     row[_ISSUES_AT] = tuple(entry.issues)
     row[_UNSAFE_AT] = tuple(entry.unsafe_globals)
     row[_METRICS_AT] = tuple(entry.additional_metrics.items())
@@ -146,6 +145,7 @@ def unpack_entry(packed: Packed) -> CheckpointCatalogEntry:
     """A new entry equal to the one :func:`pack_entry` packed (``abs_path`` blank, ``mtime``
     unknown), with lists and dicts of its own."""
     row = list(packed)
+    row[_PROVENANCE_AT] = shared_provenance(packed[_PROVENANCE_AT])
     row[_ISSUES_AT] = list(packed[_ISSUES_AT])
     row[_UNSAFE_AT] = list(packed[_UNSAFE_AT])
     row[_METRICS_AT] = dict(packed[_METRICS_AT])

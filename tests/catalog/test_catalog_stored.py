@@ -3,6 +3,7 @@ nothing, and what the in-process cache hands out is never the caller's to change
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
 from ckpt_tui.catalog import cache
@@ -69,8 +70,9 @@ def test_packed_entries_unpack_equal_to_the_originals() -> None:
         expected = without_place(load_entry(dump_entry(original)))
         assert unpack_entry(pack_entry(original, dump_entry(original))) == expected
         loaded = load_entry(dump_entry(original))
-        assert unpack_entry(pack_entry(loaded)) == without_place(load_entry(dump_entry(original)))
-        assert unpack_entry(pack_entry(original)) == without_place(original)
+        again = unpack_entry(pack_entry(loaded, dump_entry(loaded)))
+        assert again == without_place(load_entry(dump_entry(original)))
+        assert unpack_entry(pack_entry(original, dump_entry(original))) == without_place(original)
 
 
 def test_a_loaded_row_equals_the_entry_dumped() -> None:
@@ -91,6 +93,13 @@ def test_unpacked_entries_are_copies_of_their_own() -> None:
     second = unpack_entry(packed)
     assert second == without_place(full_entry())
     assert second.issues is not first.issues and second.details is not first.details
+
+
+def test_a_packed_entry_without_issues_is_left_alone_by_the_garbage_collector() -> None:
+    loaded = load_entry(dump_entry(CheckpointCatalogEntry(checkpoint_path="a.ckpt", hmean=0.5)))
+    packed = pack_entry(loaded, dump_entry(loaded))
+    gc.collect()  # a full pass untracks tuples that hold nothing it needs to follow
+    assert not gc.is_tracked(packed)
 
 
 def test_entries_from_the_in_process_layer_equal_those_from_the_file(
