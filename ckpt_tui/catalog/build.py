@@ -16,7 +16,6 @@ from __future__ import annotations
 import functools
 import os
 import queue
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -151,7 +150,7 @@ class Build:
         if self.cache is not None:
             cached = self.cache.lookup(found.rel, prepared.sig, need_inspected=inspect)
             if cached is not None:
-                self.batch.append(_share_names(prepared.restore(cached)))
+                self.batch.append(prepared.restore(cached))
                 return
         try:
             fast = self.describer.fast_tiers(prepared)
@@ -235,20 +234,3 @@ class Build:
     def _close_inspector(self) -> None:
         if self.inspector is not None:
             self.inspector.shutdown(wait=False, cancel_futures=True)
-
-
-#: Entry fields whose text most entries of a tree share (the run, the model, the tier).
-_SHARED_NAMES = (
-    "exp_name", "architecture", "backbone", "monitor", "monitor_mode", "source", "safety",
-    "decoder", "head", "loss", "created_at", "config_path", "hydra_config_path",
-)  # fmt: skip
-
-
-def _share_names(entry: CheckpointCatalogEntry) -> CheckpointCatalogEntry:
-    """``entry`` (just read from the cache, seen by no one yet) holding one string per distinct
-    name instead of one per entry: at 100,000 entries, about 50 MB less."""
-    for name in _SHARED_NAMES:
-        value = getattr(entry, name)
-        if type(value) is str:
-            setattr(entry, name, sys.intern(value))
-    return entry

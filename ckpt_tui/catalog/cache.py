@@ -11,15 +11,18 @@ changes or drops exactly the entries it affects — nothing depends on a folder'
   ``~/.cache/ckpt-tui/``), in WAL mode so two processes can share it.
 - A corrupt cache file is deleted and rebuilt; a locked or unwritable one is skipped for the
   build. Both come back as warnings; neither ever stops a build.
-- An in-process layer keeps the last builds' entries so a rescan re-reads nothing that did not
-  change; entries handed out are copies, so callers may change them.
+- An in-process layer keeps the last builds' entries (packed:
+  :func:`~ckpt_tui.model.stored.pack_entry`) so a rescan re-reads nothing that did not change;
+  entries handed out are copies, so callers may change them.
+- A build reads the file's keys (path and rowid) up front and the rows themselves in small runs
+  of rowids as lookups reach them, dropping each once used: the rows' text never sits in memory
+  all at once.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import os
 import sqlite3
 import sys
@@ -27,10 +30,11 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from ckpt_tui import __version__
-from ckpt_tui.model.entry import FIELD_NAMES, CheckpointCatalogEntry, Issue
+from ckpt_tui.model.entry import CheckpointCatalogEntry, Issue
+from ckpt_tui.model.stored import Packed, dump_entry, load_entry, pack_entry, unpack_entry
 
 CACHE_DIR_ENV = "CKPT_TUI_CACHE_DIR"
 CACHE_FILE = "catalog.sqlite3"
@@ -44,14 +48,28 @@ EARLY_LOOKUPS = 64
 """Lookups answered from their own folder's rows (one small query per folder) before the rest of
 the root's rows are read in one go: a build's first batch waits for the rows it needs, not for the
 whole tree's."""
+ROWID_RUN = 256
+"""Rowids read together: rows are written in walk order, so a run holds the next lookups' rows."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Row:
+    """A row of the cache file."""
+
     sig: str
     inspected: bool
     data: str
-    """The entry as JSON: rows are never shared objects, so callers may change what they get."""
+    """The entry as :func:`~ckpt_tui.model.stored.dump_entry` text."""
+
+
+class _Kept(NamedTuple):
+    """What the in-process layer keeps of one entry (a tuple of untracked values: the garbage
+    collector skips it)."""
+
+    sig: str
+    inspected: bool
+    packed: Packed
+    """Never handed out: :func:`~ckpt_tui.model.stored.unpack_entry` makes each caller a copy."""
 
 
 CACHE_KEY_SOURCES: tuple[str, ...] = ("model", "io", "sidecar", "sources", "reader", "catalog")
@@ -60,7 +78,7 @@ entry holds. A package the catalog starts using belongs here."""
 
 _code_version: str | None = None
 _files_seen: set[str] = set()  # cache files this process has used (to notice a deleted one)
-_memory: OrderedDict[str, dict[str, _Row]] = OrderedDict()
+_memory: OrderedDict[str, dict[str, _Kept]] = OrderedDict()
 _memory_lock = threading.Lock()
 
 
@@ -104,13 +122,15 @@ class CatalogCache:
         self.root = root_real
         self.issues: list[Issue] = []
         """Warnings about the cache itself (rebuilt, locked, unavailable)."""
-        self._memory: dict[str, _Row] = {}
-        self._disk: dict[str, _Row] = {}
-        self._disk_complete = False  # every row of the root read into _disk
+        self._memory: dict[str, _Kept] = {}
+        self._disk: dict[str, int] = {}  # rel -> rowid of the file's rows of this root
+        self._disk_complete = False  # every row's key of the root read into _disk
         self._folders_read: set[str] = set()
         self._early_lookups = 0
+        self._rows: dict[int, _Row] = {}  # rows read by rowid and not yet used
+        self._runs_read: set[int] = set()  # rowid // ROWID_RUN of every run read
         self._writes: dict[str, _Row] = {}
-        self._fresh: dict[str, _Row] = {}
+        self._fresh: dict[str, _Kept] = {}
         self._db: sqlite3.Connection | None = None
         with _memory_lock:
             remembered = _memory.get(root_real)
@@ -121,34 +141,37 @@ class CatalogCache:
 
     def lookup(self, rel: str, sig: str, *, need_inspected: bool) -> CheckpointCatalogEntry | None:
         """The cached entry for ``rel`` (a new object) if its signature still matches, else None."""
-        if self._db is not None and not self._disk_complete:
-            self._read_for(rel)
-        for rows in (self._memory, self._disk):
-            row = rows.get(rel)
-            if row is None or row.sig != sig or (need_inspected and not row.inspected):
-                continue
-            try:
-                entry = load_entry(row.data)
-            except ValueError:
-                continue  # an unreadable row is a miss; it is rewritten below
-            self._fresh[rel] = row
-            return entry
-        return None
+        kept = self._memory.get(rel)
+        if kept is not None and kept.sig == sig and (kept.inspected or not need_inspected):
+            self._fresh[rel] = kept
+            return unpack_entry(kept.packed)
+        row = self._disk_row(rel, keep=False)
+        if row is None or row.sig != sig or (need_inspected and not row.inspected):
+            return None
+        try:
+            entry = load_entry(row.data)
+        except ValueError:
+            return None  # an unreadable row is a miss; it is rewritten
+        if entry.checkpoint_path == rel:
+            entry.checkpoint_path = rel  # the walk's string, which the layer's key keeps anyway
+        self._fresh[rel] = _Kept(row.sig, row.inspected, pack_entry(entry, row.data))
+        return entry
 
     def stored(self, rel: str) -> tuple[str, bool] | None:
         """The signature and ``inspected`` flag of the row remembered for ``rel``, if any."""
-        if self._db is not None and not self._disk_complete:
-            self._read_for(rel)
-        row = self._fresh.get(rel) or self._memory.get(rel) or self._disk.get(rel)
+        row: _Kept | _Row | None = self._fresh.get(rel) or self._memory.get(rel)
+        if row is None:
+            row = self._disk_row(rel, keep=True)
         return None if row is None else (row.sig, row.inspected)
 
     def store(self, rel: str, sig: str, entry: CheckpointCatalogEntry, *, inspected: bool) -> None:
         """Remember ``entry`` as it is now (written to disk by :meth:`finish`)."""
         try:
             row = _Row(sig, inspected, dump_entry(entry))
+            packed = pack_entry(entry, row.data)
         except (TypeError, ValueError):
             return  # not serialisable: simply not cached
-        self._fresh[rel] = row
+        self._fresh[rel] = _Kept(sig, inspected, packed)
         self._writes[rel] = row
 
     def finish(self, *, complete: bool) -> None:
@@ -163,9 +186,10 @@ class CatalogCache:
             return
         root = _key(self.root)
         if complete and not self._disk_complete:
-            self._read_rows()  # to know which rows are gone
+            self._read_keys()  # to know which rows are gone
             if self._db is None:
                 return
+        self._rows.clear()  # rows no lookup used (their files are gone or changed)
         gone = [rel for rel in self._disk if rel not in self._fresh] if complete else []
         try:
             with self._db:
@@ -243,10 +267,36 @@ class CatalogCache:
         db.isolation_level = "DEFERRED"
         return db
 
+    def _disk_row(self, rel: str, *, keep: bool) -> _Row | None:
+        """The cache file's row of ``rel``, if any, read with the next rowids' rows; forgotten
+        once taken unless ``keep`` (a build looks each file up once)."""
+        if self._db is not None and not self._disk_complete:
+            self._read_for(rel)
+        # A taken key goes too: the keys of the rows not looked up (files gone) are what is left.
+        rowid = self._disk.get(rel) if keep else self._disk.pop(rel, None)
+        if rowid is None:
+            return None
+        run = rowid // ROWID_RUN
+        if run not in self._runs_read and self._db is not None:
+            self._runs_read.add(run)
+            found = self._query(
+                "SELECT id, sig, inspected, data FROM entries WHERE id >= ? AND id < ? "
+                "AND +root = ?",  # "+": by rowid, not by the (root, rel) index
+                (run * ROWID_RUN, (run + 1) * ROWID_RUN, _key(self.root)),
+            )
+            # A damaged or foreign file can hold rows of other types: they are misses, not
+            # crashes.
+            self._rows.update(
+                (rowid, _Row(_text(sig), bool(inspected), data))
+                for rowid, sig, inspected, data in found
+                if type(sig) is bytes and type(data) is str
+            )
+        return self._rows.get(rowid) if keep else self._rows.pop(rowid, None)
+
     def _read_for(self, rel: str) -> None:
-        """Make sure the stored row of ``rel`` (if any) is in ``_disk``."""
+        """Make sure the stored row of ``rel`` (if any) has its key in ``_disk``."""
         if self._early_lookups >= EARLY_LOOKUPS:
-            self._read_rows()
+            self._read_keys()
             return
         self._early_lookups += 1
         folder = rel.rpartition("/")[0]
@@ -254,43 +304,42 @@ class CatalogCache:
             return
         self._folders_read.add(folder)
         if not folder:
-            self._read_rows()  # the root's own files: its subtree is everything
+            self._read_keys()  # the root's own files: its subtree is everything
             return
         # The folder's subtree: rel from "folder/" up to, not including, "folder0" ("0" follows
-        # "/" in byte order). Rows of deeper folders come along and are simply kept.
-        self._read_rows("AND rel >= ? AND rel < ?", (_key(folder + "/"), _key(folder + "0")))
+        # "/" in byte order). Keys of deeper folders come along and are simply kept.
+        self._read_keys("AND rel >= ? AND rel < ?", (_key(folder + "/"), _key(folder + "0")))
 
-    def _read_rows(self, where: str = "", params: tuple[bytes, ...] = ()) -> None:
-        """Read the root's rows (all, or those ``where`` selects) into ``_disk``.
+    def _read_keys(self, where: str = "", params: tuple[bytes, ...] = ()) -> None:
+        """Read the paths and rowids of the root's rows (all, or those ``where`` selects)."""
+        found = self._query(
+            f"SELECT rel, id FROM entries WHERE root = ? {where}", (_key(self.root), *params)
+        )
+        self._disk.update(
+            (_text(rel), rowid) for rel, rowid in found if type(rel) is bytes and type(rowid) is int
+        )
+        if not where and self._db is not None:
+            self._disk_complete = True
+
+    def _query(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        """The rows ``sql`` selects, or none when the file fails.
 
         The same policy as opening: a locked file is skipped for this build, a corrupt one is
         deleted and started afresh, each with a warning.
         """
         assert self._db is not None
         try:
-            cursor = self._db.execute(
-                f"SELECT rel, sig, inspected, data FROM entries WHERE root = ? {where}",
-                (_key(self.root), *params),
-            )
-            # A damaged or foreign file can hold rows of other types: they are misses, not
-            # crashes.
-            self._disk.update(
-                (_text(rel), _Row(_text(sig), bool(inspected), data))
-                for rel, sig, inspected, data in cursor
-                if type(rel) is bytes and type(sig) is bytes and type(data) is str
-            )
+            return self._db.execute(sql, params).fetchall()
         except sqlite3.OperationalError as exc:
             self.close()
             self.issues.append(_warning("cache.unavailable", f"cache not used: {exc}"))
-            return
         except sqlite3.DatabaseError as exc:
             self._remove_corrupt(exc)
             self._disk = {}
+            self._rows = {}
             self._open()
             self._disk_complete = True  # a new file holds no rows
-            return
-        if not where:
-            self._disk_complete = True
+        return []
 
     def _remove_corrupt(self, exc: sqlite3.DatabaseError) -> None:
         """Close and delete a corrupt cache file, with a warning; the next open starts afresh."""
@@ -338,62 +387,6 @@ def _key(text: str) -> bytes:
     # Paths may hold undecodable bytes (lone surrogates), which SQLite's UTF-8 text refuses:
     # store the real bytes.
     return os.fsencode(text)
-
-
-# A row: two JSON texts joined by a newline (never in compact ASCII JSON): the provenance, then
-# every field in FIELD_NAMES order (issues as [severity, code, message]; abs_path, mtime and
-# provenance blank). An array parses faster than an object, and provenance texts repeat.
-_ABS_PATH_AT = FIELD_NAMES.index("abs_path")
-_MTIME_AT = FIELD_NAMES.index("mtime")
-_PROVENANCE_AT = FIELD_NAMES.index("provenance")
-_ISSUES_AT = FIELD_NAMES.index("issues")
-_DETAILS_AT = FIELD_NAMES.index("details")
-_PROVENANCE_MEMO: dict[str, dict[str, str]] = {}
-_PROVENANCE_MEMO_LIMIT = 4096
-
-
-def dump_entry(entry: CheckpointCatalogEntry) -> str:
-    """The entry as compact JSON text, details included (``abs_path`` and ``mtime`` are not)."""
-    row: list[Any] = [getattr(entry, name) for name in FIELD_NAMES]
-    row[_ABS_PATH_AT] = ""
-    row[_MTIME_AT] = None
-    row[_PROVENANCE_AT] = None
-    row[_ISSUES_AT] = [[issue.severity, issue.code, issue.message] for issue in entry.issues]
-    row[_DETAILS_AT] = entry.details or None
-    # ensure_ascii escapes lone surrogates (undecodable path bytes) that UTF-8 text refuses.
-    provenance = json.dumps(entry.provenance, ensure_ascii=True, separators=(",", ":"))
-    values = json.dumps(row, ensure_ascii=True, separators=(",", ":"), default=repr)
-    return f"{provenance}\n{values}"
-
-
-def load_entry(data: str) -> CheckpointCatalogEntry:
-    """The entry :func:`dump_entry` wrote (``ValueError`` when the text is not one)."""
-    provenance, _, text = data.partition("\n")
-    row = json.loads(text)
-    if type(row) is not list or len(row) != len(FIELD_NAMES):
-        raise ValueError("not a cached entry row")
-    row[_PROVENANCE_AT] = _provenance(provenance)
-    row[_DETAILS_AT] = row[_DETAILS_AT] or {}
-    try:
-        row[_ISSUES_AT] = [
-            Issue(severity=severity, code=code, message=message)
-            for severity, code, message in row[_ISSUES_AT]
-        ]
-        return CheckpointCatalogEntry.from_row(row)
-    except (TypeError, KeyError, AttributeError) as exc:
-        raise ValueError(f"not a cached entry: {exc}") from None
-
-
-def _provenance(text: str) -> dict[str, str]:
-    known = _PROVENANCE_MEMO.get(text)
-    if known is None:
-        known = json.loads(text)
-        if type(known) is not dict:
-            raise ValueError("not a cached provenance")
-        if len(_PROVENANCE_MEMO) >= _PROVENANCE_MEMO_LIMIT:
-            _PROVENANCE_MEMO.clear()
-        _PROVENANCE_MEMO[text] = known
-    return known  # shared: nothing changes a loaded entry's provenance in place (~65 MB/100k)
 
 
 def _warning(code: str, message: str) -> Issue:
