@@ -55,8 +55,7 @@ class ForkedWork(Generic[R]):
     """Runs ``work`` for each of ``keys`` ahead in ``workers`` forked processes; :meth:`result`
     gives a key's result (waiting for it if needed), or ``None`` when the caller must do that
     work itself (a key not submitted, a worker that died, a ``work`` that raised or answered
-    ``None``). Close it (or
-    use ``with``) to stop the workers.
+    ``None``). Close it (or use ``with``) to stop the workers.
 
     ``work`` runs in the workers as the process was when they forked (at the first submit, here
     in the constructor): what it needs must be ready before. Its results are pickled back."""
