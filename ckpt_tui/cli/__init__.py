@@ -135,10 +135,14 @@ def end_now(code: int) -> None:
     A finished subcommand has written its files and printed its output; tearing down the
     interpreter (every module, every object; pydantic and the catalog are large) would only
     delay the shell's prompt. The output is flushed first, and the normal exit is kept whenever a
-    non-daemon thread still runs or a flush fails (its error is then reported as usual).
+    non-daemon thread still runs, a profiler or tracer is attached (``python -m cProfile``,
+    coverage: they write their results at the end), or a flush fails (its error is then
+    reported as usual).
     """
     import threading
 
+    if sys.getprofile() is not None or sys.gettrace() is not None:
+        return
     main_thread = threading.main_thread()
     if any(t is not main_thread and not t.daemon and t.is_alive() for t in threading.enumerate()):
         return

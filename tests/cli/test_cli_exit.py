@@ -58,3 +58,26 @@ def test_a_subcommand_through_the_entry_point(tmp_path: Path, command: str) -> N
     )
     assert done.stdout.strip().endswith(("}", "]"))  # the whole JSON, flushed
     assert done.returncode == (1 if command == "validate" else 0), done.stderr
+
+
+def test_a_profiler_gets_its_results(tmp_path: Path) -> None:
+    stats = tmp_path / "convert.prof"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "cProfile",
+            "-o",
+            str(stats),
+            "-m",
+            "ckpt_tui",
+            "list",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert stats.stat().st_size > 0  # written after the command returned
