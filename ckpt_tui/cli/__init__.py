@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Protocol, cast
 
 from ckpt_tui import __version__
+from ckpt_tui.io.process import tune_collector
 from ckpt_tui.io.text import escape_for_terminal
 
 EXIT_OK = 0
@@ -120,8 +121,10 @@ def _run_tui(argv: list[str], remote_tree: object = None) -> int:
 
 def run() -> int:
     """The program's entry point (the ``ckpt-tui`` script and ``python -m ckpt_tui``): runs
-    :func:`main` on ``sys.argv`` and returns its exit code for ``sys.exit``. A subcommand that
+    :func:`main` on ``sys.argv`` and returns its exit code for ``sys.exit``. The garbage
+    collector runs less often (:func:`~ckpt_tui.io.process.tune_collector`). A subcommand that
     finished ends the process at once (see :func:`end_now`)."""
+    tune_collector()
     code = main()
     if sys.argv[1:2] and sys.argv[1] in COMMANDS:
         end_now(code)

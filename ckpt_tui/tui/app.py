@@ -25,6 +25,7 @@ from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
+from ckpt_tui.io.process import tune_collector
 from ckpt_tui.tui.commands import CatalogCommands
 from ckpt_tui.tui.screens.help import HelpScreen
 from ckpt_tui.tui.screens.main import MainScreen
@@ -126,7 +127,8 @@ def prepare_process() -> None:
     - Everything alive now (modules, the app, its CSS) lives as long as the process, so it is
       left out of later garbage collections (``gc.freeze``). Left in, the first full collection
       while the first rows load walks it all with the interpreter lock held, between the first
-      batch and its paint.
+      batch and its paint. The collector also runs less often
+      (:func:`~ckpt_tui.io.process.tune_collector`, as for every command).
     - The loading thread does many short system calls (reading sidecars, the cache), and after
       each it waits for the lock while the UI thread paints, for up to the switch interval; a
       shorter interval lets the first rows of a large tree paint sooner.
@@ -134,6 +136,7 @@ def prepare_process() -> None:
     Not done by the app itself, which tests create by the hundred in one process.
     """
     gc.freeze()
+    tune_collector()
     sys.setswitchinterval(SWITCH_INTERVAL)
 
 

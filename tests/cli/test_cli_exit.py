@@ -81,3 +81,17 @@ def test_a_profiler_gets_its_results(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert stats.stat().st_size > 0  # written after the command returned
+
+
+def test_the_program_collects_garbage_less_often() -> None:
+    done = run_python(
+        "import gc, sys\n"
+        "from ckpt_tui.io.process import COLLECTOR_THRESHOLDS\n"
+        "sys.setprofile(lambda *a: None)\n"  # attached, so the command returns (no early exit)
+        "sys.argv = ['ckpt-tui', 'list', '/no/such/folder']\n"
+        "from ckpt_tui.cli import run\n"
+        "code = run()\n"
+        "sys.setprofile(None)\n"
+        "print(code, gc.get_threshold() == COLLECTOR_THRESHOLDS, COLLECTOR_THRESHOLDS > (700,))\n"
+    )
+    assert done.stdout.split() == ["2", "True", "True"], done.stderr
