@@ -1,15 +1,21 @@
-"""Bench: converting 200 legacy Lightning-format checkpoints, ckpt-tui vs the reference's way.
+"""Bench: converting 200 legacy Lightning checkpoints, ckpt-tui vs the reference's way.
 
 The reference converted each checkpoint with ``torch.load`` (``weights_only`` off: its legacy
 path) and then wrote a YAML file. ckpt-tui reads only the zip directory and ``data.pkl``. Both run
 end to end in fresh processes, on fresh hard-linked copies of one tree; each way runs
-``--repeats`` times (default 5), interleaved. Two page-cache states, a table each:
+``--repeats`` times (default 5), interleaved.
 
-- warm: every file was read just before (10 distinct files, hard-linked 200 times): the
-  reference's best case, where ``torch.load`` reads its 44 MB from memory;
-- cold (not with ``--quick``): 200 distinct files (8.8 GB on disk), each dropped from the page
-  cache (``posix_fadvise(DONTNEED)``) before every run: a tree nobody has read lately, as when
-  converting an old outputs/ folder.
+The checkpoints are written by ``Trainer.fit`` of a ResNet-18-sized module (11.2M parameters,
+Adam, an OmegaConf config as hyper-parameters), one per epoch, in two kinds (:data:`KINDS`):
+Lightning's default checkpoint (weights, Adam's two moments, loop state: 132 MB) and
+``save_weights_only=True`` (44 MB: the reference's best case, the least for ``torch.load`` to
+read). A table each, in two page-cache states:
+
+- warm: every file was read just before (10 distinct files, hard-linked 200 times): where
+  ``torch.load`` reads from memory;
+- cold (weights only, not with ``--quick``): 200 distinct files (8.8 GB on disk), each dropped
+  from the page cache (``posix_fadvise(DONTNEED)``) before every run: a tree nobody has read
+  lately, as when converting an old outputs/ folder.
 
 The tables show medians of the wall time and of the CPU time (user + system of the process and
 of the workers it waited for): on a shared machine the wall time also counts the load of other
@@ -46,71 +52,103 @@ print(time.perf_counter() - started)
 
 
 DISTINCT = 10
-"""Distinct files written; the rest are hard links to them (disk stays small, and torch.load
-still reads every byte of each path it opens)."""
+"""Checkpoints Lightning writes (one per epoch); the tree holds them again and again, as hard
+links (warm: disk stays small, and torch.load still reads every byte of each path it opens) or
+as copies (cold: each its own pages)."""
 
+KINDS = {
+    "full": "Lightning's default checkpoint: weights, Adam state, loops",
+    "weights": "ModelCheckpoint(save_weights_only=True): weights and counters",
+}
+"""The checkpoints measured: what ``Trainer.fit`` writes by default, and with
+``save_weights_only`` (the reference's best case: the least for ``torch.load`` to read)."""
 
-def resnet18_state() -> dict[str, object]:
-    """A ResNet-18-sized encoder state dict (11.2M fp32 parameters, ~45 MB)."""
-    import torch
+LIGHTNING_RUN = r"""
+import sys, warnings
+import lightning as L, torch
+from lightning.pytorch.callbacks import ModelCheckpoint
+from omegaconf import OmegaConf
+from torch import nn
 
-    state: dict[str, object] = {"model.encoder.conv1.weight": torch.randn(64, 3, 7, 7)}
-    widths = [64, 128, 256, 512]
-    previous = 64
-    for layer, width in enumerate(widths, start=1):
-        for block in range(2):
-            prefix = f"model.encoder.layer{layer}.{block}"
-            state[f"{prefix}.conv1.weight"] = torch.randn(width, previous, 3, 3)
-            state[f"{prefix}.bn1.weight"] = torch.ones(width)
-            state[f"{prefix}.conv2.weight"] = torch.randn(width, width, 3, 3)
-            state[f"{prefix}.bn2.weight"] = torch.ones(width)
+def block(cin, cout, stride):
+    return nn.Sequential(
+        nn.Conv2d(cin, cout, 3, stride, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(),
+        nn.Conv2d(cout, cout, 3, 1, 1, bias=False), nn.BatchNorm2d(cout))
+
+class Encoder(nn.Module):  # ResNet-18-sized: 11.2M parameters
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 64, 7, 2, 3, bias=False)
+        self.bn1 = nn.BatchNorm2d(64)
+        stages, previous = [], 64
+        for index, width in enumerate([64, 128, 256, 512]):
+            stride = 1 if index == 0 else 2
+            stages.append(nn.Sequential(block(previous, width, stride), block(width, width, 1)))
             previous = width
-    return state
+        self.layer1, self.layer2, self.layer3, self.layer4 = stages
+
+    def forward(self, x):
+        x = self.bn1(self.conv1(x))
+        for stage in (self.layer1, self.layer2, self.layer3, self.layer4):
+            x = stage(x)
+        return x.mean()
+
+class Detector(L.LightningModule):
+    def __init__(self, cfg):
+        super().__init__()
+        self.save_hyperparameters(cfg)
+        self.encoder = Encoder()
+
+    def training_step(self, batch, index):
+        return self.encoder(batch[0]) ** 2
+
+    def validation_step(self, batch, index):
+        self.log("val/hmean", 0.5 + self.current_epoch / 100)
+
+    def configure_optimizers(self):
+        return torch.optim.Adam(self.parameters(), lr=1e-3)
+
+folder, epochs, weights_only = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "1"
+torch.manual_seed(0)
+cfg = OmegaConf.create({"model": {"architecture": "dbnet", "encoder": {"model_name": "resnet18"}},
+                        "trainer": {"max_epochs": epochs}})
+images = torch.utils.data.TensorDataset(torch.randn(1, 3, 32, 32))
+data = torch.utils.data.DataLoader(images, batch_size=1)
+keep = ModelCheckpoint(dirpath=folder, monitor="val/hmean", mode="max", save_top_k=-1,
+                       filename="{epoch}-{step}", save_weights_only=weights_only)
+trainer = L.Trainer(max_epochs=epochs, accelerator="cpu", callbacks=[keep], logger=False,
+                    enable_progress_bar=False, enable_model_summary=False,
+                    num_sanity_val_steps=0)
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    trainer.fit(Detector(cfg), data, data)
+"""
 
 
-def write_tree(root: Path, count: int, *, distinct: bool = False) -> None:
-    """``count`` Lightning-format checkpoints (ResNet-18-sized) in Hydra-style run folders:
-    :data:`DISTINCT` files hard-linked, or with ``distinct`` each file its own copy."""
-    import torch
-    from omegaconf import OmegaConf
-
-    torch.manual_seed(0)
-    state = resnet18_state()
-    hparams = OmegaConf.create(
-        {
-            "model": {"architecture": "dbnet", "encoder": {"model_name": "resnet18"}},
-            "trainer": {"max_epochs": 100},
-        }
+def lightning_checkpoints(folder: Path, kind: str) -> list[Path]:
+    """:data:`DISTINCT` checkpoints written by ``Trainer.fit`` (one per epoch) of a ResNet-18-sized
+    module with Adam and an OmegaConf config as its hyper-parameters, into ``folder``."""
+    weights_only = "1" if kind == "weights" else "0"
+    subprocess.run(
+        [sys.executable, "-c", LIGHTNING_RUN, str(folder), str(DISTINCT), weights_only],
+        capture_output=True,
+        check=True,
     )
-    originals: list[Path] = []
+    written = sorted(folder.glob("*.ckpt"))
+    if len(written) != DISTINCT:
+        raise RuntimeError(f"Lightning wrote {len(written)} checkpoints, not {DISTINCT}")
+    return written
+
+
+def write_tree(root: Path, count: int, originals: list[Path], *, distinct: bool = False) -> None:
+    """``count`` checkpoints in Lightning-style run folders (``run_NN/checkpoints/``), each run
+    holding ``originals`` under their own names: hard links, or with ``distinct`` copies."""
+    copy = shutil.copyfile if distinct else os.link
     for index in range(count):
-        run = root / f"run_{index // 20:02d}"
-        folder = run / "checkpoints"
+        original = originals[index % len(originals)]
+        folder = root / f"run_{index // len(originals):02d}" / "checkpoints"
         folder.mkdir(parents=True, exist_ok=True)
-        epoch = index % 20
-        target = folder / f"epoch={epoch}-step={epoch * 100}.ckpt"
-        if len(originals) >= DISTINCT:
-            copy = shutil.copyfile if distinct else os.link
-            copy(originals[index % DISTINCT], target)
-            continue
-        originals.append(target)
-        torch.save(
-            {
-                "epoch": epoch,
-                "global_step": epoch * 100,
-                "pytorch-lightning_version": "2.6.6",
-                "state_dict": state,
-                "hyper_parameters": hparams,
-                "callbacks": {
-                    "ModelCheckpoint{'monitor': 'val/hmean', 'mode': 'max'}": {
-                        "monitor": "val/hmean",
-                        "current_score": torch.tensor(0.5 + epoch / 100),
-                        "best_k_models": {},
-                    }
-                },
-            },
-            target,
-        )
+        copy(original, folder / original.name)
 
 
 def warm(root: Path) -> None:
@@ -129,6 +167,9 @@ def evict(root: Path) -> None:
         finally:
             os.close(fd)
 
+
+TARGET_COUNT = 200
+"""The conversion the ≥ 10× target is set for."""
 
 Run = tuple[float, float, int, int]
 """One run: (wall seconds, CPU seconds, exit code, files written)."""
@@ -182,12 +223,14 @@ def fresh_copy(source: Path, target: Path, *, cold: bool = False) -> Path:
 Ways = dict[str, list[Run]]
 
 
-def measure(work: Path, count: int, repeats: int, *, cold: bool) -> tuple[Ways, float]:
-    """Both ways ``repeats`` times on one tree (interleaved, so load from other processes hits
-    both); the runs of each and the mean checkpoint size."""
+def measure(
+    work: Path, originals: list[Path], count: int, repeats: int, *, cold: bool
+) -> tuple[Ways, float]:
+    """Both ways ``repeats`` times on one tree of ``count`` checkpoints (interleaved, so load
+    from other processes hits both); the runs of each and the mean checkpoint size."""
     state = "cold" if cold else "warm"
     source = work / f"tree-{state}"
-    write_tree(source, count, distinct=cold)
+    write_tree(source, count, originals, distinct=cold)
     size = sum(p.stat().st_size for p in source.rglob("*.ckpt")) / count
     ours: list[Run] = []
     reference: list[Run] = []
@@ -202,15 +245,17 @@ OURS = "ckpt-tui convert --json --no-cache"
 REFERENCE = "torch.load (weights_only off) + YAML write"
 
 
-def report(ways: Ways, count: int, size: float, repeats: int, *, cold: bool) -> bool:
-    """Print one page-cache state's table and ratios; whether ckpt-tui wrote every sidecar."""
+def report(ways: Ways, count: int, size: float, repeats: int, *, kind: str, cold: bool) -> bool:
+    """Print one table (a kind of checkpoint, a page-cache state) and its ratios; whether
+    ckpt-tui wrote every sidecar."""
     state = (
         "cold page cache (every file dropped from it before each run)"
         if cold
         else "warm page cache"
     )
     print(
-        f"\n### {count} Lightning-format checkpoints, {size / 1e6:.1f} MB each, {state}\n\n"
+        f"\n### {count} Lightning checkpoints ({KINDS[kind]}), {size / 1e6:.1f} MB each, "
+        f"{state}\n\n"
         f"Median of {repeats} fresh-process runs of each way (min–max in brackets); CPU: user + "
         "system of the process and its workers\n"
     )
@@ -233,8 +278,11 @@ def report(ways: Ways, count: int, size: float, repeats: int, *, cold: bool) -> 
         ratios.append(theirs / mine if mine else float("inf"))
         print(f"\nratio of {what} medians: {ratios[-1]:.1f}× faster", end="")
     complete = all(r[2] == 0 and r[3] == count for r in ways[OURS])
-    verdict = "met" if ratios[0] >= 10 and complete else "MISSED"
-    print(f"\n\ntarget: ≥ 10× on the wall time ({'cold' if cold else 'warm'}): {verdict}")
+    if count == TARGET_COUNT:
+        verdict = "met" if ratios[0] >= 10 and complete else "MISSED"
+        print(f"\n\ntarget: ≥ 10× on the wall time: {verdict}")
+    else:  # ckpt-tui's fixed costs (start-up, the schema) weigh more on fewer files
+        print(f"\n\n(the target, ≥ 10× on the wall time, is for {TARGET_COUNT} checkpoints)")
     if not complete:
         print("ckpt-tui did not write every sidecar or exited non-zero: see the table")
     return complete
@@ -246,18 +294,22 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=5, help="runs of each way (median)")
     parser.add_argument("--no-cold", action="store_true", help="skip the cold page-cache table")
     args = parser.parse_args()
-    count = 50 if args.quick else 200
+    count = 50 if args.quick else TARGET_COUNT
     repeats = max(1, args.repeats)
-    states = [False] if args.quick or args.no_cold else [False, True]
+    tables = [("full", False), ("weights", False)]
+    if not (args.quick or args.no_cold):
+        tables.append(("weights", True))  # full checkpoints, copied 200 times, would be 26 GB
     complete = True
-    for cold in states:
-        # Each state in its own folder, removed before the next: the cold tree is 8.8 GB.
-        work = Path(tempfile.mkdtemp(prefix="ckpt-tui-bench-convert-"))
-        try:
-            ways, size = measure(work, count, repeats, cold=cold)
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
-        complete = report(ways, count, size, repeats, cold=cold) and complete
+    with tempfile.TemporaryDirectory(prefix="ckpt-tui-bench-lightning-") as runs:
+        originals = {kind: lightning_checkpoints(Path(runs) / kind, kind) for kind in KINDS}
+        for kind, cold in tables:
+            # Each table in its own folder, removed before the next: the cold tree is 8.8 GB.
+            work = Path(tempfile.mkdtemp(prefix="ckpt-tui-bench-convert-"))
+            try:
+                ways, size = measure(work, originals[kind], count, repeats, cold=cold)
+            finally:
+                shutil.rmtree(work, ignore_errors=True)
+            complete = report(ways, count, size, repeats, kind=kind, cold=cold) and complete
     return 0 if complete else 1
 
 
