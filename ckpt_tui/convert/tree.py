@@ -72,6 +72,8 @@ class TreePlanner:
         self.cache_hits = 0
         """Checkpoints the cache answered for."""
         self._prepared: dict[int, Prepared] = {}
+        self._cached: dict[int, CheckpointCatalogEntry] = {}
+        """The entries :meth:`paths_to_read` found in the cache (a cache row is taken once)."""
         self._to_read: dict[str, FoundFile] = {}
         self.ahead: ForkedWork[ConversionItem] | None = None
         """Workers planning the files to read ahead (see :meth:`plan_ahead`), when started."""
@@ -89,10 +91,11 @@ class TreePlanner:
                     continue
                 if not prepared.readable or prepared.sidecars.present:
                     continue  # a forced file with a sidecar may not need a read: read if asked
-                if self.cache is not None and self.cache.lookup(
-                    found.rel, prepared.sig, need_inspected=True
-                ):
-                    continue
+                if self.cache is not None:
+                    cached = self.cache.lookup(found.rel, prepared.sig, need_inspected=True)
+                    if cached is not None:
+                        self._cached[id(found)] = cached
+                        continue
             except Exception:  # a bug here costs only the read ahead: plan() reports it
                 continue
             paths.append(found.path)
@@ -152,7 +155,7 @@ class TreePlanner:
     def _entry(self, prepared: Prepared) -> CheckpointCatalogEntry:
         # As the catalog's build does for one file (ckpt_tui.catalog.build), without its threads.
         if self.cache is not None:
-            cached = self.cache.lookup(
+            cached = self._cached.pop(id(prepared.found), None) or self.cache.lookup(
                 prepared.found.rel, prepared.sig, need_inspected=prepared.readable
             )
             if cached is not None:

@@ -87,3 +87,22 @@ def test_no_worker_and_no_thread_outlives_the_conversion(many: Path) -> None:
     assert multiprocessing.active_children() == []
     left = [t.name for t in threading.enumerate() if t.ident not in before and not t.daemon]
     assert left == []  # nothing for the interpreter's exit to wait for
+
+
+def test_a_warm_cache_answers_before_any_worker_is_started(
+    many: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ckpt_tui.catalog.api import build_catalog
+    from ckpt_tui.catalog.cache import CACHE_DIR_ENV, clear_memory
+
+    monkeypatch.setenv(CACHE_DIR_ENV, str(tmp_path / "cache"))
+    clear_memory()
+    here = tmp_path / "here"
+    shutil.copytree(many, here)
+    expected = convert_tree(str(here), use_cache=False, dry_run=True)
+    build_catalog(many)  # what a listing leaves in the cache file
+    clear_memory()  # only the cache file answers, one row per file, taken once
+    report = convert_tree(str(many), read_workers=2, dry_run=True)
+    assert report.checkpoints_read == 0, "a checkpoint the cache knows was read again"
+    assert report.cache_hits == len(report.reports) >= MIN_PARALLEL_READS
+    assert rows(report) == rows(expected)
