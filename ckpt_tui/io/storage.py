@@ -87,6 +87,30 @@ class LocalFileSource:
             self._fd = -1
 
 
+class ByteWindow:
+    """``length`` bytes of another source, from ``offset`` on, read as a source of their own: an
+    object stored inside a larger file (one of DCP's objects in a ``.distcp`` shard). Closing it
+    leaves the other source open: its owner closes it. ``name`` is what messages call it."""
+
+    def __init__(self, source: ByteSource, offset: int, length: int, name: str) -> None:
+        self._source = source
+        self._offset = offset
+        self.size = max(0, min(length, source.size - offset))
+        self.identity = f"{source.identity}@{offset}+{self.size}"
+        self.url = name
+        self.requests = 0
+
+    def read_at(self, offset: int, length: int) -> bytes:
+        """Up to ``length`` bytes at ``offset`` of the window (none past its end)."""
+        if offset < 0 or offset >= self.size:
+            return b""
+        self.requests += 1
+        return self._source.read_at(self._offset + offset, min(length, self.size - offset))
+
+    def close(self) -> None:
+        """Nothing to release: the underlying source is its owner's."""
+
+
 class StoreHealth:
     """Shared by the objects of one root: after :data:`GIVE_UP_AFTER` reads in a row failed
     because the store was unreachable (the connection was lost mid-scan), the next ones fail at

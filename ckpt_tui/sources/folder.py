@@ -66,7 +66,13 @@ def folder_tier(path: str, *, details: bool = True, pickles: bool = True) -> Tie
         "files": [list(member) for member in files.members[:MAX_FILES_KEPT]],
     }
     if files.kind == "deepspeed":
-        _deepspeed(files, tier, info)
+        info["deepspeed_tag"] = files.tag
+        states = next((n for n in files.inspections if n.endswith("model_states.pt")), None)
+        _lightning_state(files, states, tier, info)
+    if files.kind == "dcp":
+        # Lightning's sharded saves (FSDP, model parallel) keep all but the tensors in meta.pt.
+        _lightning_state(files, "meta.pt" if "meta.pt" in files.inspections else None, tier, info)
+        _dcp_objects(files, tier)
     if _TRAINER_STATE in files.names:
         _trainer_state(files, tier, info)
     if "training_args.bin" in files.names and pickles:
@@ -228,13 +234,15 @@ def _numel(shape: tuple[int, ...]) -> int:
     return total
 
 
-def _deepspeed(files: FolderFiles, tier: TierResult, info: dict[str, Any]) -> None:
-    info["deepspeed_tag"] = files.tag
-    model_states = next((n for n in files.inspections if n.endswith("model_states.pt")), None)
-    if model_states is None:
+def _lightning_state(
+    files: FolderFiles, member: str | None, tier: TierResult, info: dict[str, Any]
+) -> None:
+    """The Lightning checkpoint dictionary (all but the weights) a folder keeps in ``member``:
+    DeepSpeed's ``*model_states.pt``, a sharded save's ``meta.pt``."""
+    if member is None:
         return
-    inspection = files.inspections[model_states]
-    where = f"{model_states}"
+    inspection = files.inspections[member]
+    where = member
     tier.put("epoch", _count(inspection.epoch), f"{where} epoch")
     tier.put("global_step", _count(inspection.global_step), f"{where} global_step")
     if inspection.monitor:
@@ -248,6 +256,18 @@ def _deepspeed(files: FolderFiles, tier: TierResult, info: dict[str, Any]) -> No
         from ckpt_tui.sources.config import HPARAMS_LABEL, read_config_fields
 
         tier.extra.append(read_config_fields(inspection.hyper_parameters, HPARAMS_LABEL))
+
+
+_DCP_COUNTS = (("epoch", "epoch"), ("global_step", "global_step"), ("step", "global_step"))
+"""Objects a DCP checkpoint commonly saves beside its tensors, and the fields they give."""
+
+
+def _dcp_objects(files: FolderFiles, tier: TierResult) -> None:
+    objects = files.dcp_objects
+    if objects is None:
+        return
+    for key, name in _DCP_COUNTS:
+        tier.put(name, _count(objects.values.get(key)), f".distcp object {key}")
 
 
 def _verdict(files: FolderFiles, tier: TierResult) -> None:
@@ -270,6 +290,8 @@ def _verdict(files: FolderFiles, tier: TierResult) -> None:
         safety = "code"
     else:
         safety = "safe"
-    where = f"every pickle of the folder ({len(files.verdicts)} files)"
+    objects = files.dcp_objects
+    where = f"every pickle of the folder ({len(files.verdicts) - (objects is not None)} files"
+    where += f", {objects.count} objects in its shards)" if objects is not None else ")"
     tier.put("safety", safety, where)
     tier.put("unsafe_globals", unsafe, where)

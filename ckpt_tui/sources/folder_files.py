@@ -10,11 +10,14 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ckpt_tui.model.entry import Issue
 from ckpt_tui.reader import CheckpointInspection
 from ckpt_tui.sources.layout import folder_kind, read_latest
+
+if TYPE_CHECKING:
+    from ckpt_tui.reader.dcp import DcpObjects
 
 _PICKLE_SUFFIXES = (".pt", ".pth", ".bin", ".ckpt", ".pkl")
 _WEIGHTS = re.compile(
@@ -65,6 +68,8 @@ class FolderFiles:
     """``(safety, unsafe globals, issues)`` of each member that holds a pickle."""
     dcp_root: Any = None
     """DCP's ``Metadata`` record, as inert data."""
+    dcp_objects: DcpObjects | None = None
+    """The objects (not tensors) DCP saved as bytes in its shards, read for the verdict."""
     read_files: bool = True
     """Whether the files were read (``False``: the quick listing, names only)."""
 
@@ -80,7 +85,7 @@ def list_folder(path: str, *, read_files: bool = True) -> FolderFiles:
     """List the folder checkpoint at ``path`` and read each of its files (with ``read_files``:
     its JSON files are read by their callers either way); never raises."""
     from ckpt_tui.reader import inspect_checkpoint
-    from ckpt_tui.reader.dcp import read_pickle_file
+    from ckpt_tui.reader.dcp import read_dcp_objects, read_pickle_file
 
     files = FolderFiles(path, os.path.basename(os.path.normpath(path)), read_files=read_files)
     try:
@@ -133,6 +138,12 @@ def list_folder(path: str, *, read_files: bool = True) -> FolderFiles:
                     list(inspection.unsafe_globals),
                     [i for i in inspection.issues if i.severity != "info"],
                 )
+    if files.dcp_root is not None:  # once every shard's name is known
+        objects = read_dcp_objects(Path(path), files.dcp_root, files.names)
+        if objects is not None:
+            files.dcp_objects = objects
+            label = f"{objects.count} objects in the .distcp shards"
+            files.verdicts[label] = (objects.safety, objects.unsafe_globals, objects.issues)
     return files
 
 
