@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from catalog_helpers import HYDRA_CONFIG, write_text
+from payloads import MarkerPayload
 from reference_sidecar import REFERENCE_YAML as REFERENCE_SIDECAR
 
 from ckpt_tui.catalog.api import build_catalog
@@ -261,21 +262,13 @@ def test_broken_checkpoints_are_error_entries(tmp_path: Path, write_checkpoint) 
         assert entry.issues[0].code.startswith("checkpoint.")
 
 
-class _Hostile:
-    def __init__(self, marker: Path) -> None:
-        self.marker = marker
-
-    def __reduce__(self) -> tuple[object, tuple[str]]:
-        return (os.system, (f"touch {self.marker}",))
-
-
 def test_hostile_checkpoint_runs_nothing(tmp_path: Path) -> None:
     import torch
 
     marker = tmp_path / "MARKER"
     path = tmp_path / "r" / "checkpoints" / "evil.ckpt"
     path.parent.mkdir(parents=True)
-    torch.save({"epoch": 1, "payload": _Hostile(marker)}, path)
+    torch.save({"epoch": 1, "payload": MarkerPayload(marker)}, path)
     entry = entries(tmp_path)["r/checkpoints/evil.ckpt"]
     assert not marker.exists()
     assert any(i.code.startswith("security.") for i in entry.issues), entry.issues

@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from payloads import MarkerPayload
 
 from ckpt_tui.catalog.api import build_catalog
 from ckpt_tui.catalog.cache import clear_memory
@@ -15,16 +16,6 @@ from ckpt_tui.catalog.filter import FilterError, parse_filter
 from ckpt_tui.catalog.verify import remember_verdicts, verify_entries
 from ckpt_tui.model.entry import CheckpointCatalogEntry
 from ckpt_tui.sources.merge import TierResult, merge_tiers
-
-
-class Payload:
-    """Pickles as a call to os.system that would create a marker file if ever loaded unsafely."""
-
-    def __init__(self, marker: Path) -> None:
-        self.marker = marker
-
-    def __reduce__(self) -> tuple[object, tuple[str]]:
-        return (os.system, (f"touch {self.marker}",))
 
 
 def _save(path: Path, payload: object, note: str = "") -> Path:
@@ -40,7 +31,7 @@ def _save(path: Path, payload: object, note: str = "") -> Path:
 
 
 def _same_size_pair(folder: Path, marker: Path) -> tuple[Path, Path]:
-    hostile = _save(folder / "hostile.pt", Payload(marker))
+    hostile = _save(folder / "hostile.pt", MarkerPayload(marker))
     size = hostile.stat().st_size
     clean = folder / "clean.ckpt"
     for pad in range(0, 400):
@@ -80,7 +71,7 @@ def test_no_tier_but_the_checkpoint_tier_gives_the_verdict() -> None:
 def test_a_hostile_sidecar_claiming_safe_is_ignored(tmp_path: Path) -> None:
     marker = tmp_path / "marker"
     root = tmp_path / "tree"
-    ckpt = _save(root / "run" / "bad.ckpt", Payload(marker))
+    ckpt = _save(root / "run" / "bad.ckpt", MarkerPayload(marker))
     _sidecar(ckpt, "safety: safe\nunsafe_globals: []\n")
     (entry,) = build_catalog(root, use_cache=False).entries
     assert (entry.source, entry.safety) == ("sidecar", "unchecked")  # the keys say nothing
@@ -119,7 +110,7 @@ def test_a_file_copied_over_a_clean_one_with_the_same_size_and_mtime_is_read_aga
 def test_verified_verdicts_come_back_from_a_warm_cache(tmp_path: Path) -> None:
     marker = tmp_path / "marker"
     root = tmp_path / "tree"
-    bad = _save(root / "run" / "bad.ckpt", Payload(marker))
+    bad = _save(root / "run" / "bad.ckpt", MarkerPayload(marker))
     good = _save(root / "run" / "good.ckpt", None)
     for ckpt in (bad, good):
         _sidecar(ckpt)

@@ -4,25 +4,15 @@ checkpoints are skipped unless forced, and a forced sidecar hides nothing once t
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from payloads import MarkerPayload
 
 from ckpt_tui.catalog.api import build_catalog
 from ckpt_tui.convert.plan import plan_conversion
-
-
-class Payload:
-    """Pickles as a call to os.system that would create a marker file if ever loaded unsafely."""
-
-    def __init__(self, marker: Path) -> None:
-        self.marker = marker
-
-    def __reduce__(self) -> tuple[object, tuple[str]]:
-        return (os.system, (f"touch {self.marker}",))
 
 
 @pytest.fixture
@@ -38,7 +28,7 @@ def tree(tmp_path: Path) -> Path:
         "state_dict": {"model.w": torch.zeros(2, 2)},
     }
     torch.save(lightning, run / "good.ckpt")
-    torch.save({**lightning, "hook": Payload(tmp_path / "marker")}, run / "bad.ckpt")
+    torch.save({**lightning, "hook": MarkerPayload(tmp_path / "marker")}, run / "bad.ckpt")
     return tmp_path / "outputs"
 
 

@@ -5,7 +5,6 @@ they name judged, nothing run; one that cannot be read is never called safe."""
 
 from __future__ import annotations
 
-import os
 import pickle
 import shutil
 import warnings
@@ -15,16 +14,7 @@ from typing import Any
 
 import pytest
 from formats_helpers import entries_by_path
-
-
-class _Payload:
-    """Creates ``marker`` when unpickled by a real, unrestricted loader."""
-
-    def __init__(self, marker: Path) -> None:
-        self.marker = marker
-
-    def __reduce__(self) -> tuple[object, tuple[str]]:
-        return os.system, (f"touch {self.marker}",)
+from payloads import MarkerPayload
 
 
 def save_dcp(folder: Path, objects: dict[str, Any]) -> Path:
@@ -82,7 +72,7 @@ def test_an_object_that_runs_code_makes_the_checkpoint_unsafe(
     import torch
 
     marker = tmp_path / "marker"
-    folder = save_dcp(tmp_path / "step_1", {"step": 1, "hook": _Payload(marker)})
+    folder = save_dcp(tmp_path / "step_1", {"step": 1, "hook": MarkerPayload(marker)})
     entry = entries_by_path(tmp_path)["step_1"]
     assert not marker.exists()
     assert entry.safety == "unsafe" and entry.unsafe_globals == ["os.system"]

@@ -10,16 +10,7 @@ from pathlib import Path
 
 import pytest
 from formats_helpers import entries_by_path
-
-
-class _Payload:
-    """Creates ``marker`` when unpickled by a real, unrestricted loader."""
-
-    def __init__(self, marker: Path) -> None:
-        self.marker = marker
-
-    def __reduce__(self) -> tuple[object, tuple[str]]:
-        return os.system, (f"touch {self.marker}",)
+from payloads import MarkerPayload
 
 
 @pytest.fixture
@@ -36,8 +27,8 @@ def test_payloads_in_every_pickle_of_a_folder_are_all_named(
     import torch
 
     marker = tmp_path / "marker"
-    torch.save(_Payload(marker), trainer_copy / "training_args.bin")
-    (trainer_copy / "scheduler.pt").write_bytes(pickle.dumps(_Payload(marker), protocol=2))
+    torch.save(MarkerPayload(marker), trainer_copy / "training_args.bin")
+    (trainer_copy / "scheduler.pt").write_bytes(pickle.dumps(MarkerPayload(marker), protocol=2))
     entry = entries_by_path(tmp_path)["runs/bert/checkpoint-4"]
     assert not marker.exists()
     assert entry.safety == "unsafe" and "os.system" in entry.unsafe_globals
@@ -50,7 +41,7 @@ def test_a_hostile_dcp_metadata_is_unsafe_and_never_run(formats_tree: Path, tmp_
     copy = tmp_path / "step_7"
     shutil.copytree(formats_tree / "dcp-run" / "checkpoints" / "step_7", copy)
     marker = tmp_path / "marker"
-    (copy / ".metadata").write_bytes(pickle.dumps(_Payload(marker), protocol=4))
+    (copy / ".metadata").write_bytes(pickle.dumps(MarkerPayload(marker), protocol=4))
     entry = entries_by_path(tmp_path)["step_7"]
     assert not marker.exists()
     assert entry.format == "dcp" and entry.safety == "unsafe"
