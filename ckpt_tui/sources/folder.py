@@ -291,7 +291,10 @@ def _verdict(files: FolderFiles, tier: TierResult) -> None:
     else:
         safety = "safe"
     objects = files.dcp_objects
-    where = f"every pickle of the folder ({len(files.verdicts) - (objects is not None)} files"
-    where += f", {objects.count} objects in its shards)" if objects is not None else ")"
+    count = len(files.verdicts) - (objects is not None)
+    where = f"every pickle of the folder ({count} file{'' if count == 1 else 's'}"
+    if objects is not None:
+        where += f", {objects.count} object{'' if objects.count == 1 else 's'} in its shards"
+    where += ")"
     tier.put("safety", safety, where)
     tier.put("unsafe_globals", unsafe, where)

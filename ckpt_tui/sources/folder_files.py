@@ -142,7 +142,8 @@ def list_folder(path: str, *, read_files: bool = True) -> FolderFiles:
         objects = read_dcp_objects(Path(path), files.dcp_root, files.names)
         if objects is not None:
             files.dcp_objects = objects
-            label = f"{objects.count} objects in the .distcp shards"
+            plural = "" if objects.count == 1 else "s"
+            label = f"{objects.count} object{plural} in the .distcp shards"
             files.verdicts[label] = (objects.safety, objects.unsafe_globals, objects.issues)
     return files
 
