@@ -45,3 +45,28 @@ def test_formats_list_like_local(
     ]
     formats = {e["format"] for e in remote}
     assert len(formats) >= 4, formats  # folders, archives and files alike
+
+
+def test_a_dcp_object_that_runs_code_is_named_from_a_bucket_too(
+    s3_env: str, s3: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import warnings
+
+    import torch
+    import torch.distributed.checkpoint as dcp
+    from payloads import MarkerPayload
+
+    marker = tmp_path / "marker"
+    folder = tmp_path / "outputs" / "run" / "checkpoints" / "step_3"
+    state = {"model": torch.nn.Linear(4, 3).state_dict(), "epoch": 3, "hook": MarkerPayload(marker)}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # DCP's notice that no process group is running
+        dcp.save(state, checkpoint_id=str(folder))
+    s3.create_bucket(Bucket="ckpt-dcp-objects")
+    upload_tree(s3, tmp_path / "outputs", "ckpt-dcp-objects", "outputs")
+    assert main(["list", "s3://ckpt-dcp-objects/outputs", "--json", "--no-cache"]) == 0
+    (entry,) = json.loads(capsys.readouterr().out)
+    assert entry["checkpoint_path"] == "run/checkpoints/step_3"
+    assert entry["safety"] == "unsafe" and entry["unsafe_globals"] == ["os.system"]
+    assert entry["epoch"] == 3
+    assert not marker.exists()
