@@ -140,6 +140,10 @@ MAX_OBJECTS = 10_000
 """Objects saved as bytes read per DCP checkpoint; beyond it the verdict cannot be ``safe``."""
 MAX_OBJECT_BYTES = 16 * 1024 * 1024
 """An object saved as bytes larger than this is not read (a real one is a few KB)."""
+MAX_OBJECTS_TOTAL_BYTES = 16 * 1024 * 1024
+"""Bytes of objects read per DCP checkpoint, all objects together: the ``Metadata`` may point any
+number of keys at the same bytes, and each would be read again (10,000 keys on one 16 MiB object
+would cost hours). So a checkpoint's objects cost at most what one checkpoint's pickle does."""
 _SHOWN_PROBLEMS = 3
 
 
@@ -180,25 +184,33 @@ def read_dcp_objects(folder: Path, root: Any, names: set[str]) -> DcpObjects | N
     calls: list[Any] = []
     verdicts: set[str] = set()
     shards: dict[str, Any] = {}
+    budget = _ByteBudget(MAX_OBJECTS_TOTAL_BYTES)
     try:
         for index, key in enumerate(keys):
             if index >= MAX_OBJECTS:
                 problems.append(f"{len(keys) - MAX_OBJECTS} objects past the first {MAX_OBJECTS}")
                 break
             try:
-                problem = _read_object(folder, key, where.get(key), names, shards, result, calls)
+                problem = _read_object(
+                    folder, key, where.get(key), names, shards, result, calls, budget
+                )
             except Exception as exc:  # one bad object must never stop the entry
                 problem = f"{key!r:.60}: reader failed: {type(exc).__name__}: {exc!s:.100}"
             if problem is None:
                 verdicts.add("safe")
             elif problem == "code":
                 verdicts.add("code")
+            elif problem is _OVER_BUDGET:
+                budget.refused += 1
             else:
                 problems.append(problem)
     finally:
         for source in shards.values():
             if source is not None:
                 source.close()
+    if budget.refused:
+        mib = MAX_OBJECTS_TOTAL_BYTES // 2**20
+        problems.append(f"{_objects(budget.refused)} past the first {mib} MiB of objects")
     if result.unsafe_globals:
         result.safety = "unsafe"
         issue = unsafe_issue(result.unsafe_globals, derived_targets(calls))
@@ -253,6 +265,7 @@ def _read_object(
     shards: dict[str, Any],
     result: DcpObjects,
     calls: list[Any],
+    budget: _ByteBudget,
 ) -> str | None:
     """Read one object into ``result``; ``None`` when checked, ``"code"`` for an archive that
     holds code, else why it could not be checked."""
@@ -273,6 +286,8 @@ def _read_object(
         return f"{shown} has no valid offset and length"
     if length > MAX_OBJECT_BYTES:
         return f"{shown} is {length} bytes"
+    if not budget.take(length):
+        return _OVER_BUDGET
     if shard not in shards:
         try:
             shards[shard] = open_source(folder / shard)
@@ -297,6 +312,29 @@ def _read_object(
     with contextlib.suppress(TooComplex, OSError, FormatError):  # checked, but no plain value
         result.values[key] = to_plain(parsed.root, parsed.scalar)
     return None
+
+
+_OVER_BUDGET = "over the budget"
+
+
+def _objects(count: int) -> str:
+    return "1 object" if count == 1 else f"{count} objects"
+
+
+class _ByteBudget:
+    """What is left of :data:`MAX_OBJECTS_TOTAL_BYTES` for one checkpoint's objects."""
+
+    def __init__(self, total: int) -> None:
+        self.left = total
+        self.refused = 0
+        """Objects not read because they did not fit."""
+
+    def take(self, length: int) -> bool:
+        """Spend ``length`` bytes; ``False`` (nothing spent) when fewer are left."""
+        if length > self.left:
+            return False
+        self.left -= length
+        return True
 
 
 def _note_unsafe(parsed: Any, result: DcpObjects, calls: list[Any]) -> None:

@@ -170,6 +170,37 @@ def test_an_object_that_cannot_be_read_is_never_called_safe(
     assert entry.epoch is None and entry.global_step == 120  # the others still count
 
 
+def test_keys_pointed_at_one_object_cost_one_budget(tmp_path: Path) -> None:
+    # A Metadata naming the same 1 MiB object under 200 keys: each key would be read again
+    # (a 17 MB folder with 10,000 keys on a 16 MiB object cost hours of CPU). The reader stops
+    # after 16 MiB of objects in all, and the keys it did not read keep the verdict from 'safe'.
+    from torch.distributed.checkpoint.metadata import BytesStorageMetadata, MetadataIndex
+
+    from ckpt_tui.reader.dcp import MAX_OBJECTS_TOTAL_BYTES
+    from ckpt_tui.sources.folder_files import list_folder
+
+    folder = save_dcp(tmp_path / "step_1", {"blob": bytes(2**20)})
+    length = _storage_info(folder)["blob"].length
+
+    def copies(metadata: Any) -> None:
+        info = _storage_info(folder)["blob"]
+        for number in range(200):
+            metadata.state_dict_metadata[f"copy{number}"] = BytesStorageMetadata()
+            metadata.storage_data[MetadataIndex(f"copy{number}")] = info
+
+    _rewrite_metadata(folder, copies)
+    objects = list_folder(str(folder)).dcp_objects
+    assert objects is not None and objects.count == 201
+    read = MAX_OBJECTS_TOTAL_BYTES // length
+    assert len(objects.values) == read  # each read one is still described
+    assert objects.safety == "unreadable"
+    assert [i.message for i in objects.issues] == [
+        f"not checked: {201 - read} objects past the first 16 MiB of objects"
+    ]
+    entry = entries_by_path(tmp_path)["step_1"]
+    assert entry.safety == "unreadable" and entry.global_step == 1
+
+
 @pytest.mark.parametrize("how", ["garbled", "shard renamed"])
 def test_a_broken_shard_costs_its_objects_only(
     lightning_like: Path, tmp_path: Path, how: str
