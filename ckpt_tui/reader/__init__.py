@@ -29,6 +29,8 @@ from ckpt_tui.reader.results import (
 )
 from ckpt_tui.reader.safetensors import looks_like_safetensors, parse_safetensors
 from ckpt_tui.reader.source import CheckpointFile, FormatError, ParsedFile, PickleFailure
+from ckpt_tui.reader.unpickle.machine import TruncatedPickle, UnpicklingError, unpickle
+from ckpt_tui.reader.unpickle.resolve import PickleDataError, Resolver
 from ckpt_tui.reader.unpickle.verdict import code_issue, derived_targets, unsafe_issue
 from ckpt_tui.reader.zipformat import ZIP_MAGIC, parse_zip
 
@@ -83,23 +85,34 @@ def inspect_checkpoint(path: Path | str | ByteSource) -> CheckpointInspection:
 def _inspect(f: CheckpointFile, result: CheckpointInspection) -> None:
     if f.size == 0:
         raise FormatError("checkpoint.empty", "the file is empty (0 bytes)")
-    head = f.read(0, 16)
+    head = f.read(0, _HEAD_BYTES)
+    # The order of torch.load: a zip by its first bytes; anything else is a tar archive when
+    # tarfile can read its first header, else a pickle from the first byte, whatever it looks
+    # like. So a file that is also a tar, or a safetensors file whose first bytes are also a
+    # pickle, is judged by what torch.load would read in it.
     if head.startswith(ZIP_MAGIC):
         result.format = "zip"
         parsed = parse_zip(f)
+    elif _is_tar(head):
+        raise FormatError(
+            "checkpoint.unsupported",
+            "tar-based checkpoint (torch < 0.4): torch.load would unpickle its members, "
+            "which are not read here",
+        )
     elif looks_like_safetensors(head, f.size):
         result.format = "safetensors"
         parsed = parse_safetensors(f)
+        _judge_as_pickle(f, head, parsed)
     elif looks_like_pickle(head):
         result.format = "legacy"
         parsed = parse_legacy(f)
-    elif f.read(257, 5) == b"ustar":
-        raise FormatError(
-            "checkpoint.unsupported", "tar-based checkpoint (torch < 0.4) is not supported"
-        )
     else:
+        pickled = ParsedFile("legacy")
+        _judge_as_pickle(f, head, pickled)
         raise FormatError(
-            "checkpoint.not-a-checkpoint", "neither a torch zip, a torch pickle nor safetensors"
+            "checkpoint.not-a-checkpoint",
+            "neither a torch zip, a torch pickle nor safetensors",
+            pickled if pickled.unsafe else None,
         )
     result.issues.extend(parsed.issues)
     _record_verdict(result, parsed)
@@ -117,6 +130,55 @@ def _inspect(f: CheckpointFile, result: CheckpointInspection) -> None:
         return
     result.unknown_globals = parsed.extra.get("unknown_globals", [])
     summarize(parsed.root, parsed.scalar, result)
+
+
+_HEAD_BYTES = 512
+"""The first read of every file: a tar header's size, enough to tell every format apart."""
+
+
+def _is_tar(head: bytes) -> bool:
+    """Whether ``tarfile`` (as ``torch.load`` calls it) takes the file for a tar archive: its
+    first 512 bytes are a valid tar header."""
+    import tarfile
+
+    try:
+        tarfile.TarInfo.frombuf(head[: tarfile.BLOCKSIZE], "utf-8", "surrogateescape")
+    except tarfile.HeaderError:
+        return False
+    return True
+
+
+def _judge_as_pickle(f: CheckpointFile, head: bytes, parsed: ParsedFile) -> None:
+    """Add to ``parsed`` the unsafe globals ``torch.load`` would meet reading the file as a
+    legacy checkpoint (a pickle from the first byte): a file that is not a zip but is also a
+    pickle holds two contents, and the verdict is about the one torch.load runs. Most files
+    stop being a pickle within their first bytes: ``head`` answers for them."""
+    probe = Resolver()
+    try:
+        unpickle(head, probe, None)
+    except (UnpicklingError, PickleDataError):
+        if not probe.unsafe:
+            return  # not a pickle, and nothing it named before it broke could run
+    except TruncatedPickle:
+        pass
+    try:
+        pickled = parse_legacy(f)
+    except (FormatError, PickleFailure) as exc:
+        if exc.parsed is None:
+            return
+        pickled = exc.parsed
+    if not pickled.unsafe:
+        return
+    parsed.unsafe.extend(name for name in pickled.unsafe if name not in parsed.unsafe)
+    parsed.unsafe_calls.extend(pickled.unsafe_calls)
+    parsed.issues.append(
+        Issue(
+            severity="error",
+            code="checkpoint.polyglot",
+            message="the file is also a pickle, and torch.load unpickles any file that is not "
+            "a zip (all but a path ending in .safetensors, in recent versions)",
+        )
+    )
 
 
 def _record_verdict(result: CheckpointInspection, parsed: ParsedFile) -> None:

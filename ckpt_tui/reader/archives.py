@@ -30,6 +30,10 @@ _MAX_EXTRA_BYTES = 64 * 1024
 _MAX_JSON_BYTES = 8 * 1024 * 1024
 _MAX_PICKLE_BYTES = 16 * 1024 * 1024
 _MAX_LISTED = 500
+_MAX_NAME_CHARS = 16 * 1024 * 1024
+"""Characters of tensor names collected from one pickle of an archive."""
+_MAX_NAME_SHOWN = 300
+"""A longer tensor name is shown shortened (real ones are under 300 characters)."""
 _MAX_WALK = 100_000
 # torch.export's serialized ScalarType codes → torch dtype names.
 _EXPORT_DTYPES = {
@@ -119,7 +123,7 @@ def _member_bytes(f: CheckpointFile, members: Directory, suffix: str, limit: int
 
 
 def _listing(tensors: dict[str, str]) -> dict[str, Any]:
-    shown = dict(list(tensors.items())[:_MAX_LISTED])
+    shown = {_shortened(name): kind for name, kind in list(tensors.items())[:_MAX_LISTED]}
     out: dict[str, Any] = {"count": len(tensors), "tensors": shown}
     if len(shown) < len(tensors):
         out["not_listed"] = len(tensors) - len(shown)
@@ -143,17 +147,28 @@ def _torchscript_contents(
             out[key] = {"unreadable": str(exc)[:200]}
             continue
         found: dict[str, str] = {}
-        _collect(root, "", found, [_MAX_WALK])
+        budget = [_MAX_WALK, _MAX_NAME_CHARS]
+        _collect(root, "", found, budget)
         out[key] = _listing(found)
+        if min(budget) < 0:
+            out[key]["cut_short"] = "too many names or characters: not every tensor is counted"
     return out
 
 
+def _shortened(name: str) -> str:
+    return name if len(name) <= _MAX_NAME_SHOWN else name[: _MAX_NAME_SHOWN - 1] + "…"
+
+
 def _collect(value: Any, prefix: str, out: dict[str, str], budget: list[int]) -> None:
-    """Every tensor under ``value`` by dotted attribute name (module objects, dicts, lists)."""
+    """Every tensor under ``value`` by dotted attribute name (module objects, dicts, lists).
+
+    ``budget`` is ``[items, characters]`` left: a shared object is walked once per reference,
+    and a long name is copied into every name under it, so both are bounded."""
     budget[0] -= 1
-    if budget[0] < 0 or prefix.count(".") > 32:
+    if budget[0] < 0 or budget[1] < 0 or prefix.count(".") > 32:
         return
     if isinstance(value, TensorRef):
+        budget[1] -= len(prefix)
         out[prefix.rstrip(".") or "0"] = f"{value.dtype}{list(value.shape)}"
     elif isinstance(value, Call):
         state = value.state

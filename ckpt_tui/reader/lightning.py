@@ -22,79 +22,13 @@ from ckpt_tui.reader.results import (
     ModelCheckpointState,
     TensorInfo,
 )
-from ckpt_tui.reader.unpickle.objects import DTYPE_ITEMSIZE, Call, TensorRef
+from ckpt_tui.reader.unpickle.objects import DTYPE_ITEMSIZE, TensorRef
 from ckpt_tui.reader.unpickle.plain import ScalarReader, TooComplex, label, scalar_value, to_plain
+from ckpt_tui.reader.weights import find_weights
 
-WEIGHT_KEYS = ("state_dict", "model_state_dict", "model")
 _MODE = re.compile(r"""['"]mode['"]\s*:\s*['"](min|max)['"]""")
 _NAMED_METRICS = ("hmean", "precision", "recall")
-_MAX_FLATTEN_DEPTH = 6
-_MAX_WEIGHTS = 1_000_000
 _MAX_GROUPS = 64
-_NOT_WEIGHTS = frozenset(
-    {"callbacks", "loops", "lr_schedulers", "hyper_parameters", "datamodule_hyper_parameters"}
-    | {"cleval_metrics", "metrics", "scheduler", "scaler", "amp"}
-)
-
-
-def _weights_from(value: Any, prefix: str, out: dict[str, TensorRef], depth: int) -> None:
-    """Tensors of a (possibly nested) dict or pickled ``nn.Module``, keys joined with dots."""
-    if depth > _MAX_FLATTEN_DEPTH or len(out) > _MAX_WEIGHTS:
-        return
-    if isinstance(value, Call) and isinstance(value.state, dict):
-        # A whole nn.Module: its parameters, buffers and submodules live in its __dict__.
-        state = value.state
-        for part in ("_parameters", "_buffers"):
-            _weights_from(state.get(part), prefix, out, depth + 1)
-        modules = state.get("_modules")
-        if isinstance(modules, dict):
-            for name, child in modules.items():
-                if isinstance(name, str):
-                    _weights_from(child, f"{prefix}{name}.", out, depth + 1)
-        return
-    if isinstance(value, Call) and value.dictitems is not None:
-        value = dict(pair for pair in value.dictitems if isinstance(pair[0], str))
-    if not isinstance(value, dict):
-        return
-    for key, item in value.items():
-        if not isinstance(key, str):
-            continue
-        if isinstance(item, TensorRef):
-            out[prefix + key] = item
-        elif isinstance(item, (dict, Call)):
-            _weights_from(item, f"{prefix}{key}.", out, depth + 1)
-
-
-def find_weights(root: Any) -> tuple[str | None, dict[str, TensorRef]]:
-    """Where the weights are, and their tensors (see ``CheckpointInspection.weights_key``)."""
-    if isinstance(root, Call):
-        tensors: dict[str, TensorRef] = {}
-        _weights_from(root, "", tensors, 0)
-        return ("", tensors) if tensors else (None, {})
-    if not isinstance(root, dict):
-        return None, {}
-    for key in WEIGHT_KEYS:
-        if key in root:
-            tensors = {}
-            _weights_from(root[key], "", tensors, 0)
-            if tensors:
-                return key, tensors
-    direct = sum(isinstance(v, TensorRef) for v in root.values())
-    if direct and direct * 2 >= len(root):
-        tensors = {}
-        _weights_from(root, "", tensors, 0)
-        return "", tensors
-    # Otherwise the entry holding the most tensors ("net", "ema", ...), never Lightning's own.
-    best: tuple[str | None, dict[str, TensorRef]] = (None, {})
-    for key, value in root.items():
-        if not isinstance(key, str) or key in _NOT_WEIGHTS or key.startswith("optim"):
-            continue
-        if isinstance(value, (dict, Call)):
-            tensors = {}
-            _weights_from(value, "", tensors, 0)
-            if len(tensors) > len(best[1]):
-                best = (key, tensors)
-    return best
 
 
 def _int(value: Any) -> int | None:
@@ -266,8 +200,15 @@ def _plain_dict(value: Any, scalar: ScalarReader | None, what: str, issues: list
 
 def summarize(root: Any, scalar: ScalarReader | None, result: CheckpointInspection) -> None:
     """Fill ``result`` from the unpickled ``root``."""
-    result.weights_key, tensors = find_weights(root)
+    result.weights_key, tensors, complete = find_weights(root)
     infos, problems = describe_weights(tensors)
+    if not complete:
+        message = (
+            f"only the first {len(tensors)} tensors are listed: their names or nesting are too many"
+        )
+        result.issues.append(
+            Issue(severity="error", code="checkpoint.too-complex", message=message)
+        )
     if problems:
         more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
         result.issues.append(

@@ -237,8 +237,8 @@ def _parse_clean(directory: bytes, count: int, end: int) -> Directory | None:
     ):
         return None
     members = dict(zip(names, rows, strict=True))
-    if len(members) != count:
-        return None  # a repeated name
+    if len(members) != count or len(set(fold_case(joined).split("\x00"))) != count:
+        return None  # a repeated name, or two names torch's lookup takes for one
     return Directory(members, _ending(joined, "data.pkl"))
 
 
@@ -259,6 +259,7 @@ def _parse_checked(
 ) -> tuple[Directory, list[Issue]]:
     """The directory, checked member by member: errors and warnings name the member."""
     members: dict[str, Entry] = {}
+    folded: dict[str, str] = {}
     pickles: list[str] = []
     issues: list[Issue] = []
     pos = 0
@@ -297,17 +298,37 @@ def _parse_checked(
                 )
             )
             continue
-        if name in members and not duplicates_ok:
-            # torch writes each name once; with two, it may read either copy (its lookup is a
-            # binary search), so a harmless first data.pkl could hide the one torch runs.
-            raise FormatError(
-                "checkpoint.zip-invalid",
-                f"two zip members named {name!r:.80}: torch may read either (not read)",
-            )
+        if not duplicates_ok:
+            _refuse_repeated(name, members, folded)
         if name not in members and name.endswith("data.pkl"):
             pickles.append(name)
         members[name] = row
     return Directory(members, pickles), issues
+
+
+_ASCII_FOLD = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def fold_case(name: str) -> str:
+    """``name`` as torch's zip reader (miniz) compares names: ASCII letters without case."""
+    return name.translate(_ASCII_FOLD)
+
+
+def _refuse_repeated(name: str, members: dict[str, Entry], folded: dict[str, str]) -> None:
+    """A :class:`FormatError` when ``name`` repeats a member's name, even in another case.
+
+    torch writes each name once, and its lookup (a binary search that ignores case) may find
+    either of two such members: a harmless ``data.pkl`` could hide the ``DATA.PKL`` torch runs.
+    """
+    first = folded.setdefault(fold_case(name), name)
+    if name in members or first != name:
+        raise FormatError(
+            "checkpoint.zip-invalid",
+            f"two zip members named {first!r:.80} and {name!r:.80}: torch may read either "
+            "(its lookup ignores case; not read)"
+            if first != name
+            else f"two zip members named {name!r:.80}: torch may read either (not read)",
+        )
 
 
 def _outside(name: str) -> bool:

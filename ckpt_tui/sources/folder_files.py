@@ -132,7 +132,8 @@ def list_folder(path: str, *, read_files: bool = True) -> FolderFiles:
         elif lowered.endswith(".safetensors") or lowered.endswith(_PICKLE_SUFFIXES):
             inspection = inspect_checkpoint(Path(full))
             files.inspections[name] = inspection
-            if inspection.format != "safetensors":
+            # A safetensors file runs nothing, unless it is also a pickle (torch.load's view).
+            if inspection.format != "safetensors" or inspection.safety != "safe":
                 files.verdicts[name] = (
                     inspection.safety,
                     list(inspection.unsafe_globals),

@@ -264,6 +264,19 @@ def _bad_persistent_id(path: Path) -> Path:
     return zip_checkpoint(path, body.stop())
 
 
+def _tar(path: Path) -> Path:
+    """A tar archive as torch < 0.4 saved (members ``storages``, ``tensors``, ``pickle``)."""
+    import io
+    import tarfile
+
+    with tarfile.open(path, "w") as archive:
+        for name in ("storages", "tensors", "pickle"):
+            info = tarfile.TarInfo(name)
+            info.size = 2
+            archive.addfile(info, io.BytesIO(b"N."))
+    return path
+
+
 def _write(data: bytes) -> Callable[[Path], Path]:
     def build(path: Path) -> Path:
         path.write_bytes(data)
@@ -289,7 +302,11 @@ BROKEN: dict[str, tuple[Callable[[Path], Path], str]] = {
     "huge_list": (_huge_list, "checkpoint.pickle-invalid"),
     "legacy_truncated": (_legacy_truncated, "checkpoint.truncated"),
     "bad_persistent_id": (_bad_persistent_id, "checkpoint.pickle-invalid"),
-    "tar_format": (_write(b"x" * 257 + b"ustar" + b"\0" * 300), "checkpoint.unsupported"),
+    "tar_format": (lambda path: _tar(path), "checkpoint.unsupported"),
+    "ustar_magic_only": (
+        _write(b"x" * 257 + b"ustar" + b"\0" * 300),
+        "checkpoint.not-a-checkpoint",
+    ),
 }
 
 

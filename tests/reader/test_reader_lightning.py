@@ -102,7 +102,7 @@ def test_safetensors_header(torch_files: dict[str, Path]) -> None:
     assert result.tensors["0.weight"].shape == (3, 4)
     assert result.tensors["0.weight"].dtype == "float32"
     assert result.parameter_count == 23
-    assert result.bytes_read < 1024
+    assert result.bytes_read < 512 + 1024  # the first 512 bytes every file is told by, the header
 
 
 def test_quantized_and_new_dtypes(torch_files: dict[str, Path]) -> None:
