@@ -9,11 +9,14 @@ a bounded subprocess (1.5 GiB, 60 s), where the unbounded reading fails by runni
 
 from __future__ import annotations
 
+import json
+import struct
 from pathlib import Path
 
 import pytest
-from hardening_helpers import bounded_python, by_path, list_json
+from hardening_helpers import bounded_python, by_path, list_json, run_cli
 
+from ckpt_tui.compare.report import MAX_JSON_VALUE_CHARS, SHORT_CHARS, display_value, json_prefix
 from ckpt_tui.io.safe_yaml import parse_yaml_document
 from ckpt_tui.io.yaml_subset import FALLBACK, parse_simple_yaml
 
@@ -89,3 +92,56 @@ def test_merge_keys_within_the_budget_read_as_before() -> None:
     assert data == yaml.safe_load(text)
     assert duplicates == []
     assert parse_yaml_document(_merge_bomb(100, 100))[0] == yaml.safe_load(_merge_bomb(100, 100))
+
+
+# --- diff: long values and long key paths ---------------------------------------------------
+
+
+def _config_run(root: Path, name: str, config: str) -> Path:
+    """``root/name``: a safetensors checkpoint (which has no config of its own) beside the Hydra
+    config ``config``."""
+    run = root / name
+    (run / "checkpoints").mkdir(parents=True)
+    (run / ".hydra").mkdir()
+    (run / ".hydra" / "config.yaml").write_text(config)
+    header = json.dumps({"w": {"dtype": "F32", "shape": [4], "data_offsets": [0, 16]}}).encode()
+    header += b" " * (-len(header) % 8)
+    weights = run / "checkpoints" / "model.safetensors"
+    weights.write_bytes(struct.pack("<Q", len(header)) + header + bytes(16))
+    return weights
+
+
+def _aliased_text(letter: str) -> str:
+    """One 1 MB text and a list of 20,000 aliases to it: 20 GB if each use is written out."""
+    return f"exp_name: x\nbig: &s {letter * 1_000_000}\nblob: [{', '.join(['*s'] * 20_000)}]\n"
+
+
+def test_diff_cuts_long_values(tmp_path: Path) -> None:
+    a = _config_run(tmp_path, "a", _aliased_text("a"))
+    b = _config_run(tmp_path, "b", _aliased_text("b"))
+    done = run_cli("diff", "--no-cache", a, b)
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = done.stdout.decode().splitlines()
+    blob = next(line for line in lines if line.startswith("~ blob\t"))
+    _mark, shown_a, shown_b = blob.split("\t")
+    assert len(shown_a) == SHORT_CHARS and shown_a.endswith("…"), shown_a[-20:]
+    assert shown_b.startswith('["bbb') and shown_b.endswith("…")
+    big = next(line for line in lines if line.startswith("~ big\t"))
+    assert len(big) < 3 * SHORT_CHARS
+
+    done = run_cli("diff", "--json", "--no-cache", a, b)
+    assert done.returncode == 0, done.stderr[-2000:]
+    rows = {row["key"]: row for row in json.loads(done.stdout)["sections"]["config"]}
+    for key in ("big", "blob"):
+        assert rows[key]["truncated"] is True
+        for side in ("a", "b"):
+            assert len(rows[key][side]) == MAX_JSON_VALUE_CHARS
+            assert rows[key][side].endswith("…")
+    assert "exp_name" not in rows  # equal: listed only with --all
+
+
+def test_display_value_reads_as_before() -> None:
+    for value in ([1, 2.5, "x", None, True], {"a": [1, {"b": "ü"}]}, list(range(300)), {}, []):
+        text = json.dumps(value, ensure_ascii=False, default=repr, separators=(", ", ": "))
+        assert display_value(value) == (text if len(text) <= 400 else text[:399] + "…")
+        assert json_prefix(value, 10_000) == text
