@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from hardening_helpers import bounded_python, by_path, list_json, run_cli
 
+from ckpt_tui.compare.flatten import MAX_PART_CHARS, TRUNCATED_KEY, flatten
 from ckpt_tui.compare.report import MAX_JSON_VALUE_CHARS, SHORT_CHARS, display_value, json_prefix
 from ckpt_tui.io.safe_yaml import parse_yaml_document
 from ckpt_tui.io.yaml_subset import FALLBACK, parse_simple_yaml
@@ -145,3 +146,33 @@ def test_display_value_reads_as_before() -> None:
         text = json.dumps(value, ensure_ascii=False, default=repr, separators=(", ", ": "))
         assert display_value(value) == (text if len(text) <= 400 else text[:399] + "…")
         assert json_prefix(value, 10_000) == text
+
+
+def _key_bomb(length: int, levels: int) -> str:
+    """Mapping keys that are aliases of two long names, nested ``levels`` deep: 2**levels keys
+    of ``levels`` names each."""
+    lines = ["exp_name: bomb", f"keys: [&k1 {'A' * length}, &k2 {'B' * length}]", "l0: &l0 1"]
+    lines += [f"l{i}: &l{i} {{*k1 : *l{i - 1}, *k2 : *l{i - 1}}}" for i in range(1, levels + 1)]
+    return "\n".join(lines) + f"\ntop: *l{levels}\n"
+
+
+def test_diff_cuts_long_key_paths(tmp_path: Path) -> None:
+    # 200 KB: written out, the key paths alone would be about 10 GB.
+    a = _config_run(tmp_path, "a", _key_bomb(100_000, 12))
+    b = _config_run(tmp_path, "b", "exp_name: plain\n")
+    done = run_cli("diff", "--json", "--no-cache", a, b)
+    assert done.returncode == 0, done.stderr[-2000:]
+    rows = {row["key"]: row for row in json.loads(done.stdout)["sections"]["config"]}
+    assert rows[TRUNCATED_KEY]["a"].startswith("more keys not compared"), rows[TRUNCATED_KEY]
+    assert max(len(key) for key in rows) <= 13 * MAX_PART_CHARS
+    one = next(key for key in rows if key.startswith("l1."))
+    assert one.startswith("l1.AAA") and "…" in one
+
+
+def test_flatten_keeps_long_names_apart() -> None:
+    first, second = "x" * 300 + "1", "x" * 300 + "2"
+    flat = flatten({"a": {first: 1, second: 2}, "b": {"c": 3}})
+    assert len(flat) == 3 and flat["b.c"] == 3
+    assert sorted(flat.values()) == [1, 2, 3]
+    assert all(len(key) <= 2 + MAX_PART_CHARS for key in flat)
+    assert TRUNCATED_KEY not in flat
