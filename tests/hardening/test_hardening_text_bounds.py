@@ -10,6 +10,7 @@ a bounded subprocess (1.5 GiB, 60 s), where the unbounded reading fails by runni
 from __future__ import annotations
 
 import json
+import os
 import struct
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from ckpt_tui.compare.flatten import MAX_PART_CHARS, TRUNCATED_KEY, flatten
 from ckpt_tui.compare.report import MAX_JSON_VALUE_CHARS, SHORT_CHARS, display_value, json_prefix
 from ckpt_tui.io.safe_yaml import parse_yaml_document
 from ckpt_tui.io.yaml_subset import FALLBACK, parse_simple_yaml
+from ckpt_tui.sources.folder import MAX_FILES_KEPT, MAX_INDEXES_READ, folder_tier
 
 # --- a long run of spaces inside a sidecar value -------------------------------------------
 
@@ -176,3 +178,31 @@ def test_flatten_keeps_long_names_apart() -> None:
     assert sorted(flat.values()) == [1, 2, 3]
     assert all(len(key) <= 2 + MAX_PART_CHARS for key in flat)
     assert TRUNCATED_KEY not in flat
+
+
+# --- many shard indexes in one model folder -------------------------------------------------
+
+
+def test_model_folder_reads_each_shard_index_once(tmp_path: Path) -> None:
+    folder = tmp_path / "m"
+    folder.mkdir()
+    (folder / "config.json").write_text('{"architectures": ["BertModel"]}')
+    shards = {f"t{i}": f"s{i}.safetensors" for i in range(MAX_FILES_KEPT + 100)}
+    index = json.dumps({"metadata": {}, "weight_map": shards})
+    (folder / "model.safetensors.index.json").write_text(index)
+    for i in range(10):  # links to the same index, sorted before it
+        (folder / f"a{i}.safetensors.index.json").symlink_to("model.safetensors.index.json")
+    os.link(folder / "model.safetensors.index.json", folder / "mz.safetensors.index.json")
+    for i in range(MAX_INDEXES_READ + 1):  # distinct files: only the first few are read
+        (folder / f"x{i}.safetensors.index.json").write_text(index)
+    tier = folder_tier(str(folder))
+    info = tier.details["folder"]
+    read = sorted(info["shards"])
+    assert read == ["model.safetensors.index.json"] + [
+        f"x{i}.safetensors.index.json" for i in range(MAX_INDEXES_READ - 1)
+    ]
+    assert len(info["shards"]["model.safetensors.index.json"]) == MAX_FILES_KEPT
+    assert info["shard_count"]["model.safetensors.index.json"] == len(shards)
+    notes = [i.message for i in tier.issues if "not read" in i.message]
+    assert len(notes) == 1 and notes[0].startswith("13 *.index.json not read"), notes
+    assert "a0.safetensors.index.json" in notes[0]
