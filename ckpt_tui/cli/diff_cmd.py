@@ -148,10 +148,11 @@ def _shown_path(side: CheckpointSnapshot) -> str:
 
 
 def _cell(value: Any) -> str:
-    """A value as one line of safe text (tabs and newlines would break the plain format)."""
-    from ckpt_tui.compare.report import display_value
+    """A value as one line of safe text (tabs and newlines would break the plain format), cut
+    as the TUI cuts it: aliases can repeat one long text in thousands of a config's keys."""
+    from ckpt_tui.compare.report import cut_text, display_value
 
-    text = value if isinstance(value, str) else display_value(value)
+    text = cut_text(value) if isinstance(value, str) else display_value(value)
     return escape_for_terminal(text).replace("\t", " ").replace("\n", " ")
 
 

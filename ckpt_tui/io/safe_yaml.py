@@ -196,7 +196,14 @@ def parse_yaml_document(text: str) -> tuple[Any, list[str]]:
     pyyaml = _pyyaml()
     loader = pyyaml.SafeLoader(text)
     try:
-        data = loader.get_single_data()
+        # Composed and counted before anything is constructed: constructing a merge key (<<)
+        # copies every merged pair into the mapping, so a few KB of merges could otherwise
+        # build millions of entries before check_bounded ever sees them.
+        node = loader.get_single_node()
+        data = None
+        if node is not None:
+            _check_node_budget(pyyaml.yaml, node)
+            data = loader.construct_document(node)
     except pyyaml.yaml.YAMLError as exc:
         raise UnsafeDocumentError(f"invalid YAML: {_one_line(exc)}") from exc
     except RecursionError as exc:
@@ -248,6 +255,34 @@ def dump_yaml(data: Any) -> str:
         default_flow_style=False,
     )
     return text
+
+
+def _check_node_budget(yaml: ModuleType, root: Any) -> None:
+    """Refuse a composed document whose tree expansion is over :data:`MAX_NODES` nodes.
+
+    Walks the node graph as :func:`check_bounded` walks the data, expanding every alias where it
+    is used, so a merge key counts the whole mapping it merges each time it is used: what
+    construction would copy. A cycle is not descended twice: construction then words the error.
+    """
+    budget = MAX_NODES
+    open_ids: set[int] = set()
+    stack: list[tuple[Any, bool]] = [(root, False)]  # (node, leaving?)
+    while stack:
+        node, leaving = stack.pop()
+        if leaving:
+            open_ids.discard(id(node))
+            continue
+        budget -= 1
+        if budget < 0:
+            raise UnsafeDocumentError(f"document expands to over {MAX_NODES:,} nodes (alias bomb?)")
+        if isinstance(node, yaml.ScalarNode) or id(node) in open_ids:
+            continue
+        open_ids.add(id(node))
+        stack.append((node, True))
+        if isinstance(node, yaml.MappingNode):
+            stack.extend((child, False) for pair in node.value for child in pair)
+        else:
+            stack.extend((child, False) for child in node.value)
 
 
 def check_bounded(data: Any, *, max_nodes: int = MAX_NODES) -> None:

@@ -79,9 +79,11 @@ class _OutsideSubset(Exception):
 
 # One line of the subset: indent, optional "- " entry marker, optional "key:" and the rest.
 # Spaces are spelled " " (never \s) and lines end at "\n" only (the odd characters above have
-# sent CR, NEL, LS and PS to the real loader): exactly where YAML splits a line.
+# sent CR, NEL, LS and PS to the real loader): exactly where YAML splits a line. The rest keeps
+# its trailing spaces, which _parse strips: a lazy "(.*?) *$" would retry the tail at every
+# space of a run inside a value, quadratic in the run's length.
 _LINE = re.compile(
-    r"^( *)(?:(-)(?: +|$))?(?:([A-Za-z0-9_][A-Za-z0-9_./@+=-]*):(?: +|$))?(.*?) *$", re.MULTILINE
+    r"^( *)(?:(-)(?: +|$))?(?:([A-Za-z0-9_][A-Za-z0-9_./@+=-]*):(?: +|$))?(.*)$", re.MULTILINE
 )
 
 
@@ -114,6 +116,7 @@ def _parse(lines: list[tuple[str, str, str, str]], duplicates: list[str] | None)
     pending: tuple[Any, Any, int, bool, str] | None = None
     scalar_indent = -1  # a line deeper than a scalar's would continue it (multi-line scalar)
     for indent_text, dash, key, rest in lines:
+        rest = rest.rstrip(" ")
         if not dash and not key and (not rest or rest[0] == "#"):
             continue  # blank or comment line
         indent = len(indent_text)

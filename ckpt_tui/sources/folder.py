@@ -21,6 +21,7 @@ naming it, and ``unsafe_globals`` lists the globals of all of them.
 from __future__ import annotations
 
 import os
+import stat
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,8 @@ MAX_HISTORY = 200
 """Eval points kept in the details (the newest)."""
 MAX_FILES_KEPT = 500
 """Files listed in the details (the cache keeps them); the count is always whole."""
+MAX_INDEXES_READ = 4
+"""``*.index.json`` shard lists read per folder (a sharded save has one, seldom two)."""
 _TRAINER_STATE = "trainer_state.json"
 _MAX_COUNT = 2**63  # an epoch or step beyond a 64-bit count is no real one
 
@@ -195,14 +198,16 @@ def _weights(files: FolderFiles, tier: TierResult, info: dict[str, Any]) -> None
     from ckpt_tui.reader.dcp import dcp_tensors
 
     shapes: dict[str, tuple[str | None, tuple[int, ...]]] = {}
-    for index_name in files.indexes:
+    for index_name in _indexes_to_read(files, tier):
         index = _json(files, index_name, tier)
         weight_map = index.get("weight_map") if isinstance(index, dict) else None
         if not isinstance(weight_map, dict):
             continue
         shards = sorted({v for v in weight_map.values() if isinstance(v, str)})
         missing = [shard for shard in shards if shard not in files.names]
-        info.setdefault("shards", {})[index_name] = shards
+        info.setdefault("shards", {})[index_name] = shards[:MAX_FILES_KEPT]
+        if len(shards) > MAX_FILES_KEPT:
+            info.setdefault("shard_count", {})[index_name] = len(shards)
         if missing:
             message = f"{index_name} names shards that are missing: {', '.join(missing[:5])}"
             issue = Issue(severity="error", code="checkpoint.missing-shard", message=message)
@@ -225,6 +230,48 @@ def _weights(files: FolderFiles, tier: TierResult, info: dict[str, Any]) -> None
             "parameter_count": sum(numel.values()),
             "dtypes": dict(Counter(d or "?" for d, _s in shapes.values()).most_common()),
         }
+
+
+def _indexes_to_read(files: FolderFiles, tier: TierResult) -> list[str]:
+    """The shard indexes worth reading: each file once (links to one index, or hard links, are
+    the same shard list), at most :data:`MAX_INDEXES_READ`; an issue names the others. Each can
+    be megabytes, read twice per listing (the quick and the whole tier)."""
+    chosen: list[str] = []
+    seen: set[tuple[int, int]] = set()
+    skipped: list[str] = []
+    # Real files before links, so the shard list is filed under the index's own name.
+    for name in sorted(files.indexes, key=lambda name: _is_link(files.path, name)):
+        if len(chosen) >= MAX_INDEXES_READ:
+            skipped.append(name)
+            continue
+        try:
+            info = os.stat(os.path.join(files.path, name))
+        except OSError:
+            chosen.append(name)  # _json words the error
+            continue
+        identity = (info.st_dev, info.st_ino)
+        if identity in seen:
+            skipped.append(name)
+            continue
+        seen.add(identity)
+        chosen.append(name)
+    if skipped:
+        shown = ", ".join(skipped[:5]) + (
+            f" and {len(skipped) - 5} more" if len(skipped) > 5 else ""
+        )
+        message = (
+            f"{len(skipped)} *.index.json not read (the same file as another, or past the first "
+            f"{MAX_INDEXES_READ}): {shown}"
+        )
+        tier.issues.append(Issue(severity="warning", code="checkpoint.side-file", message=message))
+    return chosen
+
+
+def _is_link(folder: str, name: str) -> bool:
+    try:
+        return stat.S_ISLNK(os.lstat(os.path.join(folder, name)).st_mode)
+    except OSError:
+        return True
 
 
 def _numel(shape: tuple[int, ...]) -> int:
