@@ -14,8 +14,9 @@ module at all: a pure-Python loop over the opcodes, where
   layout, with the same results; any other bytes stay with the loop.
 
 Every input is bounded: its size (every opcode consumes a byte, so this bounds the time), the
-objects built (strings, containers, records, MARK frames: this bounds the memory) and the sparse
-memo slots. A malformed or hostile stream raises :class:`UnpicklingError`, never anything else.
+objects built (strings, containers, records, MARK frames: this bounds the memory), the sparse
+memo slots, and the values in dict keys and set members (each use of a tuple key hashes all of
+it again). A malformed or hostile stream raises :class:`UnpicklingError`, never anything else.
 
 Why not ``pickle.Unpickler`` with a restrictive ``find_class``: a few bytes can make it allocate
 gigabytes (a LONG_BINPUT to memo slot 2**32-1 resizes its memo array) or crash the process (a
@@ -122,6 +123,8 @@ def _run(
     sparse: dict[int, Any] = {}
     find_class = resolver.find_class
     make_call = resolver.make_call
+    resolver.keys.start(limits.max_key_steps)
+    check_key = resolver.keys.check
     # Every opcode consumes at least one byte, so max_bytes bounds the time; this bounds the
     # objects built (strings, tuples, dicts, records), hence the memory.
     budget = limits.max_objects
@@ -149,7 +152,7 @@ def _run(
         except KeyError:
             raise UnpicklingError(f"memo slot {index} was never set") from None
 
-    ctx = Context(find_class, make_call, persistent_load, put, get, limits)
+    ctx = Context(find_class, make_call, persistent_load, put, get, limits, check_key)
     # After a GET of torch's rebuild function, the fast path reads the rest of the record. It
     # needs persistent ids (storages): without them, or when it is turned off, ``rebuild`` is
     # an object no memo slot holds, so it never runs.
@@ -214,7 +217,7 @@ def _run(
             elif op == 0x75:  # SETITEMS
                 items = stack
                 stack = metastack.pop()
-                setitems(stack[-1], items)
+                setitems(stack[-1], items, check_key)
             elif op == 0x74:  # TUPLE
                 items = stack
                 stack = metastack.pop()
@@ -278,7 +281,7 @@ def _run(
             elif op == 0x73:  # SETITEM
                 value = stack.pop()
                 key = stack.pop()
-                setitems(stack[-1], [key, value])
+                setitems(stack[-1], [key, value], check_key)
             elif op == 0x86:  # TUPLE2
                 b = stack.pop()
                 stack[-1] = (stack[-1], b)

@@ -1,0 +1,106 @@
+"""Small inputs that make the reader repeat big work: one object built once, used a million times.
+
+Each hostile pickle is a few MB at most and read with the default limits in a bounded subprocess
+(1.5 GiB, a minute: the reader without the bounds needed minutes or gigabytes). What bounds the
+work is asserted by count: the pickle refused with the budget's own message, or the value cut.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hardening_helpers import bounded_python
+from reader_pickles import Asm, zip_checkpoint
+
+from ckpt_tui.reader.unpickle.machine import Limits, UnpicklingError, unpickle
+from ckpt_tui.reader.unpickle.resolve import Resolver
+
+_ROOT = Path(__file__).resolve().parents[2]
+
+_INSPECT = """
+import json, sys
+from pathlib import Path
+from ckpt_tui.reader import inspect_checkpoint
+result = inspect_checkpoint(Path(sys.argv[1]))
+print(json.dumps({
+    "safety": result.safety,
+    "issues": [[issue.code, issue.message] for issue in result.issues],
+    "unsafe_globals": result.unsafe_globals,
+}))
+"""
+
+
+def inspect_bounded(path: Path) -> dict[str, Any]:
+    """``inspect_checkpoint(path)`` in a subprocess limited in memory and time."""
+    env = {**os.environ, "PYTHONPATH": str(_ROOT)}
+    done = bounded_python(_INSPECT, str(path), env=env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return dict(json.loads(done.stdout))
+
+
+def messages(result: dict[str, Any]) -> str:
+    return " | ".join(message for _code, message in result["issues"])
+
+
+# -- tuple keys: hashed (and checked) at every use ------------------------------------------------
+
+_BIG_KEY = 9_000  # values in the memoized tuple (under the 10,000 one key may hold)
+
+
+def _big_key(asm: Asm) -> Asm:
+    """A tuple of ``_BIG_KEY`` small ints in memo slot 0, popped off the stack."""
+    return asm.mark().raw(b"K\x01" * _BIG_KEY).tuple().put(0).pop()
+
+
+def _keys_pickle(route: str, uses: int, prefix: bytes = b"") -> bytes:
+    """The big tuple used ``uses`` times as a key or member, through ``route``."""
+    asm = _big_key(Asm().raw(prefix))
+    if route == "setitems":
+        return asm.empty_dict().mark().raw(b"h\x00N" * uses).setitems().stop()
+    if route == "additems":
+        return asm.raw(b"\x8f").mark().raw(b"h\x00" * uses).raw(b"\x90").stop()
+    if route == "frozenset":
+        return asm.mark().raw(b"h\x00" * uses).raw(b"\x91").stop()
+    if route == "set":
+        asm.glob("builtins", "set").mark().raw(b"h\x00" * uses).raw(b"l")
+        return asm.tuple1().reduce().stop()
+    assert route == "ordered_dict"
+    asm.get(0).none().tuple2().put(1).pop()  # one (key, value) pair, in slot 1
+    asm.glob("collections", "OrderedDict").mark().raw(b"h\x01" * uses).raw(b"l")
+    return asm.tuple1().reduce().stop()
+
+
+KEY_ROUTES = ["setitems", "additems", "frozenset", "set", "ordered_dict"]
+
+
+@pytest.mark.parametrize("route", KEY_ROUTES)
+def test_key_checks_are_counted_per_pickle(route: str) -> None:
+    """Every use of a big key counts against one budget for the pickle, whatever the route."""
+    data = _keys_pickle(route, 12)  # 108k values in all
+    with pytest.raises(UnpicklingError, match="more than 100000 values in all"):
+        unpickle(data, Resolver(), None, limits=Limits(max_key_steps=100_000))
+    # Within the budget the same keys are fine, and the budget starts afresh for each pickle.
+    resolver = Resolver()
+    for _ in range(3):
+        unpickle(data, resolver, None, limits=Limits(max_key_steps=120_000))
+
+
+def test_one_key_used_a_million_times(tmp_path: Path) -> None:
+    """9,000 values hashed a million times (9e9 steps) are refused after the budget."""
+    path = zip_checkpoint(tmp_path / "keys.ckpt", _keys_pickle("setitems", 1_000_000))
+    result = inspect_bounded(path)
+    assert result["safety"] == "unreadable"
+    assert "values in all" in messages(result)
+
+
+def test_a_refused_pickle_keeps_the_unsafe_globals_read_before(tmp_path: Path) -> None:
+    prefix = bytes(Asm(0).glob("os", "system").pop().b)
+    path = zip_checkpoint(tmp_path / "keys.ckpt", _keys_pickle("frozenset", 1_000_000, prefix))
+    result = inspect_bounded(path)
+    assert result["safety"] == "unsafe"
+    assert result["unsafe_globals"] == ["os.system"]
+    assert "values in all" in messages(result)
