@@ -46,7 +46,7 @@ def messages(result: dict[str, Any]) -> str:
     return " | ".join(message for _code, message in result["issues"])
 
 
-# -- tuple keys: hashed (and checked) at every use ------------------------------------------------
+# -- tuple keys: hashed (and checked) at every use -------------------------------------------------
 
 _BIG_KEY = 9_000  # values in the memoized tuple (under the 10,000 one key may hold)
 
@@ -104,3 +104,43 @@ def test_a_refused_pickle_keeps_the_unsafe_globals_read_before(tmp_path: Path) -
     assert result["safety"] == "unsafe"
     assert result["unsafe_globals"] == ["os.system"]
     assert "values in all" in messages(result)
+
+
+# -- BUILD: the state dict merged into the record's ------------------------------------------------
+
+
+def _build_pickle(keys: int, builds: int) -> bytes:
+    """A ``keys``-key dict in memo slot 0, given to one record's BUILD ``builds`` times."""
+    asm = Asm().empty_dict().mark()
+    for i in range(keys):
+        asm.raw(b"M" + i.to_bytes(2, "little")).none()
+    asm.setitems().put(0).pop()
+    asm.glob("argparse", "Namespace").empty_tuple().newobj()
+    return asm.raw(b"h\x00b" * builds).stop()
+
+
+def test_build_counts_the_state_it_copies() -> None:
+    data = _build_pickle(1_000, 30)
+    with pytest.raises(UnpicklingError, match="more than 20000 objects"):
+        unpickle(data, Resolver(), None, limits=Limits(max_objects=20_000))
+    value, _end = unpickle(data, Resolver(), None, limits=Limits(max_objects=40_000))
+    assert value.state == dict.fromkeys(range(1_000))
+
+
+def test_build_updates_a_copy_of_the_state() -> None:
+    """Later BUILDs add to the record's state; the dict the pickle built stays as it was."""
+    asm = Asm().empty_dict().str("a").int(1).setitem().put(0)  # the first state, kept on the stack
+    asm.glob("argparse", "Namespace").empty_tuple().newobj().get(0).build()
+    asm.empty_dict().str("b").int(2).setitem().build()
+    asm.empty_dict().str("a").int(3).setitem().build()
+    first, record = unpickle(asm.tuple2().stop(), Resolver(), None)[0]
+    assert first == {"a": 1}
+    assert record.state == {"a": 3, "b": 2}
+
+
+def test_one_state_built_a_million_times(tmp_path: Path) -> None:
+    """A 50,000-key state given to a million BUILDs (5e10 copies) is refused by the budget."""
+    path = zip_checkpoint(tmp_path / "build.ckpt", _build_pickle(50_000, 1_000_000))
+    result = inspect_bounded(path)
+    assert result["safety"] == "unreadable"
+    assert "more than 2000000 objects" in messages(result)

@@ -316,7 +316,9 @@ def _run(
                 appends(stack[-1], items)
             elif op == 0x62:  # BUILD
                 state = stack.pop()
-                build(stack[-1], state)
+                budget -= build(stack[-1], state)
+                if budget < 0:
+                    break
             elif op == 0x63:  # GLOBAL
                 module, pos = line(data, pos, limits.max_line)
                 name, pos = line(data, pos, limits.max_line)
