@@ -17,6 +17,7 @@ from hardening_helpers import bounded_python
 from reader_pickles import Asm, zip_checkpoint
 
 from ckpt_tui.reader.unpickle.machine import Limits, UnpicklingError, unpickle
+from ckpt_tui.reader.unpickle.plain import TooComplex, to_plain
 from ckpt_tui.reader.unpickle.resolve import Resolver
 
 _ROOT = Path(__file__).resolve().parents[2]
@@ -144,3 +145,36 @@ def test_one_state_built_a_million_times(tmp_path: Path) -> None:
     result = inspect_bounded(path)
     assert result["safety"] == "unreadable"
     assert "more than 2000000 objects" in messages(result)
+
+
+# -- to_plain: a (dict, slots) state merged at every visit -----------------------------------------
+
+
+def _slots_pickle(keys: int, references: int) -> bytes:
+    """``{"hyper_parameters": [record] * references}``, the record's state ``(dict, slots)``
+    with a ``keys``-key dict (the slots name OmegaConf's ``_content``: only it is walked)."""
+    asm = Asm().empty_dict().mark()
+    asm.raw(b"".join(b"J" + i.to_bytes(4, "little") + b"N" for i in range(keys)))
+    asm.setitems().put(0).pop()
+    asm.glob("argparse", "Namespace").empty_tuple().newobj().get(0)
+    asm.empty_dict().mark().str("_content").int(1).str("_metadata").none().setitems()
+    asm.tuple2().build().put(1).pop()
+    asm.empty_dict().str("hyper_parameters").mark().raw(b"h\x01" * references).raw(b"l")
+    return asm.setitem().stop()
+
+
+def test_slots_state_merges_count_against_the_walk() -> None:
+    root, _end = unpickle(_slots_pickle(1_000, 50), Resolver(), None)
+    assert to_plain(root["hyper_parameters"][:1]) == [1]
+    with pytest.raises(TooComplex, match="more values"):
+        to_plain(root["hyper_parameters"], max_nodes=10_000)
+
+
+def test_one_slots_state_referenced_many_times(tmp_path: Path) -> None:
+    """A 300,000-key state merged for 90,000 references (2.7e10 copies) stops the walk."""
+    path = zip_checkpoint(tmp_path / "slots.ckpt", _slots_pickle(300_000, 90_000))
+    result = inspect_bounded(path)
+    assert result["safety"] == "safe"  # the hyper-parameters are left out, not the file
+    assert ["checkpoint.too-complex", "hyper_parameters: more values than the reader walks"] in (
+        result["issues"]
+    )

@@ -122,8 +122,13 @@ class _Walker:
         name = call.name
         state = call.state
         if isinstance(state, tuple) and len(state) == 2 and isinstance(state[1], dict):
-            # (dict state, slots state) from objects with __slots__.
-            state = {**(state[0] if isinstance(state[0], dict) else {}), **state[1]}
+            # (dict state, slots state) from objects with __slots__. The merge costs its size
+            # at every visit: one record with a big state can be referenced a million times.
+            first = state[0] if isinstance(state[0], dict) else {}
+            self.nodes -= len(first) + len(state[1])
+            if self.nodes < 0:
+                raise TooComplex("more values than the reader walks")
+            state = {**first, **state[1]}
         if isinstance(state, dict):
             if name in _OMEGACONF_CONTAINERS or ("_content" in state and "_metadata" in state):
                 return self.walk(state.get("_content"), depth + 1)
