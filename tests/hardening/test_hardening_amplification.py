@@ -17,7 +17,7 @@ from hardening_helpers import bounded_python
 from reader_pickles import Asm, zip_checkpoint
 
 from ckpt_tui.reader.unpickle.machine import Limits, UnpicklingError, unpickle
-from ckpt_tui.reader.unpickle.plain import TooComplex, to_plain
+from ckpt_tui.reader.unpickle.plain import MAX_CHARS, MAX_STRING, TooComplex, to_plain
 from ckpt_tui.reader.unpickle.resolve import Resolver
 
 _ROOT = Path(__file__).resolve().parents[2]
@@ -178,3 +178,47 @@ def test_one_slots_state_referenced_many_times(tmp_path: Path) -> None:
     assert ["checkpoint.too-complex", "hyper_parameters: more values than the reader walks"] in (
         result["issues"]
     )
+
+
+# -- plain values: one long string shared many times -----------------------------------------------
+
+
+def test_long_and_shared_strings_are_cut() -> None:
+    long = "x" * (MAX_STRING + 5)
+    assert to_plain({"text": long}) == {"text": "x" * MAX_STRING + "… (+5 chars)"}
+    shared = "A" * 1_000
+    plain = to_plain({"key": [shared] * 6}, max_chars=3_503)  # "key" costs 3 characters
+    assert plain["key"][:3] == [shared] * 3
+    assert plain["key"][3:] == ["A" * 500 + "… (+500 chars)"] + ["… (+1000 chars)"] * 2
+
+
+_DETAILS = """
+import json, sys
+from pathlib import Path
+from ckpt_tui.reader import inspect_checkpoint
+from ckpt_tui.sources.details import inspection_details
+inspection = inspect_checkpoint(Path(sys.argv[1]))
+shown = inspection_details(inspection, hparams_limit=None)  # what show prints
+kept = inspection_details(inspection)  # what list keeps
+print(json.dumps({"shown": len(json.dumps(shown)), "tags": shown["hyper_parameters"]["tags"],
+                  "kept": kept["hyper_parameters"], "issues": len(inspection.issues)}))
+"""
+
+
+def test_one_string_shared_a_thousand_times(tmp_path: Path) -> None:
+    """A real-looking checkpoint (~1 MB): its hyper-parameters share one 1 MB string a thousand
+    times, a gigabyte once written out. What ``show`` and ``list`` keep is cut."""
+    asm = Asm().empty_dict().mark().str("epoch").int(1).str("hyper_parameters")
+    asm.empty_dict().mark().str("lr").int(3).str("tags").empty_list().mark()
+    asm.str("A" * (1 << 20)).put(0).raw(b"h\x00" * 999).appends().setitems().setitems()
+    path = zip_checkpoint(tmp_path / "shared.ckpt", asm.stop())
+    done = bounded_python(_DETAILS, str(path), env={**os.environ, "PYTHONPATH": str(_ROOT)})
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(done.stdout)
+    assert result["issues"] == 0
+    assert result["shown"] < 2 * MAX_CHARS
+    tags = result["tags"]
+    assert len(tags) == 1_000
+    assert tags[0] == "A" * MAX_STRING + f"… (+{(1 << 20) - MAX_STRING} chars)"
+    assert tags[-1] == f"… (+{1 << 20} chars)"
+    assert list(result["kept"]) == ["(too large to keep)"]
