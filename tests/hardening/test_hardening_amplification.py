@@ -222,3 +222,41 @@ def test_one_string_shared_a_thousand_times(tmp_path: Path) -> None:
     assert tags[0] == "A" * MAX_STRING + f"… (+{(1 << 20) - MAX_STRING} chars)"
     assert tags[-1] == f"… (+{1 << 20} chars)"
     assert list(result["kept"]) == ["(too large to keep)"]
+
+
+# -- reader functions: one big argument copied at every call --------------------------------------
+
+
+def _copies_pickle(function: str, argument: bytes, calls: int) -> bytes:
+    """``[function(argument)] * calls``, each call a fresh copy; the argument is in slot 0."""
+    asm = Asm().raw(argument).tuple1().put(0).pop()
+    asm.glob(*function.rsplit(".", 1)).put(1).pop()
+    return asm.mark().raw(b"h\x01h\x00R" * calls).raw(b"l").stop()
+
+
+COPIES = {
+    "builtins.list": b"(" + b"N" * 1_000 + b"l",
+    "collections.OrderedDict": b"}("
+    + b"".join(b"M" + i.to_bytes(2, "little") + b"N" for i in range(1_000))
+    + b"u",
+    "builtins.bytearray": b"B" + (128_000).to_bytes(4, "little") + b"\0" * 128_000,
+}
+
+
+@pytest.mark.parametrize("function", sorted(COPIES))
+def test_copies_made_by_reader_functions_are_counted(function: str) -> None:
+    data = _copies_pickle(function, COPIES[function], 30)
+    with pytest.raises(UnpicklingError, match="more than 20000 objects"):
+        unpickle(data, Resolver(), None, limits=Limits(max_objects=20_000))
+    unpickle(data, Resolver(), None, limits=Limits(max_objects=40_000))
+
+
+def test_one_blob_copied_a_thousand_times(tmp_path: Path) -> None:
+    """bytearray() of one 8 MB blob a thousand times (8 GB) is refused by the object budget."""
+    blob = b"B" + (8 << 20).to_bytes(4, "little") + b"\0" * (8 << 20)
+    path = zip_checkpoint(
+        tmp_path / "copies.ckpt", _copies_pickle("builtins.bytearray", blob, 1_000)
+    )
+    result = inspect_bounded(path)
+    assert result["safety"] == "unreadable"
+    assert "more than 2000000 objects" in messages(result)

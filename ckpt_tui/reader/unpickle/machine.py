@@ -57,6 +57,27 @@ _F64 = struct.Struct(">d").unpack_from
 FAST_PATH = True
 
 
+# The objects a reader function's result counts for, as a right shift of its length: one per
+# item of a container, one per 128 bytes of bytes (about what a counted object takes).
+_SHIFTS: dict[type, int] = {
+    list: 0,
+    tuple: 0,
+    dict: 0,
+    set: 0,
+    frozenset: 0,
+    bytes: 7,
+    bytearray: 7,
+}
+
+
+def _copied(value: Any) -> int:
+    """What the result of a reader function costs beyond one object. The functions copy their
+    arguments (``list(x)``, ``bytearray(b)``, ``OrderedDict(d)``), and one big argument,
+    memoized once, can be given to a million calls of a few bytes each."""
+    shift = _SHIFTS.get(type(value))
+    return 0 if shift is None else len(value) >> shift
+
+
 def _refuse(pid: Any) -> Any:
     raise UnpicklingError("persistent id in a pickle that allows none")
 
@@ -229,7 +250,8 @@ def _run(
                 args = stack.pop()
                 func = stack[-1]
                 if type(func) is SafeFn and type(args) is tuple:
-                    stack[-1] = func.fn(*args)
+                    stack[-1] = value = func.fn(*args)
+                    budget -= _copied(value)
                 else:
                     stack[-1] = make_call(func, args)
                 budget -= 1
@@ -334,7 +356,8 @@ def _run(
                 args = stack.pop()
                 cls = stack[-1]
                 if type(cls) is SafeFn and type(args) is tuple and not kwargs:
-                    stack[-1] = cls.fn(*args)
+                    stack[-1] = value = cls.fn(*args)
+                    budget -= _copied(value)
                 else:
                     stack[-1] = make_call(cls, args, kwargs)
                 budget -= 1
