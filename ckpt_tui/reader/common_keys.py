@@ -36,15 +36,15 @@ COMMON_KEYS: tuple[str, ...] = (
 
 _MAX_DEPTH = 12
 _MAX_NODES = 20_000
-_MAX_STRING = 256 * 1024
+_MAX_CHARS = 1024 * 1024  # a config text stays readable, a string shared many times not
 
 
 def read_common_keys(
     root: dict[Any, Any], scalar: ScalarReader | None, issues: list[Issue]
 ) -> dict[str, Any]:
     """The :data:`COMMON_KEYS` present in ``root``, each as plain data (one-element tensors as
-    their value, a ``Namespace`` as a dict); a value too large or too deep to walk is left out
-    with a warning."""
+    their value, a ``Namespace`` as a dict, long strings cut); a value too large or too deep to
+    walk is left out with a warning."""
     found: dict[str, Any] = {}
     for key in COMMON_KEYS:
         if key not in root:
@@ -55,22 +55,13 @@ def read_common_keys(
             inner = value.get("runtime_info") if isinstance(value, dict) else None
             value = {"runtime_info": inner}
         try:
-            value = to_plain(value, scalar, max_depth=_MAX_DEPTH, max_nodes=_MAX_NODES)
+            value = to_plain(
+                value, scalar, max_depth=_MAX_DEPTH, max_nodes=_MAX_NODES, max_chars=_MAX_CHARS
+            )
         except TooComplex as exc:
             issues.append(
                 Issue(severity="warning", code="checkpoint.too-complex", message=f"{key}: {exc}")
             )
             continue
-        found[key] = _bounded(value)
+        found[key] = value
     return found
-
-
-def _bounded(value: Any) -> Any:
-    """``value`` with over-long strings cut (a config text stays readable, a 1 GB string not)."""
-    if isinstance(value, str):
-        return value if len(value) <= _MAX_STRING else value[:_MAX_STRING]
-    if isinstance(value, dict):
-        return {key: _bounded(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_bounded(item) for item in value]
-    return value

@@ -64,11 +64,11 @@ def inspection_details(
         value = getattr(inspection, name)
         if value is None:
             continue
-        text = json.dumps(value, default=repr)
-        if hparams_limit is not None and len(text) > hparams_limit:
-            details[name] = {"(too large to keep)": f"{len(text):,} bytes: see ckpt-tui show"}
+        size = _json_size(value) if hparams_limit is not None else 0
+        if hparams_limit is not None and size > hparams_limit:
+            details[name] = {"(too large to keep)": f"{size:,} bytes: see ckpt-tui show"}
         else:
-            details[name] = json.loads(text)
+            details[name] = json.loads(json.dumps(value, default=repr))
     if inspection.checkpoint_callbacks:
         details["model_checkpoint"] = [
             {
@@ -96,6 +96,12 @@ def inspection_details(
         details["archive_contents"] = inspection.archive_contents
     details.update(known_key_details(inspection))
     return details
+
+
+def _json_size(value: Any) -> int:
+    """The length of ``value`` as JSON, counted piece by piece: only what is kept is written
+    out whole (a value shares one string many times, or its JSON would be that many copies)."""
+    return sum(len(chunk) for chunk in json.JSONEncoder(default=repr).iterencode(value))
 
 
 def checkpoint_details(path: Path) -> dict[str, Any]:

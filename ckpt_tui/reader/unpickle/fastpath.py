@@ -262,8 +262,8 @@ def tensor_records(
         pid = (head[0], head[1], key_text, place[0], place[1])
         storage = persistent_load(pid)
         factory, grad = hooks_entry
-        # OrderedDict() is an empty dict (see resolve._ordered_dict); others are called.
-        hooks = {} if factory is ORDERED_DICT else factory.fn()
+        # OrderedDict() is an empty dict (see resolve._containers); others are called.
+        hooks = {} if factory.qualname == ORDERED_DICT else factory.fn()
         args = (storage, start, shape, strides, grad, hooks)
         if (
             size_ok

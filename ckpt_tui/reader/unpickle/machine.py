@@ -14,8 +14,9 @@ module at all: a pure-Python loop over the opcodes, where
   layout, with the same results; any other bytes stay with the loop.
 
 Every input is bounded: its size (every opcode consumes a byte, so this bounds the time), the
-objects built (strings, containers, records, MARK frames: this bounds the memory) and the sparse
-memo slots. A malformed or hostile stream raises :class:`UnpicklingError`, never anything else.
+objects built (strings, containers, records, MARK frames: this bounds the memory), the sparse
+memo slots, and the values in dict keys and set members (each use of a tuple key hashes all of
+it again). A malformed or hostile stream raises :class:`UnpicklingError`, never anything else.
 
 Why not ``pickle.Unpickler`` with a restrictive ``find_class``: a few bytes can make it allocate
 gigabytes (a LONG_BINPUT to memo slot 2**32-1 resizes its memo array) or crash the process (a
@@ -54,6 +55,27 @@ _F64 = struct.Struct(">d").unpack_from
 #: Whether torch's tensor records go through :mod:`~ckpt_tui.reader.unpickle.fastpath`. It gives the
 #: same results as the opcode loop; tests turn it off to check that.
 FAST_PATH = True
+
+
+# The objects a reader function's result counts for, as a right shift of its length: one per
+# item of a container, one per 128 bytes of bytes (about what a counted object takes).
+_SHIFTS: dict[type, int] = {
+    list: 0,
+    tuple: 0,
+    dict: 0,
+    set: 0,
+    frozenset: 0,
+    bytes: 7,
+    bytearray: 7,
+}
+
+
+def _copied(value: Any) -> int:
+    """What the result of a reader function costs beyond one object. The functions copy their
+    arguments (``list(x)``, ``bytearray(b)``, ``OrderedDict(d)``), and one big argument,
+    memoized once, can be given to a million calls of a few bytes each."""
+    shift = _SHIFTS.get(type(value))
+    return 0 if shift is None else len(value) >> shift
 
 
 def _refuse(pid: Any) -> Any:
@@ -122,6 +144,8 @@ def _run(
     sparse: dict[int, Any] = {}
     find_class = resolver.find_class
     make_call = resolver.make_call
+    resolver.keys.start(limits.max_key_steps)
+    check_key = resolver.keys.check
     # Every opcode consumes at least one byte, so max_bytes bounds the time; this bounds the
     # objects built (strings, tuples, dicts, records), hence the memory.
     budget = limits.max_objects
@@ -149,7 +173,7 @@ def _run(
         except KeyError:
             raise UnpicklingError(f"memo slot {index} was never set") from None
 
-    ctx = Context(find_class, make_call, persistent_load, put, get, limits)
+    ctx = Context(find_class, make_call, persistent_load, put, get, limits, check_key)
     # After a GET of torch's rebuild function, the fast path reads the rest of the record. It
     # needs persistent ids (storages): without them, or when it is turned off, ``rebuild`` is
     # an object no memo slot holds, so it never runs.
@@ -214,7 +238,7 @@ def _run(
             elif op == 0x75:  # SETITEMS
                 items = stack
                 stack = metastack.pop()
-                setitems(stack[-1], items)
+                setitems(stack[-1], items, check_key)
             elif op == 0x74:  # TUPLE
                 items = stack
                 stack = metastack.pop()
@@ -226,7 +250,8 @@ def _run(
                 args = stack.pop()
                 func = stack[-1]
                 if type(func) is SafeFn and type(args) is tuple:
-                    stack[-1] = func.fn(*args)
+                    stack[-1] = value = func.fn(*args)
+                    budget -= _copied(value)
                 else:
                     stack[-1] = make_call(func, args)
                 budget -= 1
@@ -278,7 +303,7 @@ def _run(
             elif op == 0x73:  # SETITEM
                 value = stack.pop()
                 key = stack.pop()
-                setitems(stack[-1], [key, value])
+                setitems(stack[-1], [key, value], check_key)
             elif op == 0x86:  # TUPLE2
                 b = stack.pop()
                 stack[-1] = (stack[-1], b)
@@ -313,7 +338,9 @@ def _run(
                 appends(stack[-1], items)
             elif op == 0x62:  # BUILD
                 state = stack.pop()
-                build(stack[-1], state)
+                budget -= build(stack[-1], state)
+                if budget < 0:
+                    break
             elif op == 0x63:  # GLOBAL
                 module, pos = line(data, pos, limits.max_line)
                 name, pos = line(data, pos, limits.max_line)
@@ -329,7 +356,8 @@ def _run(
                 args = stack.pop()
                 cls = stack[-1]
                 if type(cls) is SafeFn and type(args) is tuple and not kwargs:
-                    stack[-1] = cls.fn(*args)
+                    stack[-1] = value = cls.fn(*args)
+                    budget -= _copied(value)
                 else:
                     stack[-1] = make_call(cls, args, kwargs)
                 budget -= 1

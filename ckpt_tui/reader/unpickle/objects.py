@@ -72,6 +72,10 @@ STORAGE_DTYPES: dict[str, str] = {
 }
 
 
+class PickleDataError(ValueError):
+    """A known global got arguments no real checkpoint would give it, or a key is refused."""
+
+
 @dataclass(eq=False, slots=True)
 class GlobalRef:
     """A global named in the pickle (``module.qualname``), never imported."""

@@ -13,8 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from ckpt_tui.reader.unpickle.keys import DEFAULT_KEY_STEPS
 from ckpt_tui.reader.unpickle.objects import Call, NumpyDType
-from ckpt_tui.reader.unpickle.resolve import check_hashable
 
 _U32 = struct.Struct("<I").unpack_from
 _I32 = struct.Struct("<i").unpack_from
@@ -32,10 +32,13 @@ class Limits:
     torch writes ~100 bytes and ~10 objects per tensor, so the defaults fit checkpoints of about
     160k tensors. At worst they cost a few seconds and ~350 MB (2M counted objects, plus at most
     8 bytes per input byte for uncounted pushes of small ints, None, memo references).
+    ``max_key_steps`` bounds the values in tuple and frozenset keys, each use counted: a key is
+    hashed (and checked) at every use, and one key can be used a million times.
     """
 
     max_bytes: int = 16 * 1024 * 1024
     max_objects: int = 2_000_000
+    max_key_steps: int = DEFAULT_KEY_STEPS
     max_sparse_memo: int = 100_000
     max_long_bytes: int = 1024
     max_line: int = 65_536
@@ -85,6 +88,7 @@ class Context:
     put: Callable[[int, Any], None]
     get: Callable[[int], Any]
     limits: Limits
+    check_key: Callable[[Any], None]
 
 
 def rare(
@@ -129,10 +133,10 @@ def rare(
     if op == 0x90 or op == 0x91:  # ADDITEMS / FROZENSET
         items, stack = stack, metastack.pop()
         if op == 0x90:
-            additems(stack[-1], items)
+            additems(stack[-1], items, ctx.check_key)
         else:
             for item in items:
-                check_hashable(item)
+                ctx.check_key(item)
             stack.append(frozenset(items))
         return stack, pos
     if op == 0x30:  # POP
@@ -151,7 +155,7 @@ def rare(
             stack.append(items)
         else:
             new: dict[Any, Any] = {}
-            setitems(new, items)
+            setitems(new, items, ctx.check_key)
             stack.append(new)
         return stack, pos
     if op == 0x69:  # INST
@@ -204,14 +208,14 @@ def rare(
     raise UnpicklingError(f"unknown opcode 0x{op:02x} at offset {pos - 1}")
 
 
-def setitems(target: Any, items: list[Any]) -> None:
+def setitems(target: Any, items: list[Any], check_key: Callable[[Any], None]) -> None:
     if len(items) % 2:
         raise UnpicklingError("SETITEMS with an odd number of items")
     if type(target) is dict:
         for i in range(0, len(items), 2):
             key = items[i]
             if type(key) is not str and type(key) is not int:
-                check_hashable(key)
+                check_key(key)
             target[key] = items[i + 1]
     elif type(target) is Call:
         if target.dictitems is None:
@@ -232,10 +236,10 @@ def appends(target: Any, items: list[Any]) -> None:
         raise UnpicklingError(f"APPENDS on {type(target).__name__}")
 
 
-def additems(target: Any, items: list[Any]) -> None:
+def additems(target: Any, items: list[Any], check_key: Callable[[Any], None]) -> None:
     if type(target) is set:
         for item in items:
-            check_hashable(item)
+            check_key(item)
             target.add(item)
     elif type(target) is Call:
         if target.listitems is None:
@@ -245,13 +249,22 @@ def additems(target: Any, items: list[Any]) -> None:
         raise UnpicklingError(f"ADDITEMS on {type(target).__name__}")
 
 
-def build(inst: Any, state: Any) -> None:
+def build(inst: Any, state: Any) -> int:
+    """BUILD: set ``state`` on ``inst``; return the values copied, for the object budget."""
     # Nothing's __setstate__ is ever called: a placeholder keeps the state, numpy dtypes take
     # their byte order, and anything else (a dict's attributes, a tensor's hooks) is dropped.
     if type(inst) is Call:
-        if type(inst.state) is dict and type(state) is dict:
-            inst.state = {**inst.state, **state}
-        else:
+        if type(state) is not dict:
             inst.state = state
-    elif type(inst) is NumpyDType and type(state) is tuple and len(state) > 1:
+            return 0
+        # As loading copies a dict state into the instance's __dict__, the record keeps a copy
+        # of its own that later BUILDs update in place. Each BUILD costs the state's size: one
+        # big dict, memoized once, can be given to a million BUILDs of three bytes each.
+        if type(inst.state) is dict:
+            inst.state.update(state)
+        else:
+            inst.state = dict(state)
+        return len(state)
+    if type(inst) is NumpyDType and type(state) is tuple and len(state) > 1:
         inst.byteorder = state[1] if state[1] in ("<", ">", "|", "=") else inst.byteorder
+    return 0

@@ -5,7 +5,9 @@ OmegaConf ``DictConfig``/``ListConfig`` (whose pickled state holds ``_content`` 
 Lightning's ``AttributeDict`` and paths come out as dicts, lists and strings; small tensors as
 their value; any other object as ``{"__class__": "module.Name", ...its state or args}``. The walk
 is bounded in depth and in nodes (a pickle can share one list many times to look exponentially
-large) and stops at cycles.
+large) and stops at cycles. Strings are bounded too: each is cut past :data:`MAX_STRING`
+characters, and all of them past :data:`MAX_CHARS` (a 1 MB string shared a thousand times costs
+a thousand times 1 MB once written out).
 """
 
 from __future__ import annotations
@@ -26,6 +28,11 @@ from ckpt_tui.reader.unpickle.resolve import SafeFn
 
 MAX_DEPTH = 64
 MAX_NODES = 200_000
+MAX_STRING = 256 * 1024
+"""Characters kept of one string; a longer one ends in ``… (+N chars)``."""
+MAX_CHARS = 4 * 1024 * 1024
+"""Characters kept of all the strings (and dict keys) of one value, each reference counted:
+past them strings keep nothing but the count of what was cut."""
 CYCLE = "<cycle>"
 
 ScalarReader = Callable[[TensorRef], "float | int | bool | None"]
@@ -61,10 +68,13 @@ def label(value: Any) -> str:
 
 
 class _Walker:
-    def __init__(self, scalar: ScalarReader | None, max_depth: int, max_nodes: int) -> None:
+    def __init__(
+        self, scalar: ScalarReader | None, max_depth: int, max_nodes: int, max_chars: int
+    ) -> None:
         self.scalar = scalar
         self.max_depth = max_depth
         self.nodes = max_nodes
+        self.chars = max_chars
         self.active: set[int] = set()
 
     def walk(self, value: Any, depth: int) -> Any:
@@ -72,7 +82,9 @@ class _Walker:
         if self.nodes < 0:
             raise TooComplex("more values than the reader walks")
         kind = type(value)
-        if value is None or kind in (bool, int, float, str):
+        if kind is str:
+            return self.text(value)
+        if value is None or kind in (bool, int, float):
             return value
         if depth > self.max_depth:
             raise TooComplex(f"nested deeper than {self.max_depth} levels")
@@ -109,7 +121,16 @@ class _Walker:
             self.active.discard(id(value))
 
     def key(self, key: Any) -> Any:
-        return key if key is None or type(key) in (str, int, float, bool) else label(key)
+        if type(key) is str:
+            return self.text(key)
+        return key if key is None or type(key) in (int, float, bool) else label(key)
+
+    def text(self, value: str) -> str:
+        keep = min(len(value), MAX_STRING, max(self.chars, 0))
+        self.chars -= keep
+        if keep == len(value):
+            return value
+        return f"{value[:keep]}… (+{len(value) - keep} chars)"
 
     def tensor(self, tensor: TensorRef) -> Any:
         if self.scalar is not None and tensor.numel == 1:
@@ -122,8 +143,13 @@ class _Walker:
         name = call.name
         state = call.state
         if isinstance(state, tuple) and len(state) == 2 and isinstance(state[1], dict):
-            # (dict state, slots state) from objects with __slots__.
-            state = {**(state[0] if isinstance(state[0], dict) else {}), **state[1]}
+            # (dict state, slots state) from objects with __slots__. The merge costs its size
+            # at every visit: one record with a big state can be referenced a million times.
+            first = state[0] if isinstance(state[0], dict) else {}
+            self.nodes -= len(first) + len(state[1])
+            if self.nodes < 0:
+                raise TooComplex("more values than the reader walks")
+            state = {**first, **state[1]}
         if isinstance(state, dict):
             if name in _OMEGACONF_CONTAINERS or ("_content" in state and "_metadata" in state):
                 return self.walk(state.get("_content"), depth + 1)
@@ -156,9 +182,13 @@ def to_plain(
     *,
     max_depth: int = MAX_DEPTH,
     max_nodes: int = MAX_NODES,
+    max_chars: int = MAX_CHARS,
 ) -> Any:
-    """``value`` as dicts, lists, str, int, float, bool and None; raises :class:`TooComplex`."""
-    return _Walker(scalar, max_depth, max_nodes).walk(value, 0)
+    """``value`` as dicts, lists, str, int, float, bool and None; raises :class:`TooComplex`.
+
+    Strings are cut past :data:`MAX_STRING` characters each and ``max_chars`` in all.
+    """
+    return _Walker(scalar, max_depth, max_nodes, max_chars).walk(value, 0)
 
 
 def scalar_value(value: Any, scalar: ScalarReader | None) -> float | None:

@@ -20,6 +20,7 @@ from pathlib import PurePosixPath, PureWindowsPath
 from typing import Any
 
 from ckpt_tui.reader.unpickle.allowlist import is_allowed
+from ckpt_tui.reader.unpickle.keys import KeyCheck
 from ckpt_tui.reader.unpickle.objects import (
     DTYPE_ITEMSIZE,
     STORAGE_DTYPES,
@@ -27,6 +28,7 @@ from ckpt_tui.reader.unpickle.objects import (
     DType,
     GlobalRef,
     NumpyDType,
+    PickleDataError,
     StorageRef,
     StorageType,
     TensorRef,
@@ -35,12 +37,7 @@ from ckpt_tui.reader.unpickle.objects import (
 MAX_DIMS = 64
 _MAX_NAME = 512
 _MAX_GLOBALS = 10_000  # real checkpoints name a few dozen
-_HASH_DEPTH = 32
 _OS_ALIASES = {"posix": "os", "nt": "os"}  # posix.system is os.system: shown as users know it
-
-
-class PickleDataError(ValueError):
-    """A known global got arguments no real checkpoint would give it."""
 
 
 class SafeFn:
@@ -75,22 +72,6 @@ def _dims(value: Any, what: str) -> tuple[int, ...]:
     return value
 
 
-def check_hashable(value: Any) -> None:
-    """Refuse keys whose hashing would recurse deeply (nested tuples) or are unhashable."""
-    pending = [(value, 0)]
-    seen = 0
-    while pending:
-        item, depth = pending.pop()
-        seen += 1
-        if depth > _HASH_DEPTH or seen > 10_000:
-            raise PickleDataError("dict key or set member nested too deeply")
-        kind = type(item)
-        if kind is tuple or kind is frozenset:
-            pending.extend((child, depth + 1) for child in item)
-        elif kind in (list, dict, set, bytearray):
-            raise PickleDataError(f"unhashable {kind.__name__} used as a key")
-
-
 class Resolver:
     """Resolves globals for one file, and records what the file names and builds."""
 
@@ -103,6 +84,8 @@ class Resolver:
         """Calls of those globals (to name what ``getattr(...)`` chains reach)."""
         self.unknown: set[str] = set()  # every global the reader does not implement itself
         self._unsafe_ids: set[int] = set()
+        self.keys = KeyCheck()
+        """Checks dict keys and set members; the unpickler gives it a budget per pickle."""
         self._cache: dict[tuple[str, str], Any] = {}
         self._table = _build_table(self)
         self.rebuild_tensor_v2: SafeFn = self._table["torch._utils._rebuild_tensor_v2"]
@@ -242,44 +225,29 @@ def _torch_constant(module: str, name: str) -> Any:
 # -- plain builtins and containers ---------------------------------------------------------------
 
 
-def _pairs(items: Any) -> dict[Any, Any]:
-    if type(items) is dict:
-        return dict(items)
-    if type(items) not in (list, tuple):
-        raise PickleDataError("expected a list of pairs")
-    out: dict[Any, Any] = {}
-    for pair in items:
-        if type(pair) not in (list, tuple) or len(pair) != 2:
-            raise PickleDataError("expected a list of pairs")
-        check_hashable(pair[0])
-        out[pair[0]] = pair[1]
-    return out
+def _containers(keys: KeyCheck) -> dict[str, SafeFn]:
+    """The containers whose keys or members ``keys`` checks (and counts for the pickle)."""
 
+    def ordered_dict(*args: Any) -> dict[Any, Any]:
+        return keys.pairs(args[0]) if args else {}
 
-def _ordered_dict(*args: Any) -> dict[Any, Any]:
-    return _pairs(args[0]) if args else {}
+    def defaultdict(*args: Any) -> dict[Any, Any]:
+        return keys.pairs(args[1]) if len(args) > 1 else {}
 
+    def as_set(*args: Any) -> set[Any]:
+        return set(keys.members(args[0])) if args else set()
 
-def _defaultdict(*args: Any) -> dict[Any, Any]:
-    return _pairs(args[1]) if len(args) > 1 else {}
+    def as_frozenset(*args: Any) -> frozenset[Any]:
+        return frozenset(keys.members(args[0])) if args else frozenset()
 
-
-def _members(*args: Any) -> list[Any]:
-    if not args:
-        return []
-    if type(args[0]) not in (list, tuple, set, frozenset):
-        raise PickleDataError("expected a sequence")
-    for item in args[0]:
-        check_hashable(item)
-    return list(args[0])
-
-
-def _set(*args: Any) -> set[Any]:
-    return set(_members(*args))
-
-
-def _frozenset(*args: Any) -> frozenset[Any]:
-    return frozenset(_members(*args))
+    functions = {
+        "collections.OrderedDict": ordered_dict,
+        "collections.defaultdict": defaultdict,
+        "collections.Counter": ordered_dict,
+        "builtins.set": as_set,
+        "builtins.frozenset": as_frozenset,
+    }
+    return {name: SafeFn(name, fn) for name, fn in functions.items()}
 
 
 def _sequence(*args: Any) -> list[Any]:
@@ -354,12 +322,7 @@ def _static_table() -> dict[str, SafeFn]:
     table: dict[str, SafeFn] = {
         "torch.Size": SafeFn("torch.Size", _torch_size),
         "torch.device": SafeFn("torch.device", _torch_device),
-        "collections.OrderedDict": SafeFn("collections.OrderedDict", _ordered_dict),
-        "collections.defaultdict": SafeFn("collections.defaultdict", _defaultdict),
-        "collections.Counter": SafeFn("collections.Counter", _ordered_dict),
         "collections.deque": SafeFn("collections.deque", _sequence),
-        "builtins.set": SafeFn("builtins.set", _set),
-        "builtins.frozenset": SafeFn("builtins.frozenset", _frozenset),
         "builtins.list": SafeFn("builtins.list", _sequence),
         "builtins.tuple": SafeFn("builtins.tuple", lambda *a: tuple(_sequence(*a))),
         "builtins.bytes": SafeFn("builtins.bytes", _bytes),
@@ -382,8 +345,8 @@ def _static_table() -> dict[str, SafeFn]:
 
 # The functions that need no resolver, made once (a Resolver is made per file).
 _STATIC_TABLE = _static_table()
-ORDERED_DICT: SafeFn = _STATIC_TABLE["collections.OrderedDict"]
-"""What ``collections.OrderedDict`` resolves to (torch's backward-hooks argument)."""
+ORDERED_DICT = "collections.OrderedDict"
+"""The name of torch's backward-hooks factory (``OrderedDict()``, an empty dict)."""
 
 
 def _build_table(resolver: Resolver) -> dict[str, Any]:
@@ -397,4 +360,5 @@ def _build_table(resolver: Resolver) -> dict[str, Any]:
         "copyreg._reconstructor": SafeFn("copyreg._reconstructor", resolver.reconstruct),
     }
     table.update(_STATIC_TABLE)
+    table.update(_containers(resolver.keys))
     return table
