@@ -16,6 +16,7 @@ import functools
 import json
 import os
 import stat
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -264,25 +265,59 @@ def _check_node_budget(yaml: ModuleType, root: Any) -> None:
     is used, so a merge key counts the whole mapping it merges each time it is used: what
     construction would copy. A cycle is not descended twice: construction then words the error.
     """
-    budget = MAX_NODES
+
+    def children(node: Any) -> list[Any] | None:
+        if isinstance(node, yaml.ScalarNode):
+            return None
+        if isinstance(node, yaml.MappingNode):
+            return [child for pair in node.value for child in pair]
+        return list(node.value)
+
+    for _node, _depth in _expansion(root, children, MAX_NODES, cycles_refused=False):
+        pass
+
+
+def _expansion(
+    root: Any,
+    children_of: Callable[[Any], list[Any] | None],
+    max_nodes: int,
+    *,
+    cycles_refused: bool,
+) -> Iterator[tuple[Any, int]]:
+    """``(node, depth)`` for every node of ``root``'s tree expansion, a node shared by several
+    parents once per parent; :class:`UnsafeDocumentError` past ``max_nodes`` nodes, and at a
+    node that contains itself when ``cycles_refused`` (else it is not descended again).
+    ``children_of`` gives a node's children, ``None`` for a leaf."""
+    budget = max_nodes
     open_ids: set[int] = set()
-    stack: list[tuple[Any, bool]] = [(root, False)]  # (node, leaving?)
+    stack: list[tuple[Any, int, bool]] = [(root, 0, False)]  # (node, depth, leaving?)
     while stack:
-        node, leaving = stack.pop()
+        node, depth, leaving = stack.pop()
         if leaving:
             open_ids.discard(id(node))
             continue
         budget -= 1
         if budget < 0:
-            raise UnsafeDocumentError(f"document expands to over {MAX_NODES:,} nodes (alias bomb?)")
-        if isinstance(node, yaml.ScalarNode) or id(node) in open_ids:
+            raise UnsafeDocumentError(f"document expands to over {max_nodes:,} nodes (alias bomb?)")
+        yield node, depth
+        children = children_of(node)
+        if children is None:
+            continue
+        if id(node) in open_ids:
+            if cycles_refused:
+                raise UnsafeDocumentError("document refers to itself (recursive alias)")
             continue
         open_ids.add(id(node))
-        stack.append((node, True))
-        if isinstance(node, yaml.MappingNode):
-            stack.extend((child, False) for pair in node.value for child in pair)
-        else:
-            stack.extend((child, False) for child in node.value)
+        stack.append((node, depth, True))
+        stack.extend((child, depth + 1, False) for child in children)
+
+
+def _data_children(node: Any) -> list[Any] | None:
+    if isinstance(node, dict):
+        return [*node.keys(), *node.values()]
+    if isinstance(node, (list, tuple, set)):
+        return list(node)
+    return None
 
 
 def check_bounded(data: Any, *, max_nodes: int = MAX_NODES) -> None:
@@ -292,32 +327,11 @@ def check_bounded(data: Any, *, max_nodes: int = MAX_NODES) -> None:
     a budget refuses such documents after at most MAX_NODES steps. A number over the bounds
     (left unconverted by the parsers here) raises :class:`NumberTooLargeError` naming its path.
     """
-    budget = max_nodes
     too_large = False
-    open_ids: set[int] = set()
-    stack: list[tuple[Any, int, bool]] = [(data, 0, False)]  # (node, depth, leaving?)
-    while stack:
-        node, depth, leaving = stack.pop()
-        if leaving:
-            open_ids.discard(id(node))
-            continue
-        budget -= 1
-        if budget < 0:
-            raise UnsafeDocumentError(f"document expands to over {max_nodes:,} nodes (alias bomb?)")
+    for node, depth in _expansion(data, _data_children, max_nodes, cycles_refused=True):
         if depth > MAX_DEPTH:
             raise UnsafeDocumentError(f"document nested deeper than {MAX_DEPTH} levels")
-        if isinstance(node, dict):
-            children: list[Any] = [*node.keys(), *node.values()]
-        elif isinstance(node, (list, tuple, set)):
-            children = list(node)
-        else:
-            too_large = too_large or isinstance(node, _TooLarge)
-            continue
-        if id(node) in open_ids:
-            raise UnsafeDocumentError("document refers to itself (recursive alias)")
-        open_ids.add(id(node))
-        stack.append((node, depth, True))
-        stack.extend((child, depth + 1, False) for child in children)
+        too_large = too_large or isinstance(node, _TooLarge)
     if too_large:
         found: list[_TooLarge] = []
 
