@@ -160,7 +160,7 @@ def _judge_as_pickle(f: CheckpointFile, head: bytes, parsed: ParsedFile) -> None
         if not probe.unsafe:
             return  # not a pickle, and nothing it named before it broke could run
     except TruncatedPickle:
-        pass
+        pass  # longer than the head: read on, as far as torch.load would
     try:
         pickled = parse_legacy(f)
     except (FormatError, PickleFailure) as exc:
