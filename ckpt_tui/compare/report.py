@@ -8,6 +8,7 @@ from typing import Any
 
 from ckpt_tui.compare.diff import ABSENT, SECTIONS, Comparison, DiffRow, TensorShape
 from ckpt_tui.compare.snapshot import CheckpointSnapshot
+from ckpt_tui.io.text import shorten
 
 ALWAYS_LISTED = frozenset({"safety", "metrics", "training", "model", "weights"})
 """Sections whose rows are listed even when equal (they are few and give context); the config
@@ -143,4 +144,4 @@ def display_value(value: Any) -> str:
 
 def cut_text(text: str, limit: int = SHORT_CHARS) -> str:
     """``text``, or its first ``limit - 1`` characters and "…" when it is longer."""
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return shorten(text, limit)

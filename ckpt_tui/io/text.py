@@ -84,6 +84,24 @@ def escape_surrogates_json(text: str) -> str:
     return _SURROGATE.sub(lambda match: _json_escape(match.group()), text)
 
 
+def shorten(text: str, limit: int) -> str:
+    """``text``, or its first ``limit - 1`` characters and "…" when it is longer."""
+    return text if len(text) <= limit else text[: max(1, limit - 1)] + "…"
+
+
+def cut_counted(text: str, keep: int) -> str:
+    """``text`` reduced to its first ``keep`` characters, saying how many were cut:
+    ``abc… (+12 chars)``; ``text`` itself when it is no longer."""
+    if len(text) <= keep:
+        return text
+    return f"{text[:keep]}… (+{len(text) - keep} chars)"
+
+
+def plural(count: int, noun: str) -> str:
+    """``1 file``, ``3 files``."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
 def iso_local_time(seconds: float | None = None) -> str:
     """``seconds`` since the epoch (default: now) as ISO 8601 local time with its UTC offset.
 

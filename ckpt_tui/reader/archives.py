@@ -16,6 +16,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from ckpt_tui.io.text import shorten
 from ckpt_tui.reader.source import CheckpointFile, FormatError, ParsedFile
 from ckpt_tui.reader.unpickle.machine import TruncatedPickle, UnpicklingError, unpickle
 from ckpt_tui.reader.unpickle.objects import Call, TensorRef
@@ -123,7 +124,9 @@ def _member_bytes(f: CheckpointFile, members: Directory, suffix: str, limit: int
 
 
 def _listing(tensors: dict[str, str]) -> dict[str, Any]:
-    shown = {_shortened(name): kind for name, kind in list(tensors.items())[:_MAX_LISTED]}
+    shown = {
+        shorten(name, _MAX_NAME_SHOWN): kind for name, kind in list(tensors.items())[:_MAX_LISTED]
+    }
     out: dict[str, Any] = {"count": len(tensors), "tensors": shown}
     if len(shown) < len(tensors):
         out["not_listed"] = len(tensors) - len(shown)
@@ -153,10 +156,6 @@ def _torchscript_contents(
         if min(budget) < 0:
             out[key]["cut_short"] = "too many names or characters: not every tensor is counted"
     return out
-
-
-def _shortened(name: str) -> str:
-    return name if len(name) <= _MAX_NAME_SHOWN else name[: _MAX_NAME_SHOWN - 1] + "…"
 
 
 def _collect(value: Any, prefix: str, out: dict[str, str], budget: list[int]) -> None:

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ckpt_tui.io.text import plural
 from ckpt_tui.model.issue import Issue
 from ckpt_tui.reader.source import CheckpointFile, FormatError
 from ckpt_tui.reader.unpickle.machine import Limits, TruncatedPickle, UnpicklingError, unpickle
@@ -210,7 +211,7 @@ def read_dcp_objects(folder: Path, root: Any, names: set[str]) -> DcpObjects | N
                 source.close()
     if budget.refused:
         mib = MAX_OBJECTS_TOTAL_BYTES // 2**20
-        problems.append(f"{_objects(budget.refused)} past the first {mib} MiB of objects")
+        problems.append(f"{plural(budget.refused, 'object')} past the first {mib} MiB of objects")
     if result.unsafe_globals:
         result.safety = "unsafe"
         issue = unsafe_issue(result.unsafe_globals, derived_targets(calls))
@@ -315,10 +316,6 @@ def _read_object(
 
 
 _OVER_BUDGET = "over the budget"
-
-
-def _objects(count: int) -> str:
-    return "1 object" if count == 1 else f"{count} objects"
 
 
 class _ByteBudget:

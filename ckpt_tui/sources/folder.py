@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from ckpt_tui.io.safe_yaml import UnsafeDocumentError, parse_json, read_bounded_text
+from ckpt_tui.io.text import plural
 from ckpt_tui.model.entry import Issue
 from ckpt_tui.sources.folder_files import FolderFiles, list_folder, pickle_note
 from ckpt_tui.sources.merge import TierResult
@@ -339,9 +340,9 @@ def _verdict(files: FolderFiles, tier: TierResult) -> None:
         safety = "safe"
     objects = files.dcp_objects
     count = len(files.verdicts) - (objects is not None)
-    where = f"every pickle of the folder ({count} file{'' if count == 1 else 's'}"
+    where = f"every pickle of the folder ({plural(count, 'file')}"
     if objects is not None:
-        where += f", {objects.count} object{'' if objects.count == 1 else 's'} in its shards"
+        where += f", {plural(objects.count, 'object')} in its shards"
     where += ")"
     tier.put("safety", safety, where)
     tier.put("unsafe_globals", unsafe, where)

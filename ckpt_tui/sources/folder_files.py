@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ckpt_tui.io.text import plural
 from ckpt_tui.model.entry import Issue
 from ckpt_tui.reader import CheckpointInspection
 from ckpt_tui.sources.layout import folder_kind, read_latest
@@ -143,8 +144,7 @@ def list_folder(path: str, *, read_files: bool = True) -> FolderFiles:
         objects = read_dcp_objects(Path(path), files.dcp_root, files.names)
         if objects is not None:
             files.dcp_objects = objects
-            plural = "" if objects.count == 1 else "s"
-            label = f"{objects.count} object{plural} in the .distcp shards"
+            label = f"{plural(objects.count, 'object')} in the .distcp shards"
             files.verdicts[label] = (objects.safety, objects.unsafe_globals, objects.issues)
     return files
 

@@ -20,7 +20,7 @@ from ckpt_tui.catalog.columns import integer as integer
 from ckpt_tui.catalog.columns import metric as metric
 from ckpt_tui.catalog.columns import parse_time as parse_time
 from ckpt_tui.catalog.columns import relative_time as relative_time
-from ckpt_tui.io.text import escape_for_terminal
+from ckpt_tui.io.text import cut_counted, escape_for_terminal
 from ckpt_tui.model.entry import CheckpointCatalogEntry
 
 #: Longest string ever rendered whole; longer ones are cut with a note.
@@ -51,10 +51,7 @@ def safe(value: object, limit: int = MAX_TEXT) -> str:
     text = escape_for_terminal(str(value))
     if _EXTRA_ESCAPES.search(text):
         text = _EXTRA_ESCAPES.sub(lambda match: _escape(match.group()), text)
-    if len(text) > limit:
-        cut = len(text) - limit
-        return f"{text[:limit]}… (+{cut} chars)"
-    return text
+    return cut_counted(text, limit)
 
 
 def _escape(char: str) -> str:

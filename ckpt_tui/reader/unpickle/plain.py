@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from ckpt_tui.io.text import cut_counted
 from ckpt_tui.reader.unpickle.objects import (
     Call,
     DType,
@@ -128,9 +129,7 @@ class _Walker:
     def text(self, value: str) -> str:
         keep = min(len(value), MAX_STRING, max(self.chars, 0))
         self.chars -= keep
-        if keep == len(value):
-            return value
-        return f"{value[:keep]}… (+{len(value) - keep} chars)"
+        return cut_counted(value, keep)
 
     def tensor(self, tensor: TensorRef) -> Any:
         if self.scalar is not None and tensor.numel == 1:

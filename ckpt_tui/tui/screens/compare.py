@@ -19,6 +19,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 from textual.worker import Worker, WorkerState
 
+from ckpt_tui.io.text import shorten
 from ckpt_tui.model.entry import CheckpointCatalogEntry
 from ckpt_tui.tui.formatting import safe
 
@@ -66,10 +67,6 @@ def open_compare(
         return
     entries, note = targets
     screen.app.push_screen(CompareScreen(entries, note=note))
-
-
-def _cut(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: max(1, width - 1)] + "…"
 
 
 class SideBySideTable(DataTable[Text]):
@@ -180,7 +177,7 @@ class CompareScreen(Screen[None]):
         table.add_column("", width=KEY_WIDTH, key="key")
         for index, entry in enumerate(self.entries):
             label = f"{_letter(index)} {safe(entry.file_name, 200)}"
-            table.add_column(_cut(label, width), width=width, key=f"side-{index}")
+            table.add_column(shorten(label, width), width=width, key=f"side-{index}")
         for name in SECTIONS:
             rows = comparison.section(name, only_differences=self.only_differences)
             if not rows:
@@ -189,9 +186,9 @@ class CompareScreen(Screen[None]):
             for diff in rows:
                 style = _CHANGED if diff.differs else ""
                 mark = "~ " if diff.differs else "  "
-                cells = [Text(_cut(mark + safe(diff.key, 200), KEY_WIDTH), style=style)]
+                cells = [Text(shorten(mark + safe(diff.key, 200), KEY_WIDTH), style=style)]
                 for value in diff.values:
-                    shown = _cut(safe(display_value(value), 400), width)
+                    shown = shorten(safe(display_value(value), 400), width)
                     cells.append(Text(shown, style=self._value_style(name, diff.key, value, style)))
                 table.add_row(*cells, key=f"{name}:{diff.key}")
         if comparison.equal and self.only_differences:
